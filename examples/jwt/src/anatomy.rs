@@ -1,0 +1,218 @@
+//! A JWT taken apart by hand: three base64url segments joined by dots.
+//!
+//! Nothing here is for production validation: the real mechanism uses the
+//! `jsonwebtoken` crate with an explicit algorithm allowlist. This module
+//! exists to show what that crate does for you.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// The HS256 example token of RFC 7515 (JSON Web Signature), Appendix A.1.
+pub const RFC7515_A1_TOKEN: &str = concat!(
+    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9",
+    ".",
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+    ".",
+    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+);
+
+/// The symmetric key of RFC 7515 Appendix A.1, as the JWK `k` value (base64url).
+pub const RFC7515_A1_KEY: &str =
+    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
+
+/// Why a token could not be taken apart or did not verify.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AnatomyError {
+    /// A JWS in compact form has exactly three segments; this one had another count.
+    SegmentCount(usize),
+    /// A segment is not unpadded base64url.
+    Base64 {
+        /// Which segment: `header`, `payload` or `signature`.
+        segment: &'static str,
+    },
+    /// A segment decoded to bytes that are not a JSON object.
+    NotJsonObject {
+        /// Which segment: `header` or `payload`.
+        segment: &'static str,
+    },
+    /// The signature does not match the header and payload under this key.
+    BadSignature,
+}
+
+impl std::fmt::Display for AnatomyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnatomyError::SegmentCount(n) => write!(f, "a JWT has 3 segments, this one has {n}"),
+            AnatomyError::Base64 { segment } => write!(f, "the {segment} is not base64url"),
+            AnatomyError::NotJsonObject { segment } => {
+                write!(f, "the {segment} is not a JSON object")
+            }
+            AnatomyError::BadSignature => f.write_str("the signature does not match"),
+        }
+    }
+}
+
+impl std::error::Error for AnatomyError {}
+
+/// The three dot-separated segments of a compact JWS, still encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segments<'a> {
+    /// base64url of the JSON header (`alg`, `typ`, maybe `kid`).
+    pub header: &'a str,
+    /// base64url of the JSON claims (`sub`, `exp`, ...).
+    pub payload: &'a str,
+    /// base64url of the signature over `header.payload`.
+    pub signature: &'a str,
+}
+
+impl Segments<'_> {
+    /// The bytes the signature covers: `header.payload`, exactly as sent.
+    pub fn signing_input(&self) -> String {
+        format!("{}.{}", self.header, self.payload)
+    }
+}
+
+// ANCHOR: split
+/// Splits a compact JWS into its three segments; any other count is refused.
+pub fn split(token: &str) -> Result<Segments<'_>, AnatomyError> {
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts[..] {
+        [header, payload, signature] => Ok(Segments {
+            header,
+            payload,
+            signature,
+        }),
+        _ => Err(AnatomyError::SegmentCount(parts.len())),
+    }
+}
+
+/// Decodes one segment: base64url without padding, then JSON.
+pub fn decode_json(segment: &str, name: &'static str) -> Result<Value, AnatomyError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| AnatomyError::Base64 { segment: name })?;
+    match serde_json::from_slice(&bytes) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        _ => Err(AnatomyError::NotJsonObject { segment: name }),
+    }
+}
+
+/// Reads the header and the claims. Anyone can do this: it checks nothing.
+pub fn decode_unverified(token: &str) -> Result<(Value, Value), AnatomyError> {
+    let segments = split(token)?;
+    let header = decode_json(segments.header, "header")?;
+    let claims = decode_json(segments.payload, "payload")?;
+    Ok((header, claims))
+}
+// ANCHOR_END: split
+
+// ANCHOR: verify
+/// The HS256 signature of `signing_input` under `key`, base64url-encoded.
+pub fn hs256_signature(key: &[u8], signing_input: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(signing_input.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Checks an HS256 signature by recomputing it, comparing in constant time
+/// so the time taken does not leak how many leading bytes were right.
+pub fn verify_hs256(token: &str, key: &[u8]) -> Result<(), AnatomyError> {
+    let segments = split(token)?;
+    let expected = hs256_signature(key, &segments.signing_input());
+    if expected
+        .as_bytes()
+        .ct_eq(segments.signature.as_bytes())
+        .into()
+    {
+        Ok(())
+    } else {
+        Err(AnatomyError::BadSignature)
+    }
+}
+// ANCHOR_END: verify
+
+/// Decodes a base64url key, as found in a JWK's `k` member.
+pub fn key_from_base64url(k: &str) -> Result<Vec<u8>, AnatomyError> {
+    URL_SAFE_NO_PAD
+        .decode(k)
+        .map_err(|_| AnatomyError::Base64 { segment: "key" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rfc_key() -> Vec<u8> {
+        key_from_base64url(RFC7515_A1_KEY).unwrap()
+    }
+
+    #[test]
+    fn the_rfc_7515_example_verifies() {
+        assert_eq!(verify_hs256(RFC7515_A1_TOKEN, &rfc_key()), Ok(()));
+    }
+
+    #[test]
+    fn the_rfc_7515_example_decodes_to_its_published_claims() {
+        let (header, claims) = decode_unverified(RFC7515_A1_TOKEN).unwrap();
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(header["alg"], "HS256");
+        assert_eq!(claims["iss"], "joe");
+        assert_eq!(claims["exp"], 1_300_819_380);
+        assert_eq!(claims["http://example.com/is_root"], true);
+    }
+
+    #[test]
+    fn a_changed_payload_still_decodes_but_no_longer_verifies() {
+        let segments = split(RFC7515_A1_TOKEN).unwrap();
+        let forged_claims = URL_SAFE_NO_PAD.encode(br#"{"iss":"mallory","exp":1300819380}"#);
+        let forged = format!(
+            "{}.{}.{}",
+            segments.header, forged_claims, segments.signature
+        );
+        let (_, claims) = decode_unverified(&forged).unwrap();
+        assert_eq!(claims["iss"], "mallory");
+        assert_eq!(
+            verify_hs256(&forged, &rfc_key()),
+            Err(AnatomyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn the_wrong_key_does_not_verify() {
+        assert_eq!(
+            verify_hs256(RFC7515_A1_TOKEN, b"not the key"),
+            Err(AnatomyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn two_or_four_segments_are_refused() {
+        assert_eq!(split("a.b"), Err(AnatomyError::SegmentCount(2)));
+        assert_eq!(split("a.b.c.d"), Err(AnatomyError::SegmentCount(4)));
+        assert_eq!(split(""), Err(AnatomyError::SegmentCount(1)));
+    }
+
+    #[test]
+    fn padded_or_standard_alphabet_base64_is_refused() {
+        // `eyJhIjoxfQ==` is `{"a":1}` with padding; JWTs never pad (RFC 7515 §2).
+        assert_eq!(
+            decode_json("eyJhIjoxfQ==", "header"),
+            Err(AnatomyError::Base64 { segment: "header" })
+        );
+        // `+` and `/` belong to the standard alphabet, not base64url.
+        assert!(decode_json("eyJh+jox/Q", "header").is_err());
+    }
+
+    #[test]
+    fn a_segment_that_is_json_but_not_an_object_is_refused() {
+        let array = URL_SAFE_NO_PAD.encode(b"[1,2]");
+        assert_eq!(
+            decode_json(&array, "payload"),
+            Err(AnatomyError::NotJsonObject { segment: "payload" })
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! JSON Web Tokens for the café app.
+//!
+//! This crate starts where every JWT lesson should: taking a token apart by
+//! hand, to see that its header and claims are merely encoded, not hidden, and
+//! that only the signature makes them trustworthy.
+//!
+//! ```
+//! let token = jwt::anatomy::RFC7515_A1_TOKEN;
+//! let (header, claims) = jwt::anatomy::decode_unverified(token)?;
+//! assert_eq!(header["alg"], "HS256");
+//! assert_eq!(claims["iss"], "joe");
+//! # Ok::<(), jwt::anatomy::AnatomyError>(())
+//! ```
+
+pub mod anatomy;
