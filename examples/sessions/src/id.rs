@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
 
 /// How many random bytes a session ID carries.
 ///
@@ -31,6 +32,45 @@ impl SessionId {
     /// The ID as it is written into the cookie.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    // ANCHOR: parse
+    /// Accepts a presented ID only if it has exactly the shape we issue:
+    /// 43 base64url characters. Anything else is not worth a store lookup.
+    pub fn parse(presented: &str) -> Option<SessionId> {
+        let decoded = URL_SAFE_NO_PAD.decode(presented).ok()?;
+        (decoded.len() == SESSION_ID_BYTES && presented.len() == 43)
+            .then(|| SessionId(presented.to_owned()))
+    }
+    // ANCHOR_END: parse
+
+    // ANCHOR: key
+    /// The key the store files this session under: the SHA-256 of the ID.
+    ///
+    /// The store never sees the ID itself, so a leaked copy of the store (a
+    /// backup, a Redis dump) holds nothing a thief could put in a cookie. A
+    /// fast, unsalted hash is enough because the ID has 256 bits of entropy:
+    /// there is no dictionary of likely IDs to try, unlike passwords.
+    pub fn key(&self) -> SessionKey {
+        SessionKey(Sha256::digest(self.0.as_bytes()).into())
+    }
+    // ANCHOR_END: key
+}
+
+/// The SHA-256 of a session ID: what the server stores, never the ID itself.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey([u8; 32]);
+
+impl SessionKey {
+    /// Lower-case hex, as the "where the data lives" chapter prints it.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionKey({})", self.to_hex())
     }
 }
 
@@ -81,6 +121,31 @@ mod tests {
             .map(|_| SessionId::generate().unwrap().as_str().to_owned())
             .collect();
         assert_eq!(ids.len(), 10_000);
+    }
+
+    #[test]
+    fn only_ids_of_the_issued_shape_parse() {
+        let id = SessionId::generate().unwrap();
+        assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
+        let too_short = &id.as_str()[..42];
+        let padded = format!("{}=", id.as_str());
+        let standard_alphabet = id.as_str().replace('-', "+").replace('_', "/");
+        for bad in ["", "admin", too_short, &padded, "A".repeat(44).as_str()] {
+            assert_eq!(SessionId::parse(bad), None, "{bad:?}");
+        }
+        if standard_alphabet != id.as_str() {
+            assert_eq!(SessionId::parse(&standard_alphabet), None);
+        }
+    }
+
+    #[test]
+    fn the_key_is_the_sha256_of_the_id_and_does_not_contain_it() {
+        let id = SessionId::generate().unwrap();
+        let key = id.key();
+        assert_eq!(key, SessionId::parse(id.as_str()).unwrap().key());
+        assert_eq!(key.to_hex().len(), 64);
+        assert!(!key.to_hex().contains(id.as_str()));
+        assert_ne!(key, SessionId::generate().unwrap().key());
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! Server-side sessions for the café app, built in the open.
 //!
 //! A session is a random ticket (the session ID) that the browser carries in a
-//! cookie, and a record that the server keeps under that ticket. This crate
-//! grows chapter by chapter; it starts with the ticket itself.
+//! cookie, and a record that the server keeps under that ticket. The pieces:
+//!
+//! - [`id`]: drawing the ticket, and the hash the server files it under;
+//! - [`store`]: where records live ([`MemoryStore`] here; Redis later);
+//! - [`timeouts`]: idle and absolute expiry, decided on the server;
+//! - [`cookie`]: the `Set-Cookie` header, every attribute spelled out;
+//! - [`Sessions`]: the four operations an app needs: start, resume, end, end all.
 //!
 //! ```
 //! let id = sessions::SessionId::generate()?;
@@ -10,6 +15,15 @@
 //! # Ok::<(), sessions::RandomError>(())
 //! ```
 
+pub mod cookie;
 pub mod id;
+mod manager;
+pub mod store;
+pub mod timeouts;
 
-pub use id::{RandomError, SESSION_ID_BYTES, SessionId, entropy_bits, expected_seconds_to_guess};
+pub use id::{
+    RandomError, SESSION_ID_BYTES, SessionId, SessionKey, entropy_bits, expected_seconds_to_guess,
+};
+pub use manager::{SessionError, Sessions};
+pub use store::{MemoryStore, SessionRecord, SessionStore, StoreError};
+pub use timeouts::{Timeouts, Verdict};

@@ -1,0 +1,165 @@
+//! The seam between the app and its authentication mechanisms.
+//!
+//! The app never looks at a cookie or a token itself. It asks its
+//! [`Mechanism`] four questions — who sent this request, issue a credential
+//! for this user, end this credential, end all of this user's credentials —
+//! and each mechanism (sessions, JWT, hybrid) answers them its own way.
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::orders::Orders;
+use crate::throttle::LoginThrottle;
+use crate::users::{Role, Users};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Who a credential says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The account name.
+    pub name: String,
+    /// The role the credential itself carries (a JWT claim), or `None` when
+    /// the app should read the current role from the user directory (sessions).
+    pub role_claim: Option<Role>,
+}
+
+/// What a mechanism adds to a response: headers (`Set-Cookie`) and fields of
+/// the JSON body (`access_token`).
+#[derive(Debug, Default)]
+pub struct Issued {
+    /// Headers to add.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Fields to add to the JSON body.
+    pub body: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why a request is not authenticated. Every variant is a 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// The request carries no credential.
+    Missing,
+    /// It carries one that is unknown, forged, expired or revoked.
+    Invalid,
+    /// The mechanism's storage failed: a 500, not the caller's fault.
+    Unavailable,
+}
+
+// ANCHOR: mechanism
+/// One way of remembering who is logged in.
+pub trait Mechanism: Clone + Send + Sync + 'static {
+    /// Who sent this request, according to its credential?
+    fn authenticate(
+        &self,
+        request: &HeaderMap,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Authenticated, AuthFailure>> + Send;
+
+    /// The password was right: issue a credential for `user`. Any credential
+    /// the request already carries is ended first.
+    fn issue(
+        &self,
+        request: &HeaderMap,
+        user: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
+
+    /// Log out: end the credential this request carries, if any.
+    fn revoke(&self, request: &HeaderMap) -> impl Future<Output = Result<Issued, ApiError>> + Send;
+
+    /// Log `user` out everywhere; returns how many credentials were ended.
+    fn revoke_all(&self, user: &str) -> impl Future<Output = Result<usize, ApiError>> + Send;
+}
+// ANCHOR_END: mechanism
+
+/// Everything a request handler can reach.
+pub struct AppState<M> {
+    /// The authentication mechanism.
+    pub mechanism: M,
+    /// The accounts.
+    pub users: Arc<Users>,
+    /// The orders.
+    pub orders: Arc<Orders>,
+    /// Failed-login counts.
+    pub throttle: Arc<LoginThrottle>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl<M: Clone> Clone for AppState<M> {
+    fn clone(&self) -> Self {
+        AppState {
+            mechanism: self.mechanism.clone(),
+            users: Arc::clone(&self.users),
+            orders: Arc::clone(&self.orders),
+            throttle: Arc::clone(&self.throttle),
+            clock: Arc::clone(&self.clock),
+        }
+    }
+}
+
+/// The logged-in caller. Handlers that take one are authenticated endpoints:
+/// no credential is a 401, a banned account is a 403.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    /// The account name.
+    pub name: String,
+    /// The role in force for this request.
+    pub role: Role,
+}
+
+// ANCHOR: current_user
+impl<M: Mechanism> FromRequestParts<AppState<M>> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<M>,
+    ) -> Result<Self, Self::Rejection> {
+        let now = state.clock.now();
+        let who = match state.mechanism.authenticate(&parts.headers, now).await {
+            Ok(who) => who,
+            Err(AuthFailure::Unavailable) => return Err(ApiError::internal("credential store")),
+            Err(AuthFailure::Missing | AuthFailure::Invalid) => {
+                return Err(ApiError::unauthenticated());
+            }
+        };
+        // An account deleted since the credential was issued is nobody.
+        let account = state
+            .users
+            .profile(&who.name)
+            .ok_or_else(ApiError::unauthenticated)?;
+        let role = who.role_claim.unwrap_or(account.role);
+        if role == Role::Banned {
+            return Err(ApiError::forbidden("this account is banned"));
+        }
+        Ok(CurrentUser {
+            name: who.name,
+            role,
+        })
+    }
+}
+// ANCHOR_END: current_user
+
+/// A logged-in admin: a member gets 403.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin(pub CurrentUser);
+
+impl<M: Mechanism> FromRequestParts<AppState<M>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<M>,
+    ) -> Result<Self, Self::Rejection> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.role == Role::Admin {
+            Ok(Admin(user))
+        } else {
+            Err(ApiError::forbidden("admins only"))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Every failure the API reports: a status code and a JSON body
+//! `{"error": "..."}`, never a panic and never a stack trace.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    /// An error with this status and message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header, e.g. `Retry-After` or `WWW-Authenticate`.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> ApiError {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// 401: no credential, or one that is not (or no longer) valid.
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "not logged in, or the login has ended",
+        )
+    }
+
+    /// 403: known, but not allowed to do this.
+    pub fn forbidden(message: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// 500: our fault (a store that did not answer). The details go to the
+    /// server's log, not to the client.
+    pub fn internal(error: impl std::fmt::Display) -> ApiError {
+        eprintln!("internal error: {error}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
+        }
+        response
+    }
+}
+
+/// A JSON body that could not be read keeps axum's status (415 for a missing
+/// `Content-Type: application/json`, 413 for an oversized body, 400 for bad
+/// syntax, 422 for the wrong shape) but gets our JSON error body.
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        ApiError::new(rejection.status(), rejection.body_text())
+    }
+}

@@ -1,0 +1,3 @@
+//! The mechanisms that plug into the app through [`crate::auth::Mechanism`].
+
+pub mod sessions;

@@ -1,0 +1,95 @@
+//! Server-side sessions behind the app's seam: the cookie carries a random
+//! ID, the store keeps the record under the ID's hash.
+
+use crate::auth::{AuthFailure, Authenticated, Issued, Mechanism};
+use crate::error::ApiError;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+use sessions::cookie::{login_cookie, logout_cookie, presented_id};
+use sessions::{SessionStore, Sessions};
+use std::time::SystemTime;
+
+/// Sessions kept in the store `S`.
+#[derive(Debug)]
+pub struct SessionMechanism<S> {
+    sessions: Sessions<S>,
+}
+
+impl<S> Clone for SessionMechanism<S> {
+    fn clone(&self) -> Self {
+        SessionMechanism {
+            sessions: self.sessions.clone(),
+        }
+    }
+}
+
+impl<S: SessionStore> SessionMechanism<S> {
+    /// Wraps `sessions` for the app.
+    pub fn new(sessions: Sessions<S>) -> SessionMechanism<S> {
+        SessionMechanism { sessions }
+    }
+}
+
+fn set_cookie(value: String) -> Result<Issued, ApiError> {
+    let value = HeaderValue::try_from(value).map_err(ApiError::internal)?;
+    Ok(Issued {
+        headers: vec![(SET_COOKIE, value)],
+        body: serde_json::Map::new(),
+    })
+}
+
+// ANCHOR: mechanism
+impl<S: SessionStore> Mechanism for SessionMechanism<S> {
+    async fn authenticate(
+        &self,
+        request: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<Authenticated, AuthFailure> {
+        let id = presented_id(request).ok_or(AuthFailure::Missing)?;
+        match self.sessions.resume(&id, now).await {
+            Ok(Some(record)) => Ok(Authenticated {
+                name: record.user,
+                // Sessions carry no role: the app reads the current one.
+                role_claim: None,
+            }),
+            Ok(None) => Err(AuthFailure::Invalid),
+            Err(_) => Err(AuthFailure::Unavailable),
+        }
+    }
+
+    async fn issue(
+        &self,
+        request: &HeaderMap,
+        user: &str,
+        now: SystemTime,
+    ) -> Result<Issued, ApiError> {
+        // Whatever session the browser had before logging in ends here.
+        if let Some(previous) = presented_id(request) {
+            self.sessions
+                .end(&previous)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        let id = self
+            .sessions
+            .start(user, now)
+            .await
+            .map_err(ApiError::internal)?;
+        set_cookie(login_cookie(&id))
+    }
+
+    async fn revoke(&self, request: &HeaderMap) -> Result<Issued, ApiError> {
+        if let Some(id) = presented_id(request) {
+            self.sessions.end(&id).await.map_err(ApiError::internal)?;
+        }
+        set_cookie(logout_cookie())
+    }
+
+    async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
+        self.sessions
+            .end_all_for(user)
+            .await
+            .map_err(ApiError::internal)
+    }
+}
+// ANCHOR_END: mechanism

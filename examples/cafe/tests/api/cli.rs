@@ -1,0 +1,62 @@
+//! The `cafe` binary, run as a reader would run it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn serve_prints_its_address_first_and_answers_there() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(["serve", "--auth", "sessions", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let rest: Vec<String> = lines.by_ref().take(3).map(Result::unwrap).collect();
+
+    let address = first.strip_prefix("listening on http://").expect(&first);
+    let port: u16 = address.strip_prefix("127.0.0.1:").unwrap().parse().unwrap();
+    assert_ne!(port, 0);
+    assert!(
+        rest.iter()
+            .any(|line| line.contains("alice") && line.contains("wonderland-42"))
+    );
+    assert!(
+        rest.iter()
+            .any(|line| line.contains("admin") && line.contains("admin-secret-42"))
+    );
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        reqwest::get(format!("http://{address}/healthz"))
+            .await
+            .unwrap()
+            .status()
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in ["--auth", "--addr", "--idle-timeout", "--absolute-timeout"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn a_bad_duration_is_refused_with_a_reason() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(["serve", "--idle-timeout", "30x"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(error.contains("not a unit"), "{error}");
+}

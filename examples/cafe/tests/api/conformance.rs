@@ -1,0 +1,389 @@
+//! The suite every mechanism must pass. Each test takes the mechanism; the
+//! macro at the bottom runs every test once per mechanism. Where mechanisms
+//! are allowed to differ, the test says so with a `match` on the mode.
+
+use crate::support::{Call, spawn_app};
+use cafe::AuthMode;
+use serde_json::json;
+use std::time::Duration;
+
+const ALICE: (&str, &str) = ("alice", "wonderland-42");
+const ADMIN: (&str, &str) = ("admin", "admin-secret-42");
+
+async fn health_check_answers(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let answer = app.visitor().get("/healthz").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, json!({ "status": "ok" }));
+}
+
+async fn login_returns_the_user_and_me_remembers_them(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let mut alice = app.visitor();
+    let answer = alice.log_in(ALICE.0, ALICE.1).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.body["user"],
+        json!({ "name": "alice", "role": "member" })
+    );
+
+    let me = alice.get("/me").await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body, json!({ "name": "alice", "role": "member" }));
+}
+
+async fn me_without_a_credential_is_401(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let answer = app.visitor().get("/me").await;
+    assert_eq!(answer.status, 401);
+    assert!(answer.body["error"].is_string());
+}
+
+async fn unknown_user_and_wrong_password_get_the_same_401(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let wrong_password = app.visitor().log_in("alice", "not-her-password").await;
+    let unknown_user = app.visitor().log_in("mallory", "wonderland-42").await;
+    assert_eq!(wrong_password.status, 401);
+    assert_eq!(unknown_user.status, 401);
+    assert_eq!(wrong_password.text, unknown_user.text);
+    assert!(wrong_password.header("set-cookie").is_none());
+}
+
+async fn the_user_list_is_for_admins_only(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    assert_eq!(app.visitor().get("/users").await.status, 401);
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    assert_eq!(alice.get("/users").await.status, 403);
+    let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
+    let list = admin.get("/users").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        list.body,
+        json!([{ "name": "admin", "role": "admin" }, { "name": "alice", "role": "member" }])
+    );
+}
+
+async fn orders_are_placed_and_listed_per_user(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
+
+    let placed = alice.post("/orders", json!({ "item": "flat white" })).await;
+    assert_eq!(placed.status, 201);
+    assert_eq!(placed.body["item"], "flat white");
+    assert_eq!(placed.body["by"], "alice");
+    assert!(placed.body["id"].is_u64());
+    assert_eq!(
+        admin
+            .post("/orders", json!({ "item": "espresso" }))
+            .await
+            .status,
+        201
+    );
+
+    let mine = alice.get("/orders").await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body.as_array().unwrap().len(), 1);
+    assert_eq!(mine.body[0]["item"], "flat white");
+    assert_eq!(
+        app.visitor()
+            .post("/orders", json!({ "item": "latte" }))
+            .await
+            .status,
+        401
+    );
+}
+
+async fn an_unreasonable_order_is_422(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    for item in [
+        json!(""),
+        json!("   "),
+        json!("x".repeat(101)),
+        json!("tea\u{0}"),
+    ] {
+        assert_eq!(
+            alice.post("/orders", json!({ "item": item })).await.status,
+            422,
+            "{item}"
+        );
+    }
+    assert_eq!(
+        alice
+            .post("/orders", json!({ "drink": "latte" }))
+            .await
+            .status,
+        422
+    );
+    assert_eq!(alice.get("/orders").await.body, json!([]));
+}
+
+async fn logout_ends_the_login_and_the_old_credential_is_refused(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let logout = alice.send(&Call::post("/logout")).await;
+    assert_eq!(logout.status, 204);
+    // The client kept a copy of its old credential and replays it.
+    assert_eq!(alice.get("/me").await.status, 401);
+    // Logging out again is harmless.
+    assert_eq!(alice.send(&Call::post("/logout")).await.status, 204);
+}
+
+async fn repeated_failures_are_throttled(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    for _ in 0..5 {
+        assert_eq!(app.visitor().log_in("alice", "guess").await.status, 401);
+    }
+    let throttled = app.visitor().log_in("alice", "guess").await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.header("retry-after"), Some("900"));
+    // Even the right password waits: the throttle acts before checking it.
+    assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 429);
+    // Other accounts are not affected, and the lock lifts with time.
+    assert_eq!(app.visitor().log_in(ADMIN.0, ADMIN.1).await.status, 200);
+    app.wait(Duration::from_secs(15 * 60));
+    assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 200);
+}
+
+async fn bodies_must_be_json(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let form = Call::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .raw_body("username=alice&password=wonderland-42");
+    assert_eq!(app.visitor().send(&form).await.status, 415);
+    let no_type = Call::post("/login").raw_body(r#"{"username":"alice","password":"x"}"#);
+    assert_eq!(app.visitor().send(&no_type).await.status, 415);
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let text = Call::post("/logout")
+        .header("content-type", "text/plain")
+        .raw_body("bye");
+    assert_eq!(alice.send(&text).await.status, 415);
+    assert_eq!(
+        alice.get("/me").await.status,
+        200,
+        "the refused logout did nothing"
+    );
+}
+
+async fn malformed_json_is_400_and_the_wrong_shape_422(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let broken = Call::post("/login")
+        .header("content-type", "application/json")
+        .raw_body("{\"username\":");
+    assert_eq!(app.visitor().send(&broken).await.status, 400);
+    let wrong_shape = Call::post("/login").json(&json!({ "user": "alice" }));
+    assert_eq!(app.visitor().send(&wrong_shape).await.status, 422);
+}
+
+async fn each_endpoint_accepts_only_its_method(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let answer = app.visitor().get("/logout").await;
+    assert_eq!(answer.status, 405);
+    assert_eq!(answer.header("allow"), Some("POST"));
+    assert_eq!(app.visitor().get("/login").await.status, 405);
+    assert_eq!(app.visitor().send(&Call::post("/me")).await.status, 405);
+}
+
+async fn an_oversized_body_is_413(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let huge = json!({ "username": "alice", "password": "x".repeat(cafe::BODY_LIMIT_BYTES) });
+    let answer = app.visitor().send(&Call::post("/login").json(&huge)).await;
+    assert_eq!(answer.status, 413);
+}
+
+async fn an_overlong_password_is_refused_before_hashing(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let answer = app.visitor().log_in("alice", &"x".repeat(2000)).await;
+    assert_eq!(answer.status, 422);
+}
+
+async fn unknown_paths_are_404_in_json(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let answer = app.visitor().get("/admin").await;
+    assert_eq!(answer.status, 404);
+    assert!(answer.body["error"].is_string());
+}
+
+async fn answers_are_never_cached(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    assert_eq!(
+        alice.get("/me").await.header("cache-control"),
+        Some("no-store")
+    );
+}
+
+async fn members_cannot_use_admin_endpoints(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let promote = alice
+        .post("/admin/users/alice/role", json!({ "role": "admin" }))
+        .await;
+    assert_eq!(promote.status, 403);
+    let end = alice
+        .send(&Call::post("/admin/users/admin/logout-everywhere"))
+        .await;
+    assert_eq!(end.status, 403);
+    assert_eq!(alice.get("/me").await.body["role"], "member");
+}
+
+async fn an_admin_changes_a_role(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+
+    let changed = admin
+        .post("/admin/users/alice/role", json!({ "role": "admin" }))
+        .await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.body, json!({ "name": "alice", "role": "admin" }));
+    assert_eq!(
+        admin
+            .post("/admin/users/nobody/role", json!({ "role": "admin" }))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        admin
+            .post("/admin/users/alice/role", json!({ "role": "owner" }))
+            .await
+            .status,
+        422
+    );
+
+    // When does alice's existing login see the new role?
+    match mode {
+        // The session holds no role: the very next request reads the new one.
+        AuthMode::Sessions => {
+            assert_eq!(alice.get("/me").await.body["role"], "admin");
+            assert_eq!(alice.get("/users").await.status, 200);
+        }
+    }
+}
+
+async fn a_banned_user_is_refused(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    assert_eq!(
+        admin
+            .post("/admin/users/alice/role", json!({ "role": "banned" }))
+            .await
+            .status,
+        200
+    );
+
+    match mode {
+        AuthMode::Sessions => {
+            // Her existing session is refused on its very next request.
+            assert_eq!(alice.get("/me").await.status, 403);
+            assert_eq!(
+                alice
+                    .post("/orders", json!({ "item": "mocha" }))
+                    .await
+                    .status,
+                403
+            );
+        }
+    }
+    // Logging in again: 403 with her password, and still 401 without it.
+    assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 403);
+    assert_eq!(app.visitor().log_in("alice", "guess").await.status, 401);
+}
+
+async fn logout_everywhere_ends_every_login_of_that_user(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
+    let alice_phone = app.logged_in(ALICE.0, ALICE.1).await;
+    let alice_laptop = app.logged_in(ALICE.0, ALICE.1).await;
+
+    let ended = admin
+        .send(&Call::post("/admin/users/alice/logout-everywhere"))
+        .await;
+    assert_eq!(ended.status, 200);
+    assert_eq!(ended.body["name"], "alice");
+    match mode {
+        AuthMode::Sessions => {
+            assert_eq!(ended.body["ended"], 2);
+            assert_eq!(alice_phone.get("/me").await.status, 401);
+            assert_eq!(alice_laptop.get("/me").await.status, 401);
+        }
+    }
+    assert_eq!(
+        admin.get("/me").await.status,
+        200,
+        "only alice's logins end"
+    );
+    let unknown = admin
+        .send(&Call::post("/admin/users/nobody/logout-everywhere"))
+        .await;
+    assert_eq!(unknown.status, 404);
+}
+
+async fn cross_site_writes_are_refused(mode: AuthMode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let order = json!({ "item": "flat white" });
+    let forged = Call::post("/orders")
+        .json(&order)
+        .header("sec-fetch-site", "cross-site");
+    assert_eq!(alice.send(&forged).await.status, 403);
+    let sibling = Call::post("/orders")
+        .json(&order)
+        .header("sec-fetch-site", "same-site");
+    assert_eq!(alice.send(&sibling).await.status, 403);
+    let old_browser = Call::post("/orders")
+        .json(&order)
+        .header("origin", "https://evil.example");
+    assert_eq!(alice.send(&old_browser).await.status, 403);
+    assert_eq!(
+        alice.get("/orders").await.body,
+        json!([]),
+        "no forged order was placed"
+    );
+
+    let own_page = Call::post("/orders")
+        .json(&order)
+        .header("sec-fetch-site", "same-origin");
+    assert_eq!(alice.send(&own_page).await.status, 201);
+}
+
+/// Runs each listed test once per mechanism, as `<mechanism>::<test>`.
+macro_rules! for_every_mechanism {
+    ($($test:ident),* $(,)?) => {
+        mod sessions {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(cafe::AuthMode::Sessions).await;
+                }
+            )*
+        }
+    };
+}
+
+for_every_mechanism!(
+    health_check_answers,
+    login_returns_the_user_and_me_remembers_them,
+    me_without_a_credential_is_401,
+    unknown_user_and_wrong_password_get_the_same_401,
+    the_user_list_is_for_admins_only,
+    orders_are_placed_and_listed_per_user,
+    an_unreasonable_order_is_422,
+    logout_ends_the_login_and_the_old_credential_is_refused,
+    repeated_failures_are_throttled,
+    bodies_must_be_json,
+    malformed_json_is_400_and_the_wrong_shape_422,
+    each_endpoint_accepts_only_its_method,
+    an_oversized_body_is_413,
+    an_overlong_password_is_refused_before_hashing,
+    unknown_paths_are_404_in_json,
+    answers_are_never_cached,
+    members_cannot_use_admin_endpoints,
+    an_admin_changes_a_role,
+    a_banned_user_is_refused,
+    logout_everywhere_ends_every_login_of_that_user,
+    cross_site_writes_are_refused,
+);

@@ -1,0 +1,10 @@
+//! The café's integration tests: one binary, the real server on a free port,
+//! real HTTP. `support` starts servers and speaks HTTP; `conformance` runs
+//! against every mechanism; the other modules test one mechanism each, or
+//! record the transcripts the book shows.
+
+mod cli;
+mod conformance;
+mod sessions;
+mod support;
+mod transcripts;

@@ -1,0 +1,222 @@
+//! Starting the app on port 0 and talking to it like a client would.
+
+use cafe::clock::ManualClock;
+use cafe::{AuthMode, Config};
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use serde_json::Value;
+use sessions::MemoryStore;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// 2026-01-01T09:00:00Z: every test starts its clock here.
+pub fn opening_time() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_258_000)
+}
+
+/// A running server, with handles on the parts tests steer or inspect.
+pub struct TestApp {
+    pub address: String,
+    pub mode: AuthMode,
+    pub clock: Arc<ManualClock>,
+    pub session_store: Arc<MemoryStore>,
+    client: reqwest::Client,
+}
+
+// ANCHOR: spawn_app
+/// Starts the real server on a free loopback port, with a clock the test moves.
+pub async fn spawn_app(mode: AuthMode) -> TestApp {
+    let mut config = Config::new(mode);
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    config.clock = clock.clone();
+    let session_store = Arc::clone(&config.session_store);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(cafe::serve(listener, config));
+
+    TestApp {
+        address,
+        mode,
+        clock,
+        session_store,
+        client: reqwest::Client::new(),
+    }
+}
+// ANCHOR_END: spawn_app
+
+impl TestApp {
+    /// A client with no credential yet.
+    pub fn visitor(&self) -> Visitor {
+        Visitor {
+            address: self.address.clone(),
+            mode: self.mode,
+            client: self.client.clone(),
+            credential: None,
+        }
+    }
+
+    /// A client logged in as `name`; panics if the login fails.
+    pub async fn logged_in(&self, name: &str, password: &str) -> Visitor {
+        let mut visitor = self.visitor();
+        let response = visitor.log_in(name, password).await;
+        assert_eq!(
+            response.status, 200,
+            "logging in as {name}: {:?}",
+            response.body
+        );
+        visitor
+    }
+
+    /// Moves the server's clock.
+    pub fn wait(&self, duration: Duration) {
+        self.clock.advance(duration);
+    }
+}
+
+/// What a client attaches to prove who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A `Cookie` header value, as a browser (or `curl -b`) sends it.
+    Cookie(String),
+}
+
+/// One HTTP request, kept as data so the transcripts can print it as a curl
+/// command exactly as it was sent.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: reqwest::Method,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl Call {
+    pub fn get(path: &str) -> Call {
+        Call {
+            method: reqwest::Method::GET,
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn post(path: &str) -> Call {
+        Call {
+            method: reqwest::Method::POST,
+            ..Call::get(path)
+        }
+    }
+
+    pub fn json(mut self, body: &Value) -> Call {
+        self.headers
+            .push(("content-type".to_owned(), "application/json".to_owned()));
+        self.body = Some(body.to_string());
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Call {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn raw_body(mut self, body: impl Into<String>) -> Call {
+        self.body = Some(body.into());
+        self
+    }
+}
+
+/// A response, read completely.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub version: String,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A client of the app: a browser, a phone app or curl, holding (or not) a credential.
+#[derive(Clone)]
+pub struct Visitor {
+    pub address: String,
+    pub mode: AuthMode,
+    client: reqwest::Client,
+    pub credential: Option<Credential>,
+}
+
+impl Visitor {
+    /// Sends `call` with this visitor's credential attached.
+    pub async fn send(&self, call: &Call) -> Answer {
+        let mut request = self.client.request(
+            call.method.clone(),
+            format!("{}{}", self.address, call.path),
+        );
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        if let Some(Credential::Cookie(cookie)) = &self.credential {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(body) = &call.body {
+            request = request.body(body.clone());
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let version = format!("{:?}", response.version());
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            version,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(&Call::get(path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(&Call::post(path).json(&body)).await
+    }
+
+    /// Logs in, and on success keeps the credential the server issued.
+    pub async fn log_in(&mut self, name: &str, password: &str) -> Answer {
+        let call = login_call(name, password);
+        let answer = self.send(&call).await;
+        if answer.status == 200 {
+            self.credential = Some(issued_credential(self.mode, &answer));
+        }
+        answer
+    }
+}
+
+pub fn login_call(name: &str, password: &str) -> Call {
+    Call::post("/login").json(&serde_json::json!({ "username": name, "password": password }))
+}
+
+/// The credential a successful login handed out.
+pub fn issued_credential(mode: AuthMode, answer: &Answer) -> Credential {
+    match mode {
+        AuthMode::Sessions => {
+            let set_cookie = answer.headers.get(SET_COOKIE).expect("a Set-Cookie header");
+            let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
+            Credential::Cookie(pair.to_owned())
+        }
+    }
+}
+
+/// The session ID inside a `__Host-session=...` credential.
+pub fn session_id_of(credential: &Credential) -> &str {
+    let Credential::Cookie(pair) = credential;
+    pair.strip_prefix("__Host-session=").expect("our cookie")
+}

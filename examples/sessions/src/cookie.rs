@@ -1,0 +1,121 @@
+//! The session cookie, with every attribute written out.
+//!
+//! `__Host-session=<ID>; HttpOnly; SameSite=Lax; Secure; Path=/`
+//!
+//! - `__Host-` prefix: browsers accept the cookie only if it is `Secure`, has
+//!   `Path=/` and no `Domain`, so a sibling subdomain cannot plant or
+//!   overwrite it (RFC 6265bis §4.1.3.2).
+//! - `HttpOnly`: page scripts cannot read it, so an XSS bug cannot steal it
+//!   (it can still *use* it while the page is open).
+//! - `Secure`: sent over HTTPS only. Browsers treat `http://localhost` as
+//!   secure, so the demo works there; curl keeps it only with `-c`/`-b` and
+//!   `localhost` in the URL, or you pass it yourself with `-H 'Cookie: …'`.
+//! - `SameSite=Lax`: not sent on cross-site subrequests or cross-site POSTs;
+//!   sent on top-level GET navigations, which is why GETs must not change state.
+//! - No `Max-Age`/`Expires`: the browser forgets it when it closes, and the
+//!   server decides expiry anyway.
+
+use crate::id::SessionId;
+use cookie::{Cookie, SameSite};
+use http::HeaderMap;
+use http::header::COOKIE;
+
+/// The cookie's name. The `__Host-` prefix is part of the name.
+pub const COOKIE_NAME: &str = "__Host-session";
+
+// ANCHOR: set_cookie
+/// The `Set-Cookie` value that hands the browser a new session ID.
+pub fn login_cookie(id: &SessionId) -> String {
+    Cookie::build((COOKIE_NAME, id.as_str()))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .build()
+        .to_string()
+}
+// ANCHOR_END: set_cookie
+
+/// The `Set-Cookie` value that makes the browser drop the session cookie.
+pub fn logout_cookie() -> String {
+    Cookie::build((COOKIE_NAME, ""))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+        .build()
+        .to_string()
+}
+
+// ANCHOR: presented
+/// The session ID the request presents in its `Cookie` header, if it has
+/// one of the right shape. IDs anywhere else (the URL, a header of our own
+/// invention) are never looked at.
+pub fn presented_id(headers: &HeaderMap) -> Option<SessionId> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == COOKIE_NAME)
+        .and_then(|cookie| SessionId::parse(cookie.value()))
+}
+// ANCHOR_END: presented
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers_with_cookie(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_login_cookie_has_every_attribute() {
+        let id = SessionId::generate().unwrap();
+        let cookie = login_cookie(&id);
+        assert!(cookie.starts_with(&format!("__Host-session={}", id.as_str())));
+        for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+            assert!(
+                cookie.split("; ").any(|a| a == attribute),
+                "{attribute} in {cookie}"
+            );
+        }
+        assert!(!cookie.contains("Domain"));
+        assert!(!cookie.contains("Max-Age"));
+    }
+
+    #[test]
+    fn the_logout_cookie_expires_at_once() {
+        let cookie = logout_cookie();
+        assert!(cookie.starts_with("__Host-session=;"));
+        assert!(cookie.contains("Max-Age=0"));
+        assert!(cookie.contains("Secure"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let id = SessionId::generate().unwrap();
+        let headers = headers_with_cookie(&format!("theme=dark; __Host-session={}", id.as_str()));
+        assert_eq!(presented_id(&headers), Some(id));
+    }
+
+    #[test]
+    fn a_malformed_or_differently_named_cookie_is_ignored() {
+        let id = SessionId::generate().unwrap();
+        for value in [
+            "__Host-session=admin".to_owned(),
+            format!("session={}", id.as_str()),
+            format!("__host-session={}", id.as_str()),
+            "garbage".to_owned(),
+        ] {
+            assert_eq!(presented_id(&headers_with_cookie(&value)), None, "{value}");
+        }
+    }
+}

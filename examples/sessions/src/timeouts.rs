@@ -1,0 +1,108 @@
+//! Session expiry, decided on the server at every request.
+//!
+//! OWASP's Session Management Cheat Sheet asks for both kinds: an *idle*
+//! timeout (no request for a while ends the session) and an *absolute* one
+//! (a session ends after a fixed time however busy it is), enforced on the
+//! server, never by trusting a cookie's `Expires`.
+
+use crate::store::SessionRecord;
+use std::time::{Duration, SystemTime};
+
+/// How long a session may sit unused, and how long it may live at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// No request for this long ends the session. The café's default: 30 minutes.
+    pub idle: Duration,
+    /// The session ends this long after login, however active. Default: 8 hours.
+    pub absolute: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(8 * 60 * 60),
+        }
+    }
+}
+
+/// What the timeouts say about a session at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Still valid.
+    Active,
+    /// Unused for longer than the idle timeout.
+    IdleExpired,
+    /// Older than the absolute timeout.
+    AbsoluteExpired,
+}
+
+// ANCHOR: judge
+impl Timeouts {
+    /// Judges `record` at `now`. A clock that moved backwards counts as no
+    /// time passing, never as a reason to extend a session.
+    pub fn judge(&self, record: &SessionRecord, now: SystemTime) -> Verdict {
+        let age = now.duration_since(record.created_at).unwrap_or_default();
+        let idle_for = now.duration_since(record.last_seen).unwrap_or_default();
+        if age >= self.absolute {
+            Verdict::AbsoluteExpired
+        } else if idle_for >= self.idle {
+            Verdict::IdleExpired
+        } else {
+            Verdict::Active
+        }
+    }
+}
+// ANCHOR_END: judge
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn logged_in_at(start: SystemTime) -> SessionRecord {
+        SessionRecord {
+            user: "alice".to_owned(),
+            created_at: start,
+            last_seen: start,
+        }
+    }
+
+    #[test]
+    fn a_session_is_active_until_the_idle_timeout() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let record = logged_in_at(start);
+        let timeouts = Timeouts::default();
+        assert_eq!(
+            timeouts.judge(&record, start + 29 * MINUTE),
+            Verdict::Active
+        );
+        assert_eq!(
+            timeouts.judge(&record, start + 30 * MINUTE),
+            Verdict::IdleExpired
+        );
+    }
+
+    #[test]
+    fn activity_cannot_extend_a_session_past_the_absolute_timeout() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut record = logged_in_at(start);
+        let timeouts = Timeouts::default();
+        record.last_seen = start + 8 * 60 * MINUTE - MINUTE;
+        assert_eq!(
+            timeouts.judge(&record, start + 8 * 60 * MINUTE),
+            Verdict::AbsoluteExpired
+        );
+    }
+
+    #[test]
+    fn a_clock_that_goes_backwards_extends_nothing() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let record = logged_in_at(start);
+        assert_eq!(
+            Timeouts::default().judge(&record, start - MINUTE),
+            Verdict::Active
+        );
+    }
+}
