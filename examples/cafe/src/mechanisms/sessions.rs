@@ -30,7 +30,8 @@ impl<S: SessionStore> SessionMechanism<S> {
     }
 }
 
-fn set_cookie(value: String) -> Result<Issued, ApiError> {
+/// A `Set-Cookie` header for the app to add to its response.
+pub fn set_cookie(value: String) -> Result<Issued, ApiError> {
     let value = HeaderValue::try_from(value).map_err(ApiError::internal)?;
     Ok(Issued {
         headers: vec![(SET_COOKIE, value)],
@@ -40,6 +41,7 @@ fn set_cookie(value: String) -> Result<Issued, ApiError> {
 
 // ANCHOR: mechanism
 impl<S: SessionStore> Mechanism for SessionMechanism<S> {
+    // ANCHOR: authenticate
     async fn authenticate(
         &self,
         request: &HeaderMap,
@@ -56,7 +58,9 @@ impl<S: SessionStore> Mechanism for SessionMechanism<S> {
             Err(_) => Err(AuthFailure::Unavailable),
         }
     }
+    // ANCHOR_END: authenticate
 
+    // ANCHOR: issue
     async fn issue(
         &self,
         request: &HeaderMap,
@@ -77,13 +81,16 @@ impl<S: SessionStore> Mechanism for SessionMechanism<S> {
             .map_err(ApiError::internal)?;
         set_cookie(login_cookie(&id))
     }
+    // ANCHOR_END: issue
 
+    // ANCHOR: revoke
     async fn revoke(&self, request: &HeaderMap) -> Result<Issued, ApiError> {
         if let Some(id) = presented_id(request) {
             self.sessions.end(&id).await.map_err(ApiError::internal)?;
         }
         set_cookie(logout_cookie())
     }
+    // ANCHOR_END: revoke
 
     async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
         self.sessions
