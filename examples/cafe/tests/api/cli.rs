@@ -60,3 +60,42 @@ fn a_bad_duration_is_refused_with_a_reason() {
     let error = String::from_utf8(output.stderr).unwrap();
     assert!(error.contains("not a unit"), "{error}");
 }
+
+/// The session chapters tell readers to follow along with `curl -c`/`-b`
+/// against `http://localhost`. That only works because curl keeps a `Secure`
+/// cookie for localhost over plain HTTP; this checks it with the real curl.
+#[tokio::test]
+async fn curl_keeps_a_secure_cookie_for_localhost() {
+    let app = crate::support::spawn_app(cafe::AuthMode::Sessions).await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let jar = std::env::temp_dir().join(format!("cafe-curl-jar-{port}.txt"));
+    let jar = jar.to_str().unwrap().to_owned();
+    let curl = |args: Vec<String>| async move {
+        let output = tokio::process::Command::new("curl")
+            .args(["--silent", "--show-error"])
+            .args(args)
+            .output()
+            .await
+            .expect("curl is installed (the book's curl examples need it)");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let login = curl(vec![
+        format!("localhost:{port}/login"),
+        "-c".into(),
+        jar.clone(),
+        "-H".into(),
+        "content-type: application/json".into(),
+        "-d".into(),
+        r#"{"username":"alice","password":"wonderland-42"}"#.into(),
+    ])
+    .await;
+    assert!(login.contains(r#""name":"alice""#), "{login}");
+    let me = curl(vec![
+        format!("localhost:{port}/me"),
+        "-b".into(),
+        jar.clone(),
+    ])
+    .await;
+    std::fs::remove_file(&jar).ok();
+    assert_eq!(me, r#"{"name":"alice","role":"member"}"#);
+}
