@@ -378,7 +378,11 @@ async fn no_bad_input_gets_a_500(mode: AuthMode) {
     // Headers far beyond any real request: refused by the HTTP layer with 431.
     let huge = Call::get("/me").header("x-padding", &"x".repeat(512 * 1024));
     assert_eq!(app.visitor().send(&huge).await.status, 431);
-    assert_eq!(alice.get("/me").await.status, 200, "and the server is still up");
+    assert_eq!(
+        alice.get("/me").await.status,
+        200,
+        "and the server is still up"
+    );
 }
 
 /// Runs each listed test once per mechanism, as `<mechanism>::<test>`.
