@@ -1,8 +1,11 @@
 //! JSON Web Tokens for the café app.
 //!
 //! This crate starts where every JWT lesson should: taking a token apart by
-//! hand, to see that its header and claims are merely encoded, not hidden, and
-//! that only the signature makes them trustworthy.
+//! hand ([`anatomy`]), to see that its header and claims are merely encoded,
+//! not hidden, and that only the signature makes them trustworthy. Then the
+//! real mechanism: keys with ids and rotation ([`keys`]), access and refresh
+//! tokens checked with every rule spelled out ([`tokens`]), and the server
+//! state that revocation brings back ([`revocation`], [`TokenAuthority`]).
 //!
 //! ```
 //! let token = jwt::anatomy::RFC7515_A1_TOKEN;
@@ -13,3 +16,11 @@
 //! ```
 
 pub mod anatomy;
+mod authority;
+pub mod keys;
+pub mod revocation;
+pub mod tokens;
+
+pub use authority::{
+    AccessRefusal, Lifetimes, RefreshRefusal, Standing, TokenAuthority, TokenPair,
+};

@@ -1,0 +1,263 @@
+//! Signing keys, each with a `kid`, in a key ring that rotates.
+//!
+//! The newest key signs; older keys stay in the ring only to verify tokens
+//! they signed until those expire. A token's `kid` header picks among keys
+//! the server already holds, and nothing else: a `jku` or `jwk` header that
+//! points at some other key is never followed (RFC 8725 §3.10).
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use serde_json::{Value, json};
+
+/// HS256 secrets shorter than this are refused: RFC 7518 §3.2 asks for a
+/// key at least as long as the hash output, 256 bits.
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// The algorithms the café can sign with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    /// HMAC-SHA-256: one shared secret signs and verifies.
+    Hs256,
+    /// ECDSA on P-256: a private key signs, the public key verifies.
+    Es256,
+    /// Ed25519: a private key signs, the public key verifies.
+    EdDsa,
+}
+
+impl SigningAlgorithm {
+    /// The `alg` header value.
+    pub fn jwt_algorithm(self) -> Algorithm {
+        match self {
+            SigningAlgorithm::Hs256 => Algorithm::HS256,
+            SigningAlgorithm::Es256 => Algorithm::ES256,
+            SigningAlgorithm::EdDsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// Why a key could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// An HS256 secret shorter than [`MIN_HS256_SECRET_BYTES`].
+    SecretTooShort(usize),
+    /// The OS random generator or the crypto library failed.
+    Crypto(String),
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::SecretTooShort(n) => write!(
+                f,
+                "an HS256 secret needs at least {MIN_HS256_SECRET_BYTES} bytes (256 bits); this one has {n}"
+            ),
+            KeyError::Crypto(why) => write!(f, "key generation failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// One key: its id, its algorithm, and both halves.
+pub struct SigningKey {
+    kid: String,
+    algorithm: SigningAlgorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// The public half as a JWK, for `/.well-known/jwks.json`; `None` for
+    /// HS256, whose only key is the secret.
+    public_jwk: Option<Value>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// An HS256 key from a secret of at least 256 bits.
+    pub fn hs256(kid: &str, secret: &[u8]) -> Result<SigningKey, KeyError> {
+        if secret.len() < MIN_HS256_SECRET_BYTES {
+            return Err(KeyError::SecretTooShort(secret.len()));
+        }
+        Ok(SigningKey {
+            kid: kid.to_owned(),
+            algorithm: SigningAlgorithm::Hs256,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            public_jwk: None,
+        })
+    }
+
+    /// A fresh key: 256 random bits for HS256, a new key pair otherwise.
+    pub fn generate(kid: &str, algorithm: SigningAlgorithm) -> Result<SigningKey, KeyError> {
+        let crypto = |e: aws_lc_rs::error::Unspecified| KeyError::Crypto(e.to_string());
+        let rng = SystemRandom::new();
+        match algorithm {
+            SigningAlgorithm::Hs256 => {
+                let mut secret = [0u8; MIN_HS256_SECRET_BYTES];
+                getrandom::fill(&mut secret).map_err(|e| KeyError::Crypto(e.to_string()))?;
+                SigningKey::hs256(kid, &secret)
+            }
+            SigningAlgorithm::Es256 => {
+                let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(crypto)?;
+                let pair =
+                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                        .map_err(|e| KeyError::Crypto(e.to_string()))?;
+                // An uncompressed P-256 point: 0x04, then x and y, 32 bytes each.
+                let point = pair.public_key().as_ref();
+                let (x, y) = (
+                    URL_SAFE_NO_PAD.encode(&point[1..33]),
+                    URL_SAFE_NO_PAD.encode(&point[33..65]),
+                );
+                Ok(SigningKey {
+                    kid: kid.to_owned(),
+                    algorithm,
+                    encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
+                    decoding: DecodingKey::from_ec_components(&x, &y)
+                        .map_err(|e| KeyError::Crypto(e.to_string()))?,
+                    public_jwk: Some(json!({
+                        "kty": "EC", "crv": "P-256", "x": x, "y": y,
+                        "kid": kid, "alg": "ES256", "use": "sig",
+                    })),
+                })
+            }
+            SigningAlgorithm::EdDsa => {
+                let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(crypto)?;
+                let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+                    .map_err(|e| KeyError::Crypto(e.to_string()))?;
+                let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+                Ok(SigningKey {
+                    kid: kid.to_owned(),
+                    algorithm,
+                    encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
+                    decoding: DecodingKey::from_ed_components(&x)
+                        .map_err(|e| KeyError::Crypto(e.to_string()))?,
+                    public_jwk: Some(json!({
+                        "kty": "OKP", "crv": "Ed25519", "x": x,
+                        "kid": kid, "alg": "EdDSA", "use": "sig",
+                    })),
+                })
+            }
+        }
+    }
+
+    /// The key id written into the `kid` header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm this key is for, and the only one it verifies.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
+    }
+
+    pub(crate) fn encoding(&self) -> &EncodingKey {
+        &self.encoding
+    }
+
+    pub(crate) fn decoding(&self) -> &DecodingKey {
+        &self.decoding
+    }
+}
+
+/// The keys a server holds: one signs, all verify.
+#[derive(Debug)]
+pub struct KeyRing {
+    signing: SigningKey,
+    retired: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    /// A ring with one key.
+    pub fn new(signing: SigningKey) -> KeyRing {
+        KeyRing {
+            signing,
+            retired: Vec::new(),
+        }
+    }
+
+    // ANCHOR: rotate
+    /// A new key signs from now on; the old one keeps verifying the tokens it
+    /// already signed, until [`KeyRing::retire`] drops it after they expire.
+    pub fn rotate(&mut self, next: SigningKey) {
+        let previous = std::mem::replace(&mut self.signing, next);
+        self.retired.push(previous);
+    }
+
+    /// Drops a retired key: tokens it signed no longer verify.
+    pub fn retire(&mut self, kid: &str) {
+        self.retired.retain(|key| key.kid != kid);
+    }
+    // ANCHOR_END: rotate
+
+    /// The key that signs new tokens.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// The key with this `kid`, if the ring holds it.
+    pub fn verification_key(&self, kid: &str) -> Option<&SigningKey> {
+        std::iter::once(&self.signing)
+            .chain(&self.retired)
+            .find(|key| key.kid == kid)
+    }
+
+    /// The public keys as a JWK Set (RFC 7517 §5), for
+    /// `/.well-known/jwks.json`. Empty for HS256: a shared secret is never
+    /// published.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = std::iter::once(&self.signing)
+            .chain(&self.retired)
+            .filter_map(|key| key.public_jwk.clone())
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert_eq!(
+            SigningKey::hs256("k", b"hunter2").unwrap_err(),
+            KeyError::SecretTooShort(7)
+        );
+        assert!(SigningKey::hs256("k", &[7u8; 32]).is_ok());
+    }
+
+    #[test]
+    fn the_jwks_holds_public_keys_only() {
+        let ring = KeyRing::new(SigningKey::generate("es-1", SigningAlgorithm::Es256).unwrap());
+        let jwks = ring.jwks();
+        let key = &jwks["keys"][0];
+        assert_eq!(key["kty"], "EC");
+        assert_eq!(key["kid"], "es-1");
+        assert!(key.get("d").is_none(), "no private part");
+        let hmac = KeyRing::new(SigningKey::generate("hs-1", SigningAlgorithm::Hs256).unwrap());
+        assert_eq!(hmac.jwks(), json!({ "keys": [] }));
+    }
+
+    #[test]
+    fn rotation_keeps_old_keys_for_verification_until_retired() {
+        let mut ring = KeyRing::new(SigningKey::generate("one", SigningAlgorithm::EdDsa).unwrap());
+        ring.rotate(SigningKey::generate("two", SigningAlgorithm::EdDsa).unwrap());
+        assert_eq!(ring.signing_key().kid(), "two");
+        assert!(ring.verification_key("one").is_some());
+        ring.retire("one");
+        assert!(ring.verification_key("one").is_none());
+        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,308 @@
+//! Access and refresh tokens: what they claim, how they are signed, and how
+//! every one of them is checked, with nothing left to a library default.
+
+use crate::keys::KeyRing;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Header, Validation};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Who issues the café's tokens (`iss`).
+pub const ISSUER: &str = "cafe";
+/// Tokens longer than this are refused before any decoding (ours are under
+/// 1 KiB): a megabyte of base64 should not cost a signature check.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+/// Clock skew we forgive on `exp` and `nbf`, in seconds. jsonwebtoken's
+/// default is 60, the usual reason an "expired" token still works for a
+/// minute; ours is set here, on purpose, and small.
+pub const LEEWAY_SECONDS: u64 = 5;
+
+/// The two kinds of token. They differ in `typ` header and audience, so
+/// neither can ever be accepted as the other (RFC 8725 §3.11 and §3.12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Presented on every request, short-lived.
+    Access,
+    /// Presented only to `POST /refresh`, longer-lived, rotated on every use.
+    Refresh,
+}
+
+impl TokenKind {
+    /// The `typ` header: `at+jwt` is RFC 9068's media type for access tokens.
+    pub fn typ(self) -> &'static str {
+        match self {
+            TokenKind::Access => "at+jwt",
+            TokenKind::Refresh => "refresh+jwt",
+        }
+    }
+
+    /// The `aud` claim.
+    pub fn audience(self) -> &'static str {
+        match self {
+            TokenKind::Access => "cafe-api",
+            TokenKind::Refresh => "cafe-refresh",
+        }
+    }
+}
+
+// ANCHOR: claims
+/// What an access token says. Times are seconds since 1970 (NumericDate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer: always [`ISSUER`].
+    pub iss: String,
+    /// Subject: the user name.
+    pub sub: String,
+    /// Audience: `cafe-api`.
+    pub aud: String,
+    /// Issued at.
+    pub iat: u64,
+    /// Not valid before.
+    pub nbf: u64,
+    /// Expires at.
+    pub exp: u64,
+    /// Unique token id: what logout puts on the denylist.
+    pub jti: String,
+    /// The role when the token was issued. It does not change if the user's
+    /// role does: that is the "stale role" problem.
+    pub role: String,
+    /// The login (refresh family) this token belongs to.
+    pub sid: String,
+    /// The user's token version when issued (see `--check-token-version`).
+    pub ver: u64,
+}
+
+/// What a refresh token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshClaims {
+    /// Issuer: always [`ISSUER`].
+    pub iss: String,
+    /// Subject: the user name.
+    pub sub: String,
+    /// Audience: `cafe-refresh`.
+    pub aud: String,
+    /// Issued at.
+    pub iat: u64,
+    /// Not valid before.
+    pub nbf: u64,
+    /// Expires at: the end of the login, however often it is refreshed.
+    pub exp: u64,
+    /// Unique token id: the server remembers the current one per family.
+    pub jti: String,
+    /// The refresh family: one per login.
+    pub sid: String,
+}
+// ANCHOR_END: claims
+
+/// The time claims every token has, for the checks made against our clock.
+pub trait TimeClaims {
+    /// `nbf`.
+    fn not_before(&self) -> u64;
+    /// `exp`.
+    fn expires(&self) -> u64;
+}
+
+impl TimeClaims for AccessClaims {
+    fn not_before(&self) -> u64 {
+        self.nbf
+    }
+    fn expires(&self) -> u64 {
+        self.exp
+    }
+}
+
+impl TimeClaims for RefreshClaims {
+    fn not_before(&self) -> u64 {
+        self.nbf
+    }
+    fn expires(&self) -> u64 {
+        self.exp
+    }
+}
+
+/// Why a token was refused. The API answers all of them with the same 401;
+/// the variants are for tests, logs and `cafe token verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// Longer than [`MAX_TOKEN_BYTES`].
+    TooLarge,
+    /// Not three base64url segments of JSON, or an `alg` we do not know
+    /// (including `none`, in any letter case).
+    Malformed,
+    /// The `typ` header is not the one this kind of token carries.
+    WrongType,
+    /// No `kid`, or one the server does not hold.
+    UnknownKey,
+    /// The `alg` header is not the algorithm of the key the `kid` names.
+    WrongAlgorithm,
+    /// The signature does not match.
+    BadSignature,
+    /// A required claim is missing, or `iss`/`aud` is wrong.
+    BadClaims(String),
+    /// Past `exp` (plus the leeway).
+    Expired,
+    /// Before `nbf` (minus the leeway).
+    NotYetValid,
+    /// Signing failed (a key problem on our side).
+    Signing(String),
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenError::TooLarge => write!(f, "longer than {MAX_TOKEN_BYTES} bytes"),
+            TokenError::Malformed => f.write_str("not a well-formed JWT with a known algorithm"),
+            TokenError::WrongType => f.write_str("wrong token type (typ header)"),
+            TokenError::UnknownKey => f.write_str("no key with that kid"),
+            TokenError::WrongAlgorithm => f.write_str("algorithm not allowed for that key"),
+            TokenError::BadSignature => f.write_str("signature does not match"),
+            TokenError::BadClaims(why) => write!(f, "claims rejected: {why}"),
+            TokenError::Expired => f.write_str("expired"),
+            TokenError::NotYetValid => f.write_str("not valid yet (nbf)"),
+            TokenError::Signing(why) => write!(f, "could not sign: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// 128 random bits, base64url: token ids and family ids.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random number generator is available");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+// ANCHOR: sign
+/// Signs `claims` as a token of `kind` with the ring's current key.
+pub fn sign<C: Serialize>(
+    keys: &KeyRing,
+    kind: TokenKind,
+    claims: &C,
+) -> Result<String, TokenError> {
+    let key = keys.signing_key();
+    let mut header = Header::new(key.algorithm().jwt_algorithm());
+    header.typ = Some(kind.typ().to_owned());
+    header.kid = Some(key.kid().to_owned());
+    jsonwebtoken::encode(&header, claims, key.encoding())
+        .map_err(|e| TokenError::Signing(e.to_string()))
+}
+// ANCHOR_END: sign
+
+// ANCHOR: verify
+/// Checks a token of `kind` at time `now` and returns its claims.
+pub fn verify<C: DeserializeOwned + TimeClaims>(
+    keys: &KeyRing,
+    kind: TokenKind,
+    token: &str,
+    now: u64,
+) -> Result<C, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLarge);
+    }
+    // Parsing `alg` into jsonwebtoken's enum refuses "none" and anything unknown.
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if header.typ.as_deref() != Some(kind.typ()) {
+        return Err(TokenError::WrongType);
+    }
+    // The kid picks among keys we hold; jku, jwk and x5u headers are ignored.
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.verification_key(kid))
+        .ok_or(TokenError::UnknownKey)?;
+    let algorithm = key.algorithm().jwt_algorithm();
+    if header.alg != algorithm {
+        return Err(TokenError::WrongAlgorithm);
+    }
+
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm]; // the allowlist: this key's algorithm only
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[kind.audience()]);
+    validation.validate_aud = true;
+    // jsonwebtoken compares exp and nbf with the system clock; we compare
+    // them with the app's clock below, so tests can move time.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.leeway = 0;
+
+    let claims: C = jsonwebtoken::decode(token, key.decoding(), &validation)
+        .map_err(|error| match error.kind() {
+            ErrorKind::InvalidSignature => TokenError::BadSignature,
+            ErrorKind::InvalidAlgorithm => TokenError::WrongAlgorithm,
+            ErrorKind::MissingRequiredClaim(claim) => TokenError::BadClaims(format!("no {claim}")),
+            ErrorKind::InvalidIssuer => TokenError::BadClaims("wrong iss".to_owned()),
+            ErrorKind::InvalidAudience => TokenError::BadClaims("wrong aud".to_owned()),
+            ErrorKind::Json(_) => TokenError::BadClaims("missing or mistyped claims".to_owned()),
+            _ => TokenError::Malformed,
+        })?
+        .claims;
+
+    if now >= claims.expires().saturating_add(LEEWAY_SECONDS) {
+        return Err(TokenError::Expired);
+    }
+    if claims.not_before() > now.saturating_add(LEEWAY_SECONDS) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
+}
+// ANCHOR_END: verify
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{SigningAlgorithm, SigningKey};
+
+    const NOW: u64 = 1_767_258_000;
+
+    fn ring(algorithm: SigningAlgorithm) -> KeyRing {
+        KeyRing::new(SigningKey::generate("k1", algorithm).unwrap())
+    }
+
+    fn access(now: u64) -> AccessClaims {
+        AccessClaims {
+            iss: ISSUER.into(),
+            sub: "alice".into(),
+            aud: "cafe-api".into(),
+            iat: now,
+            nbf: now,
+            exp: now + 900,
+            jti: random_id(),
+            role: "member".into(),
+            sid: random_id(),
+            ver: 0,
+        }
+    }
+
+    #[test]
+    fn every_algorithm_really_signs_and_verifies() {
+        // A missing or doubled crypto backend compiles and panics here.
+        for algorithm in [
+            SigningAlgorithm::Hs256,
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::EdDsa,
+        ] {
+            let keys = ring(algorithm);
+            let token = sign(&keys, TokenKind::Access, &access(NOW)).unwrap();
+            let claims: AccessClaims = verify(&keys, TokenKind::Access, &token, NOW).unwrap();
+            assert_eq!(claims.sub, "alice", "{algorithm:?}");
+        }
+    }
+
+    #[test]
+    fn expiry_and_not_before_use_the_given_clock_and_the_small_leeway() {
+        let keys = ring(SigningAlgorithm::Hs256);
+        let token = sign(&keys, TokenKind::Access, &access(NOW)).unwrap();
+        let check = |now| verify::<AccessClaims>(&keys, TokenKind::Access, &token, now);
+        assert!(check(NOW + 900 + LEEWAY_SECONDS - 1).is_ok());
+        assert_eq!(check(NOW + 900 + LEEWAY_SECONDS), Err(TokenError::Expired));
+        assert_eq!(
+            check(NOW - LEEWAY_SECONDS - 1),
+            Err(TokenError::NotYetValid)
+        );
+    }
+}
