@@ -10,7 +10,9 @@ use crate::error::ApiError;
 use crate::orders::Orders;
 use crate::throttle::LoginThrottle;
 use crate::users::{Role, Users};
+use axum::Router;
 use axum::extract::FromRequestParts;
+use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use std::future::Future;
@@ -68,12 +70,31 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
 
     /// Log out: end the credential this request carries, if any.
-    fn revoke(&self, request: &HeaderMap) -> impl Future<Output = Result<Issued, ApiError>> + Send;
+    fn revoke(
+        &self,
+        request: &HeaderMap,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
 
     /// Log `user` out everywhere; returns how many credentials were ended.
     fn revoke_all(&self, user: &str) -> impl Future<Output = Result<usize, ApiError>> + Send;
+    // ANCHOR_END: mechanism
+
+    /// An admin changed `user`'s role: credentials that carry the old one
+    /// are now stale. Sessions carry no role and ignore this.
+    fn user_changed(&self, _user: &str) {}
+
+    /// The `WWW-Authenticate` challenge to send with a 401, if the
+    /// mechanism has a standard one (Bearer, RFC 6750 §3).
+    fn challenge(&self, _failure: AuthFailure) -> Option<HeaderValue> {
+        None
+    }
+
+    /// Routes only this mechanism has (JWT: `/refresh`, the JWKS).
+    fn routes() -> Router<AppState<Self>> {
+        Router::new()
+    }
 }
-// ANCHOR_END: mechanism
 
 /// Everything a request handler can reach.
 pub struct AppState<M> {
@@ -87,6 +108,19 @@ pub struct AppState<M> {
     pub throttle: Arc<LoginThrottle>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+}
+
+impl AppState<()> {
+    /// The same state, around `mechanism`.
+    pub fn with_mechanism<M>(self, mechanism: M) -> AppState<M> {
+        AppState {
+            mechanism,
+            users: self.users,
+            orders: self.orders,
+            throttle: self.throttle,
+            clock: self.clock,
+        }
+    }
 }
 
 impl<M: Clone> Clone for AppState<M> {
@@ -123,8 +157,12 @@ impl<M: Mechanism> FromRequestParts<AppState<M>> for CurrentUser {
         let who = match state.mechanism.authenticate(&parts.headers, now).await {
             Ok(who) => who,
             Err(AuthFailure::Unavailable) => return Err(ApiError::internal("credential store")),
-            Err(AuthFailure::Missing | AuthFailure::Invalid) => {
-                return Err(ApiError::unauthenticated());
+            Err(failure @ (AuthFailure::Missing | AuthFailure::Invalid)) => {
+                let mut error = ApiError::unauthenticated();
+                if let Some(challenge) = state.mechanism.challenge(failure) {
+                    error = error.with_header(WWW_AUTHENTICATE, challenge);
+                }
+                return Err(error);
             }
         };
         // An account deleted since the credential was issued is nobody.

@@ -24,6 +24,7 @@ pub mod clock;
 pub mod duration;
 pub mod error;
 mod guards;
+pub mod inspect;
 pub mod mechanisms;
 pub mod orders;
 mod routes;
@@ -36,6 +37,9 @@ pub use routes::BODY_LIMIT_BYTES;
 use auth::AppState;
 use axum::Router;
 use clock::{Clock, SystemClock};
+use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use jwt::{Lifetimes, TokenAuthority};
+use mechanisms::jwt::JwtMechanism;
 use mechanisms::sessions::SessionMechanism;
 use orders::Orders;
 use sessions::{MemoryStore, Sessions, Timeouts, Verdict};
@@ -50,6 +54,8 @@ use users::Users;
 pub enum AuthMode {
     /// Server-side sessions: a random ID in a cookie, the record on the server.
     Sessions,
+    /// JWTs: a signed access token on every request, a refresh token to renew it.
+    Jwt,
 }
 
 /// Everything the app is built from. [`Config::new`] gives the defaults the
@@ -66,20 +72,35 @@ pub struct Config {
     pub session_timeouts: Timeouts,
     /// Failed-login limits.
     pub throttle: ThrottlePolicy,
+    /// The keys that sign JWTs (a random HS256 secret by default).
+    pub jwt_keys: KeyRing,
+    /// Access and refresh token lifetimes (15 minutes, 7 days).
+    pub jwt_lifetimes: Lifetimes,
+    /// Check each access token's version against the user's current one, so
+    /// a role change, ban or "log out everywhere" applies at once (one lookup
+    /// per request). Off by default, as in most JWT deployments.
+    pub check_token_version: bool,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
 
 impl Config {
     /// The defaults: demo users, in-memory sessions, 30 min idle and 8 h
-    /// absolute timeouts, 5 failed logins per 15 min, the system clock.
+    /// absolute timeouts, 5 failed logins per 15 min, JWTs signed with a
+    /// random HS256 secret and living 15 min (access) and 7 days (refresh),
+    /// the system clock.
     pub fn new(auth: AuthMode) -> Config {
+        let random_secret = SigningKey::generate("hs256-1", SigningAlgorithm::Hs256)
+            .expect("the OS random number generator is available");
         Config {
             auth,
             users: Arc::new(Users::with_demo_users()),
             session_store: Arc::new(MemoryStore::new()),
             session_timeouts: Timeouts::default(),
             throttle: ThrottlePolicy::default(),
+            jwt_keys: KeyRing::new(random_secret),
+            jwt_lifetimes: Lifetimes::default(),
+            check_token_version: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -88,16 +109,34 @@ impl Config {
 // ANCHOR: app
 /// The app as an axum [`Router`], ready to serve or to call in-process.
 pub fn app(config: Config) -> Router {
-    match config.auth {
+    let Config {
+        auth,
+        users,
+        session_store,
+        session_timeouts,
+        throttle,
+        jwt_keys,
+        jwt_lifetimes,
+        check_token_version,
+        clock,
+    } = config;
+    // Everything but the mechanism is the same in every mode.
+    let shared = AppState {
+        mechanism: (),
+        users,
+        orders: Arc::new(Orders::default()),
+        throttle: Arc::new(LoginThrottle::new(throttle)),
+        clock,
+    };
+    match auth {
         AuthMode::Sessions => {
-            let sessions = Sessions::new(config.session_store, config.session_timeouts);
-            routes::router(AppState {
-                mechanism: SessionMechanism::new(sessions),
-                users: config.users,
-                orders: Arc::new(Orders::default()),
-                throttle: Arc::new(LoginThrottle::new(config.throttle)),
-                clock: config.clock,
-            })
+            let sessions = Sessions::new(session_store, session_timeouts);
+            routes::router(shared.with_mechanism(SessionMechanism::new(sessions)))
+        }
+        AuthMode::Jwt => {
+            let authority = TokenAuthority::new(jwt_keys, jwt_lifetimes, check_token_version);
+            let mechanism = JwtMechanism::new(Arc::new(authority), Arc::clone(&shared.users));
+            routes::router(shared.with_mechanism(mechanism))
         }
     }
 }

@@ -1,11 +1,16 @@
-//! `cafe serve`: the café app on a TCP port. All the app is in the library;
-//! this file only reads flags and serves.
+//! `cafe serve` runs the café app on a TCP port; `cafe token` decodes and
+//! verifies JWTs. All the app is in the library: this file reads flags,
+//! refuses bad ones, and serves.
 
 use cafe::duration::parse_duration;
+use cafe::inspect::{VerificationKey, decode, verify};
 use cafe::users::DEMO_USERS;
 use cafe::{AuthMode, Config};
 use clap::{Parser, Subcommand, ValueEnum};
+use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// The café app from "Sessions vs JWT, the executable guide".
@@ -20,6 +25,9 @@ struct Cli {
 enum Command {
     /// Serve the café's JSON API.
     Serve(ServeArgs),
+    /// Take a JWT apart, or check its signature.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(clap::Args)]
@@ -30,35 +38,209 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// A session unused for this long ends (e.g. 90s, 30m, 8h).
+    /// Sessions: a session unused for this long ends (e.g. 90s, 30m, 8h).
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     idle_timeout: Duration,
-    /// A session ends this long after login, however active (e.g. 8h, 1d).
+    /// Sessions: a session ends this long after login, however active.
     #[arg(long, default_value = "8h", value_parser = parse_duration)]
     absolute_timeout: Duration,
+    /// JWT: the signing algorithm.
+    #[arg(long, value_enum, default_value_t = Alg::Hs256)]
+    alg: Alg,
+    /// JWT, HS256: a file holding the secret (at least 32 bytes; one trailing
+    /// newline is ignored). Or set CAFE_JWT_SECRET. Without either, a random
+    /// secret is made at start and tokens do not survive a restart.
+    #[arg(long)]
+    jwt_secret_file: Option<PathBuf>,
+    /// JWT: how long an access token lives.
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    access_ttl: Duration,
+    /// JWT: how long a login's refresh tokens live, from login.
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    refresh_ttl: Duration,
+    /// JWT: check every access token's version against the user's, so role
+    /// changes, bans and "log out everywhere" apply at once (a lookup per request).
+    #[arg(long)]
+    check_token_version: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Auth {
     /// Server-side sessions: a random ID in a cookie, the record on the server.
     Sessions,
+    /// JWTs: a signed access token per request, a refresh token to renew it.
+    Jwt,
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let Command::Serve(args) = Cli::parse().command;
+#[derive(Clone, Copy, ValueEnum)]
+enum Alg {
+    /// HMAC-SHA-256 with a shared secret.
+    Hs256,
+    /// ECDSA P-256; the public key is published at /.well-known/jwks.json.
+    Es256,
+    /// Ed25519; the public key is published at /.well-known/jwks.json.
+    Eddsa,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a token's header and claims. Checks nothing: anyone can do this.
+    Decode {
+        /// The token.
+        token: String,
+    },
+    /// Check a token's signature with a key, then its exp and nbf.
+    Verify {
+        /// The token.
+        token: String,
+        /// The HS256 secret, from a file (as `serve --jwt-secret-file`).
+        #[arg(long, group = "key")]
+        jwt_secret_file: Option<PathBuf>,
+        /// The HS256 secret as base64url, like a JWK's `k`.
+        #[arg(long, group = "key")]
+        hs256_key_base64url: Option<String>,
+        /// A JWK Set file, e.g. saved from /.well-known/jwks.json.
+        #[arg(long, group = "key")]
+        jwks_file: Option<PathBuf>,
+        /// Check exp and nbf at this time (seconds since 1970) instead of now.
+        #[arg(long)]
+        at: Option<u64>,
+    },
+}
+
+/// Reads an HS256 secret from a file, dropping one trailing newline.
+fn read_secret(path: &PathBuf) -> Result<Vec<u8>, String> {
+    let mut secret =
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if secret.last() == Some(&b'\n') {
+        secret.pop();
+    }
+    Ok(secret)
+}
+
+/// The key ring `serve` signs with, and a note for the operator.
+fn signing_keys(args: &ServeArgs) -> Result<(KeyRing, String), String> {
+    let from_env = std::env::var_os("CAFE_JWT_SECRET").map(|s| s.into_encoded_bytes());
+    let given = match (&args.jwt_secret_file, from_env) {
+        (Some(path), _) => Some(read_secret(path)?),
+        (None, Some(secret)) => Some(secret),
+        (None, None) => None,
+    };
+    let generate = |alg, kid: &str| SigningKey::generate(kid, alg).map_err(|e| e.to_string());
+    let (key, note) = match (args.alg, given) {
+        (Alg::Hs256, Some(secret)) => (
+            SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?,
+            "HS256 with the given secret".to_owned(),
+        ),
+        (Alg::Hs256, None) => (
+            generate(SigningAlgorithm::Hs256, "hs256-1")?,
+            "HS256 with a random secret made now (no --jwt-secret-file or CAFE_JWT_SECRET): tokens end with this process".to_owned(),
+        ),
+        (_, Some(_)) => return Err("a secret is for --alg hs256; es256 and eddsa make their own key pair".to_owned()),
+        (Alg::Es256, None) => (
+            generate(SigningAlgorithm::Es256, "es256-1")?,
+            "ES256 with a key pair made now; public key at /.well-known/jwks.json".to_owned(),
+        ),
+        (Alg::Eddsa, None) => (
+            generate(SigningAlgorithm::EdDsa, "eddsa-1")?,
+            "EdDSA with a key pair made now; public key at /.well-known/jwks.json".to_owned(),
+        ),
+    };
+    Ok((KeyRing::new(key), note))
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut config = Config::new(match args.auth {
         Auth::Sessions => AuthMode::Sessions,
+        Auth::Jwt => AuthMode::Jwt,
     });
     config.session_timeouts.idle = args.idle_timeout;
     config.session_timeouts.absolute = args.absolute_timeout;
+    config.jwt_lifetimes.access = args.access_ttl.as_secs();
+    config.jwt_lifetimes.refresh = args.refresh_ttl.as_secs();
+    config.check_token_version = args.check_token_version;
+    let mut note = None;
+    if matches!(args.auth, Auth::Jwt) {
+        // A short or empty secret stops the server here, before it listens.
+        let (keys, about) = signing_keys(&args)?;
+        config.jwt_keys = keys;
+        note = Some(about);
+    }
 
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
     // Scripts and tests read this first line to learn the port.
-    println!("listening on http://{}", listener.local_addr()?);
+    println!("listening on http://{address}");
+    if let Some(note) = note {
+        println!("signing: {note}");
+    }
     println!("demo users:");
     for (name, password, role) in DEMO_USERS {
         println!("  {name:<6} password {password:<16} role {role:?}");
     }
-    cafe::serve(listener, config).await
+    cafe::serve(listener, config)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn token(command: TokenCommand) -> Result<bool, String> {
+    match command {
+        TokenCommand::Decode { token } => {
+            print!("{}", decode(&token)?);
+            Ok(true)
+        }
+        TokenCommand::Verify {
+            token,
+            jwt_secret_file,
+            hs256_key_base64url,
+            jwks_file,
+            at,
+        } => {
+            use base64::Engine;
+            let key = if let Some(path) = jwt_secret_file {
+                VerificationKey::Hs256Secret(read_secret(&path)?)
+            } else if let Some(k) = hs256_key_base64url {
+                let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(k.trim())
+                    .map_err(|_| "--hs256-key-base64url is not base64url".to_owned())?;
+                VerificationKey::Hs256Secret(secret)
+            } else if let Some(path) = jwks_file {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                VerificationKey::Jwks(
+                    serde_json::from_str(&text).map_err(|e| format!("not a JWK Set: {e}"))?,
+                )
+            } else if let Some(secret) = std::env::var_os("CAFE_JWT_SECRET") {
+                VerificationKey::Hs256Secret(secret.into_encoded_bytes())
+            } else {
+                return Err("give a key: --jwt-secret-file, --hs256-key-base64url, --jwks-file, or CAFE_JWT_SECRET".to_owned());
+            };
+            let now = at.unwrap_or_else(|| {
+                cafe::mechanisms::jwt::unix_seconds(std::time::SystemTime::now())
+            });
+            let report = verify(&token, &key, now);
+            for line in &report.lines {
+                println!("{line}");
+            }
+            Ok(report.accepted)
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve(args).await.map(|()| true),
+        Command::Token(command) => token(command),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("cafe: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -40,6 +40,7 @@ pub fn router<M: Mechanism>(state: AppState<M>) -> Router {
             "/admin/users/{name}/logout-everywhere",
             post(logout_everywhere::<M>),
         )
+        .merge(M::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(require_json_bodies))
         .layer(middleware::from_fn(refuse_cross_site_writes))
@@ -112,10 +113,15 @@ async fn login<M: Mechanism>(
     }
 
     let issued = state.mechanism.issue(&headers, &profile.name, now).await?;
+    Ok(logged_in(&profile, issued))
+}
+
+/// `200 {"user": …}` plus whatever the mechanism issued.
+pub fn logged_in(profile: &Profile, issued: Issued) -> Response {
     let mut body = serde_json::Map::new();
     body.insert("user".to_owned(), json!(profile));
     body.extend(issued.body.clone());
-    Ok(with_issued(Json(body).into_response(), issued))
+    with_issued(Json(body).into_response(), issued)
 }
 // ANCHOR_END: login
 
@@ -123,7 +129,7 @@ async fn logout<M: Mechanism>(
     State(state): State<AppState<M>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let issued = state.mechanism.revoke(&headers).await?;
+    let issued = state.mechanism.revoke(&headers, state.clock.now()).await?;
     Ok(with_issued(StatusCode::NO_CONTENT.into_response(), issued))
 }
 
@@ -191,6 +197,7 @@ async fn change_role<M: Mechanism>(
         .users
         .set_role(&name, role)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such user"))?;
+    state.mechanism.user_changed(&name);
     Ok(Json(profile))
 }
 

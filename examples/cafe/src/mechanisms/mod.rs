@@ -1,3 +1,4 @@
 //! The mechanisms that plug into the app through [`crate::auth::Mechanism`].
 
+pub mod jwt;
 pub mod sessions;

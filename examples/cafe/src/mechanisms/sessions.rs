@@ -84,7 +84,7 @@ impl<S: SessionStore> Mechanism for SessionMechanism<S> {
     // ANCHOR_END: issue
 
     // ANCHOR: revoke
-    async fn revoke(&self, request: &HeaderMap) -> Result<Issued, ApiError> {
+    async fn revoke(&self, request: &HeaderMap, _now: SystemTime) -> Result<Issued, ApiError> {
         if let Some(id) = presented_id(request) {
             self.sessions.end(&id).await.map_err(ApiError::internal)?;
         }

@@ -66,7 +66,7 @@ fn a_bad_duration_is_refused_with_a_reason() {
 /// cookie for localhost over plain HTTP; this checks it with the real curl.
 #[tokio::test]
 async fn curl_keeps_a_secure_cookie_for_localhost() {
-    let app = crate::support::spawn_app(cafe::AuthMode::Sessions).await;
+    let app = crate::support::spawn_app(crate::support::Mode::Sessions).await;
     let port = app.address.rsplit(':').next().unwrap().to_owned();
     let jar = std::env::temp_dir().join(format!("cafe-curl-jar-{port}.txt"));
     let jar = jar.to_str().unwrap().to_owned();

@@ -2,22 +2,21 @@
 //! macro at the bottom runs every test once per mechanism. Where mechanisms
 //! are allowed to differ, the test says so with a `match` on the mode.
 
-use crate::support::{Call, spawn_app};
-use cafe::AuthMode;
+use crate::support::{Call, Mode, spawn_app};
 use serde_json::json;
 use std::time::Duration;
 
 const ALICE: (&str, &str) = ("alice", "wonderland-42");
 const ADMIN: (&str, &str) = ("admin", "admin-secret-42");
 
-async fn health_check_answers(mode: AuthMode) {
+async fn health_check_answers(mode: Mode) {
     let app = spawn_app(mode).await;
     let answer = app.visitor().get("/healthz").await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, json!({ "status": "ok" }));
 }
 
-async fn login_returns_the_user_and_me_remembers_them(mode: AuthMode) {
+async fn login_returns_the_user_and_me_remembers_them(mode: Mode) {
     let app = spawn_app(mode).await;
     let mut alice = app.visitor();
     let answer = alice.log_in(ALICE.0, ALICE.1).await;
@@ -32,14 +31,22 @@ async fn login_returns_the_user_and_me_remembers_them(mode: AuthMode) {
     assert_eq!(me.body, json!({ "name": "alice", "role": "member" }));
 }
 
-async fn me_without_a_credential_is_401(mode: AuthMode) {
+async fn me_without_a_credential_is_401(mode: Mode) {
     let app = spawn_app(mode).await;
     let answer = app.visitor().get("/me").await;
     assert_eq!(answer.status, 401);
     assert!(answer.body["error"].is_string());
+    match mode {
+        // No standard challenge exists for cookies.
+        Mode::Sessions => assert_eq!(answer.header("www-authenticate"), None),
+        // RFC 6750 §3.1: no error code when no token was sent.
+        Mode::Jwt | Mode::JwtChecked => {
+            assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
+        }
+    }
 }
 
-async fn unknown_user_and_wrong_password_get_the_same_401(mode: AuthMode) {
+async fn unknown_user_and_wrong_password_get_the_same_401(mode: Mode) {
     let app = spawn_app(mode).await;
     let wrong_password = app.visitor().log_in("alice", "not-her-password").await;
     let unknown_user = app.visitor().log_in("mallory", "wonderland-42").await;
@@ -49,7 +56,7 @@ async fn unknown_user_and_wrong_password_get_the_same_401(mode: AuthMode) {
     assert!(wrong_password.header("set-cookie").is_none());
 }
 
-async fn the_user_list_is_for_admins_only(mode: AuthMode) {
+async fn the_user_list_is_for_admins_only(mode: Mode) {
     let app = spawn_app(mode).await;
     assert_eq!(app.visitor().get("/users").await.status, 401);
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
@@ -63,7 +70,7 @@ async fn the_user_list_is_for_admins_only(mode: AuthMode) {
     );
 }
 
-async fn orders_are_placed_and_listed_per_user(mode: AuthMode) {
+async fn orders_are_placed_and_listed_per_user(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
@@ -94,7 +101,7 @@ async fn orders_are_placed_and_listed_per_user(mode: AuthMode) {
     );
 }
 
-async fn an_unreasonable_order_is_422(mode: AuthMode) {
+async fn an_unreasonable_order_is_422(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     for item in [
@@ -119,7 +126,7 @@ async fn an_unreasonable_order_is_422(mode: AuthMode) {
     assert_eq!(alice.get("/orders").await.body, json!([]));
 }
 
-async fn logout_ends_the_login_and_the_old_credential_is_refused(mode: AuthMode) {
+async fn logout_ends_the_login_and_the_old_credential_is_refused(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     let logout = alice.send(&Call::post("/logout")).await;
@@ -128,9 +135,17 @@ async fn logout_ends_the_login_and_the_old_credential_is_refused(mode: AuthMode)
     assert_eq!(alice.get("/me").await.status, 401);
     // Logging out again is harmless.
     assert_eq!(alice.send(&Call::post("/logout")).await.status, 204);
+    match mode {
+        Mode::Sessions => {}
+        // The whole login is over: its refresh token no longer works either.
+        Mode::Jwt | Mode::JwtChecked => {
+            let mut alice = alice;
+            assert_eq!(alice.refresh().await.status, 401);
+        }
+    }
 }
 
-async fn repeated_failures_are_throttled(mode: AuthMode) {
+async fn repeated_failures_are_throttled(mode: Mode) {
     let app = spawn_app(mode).await;
     for _ in 0..5 {
         assert_eq!(app.visitor().log_in("alice", "guess").await.status, 401);
@@ -146,7 +161,7 @@ async fn repeated_failures_are_throttled(mode: AuthMode) {
     assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 200);
 }
 
-async fn bodies_must_be_json(mode: AuthMode) {
+async fn bodies_must_be_json(mode: Mode) {
     let app = spawn_app(mode).await;
     let form = Call::post("/login")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -166,7 +181,7 @@ async fn bodies_must_be_json(mode: AuthMode) {
     );
 }
 
-async fn malformed_json_is_400_and_the_wrong_shape_422(mode: AuthMode) {
+async fn malformed_json_is_400_and_the_wrong_shape_422(mode: Mode) {
     let app = spawn_app(mode).await;
     let broken = Call::post("/login")
         .header("content-type", "application/json")
@@ -176,7 +191,7 @@ async fn malformed_json_is_400_and_the_wrong_shape_422(mode: AuthMode) {
     assert_eq!(app.visitor().send(&wrong_shape).await.status, 422);
 }
 
-async fn each_endpoint_accepts_only_its_method(mode: AuthMode) {
+async fn each_endpoint_accepts_only_its_method(mode: Mode) {
     let app = spawn_app(mode).await;
     let answer = app.visitor().get("/logout").await;
     assert_eq!(answer.status, 405);
@@ -185,27 +200,27 @@ async fn each_endpoint_accepts_only_its_method(mode: AuthMode) {
     assert_eq!(app.visitor().send(&Call::post("/me")).await.status, 405);
 }
 
-async fn an_oversized_body_is_413(mode: AuthMode) {
+async fn an_oversized_body_is_413(mode: Mode) {
     let app = spawn_app(mode).await;
     let huge = json!({ "username": "alice", "password": "x".repeat(cafe::BODY_LIMIT_BYTES) });
     let answer = app.visitor().send(&Call::post("/login").json(&huge)).await;
     assert_eq!(answer.status, 413);
 }
 
-async fn an_overlong_password_is_refused_before_hashing(mode: AuthMode) {
+async fn an_overlong_password_is_refused_before_hashing(mode: Mode) {
     let app = spawn_app(mode).await;
     let answer = app.visitor().log_in("alice", &"x".repeat(2000)).await;
     assert_eq!(answer.status, 422);
 }
 
-async fn unknown_paths_are_404_in_json(mode: AuthMode) {
+async fn unknown_paths_are_404_in_json(mode: Mode) {
     let app = spawn_app(mode).await;
     let answer = app.visitor().get("/admin").await;
     assert_eq!(answer.status, 404);
     assert!(answer.body["error"].is_string());
 }
 
-async fn answers_are_never_cached(mode: AuthMode) {
+async fn answers_are_never_cached(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     assert_eq!(
@@ -214,7 +229,7 @@ async fn answers_are_never_cached(mode: AuthMode) {
     );
 }
 
-async fn members_cannot_use_admin_endpoints(mode: AuthMode) {
+async fn members_cannot_use_admin_endpoints(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     let promote = alice
@@ -228,10 +243,10 @@ async fn members_cannot_use_admin_endpoints(mode: AuthMode) {
     assert_eq!(alice.get("/me").await.body["role"], "member");
 }
 
-async fn an_admin_changes_a_role(mode: AuthMode) {
+async fn an_admin_changes_a_role(mode: Mode) {
     let app = spawn_app(mode).await;
     let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
-    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let mut alice = app.logged_in(ALICE.0, ALICE.1).await;
 
     let changed = admin
         .post("/admin/users/alice/role", json!({ "role": "admin" }))
@@ -256,36 +271,53 @@ async fn an_admin_changes_a_role(mode: AuthMode) {
     // When does alice's existing login see the new role?
     match mode {
         // The session holds no role: the very next request reads the new one.
-        AuthMode::Sessions => {
-            assert_eq!(alice.get("/me").await.body["role"], "admin");
-            assert_eq!(alice.get("/users").await.status, 200);
+        Mode::Sessions => {}
+        // Her access token still says "member" until she refreshes it.
+        Mode::Jwt => {
+            assert_eq!(alice.get("/me").await.body["role"], "member");
+            assert_eq!(alice.get("/users").await.status, 403);
+            assert_eq!(alice.refresh().await.status, 200);
+        }
+        // Her token is refused at once, and a refresh brings the new role.
+        Mode::JwtChecked => {
+            let stale = alice.get("/me").await;
+            assert_eq!(stale.status, 401);
+            assert_eq!(
+                stale.header("www-authenticate"),
+                Some(r#"Bearer error="invalid_token""#)
+            );
+            assert_eq!(alice.refresh().await.status, 200);
         }
     }
+    assert_eq!(alice.get("/me").await.body["role"], "admin");
+    assert_eq!(alice.get("/users").await.status, 200);
 }
 
-async fn a_banned_user_is_refused(mode: AuthMode) {
+async fn a_banned_user_is_refused(mode: Mode) {
     let app = spawn_app(mode).await;
     let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
-    let alice = app.logged_in(ALICE.0, ALICE.1).await;
-    assert_eq!(
-        admin
-            .post("/admin/users/alice/role", json!({ "role": "banned" }))
-            .await
-            .status,
-        200
-    );
+    let mut alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let ban = json!({ "role": "banned" });
+    assert_eq!(admin.post("/admin/users/alice/role", ban).await.status, 200);
 
+    let mocha = json!({ "item": "mocha" });
     match mode {
-        AuthMode::Sessions => {
+        Mode::Sessions => {
             // Her existing session is refused on its very next request.
             assert_eq!(alice.get("/me").await.status, 403);
-            assert_eq!(
-                alice
-                    .post("/orders", json!({ "item": "mocha" }))
-                    .await
-                    .status,
-                403
-            );
+            assert_eq!(alice.post("/orders", mocha).await.status, 403);
+        }
+        Mode::Jwt => {
+            // Her access token knows nothing of the ban: she keeps ordering
+            // until it expires (at most 15 minutes), and cannot refresh.
+            assert_eq!(alice.get("/me").await.body["role"], "member");
+            assert_eq!(alice.post("/orders", mocha).await.status, 201);
+            assert_eq!(alice.refresh().await.status, 403);
+        }
+        Mode::JwtChecked => {
+            assert_eq!(alice.get("/me").await.status, 401);
+            assert_eq!(alice.post("/orders", mocha).await.status, 401);
+            assert_eq!(alice.refresh().await.status, 403);
         }
     }
     // Logging in again: 403 with her password, and still 401 without it.
@@ -293,23 +325,34 @@ async fn a_banned_user_is_refused(mode: AuthMode) {
     assert_eq!(app.visitor().log_in("alice", "guess").await.status, 401);
 }
 
-async fn logout_everywhere_ends_every_login_of_that_user(mode: AuthMode) {
+async fn logout_everywhere_ends_every_login_of_that_user(mode: Mode) {
     let app = spawn_app(mode).await;
     let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
-    let alice_phone = app.logged_in(ALICE.0, ALICE.1).await;
+    let mut alice_phone = app.logged_in(ALICE.0, ALICE.1).await;
     let alice_laptop = app.logged_in(ALICE.0, ALICE.1).await;
 
-    let ended = admin
-        .send(&Call::post("/admin/users/alice/logout-everywhere"))
-        .await;
+    let everywhere = Call::post("/admin/users/alice/logout-everywhere");
+    let ended = admin.send(&everywhere).await;
     assert_eq!(ended.status, 200);
     assert_eq!(ended.body["name"], "alice");
+    assert_eq!(ended.body["ended"], 2, "two logins ended");
     match mode {
-        AuthMode::Sessions => {
-            assert_eq!(ended.body["ended"], 2);
+        Mode::Sessions | Mode::JwtChecked => {
             assert_eq!(alice_phone.get("/me").await.status, 401);
             assert_eq!(alice_laptop.get("/me").await.status, 401);
         }
+        // The access tokens already handed out keep working until they expire.
+        Mode::Jwt => {
+            assert_eq!(alice_phone.get("/me").await.status, 200);
+            assert_eq!(alice_laptop.get("/me").await.status, 200);
+        }
+    }
+    if mode != Mode::Sessions {
+        assert_eq!(
+            alice_phone.refresh().await.status,
+            401,
+            "no login can be renewed"
+        );
     }
     assert_eq!(
         admin.get("/me").await.status,
@@ -322,7 +365,7 @@ async fn logout_everywhere_ends_every_login_of_that_user(mode: AuthMode) {
     assert_eq!(unknown.status, 404);
 }
 
-async fn cross_site_writes_are_refused(mode: AuthMode) {
+async fn cross_site_writes_are_refused(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     let order = json!({ "item": "flat white" });
@@ -350,7 +393,7 @@ async fn cross_site_writes_are_refused(mode: AuthMode) {
     assert_eq!(alice.send(&own_page).await.status, 201);
 }
 
-async fn no_bad_input_gets_a_500(mode: AuthMode) {
+async fn no_bad_input_gets_a_500(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     let calls = [
@@ -385,14 +428,19 @@ async fn no_bad_input_gets_a_500(mode: AuthMode) {
     );
 }
 
-/// Runs each listed test once per mechanism, as `<mechanism>::<test>`.
+/// Runs each listed test once per mode, as `<mode>::<test>`.
 macro_rules! for_every_mechanism {
     ($($test:ident),* $(,)?) => {
-        mod sessions {
+        for_every_mechanism!(@mode sessions, Sessions, $($test),*);
+        for_every_mechanism!(@mode jwt, Jwt, $($test),*);
+        for_every_mechanism!(@mode jwt_checked, JwtChecked, $($test),*);
+    };
+    (@mode $module:ident, $mode:ident, $($test:ident),*) => {
+        mod $module {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    super::$test(cafe::AuthMode::Sessions).await;
+                    super::$test(crate::support::Mode::$mode).await;
                 }
             )*
         }

@@ -1,8 +1,7 @@
 //! What only server-side sessions do, tested over real HTTP. The book's
 //! "Session attacks and defences" chapter names these tests.
 
-use crate::support::{Call, Credential, session_id_of, spawn_app};
-use cafe::AuthMode;
+use crate::support::{Call, Credential, Mode, session_id_of, spawn_app};
 use sessions::{SessionId, Sessions, Timeouts};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -12,7 +11,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn fixation_a_planted_id_is_replaced_at_login_and_never_logged_in() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     // Mallory plants a well-formed ID of her choosing in Alice's browser...
     let planted = SessionId::generate().unwrap();
     let mut alice = app.visitor();
@@ -44,7 +43,7 @@ async fn fixation_a_planted_id_is_replaced_at_login_and_never_logged_in() {
 
 #[tokio::test]
 async fn fixation_logging_in_over_a_live_session_ends_that_session() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     // Mallory logs in herself (as admin here) and plants her own live ID.
     let mallory = app.logged_in("admin", "admin-secret-42").await;
     let mut alice = app.visitor();
@@ -62,7 +61,7 @@ async fn fixation_logging_in_over_a_live_session_ends_that_session() {
 
 #[tokio::test]
 async fn forged_and_malformed_ids_are_never_adopted() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let forged = SessionId::generate().unwrap();
     for cookie in [
         format!("__Host-session={}", forged.as_str()),
@@ -82,7 +81,7 @@ async fn forged_and_malformed_ids_are_never_adopted() {
 
 #[tokio::test]
 async fn an_id_in_the_url_or_another_header_is_ignored() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
     let id = session_id_of(alice.credential.as_ref().unwrap()).to_owned();
     let anonymous = app.visitor();
@@ -103,7 +102,7 @@ async fn an_id_in_the_url_or_another_header_is_ignored() {
 
 #[tokio::test]
 async fn the_cookie_has_every_protective_attribute() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let answer = app.visitor().log_in("alice", "wonderland-42").await;
     let cookie = answer.header("set-cookie").unwrap();
     let attributes: Vec<&str> = cookie.split("; ").collect();
@@ -123,7 +122,7 @@ async fn the_cookie_has_every_protective_attribute() {
 
 #[tokio::test]
 async fn logout_sends_an_expired_cookie() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
     let answer = alice.send(&Call::post("/logout")).await;
     let cookie = answer.header("set-cookie").unwrap();
@@ -134,7 +133,7 @@ async fn logout_sends_an_expired_cookie() {
 
 #[tokio::test]
 async fn the_store_holds_only_the_hash_of_the_id() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
     let id = SessionId::parse(session_id_of(alice.credential.as_ref().unwrap())).unwrap();
 
@@ -151,7 +150,7 @@ async fn the_store_holds_only_the_hash_of_the_id() {
 
 #[tokio::test]
 async fn an_idle_session_expires_after_the_idle_timeout() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
     app.wait(29 * MINUTE);
     assert_eq!(
@@ -176,7 +175,7 @@ async fn an_idle_session_expires_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn an_active_session_still_ends_at_the_absolute_timeout() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
     // A request every 20 minutes for almost eight hours...
     for _ in 0..23 {
@@ -221,7 +220,7 @@ async fn ten_thousand_ids_are_unique_and_uniformly_spread() {
 
 #[tokio::test]
 async fn a_cross_site_logout_cannot_log_anyone_out() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
     let forged = Call::post("/logout").header("sec-fetch-site", "cross-site");
     assert_eq!(alice.send(&forged).await.status, 403);

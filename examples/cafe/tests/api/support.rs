@@ -13,10 +13,32 @@ pub fn opening_time() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_258_000)
 }
 
+/// The ways the conformance suite runs the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Server-side sessions.
+    Sessions,
+    /// JWTs, as most deployments run them: no per-request lookup.
+    Jwt,
+    /// JWTs with `--check-token-version`: one lookup per request.
+    JwtChecked,
+}
+
+impl Mode {
+    pub fn config(self) -> Config {
+        let mut config = Config::new(match self {
+            Mode::Sessions => AuthMode::Sessions,
+            Mode::Jwt | Mode::JwtChecked => AuthMode::Jwt,
+        });
+        config.check_token_version = self == Mode::JwtChecked;
+        config
+    }
+}
+
 /// A running server, with handles on the parts tests steer or inspect.
 pub struct TestApp {
     pub address: String,
-    pub mode: AuthMode,
+    pub mode: Mode,
     pub clock: Arc<ManualClock>,
     pub session_store: Arc<MemoryStore>,
     client: reqwest::Client,
@@ -24,8 +46,12 @@ pub struct TestApp {
 
 // ANCHOR: spawn_app
 /// Starts the real server on a free loopback port, with a clock the test moves.
-pub async fn spawn_app(mode: AuthMode) -> TestApp {
-    let mut config = Config::new(mode);
+pub async fn spawn_app(mode: Mode) -> TestApp {
+    spawn_app_with(mode, mode.config()).await
+}
+
+/// The same, with a configuration the test has adjusted.
+pub async fn spawn_app_with(mode: Mode, mut config: Config) -> TestApp {
     let clock = Arc::new(ManualClock::starting_at(opening_time()));
     config.clock = clock.clone();
     let session_store = Arc::clone(&config.session_store);
@@ -78,6 +104,9 @@ impl TestApp {
 pub enum Credential {
     /// A `Cookie` header value, as a browser (or `curl -b`) sends it.
     Cookie(String),
+    /// JWTs: the access token goes in `Authorization: Bearer`, the refresh
+    /// token only to `POST /refresh`.
+    Bearer { access: String, refresh: String },
 }
 
 /// One HTTP request, kept as data so the transcripts can print it as a curl
@@ -145,7 +174,7 @@ impl Answer {
 #[derive(Clone)]
 pub struct Visitor {
     pub address: String,
-    pub mode: AuthMode,
+    pub mode: Mode,
     client: reqwest::Client,
     pub credential: Option<Credential>,
 }
@@ -160,8 +189,12 @@ impl Visitor {
         for (name, value) in &call.headers {
             request = request.header(name, value);
         }
-        if let Some(Credential::Cookie(cookie)) = &self.credential {
-            request = request.header("cookie", cookie);
+        match &self.credential {
+            Some(Credential::Cookie(cookie)) => request = request.header("cookie", cookie),
+            Some(Credential::Bearer { access, .. }) => {
+                request = request.header("authorization", format!("Bearer {access}"));
+            }
+            None => {}
         }
         if let Some(body) = &call.body {
             request = request.body(body.clone());
@@ -198,6 +231,19 @@ impl Visitor {
         }
         answer
     }
+
+    /// JWT only: swaps the refresh token for a new pair, and keeps it on success.
+    pub async fn refresh(&mut self) -> Answer {
+        let Some(Credential::Bearer { refresh, .. }) = &self.credential else {
+            panic!("only a JWT visitor can refresh");
+        };
+        let call = Call::post("/refresh").json(&serde_json::json!({ "refresh_token": refresh }));
+        let answer = self.send(&call).await;
+        if answer.status == 200 {
+            self.credential = Some(issued_credential(self.mode, &answer));
+        }
+        answer
+    }
 }
 
 pub fn login_call(name: &str, password: &str) -> Call {
@@ -205,18 +251,30 @@ pub fn login_call(name: &str, password: &str) -> Call {
 }
 
 /// The credential a successful login handed out.
-pub fn issued_credential(mode: AuthMode, answer: &Answer) -> Credential {
+pub fn issued_credential(mode: Mode, answer: &Answer) -> Credential {
     match mode {
-        AuthMode::Sessions => {
+        Mode::Sessions => {
             let set_cookie = answer.headers.get(SET_COOKIE).expect("a Set-Cookie header");
             let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
             Credential::Cookie(pair.to_owned())
         }
+        Mode::Jwt | Mode::JwtChecked => Credential::Bearer {
+            access: answer.body["access_token"]
+                .as_str()
+                .expect("an access token")
+                .to_owned(),
+            refresh: answer.body["refresh_token"]
+                .as_str()
+                .expect("a refresh token")
+                .to_owned(),
+        },
     }
 }
 
 /// The session ID inside a `__Host-session=...` credential.
 pub fn session_id_of(credential: &Credential) -> &str {
-    let Credential::Cookie(pair) = credential;
-    pair.strip_prefix("__Host-session=").expect("our cookie")
+    match credential {
+        Credential::Cookie(pair) => pair.strip_prefix("__Host-session=").expect("our cookie"),
+        Credential::Bearer { .. } => panic!("a JWT credential has no session ID"),
+    }
 }

@@ -9,8 +9,7 @@
 //! and review the diff. Random values (session IDs and their hashes) are
 //! replaced by placeholders; the port is shown as the default, 8080.
 
-use crate::support::{Answer, Call, Credential, Visitor, session_id_of, spawn_app};
-use cafe::AuthMode;
+use crate::support::{Answer, Call, Credential, Mode, Visitor, session_id_of, spawn_app};
 use serde_json::json;
 use sessions::SessionId;
 use std::path::PathBuf;
@@ -183,7 +182,7 @@ async fn log_in(transcript: &mut Transcript, visitor: &mut Visitor, placeholder:
 
 #[tokio::test]
 async fn sessions_login() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let mut alice = app.visitor();
     let mut t = Transcript::new();
     let answer = log_in(&mut t, &mut alice, "session id").await;
@@ -193,7 +192,7 @@ async fn sessions_login() {
 
 #[tokio::test]
 async fn sessions_protected_request() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let mut alice = app.visitor();
     let mut t = Transcript::new();
     let mut silent = Transcript::new();
@@ -221,7 +220,7 @@ async fn sessions_protected_request() {
 
 #[tokio::test]
 async fn sessions_logout() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let mut alice = app.visitor();
     let mut t = Transcript::new();
     let mut silent = Transcript::new();
@@ -246,7 +245,7 @@ async fn sessions_logout() {
 
 #[tokio::test]
 async fn sessions_expiry() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let mut alice = app.visitor();
     let mut t = Transcript::new();
     let mut silent = Transcript::new();
@@ -274,7 +273,7 @@ async fn sessions_expiry() {
 
 #[tokio::test]
 async fn sessions_cross_site_request() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let mut alice = app.visitor();
     let mut t = Transcript::new();
     let mut silent = Transcript::new();
@@ -324,7 +323,7 @@ fn utc_formats_the_test_clock() {
 
 #[tokio::test]
 async fn sessions_where_the_data_lives() {
-    let app = spawn_app(AuthMode::Sessions).await;
+    let app = spawn_app(Mode::Sessions).await;
     let mut alice = app.visitor();
     let mut t = Transcript::new();
     let login = log_in(&mut t, &mut alice, "session id").await;
