@@ -1,5 +1,7 @@
 //! The `cafe` binary, run as a reader would run it.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -98,4 +100,140 @@ async fn curl_keeps_a_secure_cookie_for_localhost() {
     .await;
     std::fs::remove_file(&jar).ok();
     assert_eq!(me, r#"{"name":"alice","role":"member"}"#);
+}
+
+fn cafe(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(args)
+        .env_remove("CAFE_JWT_SECRET")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_jwt_server_refuses_to_start_with_a_short_secret() {
+    let path = std::env::temp_dir().join(format!("cafe-short-secret-{}", std::process::id()));
+    std::fs::write(&path, "hunter2\n").unwrap();
+    let output = cafe(&[
+        "serve",
+        "--auth",
+        "jwt",
+        "--addr",
+        "127.0.0.1:0",
+        "--jwt-secret-file",
+        path.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&path).ok();
+    assert!(!output.status.success());
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(error.contains("at least 32 bytes"), "{error}");
+
+    let empty = Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(["serve", "--auth", "jwt", "--addr", "127.0.0.1:0"])
+        .env("CAFE_JWT_SECRET", "")
+        .output()
+        .unwrap();
+    assert!(
+        !empty.status.success(),
+        "an empty CAFE_JWT_SECRET is refused too"
+    );
+}
+
+#[test]
+fn the_jwt_server_says_when_it_made_its_own_secret() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(["serve", "--auth", "jwt", "--addr", "127.0.0.1:0"])
+        .env_remove("CAFE_JWT_SECRET")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        first.starts_with("listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    assert!(second.contains("random secret"), "{second}");
+}
+
+#[test]
+fn token_decode_shows_the_rfc_7515_example_and_says_it_is_unverified() {
+    let output = cafe(&["token", "decode", jwt::anatomy::RFC7515_A1_TOKEN]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("NOT verified"), "{text}");
+    assert!(text.contains(r#""iss": "joe""#), "{text}");
+    assert!(text.contains(r#""alg": "HS256""#), "{text}");
+}
+
+#[test]
+fn token_verify_checks_the_rfc_7515_example_with_its_published_key() {
+    let key = jwt::anatomy::RFC7515_A1_KEY;
+    let token = jwt::anatomy::RFC7515_A1_TOKEN;
+    // In March 2011, before its exp, the example is accepted...
+    let then = cafe(&[
+        "token",
+        "verify",
+        token,
+        "--hs256-key-base64url",
+        key,
+        "--at",
+        "1300819000",
+    ]);
+    let text = String::from_utf8(then.stdout).unwrap();
+    assert!(then.status.success(), "{text}");
+    assert!(text.contains("signature: valid (HS256"), "{text}");
+    // ...and today its signature is still valid, but it has long expired.
+    let now = cafe(&["token", "verify", token, "--hs256-key-base64url", key]);
+    let text = String::from_utf8(now.stdout).unwrap();
+    assert!(!now.status.success());
+    assert!(
+        text.contains("signature: valid") && text.contains("expired"),
+        "{text}"
+    );
+    // With another key, the signature fails.
+    let other = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let wrong = cafe(&[
+        "token",
+        "verify",
+        token,
+        "--hs256-key-base64url",
+        &other,
+        "--at",
+        "1300819000",
+    ]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8(wrong.stdout)
+            .unwrap()
+            .contains("signature check failed")
+    );
+}
+
+#[test]
+fn token_verify_uses_a_jwks_file_for_public_key_tokens() {
+    use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+    use jwt::tokens::{TokenKind, sign};
+    let ring = KeyRing::new(SigningKey::generate("es256-1", SigningAlgorithm::Es256).unwrap());
+    let claims = serde_json::json!({ "iss": "cafe", "sub": "alice", "exp": 4_102_444_800u64 });
+    let token = sign(&ring, TokenKind::Access, &claims).unwrap();
+    let path = std::env::temp_dir().join(format!("cafe-jwks-{}.json", std::process::id()));
+    std::fs::write(&path, ring.jwks().to_string()).unwrap();
+    let output = cafe(&[
+        "token",
+        "verify",
+        &token,
+        "--jwks-file",
+        path.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&path).ok();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("signature: valid (ES256, kid es256-1)"),
+        "{text}"
+    );
 }

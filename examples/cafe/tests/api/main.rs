@@ -5,6 +5,7 @@
 
 mod cli;
 mod conformance;
+mod jwt;
 mod sessions;
 mod support;
 mod transcripts;

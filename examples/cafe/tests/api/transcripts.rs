@@ -56,12 +56,16 @@ impl Transcript {
     /// Sends `call` as `visitor` and writes the curl command and the answer.
     async fn exchange(&mut self, visitor: &Visitor, call: &Call, jar: Jar) -> Answer {
         let mut sent = call.clone();
-        if jar == Jar::None
-            && let Some(Credential::Cookie(cookie)) = &visitor.credential
-        {
-            sent = sent.header("cookie", cookie);
+        match &visitor.credential {
+            Some(Credential::Cookie(cookie)) if jar == Jar::None => {
+                sent = sent.header("cookie", cookie);
+            }
+            Some(Credential::Bearer { access, .. }) => {
+                sent = sent.header("authorization", &format!("Bearer {access}"));
+            }
+            _ => {}
         }
-        // With `Jar::None` the cookie, if any, is already an explicit header.
+        // The credential, if any, is now either an explicit header or curl's jar.
         let mut sender = visitor.clone();
         if jar == Jar::None {
             sender.credential = None;
@@ -131,7 +135,7 @@ fn render(answer: &Answer) -> String {
 }
 
 /// Compares `actual` with the golden file, or rewrites it on request.
-fn check_golden(name: &str, actual: &str) {
+pub fn check_golden(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("transcripts")
         .join(name);
@@ -349,4 +353,153 @@ async fn sessions_where_the_data_lives() {
             .push_str(&format!("last_seen:  {}\n", utc(record.last_seen)));
     }
     check_golden("sessions/where-the-data-lives.txt", &t.finish());
+}
+
+/// Hides the tokens a JWT login or refresh handed out, numbering them.
+fn hide_tokens(transcript: &mut Transcript, visitor: &Visitor, number: usize) {
+    if let Some(Credential::Bearer { access, refresh }) = &visitor.credential {
+        transcript.hide(access, &format!("<access token {number}>"));
+        transcript.hide(refresh, &format!("<refresh token {number}>"));
+    }
+}
+
+/// Logs alice in through the transcript (JWT), keeping the pair.
+async fn jwt_log_in(transcript: &mut Transcript, visitor: &mut Visitor) -> Answer {
+    let login = Call::post("/login")
+        .header("content-type", "application/json")
+        .raw_body(LOGIN_BODY);
+    let answer = transcript.exchange(visitor, &login, Jar::None).await;
+    visitor.credential = Some(crate::support::issued_credential(visitor.mode, &answer));
+    hide_tokens(transcript, visitor, 1);
+    answer
+}
+
+/// Refreshes through the transcript, keeping the new pair.
+async fn jwt_refresh(transcript: &mut Transcript, visitor: &mut Visitor, number: usize) -> Answer {
+    let Some(Credential::Bearer { refresh, .. }) = visitor.credential.clone() else {
+        panic!("a JWT visitor");
+    };
+    let body = format!(r#"{{"refresh_token":"{refresh}"}}"#);
+    let call = Call::post("/refresh")
+        .header("content-type", "application/json")
+        .raw_body(body);
+    // The refresh call carries no access token.
+    let mut anonymous = visitor.clone();
+    anonymous.credential = None;
+    let answer = transcript.exchange(&anonymous, &call, Jar::None).await;
+    if answer.status == 200 {
+        visitor.credential = Some(crate::support::issued_credential(visitor.mode, &answer));
+        hide_tokens(transcript, visitor, number);
+    }
+    answer
+}
+
+#[tokio::test]
+async fn jwt_login() {
+    let app = spawn_app(Mode::Jwt).await;
+    let mut alice = app.visitor();
+    let mut t = Transcript::new();
+    assert_eq!(jwt_log_in(&mut t, &mut alice).await.status, 200);
+    check_golden("jwt/login.txt", &t.finish());
+}
+
+#[tokio::test]
+async fn jwt_protected_request() {
+    let app = spawn_app(Mode::Jwt).await;
+    let mut alice = app.visitor();
+    let mut t = Transcript::new();
+    jwt_log_in(&mut Transcript::new(), &mut alice).await;
+    hide_tokens(&mut t, &alice, 1);
+    assert_eq!(
+        t.exchange(&alice, &Call::get("/me"), Jar::None)
+            .await
+            .status,
+        200
+    );
+    t.comment("No token, then a token that is not one of ours:");
+    assert_eq!(
+        t.exchange(&app.visitor(), &Call::get("/me"), Jar::None)
+            .await
+            .status,
+        401
+    );
+    let forged = Call::get("/me").header(
+        "authorization",
+        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.",
+    );
+    assert_eq!(
+        t.exchange(&app.visitor(), &forged, Jar::None).await.status,
+        401
+    );
+    check_golden("jwt/protected-request.txt", &t.finish());
+}
+
+#[tokio::test]
+async fn jwt_refresh_flow() {
+    let app = spawn_app(Mode::Jwt).await;
+    let mut alice = app.visitor();
+    let mut t = Transcript::new();
+    jwt_log_in(&mut Transcript::new(), &mut alice).await;
+    hide_tokens(&mut t, &alice, 1);
+    t.comment("09:00 log in. 09:16, sixteen minutes later, the access token has expired:");
+    app.wait(Duration::from_secs(16 * 60));
+    assert_eq!(
+        t.exchange(&alice, &Call::get("/me"), Jar::None)
+            .await
+            .status,
+        401
+    );
+    t.comment("The client swaps its refresh token for a new pair:");
+    assert_eq!(jwt_refresh(&mut t, &mut alice, 2).await.status, 200);
+    assert_eq!(
+        t.exchange(&alice, &Call::get("/me"), Jar::None)
+            .await
+            .status,
+        200
+    );
+    t.comment("Refresh token 1 was used once; using it again means someone copied it:");
+    let mut copy = alice.clone();
+    let Some(Credential::Bearer { access, .. }) = alice.credential.clone() else {
+        unreachable!()
+    };
+    let first_refresh = t
+        .placeholders
+        .iter()
+        .find(|(_, p)| p == "<refresh token 1>")
+        .unwrap()
+        .0
+        .clone();
+    copy.credential = Some(Credential::Bearer {
+        access,
+        refresh: first_refresh,
+    });
+    assert_eq!(jwt_refresh(&mut t, &mut copy, 3).await.status, 401);
+    t.comment("...so the whole login is revoked, and the newest refresh token dies too:");
+    assert_eq!(jwt_refresh(&mut t, &mut alice, 3).await.status, 401);
+    check_golden("jwt/refresh.txt", &t.finish());
+}
+
+#[tokio::test]
+async fn jwt_logout() {
+    let app = spawn_app(Mode::Jwt).await;
+    let mut alice = app.visitor();
+    let mut t = Transcript::new();
+    jwt_log_in(&mut Transcript::new(), &mut alice).await;
+    hide_tokens(&mut t, &alice, 1);
+    assert_eq!(
+        t.exchange(&alice, &Call::post("/logout"), Jar::None)
+            .await
+            .status,
+        204
+    );
+    t.comment("A copy of the access token, replayed: its jti is on the denylist.");
+    assert_eq!(
+        t.exchange(&alice, &Call::get("/me"), Jar::None)
+            .await
+            .status,
+        401
+    );
+    t.comment("And the login cannot be renewed:");
+    assert_eq!(jwt_refresh(&mut t, &mut alice, 2).await.status, 401);
+    check_golden("jwt/logout.txt", &t.finish());
 }
