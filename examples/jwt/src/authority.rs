@@ -1,9 +1,9 @@
 //! The whole JWT mechanism in one place: issuing a pair of tokens at login,
 //! checking an access token, refreshing, and the three kinds of revocation.
 
-use crate::keys::{KeyRing, SigningKey};
-use crate::revocation::{Denylist, RefreshFamilies, RotationRefusal, TokenVersions};
-use crate::tokens::{
+use jwt::keys::{KeyRing, SigningKey};
+use jwt::revocation::{Denylist, RefreshFamilies, RotationRefusal, TokenVersions};
+use jwt::tokens::{
     AccessClaims, ISSUER, RefreshClaims, TokenError, TokenKind, random_id, sign, verify,
 };
 use serde_json::Value;

@@ -162,11 +162,13 @@ impl SigningKey {
         self.algorithm
     }
 
-    pub(crate) fn encoding(&self) -> &EncodingKey {
+    /// The half that signs.
+    pub fn encoding(&self) -> &EncodingKey {
         &self.encoding
     }
 
-    pub(crate) fn decoding(&self) -> &DecodingKey {
+    /// The half that verifies.
+    pub fn decoding(&self) -> &DecodingKey {
         &self.decoding
     }
 }

@@ -15,6 +15,11 @@
 //! # Ok::<(), jwt::anatomy::AnatomyError>(())
 //! ```
 
+// Lets this crate's own files name it `jwt::…`, as the book's listings do:
+// a chapter can then compile a whole source file as a doctest and show one
+// anchored part of it (`{{#rustdoc_include}}`).
+extern crate self as jwt;
+
 pub mod anatomy;
 mod authority;
 pub mod keys;

@@ -1,7 +1,7 @@
 //! Access and refresh tokens: what they claim, how they are signed, and how
 //! every one of them is checked, with nothing left to a library default.
 
-use crate::keys::KeyRing;
+use jwt::keys::KeyRing;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -255,7 +255,7 @@ pub fn verify<C: DeserializeOwned + TimeClaims>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{SigningAlgorithm, SigningKey};
+    use jwt::keys::{SigningAlgorithm, SigningKey};
 
     const NOW: u64 = 1_767_258_000;
 
