@@ -1,11 +1,11 @@
 //! Access and refresh tokens: what they claim, how they are signed, and how
 //! every one of them is checked, with nothing left to a library default.
 
-use jwt::keys::KeyRing;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
+use jwt::keys::KeyRing;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
