@@ -8,9 +8,11 @@
 
 #[path = "src/expand.rs"]
 mod expand;
+#[path = "src/files.rs"]
+mod files;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -26,21 +28,15 @@ fn main() {
     // picked up with no registration.
     println!("cargo:rerun-if-changed={}", book_dir.display());
     println!("cargo:rerun-if-changed=src/expand.rs");
+    println!("cargo:rerun-if-changed=src/files.rs");
 
     let mut index = String::from("/// Every chapter of the book, after include expansion.\n");
     index.push_str("pub const CHAPTERS: &[Chapter] = &[\n");
     let mut modules = String::new();
     let mut seen_modules = std::collections::BTreeMap::new();
 
-    for path in markdown_files(&book_dir) {
-        let relative = path
-            .strip_prefix(&book_dir)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if relative == "SUMMARY.md" {
-            continue;
-        }
+    for relative in files::chapter_files(&book_dir) {
+        let path = book_dir.join(&relative);
         let source = std::fs::read_to_string(&path).unwrap();
         let expanded = expand::expand(&source, path.parent().unwrap())
             .unwrap_or_else(|error| panic!("book/{relative}: {error}"));
@@ -71,24 +67,6 @@ fn main() {
     }
     index.push_str("];\n\n");
     std::fs::write(out_dir.join("chapters.rs"), index + &modules).unwrap();
-}
-
-/// All `.md` files below `dir`, in a stable order.
-fn markdown_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// `sessions/logging-in.md` becomes `sessions_logging_in`.

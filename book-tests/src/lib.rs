@@ -9,6 +9,7 @@
 
 pub mod expand;
 pub mod fences;
+pub mod files;
 pub mod page_weight;
 
 /// One chapter of the book, as the doctests see it.

@@ -2,6 +2,7 @@
 //! the doctests see them (after include expansion).
 
 use book_tests::fences::{BlockKind, CodeBlock, code_blocks};
+use book_tests::files::chapter_files;
 use book_tests::{CHAPTERS, Chapter};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -129,26 +130,7 @@ fn chapters_leave_no_placeholders() {
 }
 
 fn markdown_files(dir: &Path) -> BTreeSet<String> {
-    let mut files = BTreeSet::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                let relative = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if relative != "SUMMARY.md" {
-                    files.insert(relative);
-                }
-            }
-        }
-    }
-    files
+    chapter_files(dir).into_iter().collect()
 }
 
 /// The `.md` targets of `[Title](target.md)` links in SUMMARY.md.

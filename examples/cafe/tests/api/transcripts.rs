@@ -9,7 +9,7 @@
 //! and review the diff. Random values (session IDs and their hashes) are
 //! replaced by placeholders; the port is shown as the default, 8080.
 
-use crate::support::{Answer, Call, Credential, Mode, Visitor, session_id_of, spawn_app};
+use crate::support::{Answer, Call, Credential, Mode, TestApp, Visitor, session_id_of, spawn_app};
 use serde_json::json;
 use sessions::SessionId;
 use std::path::PathBuf;
@@ -196,12 +196,7 @@ async fn sessions_login() {
 
 #[tokio::test]
 async fn sessions_protected_request() {
-    let app = spawn_app(Mode::Sessions).await;
-    let mut alice = app.visitor();
-    let mut t = Transcript::new();
-    let mut silent = Transcript::new();
-    log_in(&mut silent, &mut alice, "session id").await;
-    hide_session(&mut t, &alice, "session id");
+    let (app, alice, mut t) = alice_logged_in(Mode::Sessions).await;
 
     t.comment("With the cookie saved at login:");
     assert_eq!(
@@ -224,12 +219,7 @@ async fn sessions_protected_request() {
 
 #[tokio::test]
 async fn sessions_logout() {
-    let app = spawn_app(Mode::Sessions).await;
-    let mut alice = app.visitor();
-    let mut t = Transcript::new();
-    let mut silent = Transcript::new();
-    log_in(&mut silent, &mut alice, "session id").await;
-    hide_session(&mut t, &alice, "session id");
+    let (app, alice, mut t) = alice_logged_in(Mode::Sessions).await;
 
     let logout = t
         .exchange(&alice, &Call::post("/logout"), Jar::SendAndSave)
@@ -249,12 +239,7 @@ async fn sessions_logout() {
 
 #[tokio::test]
 async fn sessions_expiry() {
-    let app = spawn_app(Mode::Sessions).await;
-    let mut alice = app.visitor();
-    let mut t = Transcript::new();
-    let mut silent = Transcript::new();
-    log_in(&mut silent, &mut alice, "session id").await;
-    hide_session(&mut t, &alice, "session id");
+    let (app, alice, mut t) = alice_logged_in(Mode::Sessions).await;
 
     t.comment("09:00 log in; 09:29 a request (29 minutes idle):");
     app.wait(Duration::from_secs(29 * 60));
@@ -277,12 +262,7 @@ async fn sessions_expiry() {
 
 #[tokio::test]
 async fn sessions_cross_site_request() {
-    let app = spawn_app(Mode::Sessions).await;
-    let mut alice = app.visitor();
-    let mut t = Transcript::new();
-    let mut silent = Transcript::new();
-    log_in(&mut silent, &mut alice, "session id").await;
-    hide_session(&mut t, &alice, "session id");
+    let (_app, alice, mut t) = alice_logged_in(Mode::Sessions).await;
 
     t.comment("A page on another site makes Alice's browser post an order, cookie attached:");
     let forged = Call::post("/orders")
@@ -300,29 +280,7 @@ async fn sessions_cross_site_request() {
 
 /// `2026-01-01T09:00:00Z` for a time after the epoch, in UTC.
 fn utc(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-}
-
-#[test]
-fn utc_formats_the_test_clock() {
-    assert_eq!(utc(crate::support::opening_time()), "2026-01-01T09:00:00Z");
-    assert_eq!(utc(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    cafe::inspect::utc(cafe::mechanisms::jwt::unix_seconds(time))
 }
 
 #[tokio::test]
@@ -394,6 +352,22 @@ async fn jwt_refresh(transcript: &mut Transcript, visitor: &mut Visitor, number:
     answer
 }
 
+/// A server in `mode` with alice already logged in (off the record), and a
+/// transcript that hides her credential.
+async fn alice_logged_in(mode: Mode) -> (TestApp, Visitor, Transcript) {
+    let app = spawn_app(mode).await;
+    let mut alice = app.visitor();
+    let mut transcript = Transcript::new();
+    if mode == Mode::Sessions {
+        log_in(&mut Transcript::new(), &mut alice, "session id").await;
+        hide_session(&mut transcript, &alice, "session id");
+    } else {
+        jwt_log_in(&mut Transcript::new(), &mut alice).await;
+        hide_tokens(&mut transcript, &alice, 1);
+    }
+    (app, alice, transcript)
+}
+
 #[tokio::test]
 async fn jwt_login() {
     let app = spawn_app(Mode::Jwt).await;
@@ -405,11 +379,7 @@ async fn jwt_login() {
 
 #[tokio::test]
 async fn jwt_protected_request() {
-    let app = spawn_app(Mode::Jwt).await;
-    let mut alice = app.visitor();
-    let mut t = Transcript::new();
-    jwt_log_in(&mut Transcript::new(), &mut alice).await;
-    hide_tokens(&mut t, &alice, 1);
+    let (app, alice, mut t) = alice_logged_in(Mode::Jwt).await;
     assert_eq!(
         t.exchange(&alice, &Call::get("/me"), Jar::None)
             .await
@@ -436,11 +406,7 @@ async fn jwt_protected_request() {
 
 #[tokio::test]
 async fn jwt_refresh_flow() {
-    let app = spawn_app(Mode::Jwt).await;
-    let mut alice = app.visitor();
-    let mut t = Transcript::new();
-    jwt_log_in(&mut Transcript::new(), &mut alice).await;
-    hide_tokens(&mut t, &alice, 1);
+    let (app, mut alice, mut t) = alice_logged_in(Mode::Jwt).await;
     t.comment("09:00 log in. 09:16, sixteen minutes later, the access token has expired:");
     app.wait(Duration::from_secs(16 * 60));
     assert_eq!(
@@ -481,11 +447,7 @@ async fn jwt_refresh_flow() {
 
 #[tokio::test]
 async fn jwt_logout() {
-    let app = spawn_app(Mode::Jwt).await;
-    let mut alice = app.visitor();
-    let mut t = Transcript::new();
-    jwt_log_in(&mut Transcript::new(), &mut alice).await;
-    hide_tokens(&mut t, &alice, 1);
+    let (_app, mut alice, mut t) = alice_logged_in(Mode::Jwt).await;
     assert_eq!(
         t.exchange(&alice, &Call::post("/logout"), Jar::None)
             .await
