@@ -47,7 +47,17 @@ fn help_documents_every_flag() {
         .output()
         .unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
-    for flag in ["--auth", "--addr", "--idle-timeout", "--absolute-timeout"] {
+    for flag in [
+        "--auth",
+        "--addr",
+        "--idle-timeout",
+        "--absolute-timeout",
+        "--alg",
+        "--jwt-secret-file",
+        "--access-ttl",
+        "--refresh-ttl",
+        "--check-token-version",
+    ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
@@ -236,4 +246,29 @@ fn token_verify_uses_a_jwks_file_for_public_key_tokens() {
         text.contains("signature: valid (ES256, kid es256-1)"),
         "{text}"
     );
+}
+
+/// Records `cafe token decode` and `cafe token verify` on the RFC 7515
+/// example, for the JWT anatomy chapter.
+#[test]
+fn token_commands_on_the_rfc_7515_example_are_recorded() {
+    let token = jwt::anatomy::RFC7515_A1_TOKEN;
+    let key = jwt::anatomy::RFC7515_A1_KEY;
+    let mut text = String::new();
+    let decode = cafe(&["token", "decode", token]);
+    text.push_str("$ cargo run -q -p cafe -- token decode $RFC7515_TOKEN\n");
+    text.push_str(&String::from_utf8(decode.stdout).unwrap());
+    let verify = cafe(&[
+        "token",
+        "verify",
+        token,
+        "--hs256-key-base64url",
+        key,
+        "--at",
+        "1300819000",
+    ]);
+    text.push_str("\n$ cargo run -q -p cafe -- token verify $RFC7515_TOKEN \\\n    --hs256-key-base64url $RFC7515_KEY --at 1300819000\n");
+    text.push_str(&String::from_utf8(verify.stdout).unwrap());
+    assert!(verify.status.success());
+    crate::transcripts::check_golden("jwt/token-commands.txt", &text);
 }
