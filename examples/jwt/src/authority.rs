@@ -5,6 +5,7 @@ use jwt::keys::{KeyRing, SigningKey};
 use jwt::revocation::{Denylist, RefreshFamilies, RotationRefusal, TokenVersions};
 use jwt::tokens::{
     AccessClaims, ISSUER, RefreshClaims, TokenError, TokenKind, random_id, sign, verify,
+    verify_ignoring_time,
 };
 use serde_json::Value;
 use std::sync::RwLock;
@@ -236,8 +237,23 @@ impl TokenAuthority {
     /// Logout: the access token is refused from now until it would have
     /// expired, and its login can no longer be refreshed.
     pub fn log_out(&self, claims: &AccessClaims, now: u64) {
-        self.denylist.deny(&claims.jti, claims.exp, now);
+        if claims.exp > now {
+            self.denylist.deny(&claims.jti, claims.exp, now);
+        }
         self.families.revoke(&claims.sid);
+    }
+
+    /// Logout with the token as presented. A genuine token that has already
+    /// expired still ends its login: a user who logs out after lunch must not
+    /// leave a refresh token alive for a week. Returns whether it was ours.
+    pub fn log_out_token(&self, token: &str, now: u64) -> bool {
+        match verify_ignoring_time::<AccessClaims>(&self.keys(), TokenKind::Access, token) {
+            Ok(claims) => {
+                self.log_out(&claims, now);
+                true
+            }
+            Err(_) => false,
+        }
     }
     // ANCHOR_END: log_out
 

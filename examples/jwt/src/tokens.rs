@@ -199,6 +199,18 @@ pub fn verify<C: DeserializeOwned + TimeClaims>(
     token: &str,
     now: u64,
 ) -> Result<C, TokenError> {
+    let claims: C = verify_ignoring_time(keys, kind, token)?;
+    check_time(&claims, now)?;
+    Ok(claims)
+}
+
+/// Everything but `exp` and `nbf`: used on its own only to log out with a
+/// token that has just expired, whose login must still end.
+pub fn verify_ignoring_time<C: DeserializeOwned>(
+    keys: &KeyRing,
+    kind: TokenKind,
+    token: &str,
+) -> Result<C, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::TooLarge);
     }
@@ -241,14 +253,18 @@ pub fn verify<C: DeserializeOwned + TimeClaims>(
             _ => TokenError::Malformed,
         })?
         .claims;
+    Ok(claims)
+}
 
+/// `exp` and `nbf` against the app's clock, with the small leeway.
+pub fn check_time(claims: &impl TimeClaims, now: u64) -> Result<(), TokenError> {
     if now >= claims.expires().saturating_add(LEEWAY_SECONDS) {
         return Err(TokenError::Expired);
     }
     if claims.not_before() > now.saturating_add(LEEWAY_SECONDS) {
         return Err(TokenError::NotYetValid);
     }
-    Ok(claims)
+    Ok(())
 }
 // ANCHOR_END: verify
 

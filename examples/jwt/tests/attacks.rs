@@ -433,3 +433,27 @@ fn after_key_rotation_old_tokens_verify_until_the_old_key_is_retired() {
     ring.retire("2026-01");
     assert_eq!(check(&ring, &old), Err(TokenError::UnknownKey));
 }
+
+#[test]
+fn logout_with_an_expired_access_token_still_ends_the_login() {
+    let authority = authority(false);
+    let pair = authority.log_in("alice", "member", NOW).unwrap();
+    let after_lunch = NOW + 3600;
+    assert!(
+        authority
+            .authenticate(&pair.access_token, after_lunch)
+            .is_err(),
+        "expired"
+    );
+    assert!(authority.log_out_token(&pair.access_token, after_lunch));
+    assert_eq!(
+        authority.refresh(&pair.refresh_token, member, after_lunch),
+        Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
+    );
+    assert_eq!(
+        authority.denylist_len(),
+        0,
+        "nothing to deny: the token is dead already"
+    );
+    assert!(!authority.log_out_token("not a token", after_lunch));
+}

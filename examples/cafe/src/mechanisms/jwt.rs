@@ -108,10 +108,8 @@ impl Mechanism for JwtMechanism {
     ) -> Result<Issued, ApiError> {
         let now = unix_seconds(now);
         // A token this client held before logging in again is ended.
-        if let Some(claims) =
-            bearer_token(request).and_then(|t| self.authority.authenticate(t, now).ok())
-        {
-            self.authority.log_out(&claims, now);
+        if let Some(token) = bearer_token(request) {
+            self.authority.log_out_token(token, now);
         }
         let role = self.users.profile(user).map_or(Role::Member, |p| p.role);
         let pair = self
@@ -124,10 +122,8 @@ impl Mechanism for JwtMechanism {
     // ANCHOR: revoke
     async fn revoke(&self, request: &HeaderMap, now: SystemTime) -> Result<Issued, ApiError> {
         let now = unix_seconds(now);
-        if let Some(claims) =
-            bearer_token(request).and_then(|t| self.authority.authenticate(t, now).ok())
-        {
-            self.authority.log_out(&claims, now);
+        if let Some(token) = bearer_token(request) {
+            self.authority.log_out_token(token, now);
         }
         Ok(Issued::default())
     }

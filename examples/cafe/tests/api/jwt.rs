@@ -245,3 +245,21 @@ async fn the_stale_role_window_is_at_most_the_access_lifetime() {
     assert_eq!(windows, [None, Some(15), None], "\n{table}");
     crate::transcripts::check_golden("jwt/stale-role-window.txt", &table);
 }
+
+#[tokio::test]
+async fn logging_out_with_an_expired_access_token_still_ends_the_login() {
+    let app = spawn_app(Mode::Jwt).await;
+    let mut alice = app.logged_in("alice", "wonderland-42").await;
+    app.wait(60 * MINUTE);
+    assert_eq!(
+        alice.get("/me").await.status,
+        401,
+        "the access token has expired"
+    );
+    assert_eq!(alice.send(&Call::post("/logout")).await.status, 204);
+    assert_eq!(
+        alice.refresh().await.status,
+        401,
+        "and its refresh token died with the logout"
+    );
+}
