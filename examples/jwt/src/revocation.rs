@@ -13,6 +13,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Above this many families, those past their expiry are dropped at the
+/// next login, so abandoned logins do not pile up in memory.
+const FAMILIES_BEFORE_PRUNING: usize = 10_000;
+
 /// One login's chain of refresh tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Family {
@@ -20,6 +24,8 @@ struct Family {
     /// The only refresh token id of this family that may still be used.
     current_jti: String,
     revoked: bool,
+    /// When the login ends, whatever happens (NumericDate).
+    expires: u64,
 }
 
 /// Why a refresh was refused.
@@ -41,14 +47,20 @@ pub struct RefreshFamilies {
 }
 
 impl RefreshFamilies {
-    /// Starts the family `sid` for `user`, whose first refresh token is `jti`.
-    pub fn start(&self, sid: &str, user: &str, jti: &str) {
+    /// Starts the family `sid` for `user`, whose first refresh token is
+    /// `jti`, ending at `expires`.
+    pub fn start(&self, sid: &str, user: &str, jti: &str, expires: u64, now: u64) {
         let family = Family {
             user: user.to_owned(),
             current_jti: jti.to_owned(),
             revoked: false,
+            expires,
         };
-        lock(&self.families).insert(sid.to_owned(), family);
+        let mut families = lock(&self.families);
+        if families.len() >= FAMILIES_BEFORE_PRUNING {
+            families.retain(|_, family| family.expires > now);
+        }
+        families.insert(sid.to_owned(), family);
     }
 
     // ANCHOR: rotate
@@ -159,7 +171,7 @@ mod tests {
     #[test]
     fn a_family_rotates_and_a_reused_token_revokes_it() {
         let families = RefreshFamilies::default();
-        families.start("f", "alice", "r1");
+        families.start("f", "alice", "r1", 1_000, 0);
         assert_eq!(families.rotate("f", "r1", "r2"), Ok("alice".to_owned()));
         assert_eq!(
             families.rotate("f", "r1", "r3"),
