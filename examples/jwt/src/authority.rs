@@ -171,17 +171,10 @@ impl TokenAuthority {
     // ANCHOR: log_in
     /// A password was right: a new login (refresh family) and its first pair.
     pub fn log_in(&self, user: &str, role: &str, now: u64) -> Result<TokenPair, TokenError> {
-        let sid = random_id();
-        let refresh_jti = random_id();
-        self.families.start(&sid, user, &refresh_jti);
-        self.pair(
-            user,
-            role,
-            &sid,
-            &refresh_jti,
-            now + self.lifetimes.refresh,
-            now,
-        )
+        let (sid, refresh_jti) = (random_id(), random_id());
+        let ends = now + self.lifetimes.refresh;
+        self.families.start(&sid, user, &refresh_jti, ends, now);
+        self.pair(user, role, &sid, &refresh_jti, ends, now)
     }
     // ANCHOR_END: log_in
 
