@@ -1,20 +1,19 @@
 //! The seam between the app and its authentication mechanisms.
 //!
 //! The app never looks at a cookie or a token itself. It asks its
-//! [`Mechanism`] four questions — who sent this request, issue a credential
-//! for this user, end this credential, end all of this user's credentials —
-//! and each mechanism (sessions, JWT, hybrid) answers them its own way.
+//! [`Mechanism`]: who sent this request, issue a credential for this user,
+//! renew it, end it, end all of this user's credentials, this user changed —
+//! and each mechanism answers its own way.
 
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::orders::Orders;
-use crate::throttle::LoginThrottle;
-use crate::users::{Role, Users};
+use crate::store::Stores;
+use crate::users::{PasswordChecker, Profile, Role};
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,7 +24,7 @@ pub struct Authenticated {
     /// The account name.
     pub name: String,
     /// The role the credential itself carries (a JWT claim), or `None` when
-    /// the app should read the current role from the user directory (sessions).
+    /// the app should read the current role from the accounts (sessions).
     pub role_claim: Option<Role>,
 }
 
@@ -39,14 +38,23 @@ pub struct Issued {
     pub body: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Why a request is not authenticated. Every variant is a 401.
+/// A renewed login: whose it is, and the new credential.
+#[derive(Debug)]
+pub struct Renewal {
+    /// The user, with the role in force now.
+    pub profile: Profile,
+    /// What to send back.
+    pub issued: Issued,
+}
+
+/// Why a request is not authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthFailure {
-    /// The request carries no credential.
+    /// The request carries no credential: 401.
     Missing,
-    /// It carries one that is unknown, forged, expired or revoked.
+    /// It carries one that is unknown, forged, expired or revoked: 401.
     Invalid,
-    /// The mechanism's storage failed: a 500, not the caller's fault.
+    /// A store the check needs did not answer: 503, and nobody is let in.
     Unavailable,
 }
 
@@ -65,9 +73,20 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
     fn issue(
         &self,
         request: &HeaderMap,
-        user: &str,
+        user: &Profile,
         now: SystemTime,
     ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
+
+    /// `POST /refresh`: swap a renewal credential for a fresh one. Sessions
+    /// have none (every request renews the idle timeout): 404.
+    fn renew(
+        &self,
+        _request: &HeaderMap,
+        _body: &[u8],
+        _now: SystemTime,
+    ) -> impl Future<Output = Result<Renewal, ApiError>> + Send {
+        async { Err(ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")) }
+    }
 
     /// Log out: end the credential this request carries, if any.
     fn revoke(
@@ -76,13 +95,15 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
 
-    /// Log `user` out everywhere; returns how many credentials were ended.
+    /// Log `user` out everywhere; returns how many logins were ended.
     fn revoke_all(&self, user: &str) -> impl Future<Output = Result<usize, ApiError>> + Send;
-    // ANCHOR_END: mechanism
 
     /// An admin changed `user`'s role: credentials that carry the old one
-    /// are now stale. Sessions carry no role and ignore this.
-    fn user_changed(&self, _user: &str) {}
+    /// are now stale. Sessions carry no role, and need do nothing.
+    fn user_changed(&self, _user: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
+        async { Ok(()) }
+    }
+    // ANCHOR_END: mechanism
 
     /// The `WWW-Authenticate` challenge to send with a 401, if the
     /// mechanism has a standard one (Bearer, RFC 6750 §3).
@@ -90,22 +111,23 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
         None
     }
 
-    /// Routes only this mechanism has (JWT: `/refresh`, the JWKS).
+    /// Routes only this mechanism has (JWT: the JWKS).
     fn routes() -> Router<AppState<Self>> {
         Router::new()
     }
 }
 
 /// Everything a request handler can reach.
+#[derive(Clone)]
 pub struct AppState<M> {
     /// The authentication mechanism.
     pub mechanism: M,
-    /// The accounts.
-    pub users: Arc<Users>,
-    /// The orders.
-    pub orders: Arc<Orders>,
-    /// Failed-login counts.
-    pub throttle: Arc<LoginThrottle>,
+    /// The accounts, orders and login counters (and the mechanism's stores).
+    pub stores: Stores,
+    /// Checks passwords, a few at a time.
+    pub passwords: Arc<PasswordChecker>,
+    /// Login-throttle limits.
+    pub throttle: crate::throttle::ThrottlePolicy,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -115,22 +137,10 @@ impl AppState<()> {
     pub fn with_mechanism<M>(self, mechanism: M) -> AppState<M> {
         AppState {
             mechanism,
-            users: self.users,
-            orders: self.orders,
+            stores: self.stores,
+            passwords: self.passwords,
             throttle: self.throttle,
             clock: self.clock,
-        }
-    }
-}
-
-impl<M: Clone> Clone for AppState<M> {
-    fn clone(&self) -> Self {
-        AppState {
-            mechanism: self.mechanism.clone(),
-            users: Arc::clone(&self.users),
-            orders: Arc::clone(&self.orders),
-            throttle: Arc::clone(&self.throttle),
-            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -156,7 +166,7 @@ impl<M: Mechanism> FromRequestParts<AppState<M>> for CurrentUser {
         let now = state.clock.now();
         let who = match state.mechanism.authenticate(&parts.headers, now).await {
             Ok(who) => who,
-            Err(AuthFailure::Unavailable) => return Err(ApiError::internal("credential store")),
+            Err(AuthFailure::Unavailable) => return Err(ApiError::unavailable("credential store")),
             Err(failure @ (AuthFailure::Missing | AuthFailure::Invalid)) => {
                 let mut error = ApiError::unauthenticated();
                 if let Some(challenge) = state.mechanism.challenge(failure) {
@@ -165,12 +175,16 @@ impl<M: Mechanism> FromRequestParts<AppState<M>> for CurrentUser {
                 return Err(error);
             }
         };
-        // An account deleted since the credential was issued is nobody.
-        let account = state
-            .users
-            .profile(&who.name)
-            .ok_or_else(ApiError::unauthenticated)?;
-        let role = who.role_claim.unwrap_or(account.role);
+        let role = match who.role_claim {
+            // A self-contained token: believed as it stands, no lookup.
+            Some(role) => role,
+            // A reference: the current role comes from the accounts, and an
+            // account deleted since the login is nobody.
+            None => {
+                let account = state.stores.accounts.account(&who.name).await?;
+                account.ok_or_else(ApiError::unauthenticated)?.role
+            }
+        };
         if role == Role::Banned {
             return Err(ApiError::forbidden("this account is banned"));
         }

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
+use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -44,10 +45,22 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, message)
     }
 
-    /// 500: our fault (a store that did not answer). The details go to the
+    /// 503: a store did not answer, or every password-check slot is busy.
+    /// Not the caller's fault, and nobody is let in: try again shortly.
+    /// The details go to the server's log, not to the client.
+    pub fn unavailable(error: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(%error, "answering 503");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily unavailable; try again shortly",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
+    /// 500: a bug or a broken key on our side. The details go to the
     /// server's log, not to the client.
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
-        eprintln!("internal error: {error}");
+        tracing::error!(%error, "answering 500");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
@@ -64,6 +77,18 @@ impl IntoResponse for ApiError {
             response.headers_mut().append(name, value);
         }
         response
+    }
+}
+
+impl From<sessions::StoreError> for ApiError {
+    fn from(error: sessions::StoreError) -> ApiError {
+        ApiError::unavailable(error)
+    }
+}
+
+impl From<jwt::revocation::StoreError> for ApiError {
+    fn from(error: jwt::revocation::StoreError) -> ApiError {
+        ApiError::unavailable(error)
     }
 }
 

@@ -1,45 +1,63 @@
 //! Checks every request passes before it reaches a handler.
 
 use crate::error::ApiError;
-use axum::extract::Request;
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN, TRANSFER_ENCODING,
-};
+use axum::extract::{Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, TRANSFER_ENCODING};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 /// Methods that must not change anything, and so need no CSRF check.
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// The origins (scheme, host and port) the café's own pages are served
+/// from: `http://localhost:8080`, `https://cafe.example`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedOrigins(Vec<String>);
+
+impl AllowedOrigins {
+    /// These origins, written as browsers write them in `Origin` headers
+    /// (lower case, no trailing slash, no default port).
+    pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(origins: I) -> AllowedOrigins {
+        AllowedOrigins(
+            origins
+                .into_iter()
+                .map(|origin| origin.as_ref().trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        )
+    }
+
+    /// Whether `origin` is one of them, exactly: scheme, host and port.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.0.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin))
+    }
+}
+
 // ANCHOR: cross_site
 /// Whether a state-changing request may come from where the browser says it
-/// comes from (OWASP CSRF Prevention Cheat Sheet, "Fetch Metadata" and
-/// "Verifying Origin With Standard Headers").
+/// comes from (OWASP Cross-Site Request Forgery Prevention Cheat Sheet,
+/// "Fetch Metadata headers" and "Verifying Origin With Standard Headers").
 ///
 /// `SameSite=Lax` alone is not enough: it still sends the cookie from a
 /// *sibling subdomain* (same site, other origin), and on top-level cross-site
-/// GETs, and some browsers or embedded views do not enforce it at all.
-pub fn cross_site_verdict(headers: &HeaderMap) -> Result<(), &'static str> {
-    // Every current browser sends Sec-Fetch-Site; it cannot be set by page scripts.
+/// GET navigations, and some browsers or embedded views do not enforce it.
+pub fn cross_site_verdict(headers: &HeaderMap, allowed: &AllowedOrigins) -> Result<(), &'static str> {
+    // Every current browser sends Sec-Fetch-Site; page scripts cannot set it.
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
             b"same-origin" | b"none" => Ok(()),
             _ => Err("cross-site request refused"),
         };
     }
-    // Older browsers: the Origin of a POST must be this very host.
+    // Older browsers: the Origin must be one of ours, scheme, host and port
+    // alike. Comparing the host alone would let http://cafe.example (which
+    // anyone on the network can impersonate) write to https://cafe.example.
     if let Some(origin) = headers.get(ORIGIN) {
-        let origin_host = origin
-            .to_str()
-            .ok()
-            .and_then(|origin| origin.split_once("://"))
-            .map(|(_scheme, host)| host);
-        let own_host = headers.get(HOST).and_then(|host| host.to_str().ok());
-        return match (origin_host, own_host) {
-            (Some(origin), Some(own)) if origin.eq_ignore_ascii_case(own) => Ok(()),
+        return match origin.to_str() {
+            Ok(origin) if allowed.allows(origin) => Ok(()),
             _ => Err("cross-origin request refused"),
         };
     }
@@ -50,9 +68,13 @@ pub fn cross_site_verdict(headers: &HeaderMap) -> Result<(), &'static str> {
 // ANCHOR_END: cross_site
 
 /// Refuses cross-site state-changing requests with 403.
-pub async fn refuse_cross_site_writes(request: Request, next: Next) -> Response {
+pub async fn refuse_cross_site_writes(
+    State(allowed): State<Arc<AllowedOrigins>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !is_safe(request.method())
-        && let Err(reason) = cross_site_verdict(request.headers())
+        && let Err(reason) = cross_site_verdict(request.headers(), &allowed)
     {
         return ApiError::forbidden(reason).into_response();
     }
@@ -112,37 +134,46 @@ mod tests {
         map
     }
 
+    fn ours() -> AllowedOrigins {
+        AllowedOrigins::new(["http://localhost:8080", "https://cafe.example/"])
+    }
+
     #[test]
     fn fetch_metadata_decides_when_present() {
-        assert_eq!(
-            cross_site_verdict(&headers(&[("sec-fetch-site", "same-origin")])),
-            Ok(())
-        );
-        assert_eq!(
-            cross_site_verdict(&headers(&[("sec-fetch-site", "none")])),
-            Ok(())
-        );
-        for site in ["cross-site", "same-site", "nonsense"] {
-            let mut map = headers(&[("host", "cafe.example")]);
+        for site in ["same-origin", "none"] {
+            let mut map = HeaderMap::new();
             map.insert("sec-fetch-site", HeaderValue::from_static(site));
-            assert!(cross_site_verdict(&map).is_err(), "{site}");
+            assert_eq!(cross_site_verdict(&map, &ours()), Ok(()), "{site}");
+        }
+        for site in ["cross-site", "same-site", "nonsense"] {
+            let mut map = headers(&[("origin", "https://cafe.example")]);
+            map.insert("sec-fetch-site", HeaderValue::from_static(site));
+            assert!(cross_site_verdict(&map, &ours()).is_err(), "{site}");
         }
     }
 
     #[test]
-    fn origin_must_match_the_host_when_fetch_metadata_is_absent() {
-        let same = headers(&[
-            ("origin", "http://localhost:8080"),
-            ("host", "localhost:8080"),
-        ]);
-        assert_eq!(cross_site_verdict(&same), Ok(()));
-        let other = headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "localhost:8080"),
-        ]);
-        assert!(cross_site_verdict(&other).is_err());
-        let opaque = headers(&[("origin", "null"), ("host", "localhost:8080")]);
-        assert!(cross_site_verdict(&opaque).is_err());
+    fn without_fetch_metadata_the_whole_origin_must_be_ours() {
+        for origin in ["http://localhost:8080", "https://cafe.example", "HTTPS://CAFE.EXAMPLE"] {
+            let map = headers(&[("origin", origin)]);
+            assert_eq!(cross_site_verdict(&map, &ours()), Ok(()), "{origin}");
+        }
+        for origin in [
+            "http://cafe.example",       // the right host, the wrong scheme
+            "https://cafe.example:8443", // the right host, another port
+            "http://localhost:9090",
+            "https://evil.example",
+            "https://cafe.example.evil.example",
+            "null", // an opaque origin: a sandboxed frame, a file
+        ] {
+            let map = headers(&[("origin", origin)]);
+            assert!(cross_site_verdict(&map, &ours()).is_err(), "{origin}");
+        }
+    }
+
+    #[test]
+    fn a_request_with_neither_header_is_not_from_a_browser_and_passes() {
+        assert_eq!(cross_site_verdict(&HeaderMap::new(), &ours()), Ok(()));
     }
 
     #[test]

@@ -19,7 +19,12 @@
 //! Tests and the book build the same app in-process with [`app`], or start
 //! it on a free port with [`serve`].
 
+// A request must never panic its way out: every path reachable from one
+// returns an error instead (start-up code opts out, one function at a time).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod duration;
 pub mod error;
@@ -28,26 +33,26 @@ pub mod inspect;
 pub mod mechanisms;
 pub mod orders;
 mod routes;
+pub mod store;
 pub mod throttle;
 pub mod users;
 
-pub use guards::cross_site_verdict;
+pub use guards::{AllowedOrigins, cross_site_verdict};
 pub use routes::BODY_LIMIT_BYTES;
 
 use auth::AppState;
 use axum::Router;
 use clock::{Clock, SystemClock};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
-use jwt::{Lifetimes, TokenAuthority};
+use jwt::{Lifetimes, RevocationChecks, TokenAuthority};
 use mechanisms::jwt::JwtMechanism;
 use mechanisms::sessions::SessionMechanism;
-use orders::Orders;
-use sessions::{MemoryStore, Sessions, Timeouts, Verdict};
+use sessions::{Sessions, Timeouts};
 use std::sync::Arc;
-use std::time::Duration;
-use throttle::{LoginThrottle, ThrottlePolicy};
+use store::Stores;
+use throttle::ThrottlePolicy;
 use tokio::net::TcpListener;
-use users::Users;
+use users::{HashingLimits, PasswordChecker};
 
 /// Which mechanism remembers who is logged in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,47 +65,60 @@ pub enum AuthMode {
 
 /// Everything the app is built from. [`Config::new`] gives the defaults the
 /// book describes; tests replace the parts they need to watch or steer (the
-/// clock, the session store).
+/// clock, the stores).
 pub struct Config {
     /// The mechanism.
     pub auth: AuthMode,
-    /// The accounts (the demo users by default).
-    pub users: Arc<Users>,
-    /// Where sessions live.
-    pub session_store: Arc<MemoryStore>,
+    /// Where every piece of server state lives (memory by default, with the
+    /// demo accounts).
+    pub stores: Stores,
     /// Idle and absolute session timeouts.
     pub session_timeouts: Timeouts,
-    /// Failed-login limits.
+    /// Login-attempt limits.
     pub throttle: ThrottlePolicy,
+    /// Checks passwords, a bounded number at a time.
+    pub passwords: Arc<PasswordChecker>,
     /// The keys that sign JWTs (a random HS256 secret by default).
     pub jwt_keys: KeyRing,
     /// Access and refresh token lifetimes (15 minutes, 7 days).
     pub jwt_lifetimes: Lifetimes,
-    /// Check each access token's version against the user's current one, so
-    /// a role change, ban or "log out everywhere" applies at once (one lookup
-    /// per request). Off by default, as in most JWT deployments.
-    pub check_token_version: bool,
+    /// What an access-token check looks up besides the signature: nothing by
+    /// default (`--check-denylist`, `--check-token-version` add one lookup each).
+    pub revocation_checks: RevocationChecks,
+    /// Where the café's own pages are served from; state-changing requests
+    /// from any other origin are refused. Empty: [`serve`] allows
+    /// `http://localhost:PORT` and `http://127.0.0.1:PORT` of its listener.
+    pub allowed_origins: AllowedOrigins,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
 
 impl Config {
-    /// The defaults: demo users, in-memory sessions, 30 min idle and 8 h
-    /// absolute timeouts, 5 failed logins per 15 min, JWTs signed with a
-    /// random HS256 secret and living 15 min (access) and 7 days (refresh),
-    /// the system clock.
+    /// The defaults: demo users and every store in memory, 30 min idle and
+    /// 8 h absolute session timeouts, 5 login attempts per 15 min, one
+    /// password check per core, JWTs signed with a random HS256 secret and
+    /// living 15 min (access) and 7 days (refresh), the system clock.
+    ///
+    /// # Panics
+    ///
+    /// If the OS random generator gives no bytes for the secret: at start-up,
+    /// before any request, where stopping is the right answer.
+    #[allow(clippy::expect_used)] // start-up, not a request path
     pub fn new(auth: AuthMode) -> Config {
         let random_secret = SigningKey::generate("hs256-1", SigningAlgorithm::Hs256)
             .expect("the OS random number generator is available");
+        let passwords = PasswordChecker::new(HashingLimits::default())
+            .expect("the OS random number generator is available");
         Config {
             auth,
-            users: Arc::new(Users::with_demo_users()),
-            session_store: Arc::new(MemoryStore::new()),
+            stores: Stores::in_memory(),
             session_timeouts: Timeouts::default(),
             throttle: ThrottlePolicy::default(),
+            passwords: Arc::new(passwords),
             jwt_keys: KeyRing::new(random_secret),
             jwt_lifetimes: Lifetimes::default(),
-            check_token_version: false,
+            revocation_checks: RevocationChecks::default(),
+            allowed_origins: AllowedOrigins::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -111,53 +129,53 @@ impl Config {
 pub fn app(config: Config) -> Router {
     let Config {
         auth,
-        users,
-        session_store,
+        stores,
         session_timeouts,
         throttle,
+        passwords,
         jwt_keys,
         jwt_lifetimes,
-        check_token_version,
+        revocation_checks,
+        allowed_origins,
         clock,
     } = config;
     // Everything but the mechanism is the same in every mode.
     let shared = AppState {
         mechanism: (),
-        users,
-        orders: Arc::new(Orders::default()),
-        throttle: Arc::new(LoginThrottle::new(throttle)),
+        stores: stores.clone(),
+        passwords,
+        throttle,
         clock,
     };
     match auth {
         AuthMode::Sessions => {
-            let sessions = Sessions::new(session_store, session_timeouts);
-            routes::router(shared.with_mechanism(SessionMechanism::new(sessions)))
+            let sessions = Sessions::new(stores.sessions.clone(), session_timeouts);
+            let mechanism = SessionMechanism::new(sessions);
+            routes::router(shared.with_mechanism(mechanism), allowed_origins)
         }
         AuthMode::Jwt => {
-            let authority = TokenAuthority::new(jwt_keys, jwt_lifetimes, check_token_version);
-            let mechanism = JwtMechanism::new(Arc::new(authority), Arc::clone(&shared.users));
-            routes::router(shared.with_mechanism(mechanism))
+            let authority = TokenAuthority::new(
+                jwt_keys,
+                jwt_lifetimes,
+                revocation_checks,
+                stores.tokens.clone(),
+            );
+            let mechanism = JwtMechanism::new(Arc::new(authority), stores.accounts.clone());
+            routes::router(shared.with_mechanism(mechanism), allowed_origins)
         }
     }
 }
 // ANCHOR_END: app
 
-/// How often expired sessions are swept out of memory.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-/// Serves the app on `listener` until the process ends, sweeping expired
-/// sessions out of the in-memory store once a minute.
-pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
-    let store = Arc::clone(&config.session_store);
-    let timeouts = config.session_timeouts;
-    let clock = Arc::clone(&config.clock);
-    tokio::spawn(async move {
-        let mut every_minute = tokio::time::interval(SWEEP_EVERY);
-        loop {
-            every_minute.tick().await;
-            let now = clock.now();
-            store.retain(|record| timeouts.judge(record, now) == Verdict::Active);
-        }
-    });
+/// Serves the app on `listener` until the process ends. Expired state is
+/// the stores' own business: the memory stores sweep it out as they go.
+pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result<()> {
+    if config.allowed_origins == AllowedOrigins::default() {
+        let port = listener.local_addr()?.port();
+        config.allowed_origins = AllowedOrigins::new([
+            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{port}"),
+        ]);
+    }
     axum::serve(listener, app(config)).await
 }

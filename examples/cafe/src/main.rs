@@ -2,12 +2,14 @@
 //! verifies JWTs. All the app is in the library: this file reads flags,
 //! refuses bad ones, and serves.
 
+use cafe::cli::{signing_keys, verification_key};
 use cafe::duration::parse_duration;
-use cafe::inspect::{VerificationKey, decode, verify};
+use cafe::inspect::{decode, verify};
 use cafe::users::DEMO_USERS;
-use cafe::{AuthMode, Config};
+use cafe::{AllowedOrigins, AuthMode, Config};
 use clap::{Parser, Subcommand, ValueEnum};
-use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use jwt::RevocationChecks;
+use jwt::keys::SigningAlgorithm;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,9 +61,19 @@ struct ServeArgs {
     #[arg(long, default_value = "7d", value_parser = parse_duration)]
     refresh_ttl: Duration,
     /// JWT: check every access token's version against the user's, so role
-    /// changes, bans and "log out everywhere" apply at once (a lookup per request).
+    /// changes, bans, "log out everywhere" and refresh-token theft apply at
+    /// once (one store lookup per request).
     #[arg(long)]
     check_token_version: bool,
+    /// JWT: refuse logged-out access tokens before they expire (one store
+    /// lookup per request). Without it, logout ends only the refresh token.
+    #[arg(long)]
+    check_denylist: bool,
+    /// An origin the café's pages are served from (scheme://host:port); may
+    /// be repeated. State-changing requests from other origins are refused.
+    /// Default: http://localhost:PORT and http://127.0.0.1:PORT.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -108,45 +120,14 @@ enum TokenCommand {
     },
 }
 
-/// Reads an HS256 secret from a file, dropping one trailing newline.
-fn read_secret(path: &PathBuf) -> Result<Vec<u8>, String> {
-    let mut secret =
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if secret.last() == Some(&b'\n') {
-        secret.pop();
+impl Alg {
+    fn signing_algorithm(self) -> SigningAlgorithm {
+        match self {
+            Alg::Hs256 => SigningAlgorithm::Hs256,
+            Alg::Es256 => SigningAlgorithm::Es256,
+            Alg::Eddsa => SigningAlgorithm::EdDsa,
+        }
     }
-    Ok(secret)
-}
-
-/// The key ring `serve` signs with, and a note for the operator.
-fn signing_keys(args: &ServeArgs) -> Result<(KeyRing, String), String> {
-    let from_env = std::env::var_os("CAFE_JWT_SECRET").map(|s| s.into_encoded_bytes());
-    let given = match (&args.jwt_secret_file, from_env) {
-        (Some(path), _) => Some(read_secret(path)?),
-        (None, Some(secret)) => Some(secret),
-        (None, None) => None,
-    };
-    let generate = |alg, kid: &str| SigningKey::generate(kid, alg).map_err(|e| e.to_string());
-    let (key, note) = match (args.alg, given) {
-        (Alg::Hs256, Some(secret)) => (
-            SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?,
-            "HS256 with the given secret".to_owned(),
-        ),
-        (Alg::Hs256, None) => (
-            generate(SigningAlgorithm::Hs256, "hs256-1")?,
-            "HS256 with a random secret made now (no --jwt-secret-file or CAFE_JWT_SECRET): tokens end with this process".to_owned(),
-        ),
-        (_, Some(_)) => return Err("a secret is for --alg hs256; es256 and eddsa make their own key pair".to_owned()),
-        (Alg::Es256, None) => (
-            generate(SigningAlgorithm::Es256, "es256-1")?,
-            "ES256 with a key pair made now; public key at /.well-known/jwks.json".to_owned(),
-        ),
-        (Alg::Eddsa, None) => (
-            generate(SigningAlgorithm::EdDsa, "eddsa-1")?,
-            "EdDSA with a key pair made now; public key at /.well-known/jwks.json".to_owned(),
-        ),
-    };
-    Ok((KeyRing::new(key), note))
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -158,11 +139,20 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.session_timeouts.absolute = args.absolute_timeout;
     config.jwt_lifetimes.access = args.access_ttl.as_secs();
     config.jwt_lifetimes.refresh = args.refresh_ttl.as_secs();
-    config.check_token_version = args.check_token_version;
+    config.revocation_checks = RevocationChecks {
+        denylist: args.check_denylist,
+        token_version: args.check_token_version,
+    };
+    config.allowed_origins = AllowedOrigins::new(&args.allowed_origins);
     let mut note = None;
     if matches!(args.auth, Auth::Jwt) {
         // A short or empty secret stops the server here, before it listens.
-        let (keys, about) = signing_keys(&args)?;
+        let secret_from_env = std::env::var_os("CAFE_JWT_SECRET");
+        let (keys, about) = signing_keys(
+            args.alg.signing_algorithm(),
+            args.jwt_secret_file.as_deref(),
+            secret_from_env,
+        )?;
         config.jwt_keys = keys;
         note = Some(about);
     }
@@ -198,25 +188,12 @@ fn token(command: TokenCommand) -> Result<bool, String> {
             jwks_file,
             at,
         } => {
-            use base64::Engine;
-            let key = if let Some(path) = jwt_secret_file {
-                VerificationKey::Hs256Secret(read_secret(&path)?)
-            } else if let Some(k) = hs256_key_base64url {
-                let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(k.trim())
-                    .map_err(|_| "--hs256-key-base64url is not base64url".to_owned())?;
-                VerificationKey::Hs256Secret(secret)
-            } else if let Some(path) = jwks_file {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                VerificationKey::Jwks(
-                    serde_json::from_str(&text).map_err(|e| format!("not a JWK Set: {e}"))?,
-                )
-            } else if let Some(secret) = std::env::var_os("CAFE_JWT_SECRET") {
-                VerificationKey::Hs256Secret(secret.into_encoded_bytes())
-            } else {
-                return Err("give a key: --jwt-secret-file, --hs256-key-base64url, --jwks-file, or CAFE_JWT_SECRET".to_owned());
-            };
+            let key = verification_key(
+                jwt_secret_file.as_deref(),
+                hs256_key_base64url.as_deref(),
+                jwks_file.as_deref(),
+                std::env::var_os("CAFE_JWT_SECRET"),
+            )?;
             let now = at.unwrap_or_else(|| {
                 cafe::mechanisms::jwt::unix_seconds(std::time::SystemTime::now())
             });
@@ -231,6 +208,12 @@ fn token(command: TokenCommand) -> Result<bool, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Request logs and warnings to stderr; stdout stays for what readers and
+    // scripts read (the address, the demo users, the token commands' output).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let result = match Cli::parse().command {
         Command::Serve(args) => serve(args).await.map(|()| true),
         Command::Token(command) => token(command),

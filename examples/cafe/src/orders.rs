@@ -1,5 +1,7 @@
 //! Coffee orders, kept per user.
 
+use crate::store::{OrderStore, StoreError};
+use async_trait::async_trait;
 use serde::Serialize;
 use std::sync::Mutex;
 
@@ -14,15 +16,15 @@ pub struct Order {
     pub by: String,
 }
 
-/// Every order, in memory.
+/// Every order, in this process's memory.
 #[derive(Debug, Default)]
-pub struct Orders {
+pub struct MemoryOrders {
     all: Mutex<Vec<Order>>,
 }
 
-impl Orders {
-    /// Records an order by `by`.
-    pub fn place(&self, by: &str, item: &str) -> Order {
+#[async_trait]
+impl OrderStore for MemoryOrders {
+    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError> {
         let mut all = self.all.lock().unwrap_or_else(|p| p.into_inner());
         let order = Order {
             id: all.len() as u64 + 1,
@@ -30,12 +32,11 @@ impl Orders {
             by: by.to_owned(),
         };
         all.push(order.clone());
-        order
+        Ok(order)
     }
 
-    /// The orders `by` placed, oldest first.
-    pub fn placed_by(&self, by: &str) -> Vec<Order> {
+    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError> {
         let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
-        all.iter().filter(|o| o.by == by).cloned().collect()
+        Ok(all.iter().filter(|o| o.by == by).cloned().collect())
     }
 }

@@ -1,11 +1,13 @@
 //! The café's JSON API. Every handler is the same whatever the mechanism;
 //! the mechanism is reached only through [`AppState::mechanism`].
 
-use crate::auth::{Admin, AppState, CurrentUser, Issued, Mechanism};
+use crate::auth::{Admin, AppState, CurrentUser, Issued, Mechanism, Renewal};
 use crate::error::ApiError;
-use crate::guards::{no_store, refuse_cross_site_writes, require_json_bodies};
+use crate::guards::{AllowedOrigins, no_store, refuse_cross_site_writes, require_json_bodies};
 use crate::orders::Order;
+use crate::throttle::Attempt;
 use crate::users::{Profile, Role};
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::RETRY_AFTER;
@@ -15,6 +17,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
 
 /// Bodies larger than this are refused with 413. The largest legitimate body
 /// (a login) is well under 2 KiB.
@@ -26,11 +30,13 @@ const MAX_NAME_BYTES: usize = 64;
 const MAX_PASSWORD_BYTES: usize = 1024;
 const MAX_ITEM_CHARS: usize = 100;
 
-/// The app's routes over `state`.
-pub fn router<M: Mechanism>(state: AppState<M>) -> Router {
+/// The app's routes over `state`; state-changing requests must come from
+/// one of `origins` (or from no browser at all).
+pub fn router<M: Mechanism>(state: AppState<M>, origins: AllowedOrigins) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/login", post(login::<M>))
+        .route("/refresh", post(refresh::<M>))
         .route("/logout", post(logout::<M>))
         .route("/me", get(me))
         .route("/users", get(list_users::<M>))
@@ -43,9 +49,13 @@ pub fn router<M: Mechanism>(state: AppState<M>) -> Router {
         .merge(M::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(require_json_bodies))
-        .layer(middleware::from_fn(refuse_cross_site_writes))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(origins),
+            refuse_cross_site_writes,
+        ))
         .layer(middleware::from_fn(no_store))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
@@ -85,45 +95,65 @@ async fn login<M: Mechanism>(
         ));
     }
     let now = state.clock.now();
-    if let Err(wait) = state.throttle.check(&username, now) {
+    // The attempt is counted before the password is checked, in one atomic
+    // step: a thousand guesses sent at once still get five checks.
+    let attempt = state
+        .stores
+        .throttle
+        .reserve_attempt(&username, now, state.throttle)
+        .await?;
+    if let Attempt::Refused { retry_after } = attempt {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins; try later",
         )
-        .with_header(RETRY_AFTER, HeaderValue::from(wait.as_secs())));
+        .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs())));
     }
 
-    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let users = state.users.clone();
-    let name = username.clone();
-    let checked = tokio::task::spawn_blocking(move || users.check_password(&name, &password))
+    let account = state.stores.accounts.account(&username).await?;
+    let matches = state
+        .passwords
+        .check(account.as_ref(), &password)
         .await
-        .map_err(ApiError::internal)?;
-    let Some(profile) = checked else {
-        state.throttle.failed(&username, now);
+        .map_err(|_| ApiError::unavailable("every password-check slot is busy"))?;
+    let Some(account) = account.filter(|_| matches) else {
         // The same answer for an unknown name and a wrong password.
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong username or password",
         ));
     };
-    state.throttle.succeeded(&username);
-    if profile.role == Role::Banned {
+    state.stores.throttle.clear(&username).await?;
+    if account.role == Role::Banned {
         return Err(ApiError::forbidden("this account is banned"));
     }
 
-    let issued = state.mechanism.issue(&headers, &profile.name, now).await?;
+    let profile = account.profile();
+    let issued = state.mechanism.issue(&headers, &profile, now).await?;
     Ok(logged_in(&profile, issued))
 }
 
 /// `200 {"user": …}` plus whatever the mechanism issued.
-pub fn logged_in(profile: &Profile, issued: Issued) -> Response {
+fn logged_in(profile: &Profile, mut issued: Issued) -> Response {
     let mut body = serde_json::Map::new();
     body.insert("user".to_owned(), json!(profile));
-    body.extend(issued.body.clone());
+    body.append(&mut issued.body);
     with_issued(Json(body).into_response(), issued)
 }
 // ANCHOR_END: login
+
+/// `POST /refresh`: the mechanism swaps its renewal credential, if it has one.
+async fn refresh<M: Mechanism>(
+    State(state): State<AppState<M>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Renewal { profile, issued } = state
+        .mechanism
+        .renew(&headers, &body, state.clock.now())
+        .await?;
+    Ok(logged_in(&profile, issued))
+}
 
 async fn logout<M: Mechanism>(
     State(state): State<AppState<M>>,
@@ -145,8 +175,8 @@ async fn me(user: CurrentUser) -> Json<Profile> {
 async fn list_users<M: Mechanism>(
     Admin(_): Admin,
     State(state): State<AppState<M>>,
-) -> Json<Vec<Profile>> {
-    Json(state.users.all())
+) -> Result<Json<Vec<Profile>>, ApiError> {
+    Ok(Json(state.stores.accounts.all().await?))
 }
 
 #[derive(Deserialize)]
@@ -168,17 +198,15 @@ async fn place_order<M: Mechanism>(
             format!("an item is 1 to {MAX_ITEM_CHARS} printable characters"),
         ));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(state.orders.place(&user.name, item)),
-    ))
+    let order = state.stores.orders.place(&user.name, item).await?;
+    Ok((StatusCode::CREATED, Json(order)))
 }
 
 async fn my_orders<M: Mechanism>(
     user: CurrentUser,
     State(state): State<AppState<M>>,
-) -> Json<Vec<Order>> {
-    Json(state.orders.placed_by(&user.name))
+) -> Result<Json<Vec<Order>>, ApiError> {
+    Ok(Json(state.stores.orders.placed_by(&user.name).await?))
 }
 
 #[derive(Deserialize)]
@@ -194,10 +222,12 @@ async fn change_role<M: Mechanism>(
 ) -> Result<Json<Profile>, ApiError> {
     let Json(RoleChange { role }) = body?;
     let profile = state
-        .users
+        .stores
+        .accounts
         .set_role(&name, role)
+        .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such user"))?;
-    state.mechanism.user_changed(&name);
+    state.mechanism.user_changed(&name).await?;
     Ok(Json(profile))
 }
 
@@ -206,7 +236,7 @@ async fn logout_everywhere<M: Mechanism>(
     State(state): State<AppState<M>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if state.users.profile(&name).is_none() {
+    if state.stores.accounts.account(&name).await?.is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
     let ended = state.mechanism.revoke_all(&name).await?;

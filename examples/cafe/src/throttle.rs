@@ -1,91 +1,109 @@
 //! Slowing down password guessing against one account.
 //!
-//! After `max_failures` wrong passwords for the same name within `window`,
-//! further attempts for that name are refused with 429 until the oldest
-//! failure leaves the window; the password is not even checked. A correct
-//! login clears the count. (OWASP Authentication Cheat Sheet; ASVS 5.0 V6.3.)
+//! Each login attempt for a name is counted *before* its password is
+//! checked. Once `max_attempts` attempts for the same name fall within
+//! `window`, further attempts are refused with 429 until the oldest leaves
+//! the window; the password is not even checked. A correct login clears the
+//! count. (OWASP Authentication Cheat Sheet, "Login Throttling"; ASVS 5.0
+//! requirement 6.3.1.)
 
+use crate::store::{StoreError, ThrottleStore};
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-/// Above this many tracked names, names whose failures are all old are dropped.
+/// Above this many tracked names, names whose attempts are all old are dropped.
 const TRACKED_NAMES_BEFORE_PRUNING: usize = 10_000;
 
 /// The throttle's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
-    /// Failures allowed inside the window.
-    pub max_failures: usize,
-    /// How far back failures count.
+    /// Attempts allowed inside the window (a correct one clears them).
+    pub max_attempts: usize,
+    /// How far back attempts count.
     pub window: Duration,
 }
 
 impl Default for ThrottlePolicy {
     fn default() -> ThrottlePolicy {
         ThrottlePolicy {
-            max_failures: 5,
+            max_attempts: 5,
             window: Duration::from_secs(15 * 60),
         }
     }
 }
 
-/// Recent failed logins, per submitted name (known or not, so the throttle
-/// does not reveal which names exist).
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    policy: ThrottlePolicy,
-    failures: Mutex<HashMap<String, Vec<SystemTime>>>,
+/// Whether an attempt may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted; check the password.
+    Allowed,
+    /// Too many: come back after this long.
+    Refused {
+        /// Until the oldest counted attempt leaves the window.
+        retry_after: Duration,
+    },
 }
 
-impl LoginThrottle {
-    /// A throttle with these limits.
-    pub fn new(policy: ThrottlePolicy) -> LoginThrottle {
-        LoginThrottle {
-            policy,
-            failures: Mutex::default(),
-        }
+// ANCHOR: reserve
+/// The decision itself, on one name's recent attempts: the same in every
+/// store, so that a shared store runs exactly this inside its atomic step.
+pub fn reserve(attempts: &mut Vec<SystemTime>, now: SystemTime, policy: ThrottlePolicy) -> Attempt {
+    let within_window = |t: &SystemTime| now.duration_since(*t).unwrap_or_default() < policy.window;
+    attempts.retain(within_window);
+    if attempts.len() < policy.max_attempts {
+        attempts.push(now);
+        return Attempt::Allowed;
     }
-
-    /// `Err(wait)` when `name` has used up its failures; `wait` is how long
-    /// until the next attempt is allowed.
-    pub fn check(&self, name: &str, now: SystemTime) -> Result<(), Duration> {
-        let mut failures = self.lock();
-        let Some(times) = failures.get_mut(name) else {
-            return Ok(());
-        };
-        times.retain(|&t| self.within_window(t, now));
-        if times.len() < self.policy.max_failures {
-            return Ok(());
-        }
-        let oldest = times.iter().min().copied().unwrap_or(now);
-        let frees_at = oldest + self.policy.window;
-        Err(frees_at
+    let oldest = attempts.iter().min().copied().unwrap_or(now);
+    let frees_at = oldest + policy.window;
+    Attempt::Refused {
+        retry_after: frees_at
             .duration_since(now)
             .unwrap_or_default()
-            .max(Duration::from_secs(1)))
+            .max(Duration::from_secs(1)),
     }
+}
+// ANCHOR_END: reserve
 
-    /// Notes a wrong password for `name`.
-    pub fn failed(&self, name: &str, now: SystemTime) {
-        let mut failures = self.lock();
-        if failures.len() >= TRACKED_NAMES_BEFORE_PRUNING {
-            failures.retain(|_, times| times.iter().any(|&t| self.within_window(t, now)));
-        }
-        failures.entry(name.to_owned()).or_default().push(now);
-    }
+/// Recent login attempts per submitted name (known or not, so the throttle
+/// does not reveal which names exist), in this process's memory.
+#[derive(Debug, Default)]
+pub struct MemoryThrottle {
+    attempts: Mutex<HashMap<String, Vec<SystemTime>>>,
+}
 
-    /// Clears `name`'s failures after a correct password.
-    pub fn succeeded(&self, name: &str) {
-        self.lock().remove(name);
-    }
-
-    fn within_window(&self, failure: SystemTime, now: SystemTime) -> bool {
-        now.duration_since(failure).unwrap_or_default() < self.policy.window
-    }
-
+impl MemoryThrottle {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<SystemTime>>> {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryThrottle {
+    async fn reserve_attempt(
+        &self,
+        name: &str,
+        now: SystemTime,
+        policy: ThrottlePolicy,
+    ) -> Result<Attempt, StoreError> {
+        // The count and the check happen under one lock: atomic.
+        let mut attempts = self.lock();
+        if attempts.len() >= TRACKED_NAMES_BEFORE_PRUNING {
+            attempts.retain(|_, times| {
+                times
+                    .iter()
+                    .any(|t| now.duration_since(*t).unwrap_or_default() < policy.window)
+            });
+        }
+        let times = attempts.entry(name.to_owned()).or_default();
+        Ok(reserve(times, now, policy))
+    }
+
+    async fn clear(&self, name: &str) -> Result<(), StoreError> {
+        self.lock().remove(name);
+        Ok(())
     }
 }
 
@@ -94,39 +112,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sixth_attempt_waits_until_the_first_failure_is_old() {
-        let throttle = LoginThrottle::new(ThrottlePolicy::default());
+    fn the_sixth_attempt_waits_until_the_first_is_old() {
+        let policy = ThrottlePolicy::default();
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut alice = Vec::new();
         for minute in 0..5 {
             let now = start + Duration::from_secs(minute * 60);
-            assert_eq!(throttle.check("alice", now), Ok(()));
-            throttle.failed("alice", now);
+            assert_eq!(reserve(&mut alice, now, policy), Attempt::Allowed);
         }
         let now = start + Duration::from_secs(5 * 60);
         assert_eq!(
-            throttle.check("alice", now),
-            Err(Duration::from_secs(10 * 60))
+            reserve(&mut alice, now, policy),
+            Attempt::Refused {
+                retry_after: Duration::from_secs(10 * 60)
+            }
         );
-        assert_eq!(
-            throttle.check("admin", now),
-            Ok(()),
-            "other names are not affected"
-        );
-        assert_eq!(
-            throttle.check("alice", start + Duration::from_secs(15 * 60)),
-            Ok(())
-        );
+        let at_fifteen = start + Duration::from_secs(15 * 60);
+        assert_eq!(reserve(&mut alice, at_fifteen, policy), Attempt::Allowed);
     }
 
-    #[test]
-    fn a_correct_password_clears_the_count() {
-        let throttle = LoginThrottle::new(ThrottlePolicy::default());
+    #[tokio::test]
+    async fn names_are_counted_apart_and_a_clear_forgets_one() {
+        let throttle = MemoryThrottle::default();
+        let policy = ThrottlePolicy {
+            max_attempts: 1,
+            window: Duration::from_secs(60),
+        };
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        for _ in 0..4 {
-            throttle.failed("alice", now);
-        }
-        throttle.succeeded("alice");
-        throttle.failed("alice", now);
-        assert_eq!(throttle.check("alice", now), Ok(()));
+        let attempt = |name| throttle.reserve_attempt(name, now, policy);
+        assert_eq!(attempt("alice").await.unwrap(), Attempt::Allowed);
+        assert!(matches!(attempt("alice").await.unwrap(), Attempt::Refused { .. }));
+        assert_eq!(attempt("admin").await.unwrap(), Attempt::Allowed);
+        throttle.clear("alice").await.unwrap();
+        assert_eq!(attempt("alice").await.unwrap(), Attempt::Allowed);
     }
 }

@@ -1,10 +1,16 @@
-//! The café's accounts: names, roles, and Argon2id password hashes.
+//! The café's accounts: names, roles, and Argon2id password hashes, and the
+//! password check, which is slow on purpose and so is rationed.
 
+use crate::store::{AccountStore, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +24,27 @@ pub enum Role {
     Banned,
 }
 
+impl Role {
+    /// The role as a token claim (`"member"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Admin => "admin",
+            Role::Banned => "banned",
+        }
+    }
+
+    /// The role a token claim names, if any.
+    pub fn from_claim(claim: &str) -> Option<Role> {
+        match claim {
+            "member" => Some(Role::Member),
+            "admin" => Some(Role::Admin),
+            "banned" => Some(Role::Banned),
+            _ => None,
+        }
+    }
+}
+
 /// The public face of an account, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Profile {
@@ -25,6 +52,36 @@ pub struct Profile {
     pub name: String,
     /// The current role.
     pub role: Role,
+}
+
+/// An account as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The login name.
+    pub name: String,
+    /// The current role.
+    pub role: Role,
+    /// The Argon2id hash of the password, in PHC string format.
+    pub password_hash: String,
+}
+
+impl Account {
+    /// A new account, its password hashed now.
+    pub fn new(name: &str, password: &str, role: Role) -> Result<Account, PasswordError> {
+        Ok(Account {
+            name: name.to_owned(),
+            role,
+            password_hash: hash_password(password)?,
+        })
+    }
+
+    /// What the API shows of it.
+    pub fn profile(&self) -> Profile {
+        Profile {
+            name: self.name.clone(),
+            role: self.role,
+        }
+    }
 }
 
 /// The demo accounts every server starts with (also listed in the README).
@@ -37,119 +94,144 @@ pub const DEMO_USERS: &[(&str, &str, Role)] = &[
 /// Argon2id with the OWASP Password Storage Cheat Sheet's minimum settings:
 /// 19 MiB of memory, 2 passes, 1 lane. Written out rather than taken from the
 /// crate's defaults, so a dependency update cannot weaken them silently.
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("constant, valid Argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn hasher() -> Result<Argon2<'static>, PasswordError> {
+    let params = Params::new(19_456, 2, 1, None).map_err(|e| PasswordError(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 // ANCHOR_END: hasher
 
+/// Hashing failed: no random salt, or bad parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordError(pub String);
+
+impl std::fmt::Display for PasswordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "password hashing failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for PasswordError {}
+
 /// Hashes a password with a fresh 128-bit salt from the OS.
-fn hash_password(password: &str) -> String {
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the OS random number generator is available");
-    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
-    hasher()
+    getrandom::fill(&mut salt).map_err(|e| PasswordError(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError(e.to_string()))?;
+    let hash = hasher()?
         .hash_password(password.as_bytes(), &salt)
-        .expect("Argon2 hashes any password")
-        .to_string()
+        .map_err(|e| PasswordError(e.to_string()))?;
+    Ok(hash.to_string())
 }
 
 fn password_matches(stored_hash: &str, password: &str) -> bool {
+    let Ok(argon2) = hasher() else { return false };
     PasswordHash::new(stored_hash)
-        .is_ok_and(|hash| hasher().verify_password(password.as_bytes(), &hash).is_ok())
+        .is_ok_and(|hash| argon2.verify_password(password.as_bytes(), &hash).is_ok())
 }
 
-struct Account {
-    role: Role,
-    password_hash: String,
+/// The check could not start in time: every permit was taken. The app
+/// answers 503 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// How many password checks may run at once, and how long a login waits
+/// for its turn before it is told to come back later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingLimits {
+    /// Checks running at once. Each holds 19 MiB for tens of milliseconds.
+    pub concurrent: usize,
+    /// How long a login waits for a free slot.
+    pub queue_wait: Duration,
 }
 
-/// Every account, in memory.
-pub struct Users {
-    accounts: RwLock<BTreeMap<String, Account>>,
-    /// Checked when the name is unknown, so that "no such user" takes as long
-    /// as "wrong password" and timing does not reveal which names exist.
+impl Default for HashingLimits {
+    /// One check per core, and a two-second wait.
+    fn default() -> HashingLimits {
+        HashingLimits {
+            concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+// ANCHOR: password_checker
+/// Checks passwords with Argon2id, a few at a time.
+///
+/// Argon2id is memory-hard: each check takes 19 MiB. Unbounded, 48
+/// concurrent logins would take about 900 MB, so a burst of logins could
+/// exhaust the server's memory; a semaphore caps the checks in flight.
+pub struct PasswordChecker {
+    permits: Arc<Semaphore>,
+    queue_wait: Duration,
+    /// Checked when the name is unknown, so that "no such user" costs the
+    /// same as "wrong password" and timing does not reveal which names exist.
     dummy_hash: String,
+    verifications: Arc<AtomicU64>,
 }
 
-impl Users {
-    /// No accounts yet.
-    pub fn new() -> Users {
-        Users {
-            accounts: RwLock::new(BTreeMap::new()),
-            dummy_hash: hash_password("no account has this password"),
-        }
+impl PasswordChecker {
+    /// A checker with these limits.
+    pub fn new(limits: HashingLimits) -> Result<PasswordChecker, PasswordError> {
+        Ok(PasswordChecker {
+            permits: Arc::new(Semaphore::new(limits.concurrent.max(1))),
+            queue_wait: limits.queue_wait,
+            dummy_hash: hash_password("no account has this password")?,
+            verifications: Arc::default(),
+        })
     }
 
+    /// Whether `password` is the password of `account`. An unknown account
+    /// (`None`) costs a full check against the dummy hash, and answers false.
+    pub async fn check(&self, account: Option<&Account>, password: &str) -> Result<bool, Busy> {
+        let permit = tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| Busy)?
+            .map_err(|_| Busy)?;
+        let known = account.is_some();
+        let hash = account.map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
+        let password = password.to_owned();
+        let verifications = Arc::clone(&self.verifications);
+        // Off the async workers; the permit moves into the blocking task, so
+        // it is held until the hash is done even if the client goes away.
+        let matches = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verifications.fetch_add(1, Ordering::Relaxed);
+            password_matches(&hash, &password)
+        })
+        .await
+        .map_err(|_| Busy)?;
+        Ok(known && matches)
+    }
+    // ANCHOR_END: password_checker
+
+    /// How many Argon2 verifications have run: what a test counts to prove
+    /// that an unknown name costs as much as a wrong password.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+}
+
+/// Every account, in this process's memory.
+#[derive(Debug, Default)]
+pub struct MemoryAccounts {
+    accounts: RwLock<BTreeMap<String, Account>>,
+}
+
+impl MemoryAccounts {
     /// The demo accounts of [`DEMO_USERS`].
-    pub fn with_demo_users() -> Users {
-        let users = Users::new();
+    ///
+    /// # Panics
+    ///
+    /// If the OS gives no random bytes for the salts: at start-up, before
+    /// any request, where stopping is the right answer.
+    #[allow(clippy::expect_used)] // start-up, not a request path
+    pub fn with_demo_users() -> MemoryAccounts {
+        let accounts = MemoryAccounts::default();
         for (name, password, role) in DEMO_USERS {
-            users.add(name, password, *role);
+            let account = Account::new(name, password, *role).expect("hashing at start-up");
+            accounts.write().insert(account.name.clone(), account);
         }
-        users
-    }
-
-    /// Adds (or replaces) an account.
-    pub fn add(&self, name: &str, password: &str, role: Role) {
-        let account = Account {
-            role,
-            password_hash: hash_password(password),
-        };
-        self.write().insert(name.to_owned(), account);
-    }
-
-    // ANCHOR: check_password
-    /// The account, if `password` is its password. Slow on purpose (Argon2):
-    /// call it from a blocking thread. Unknown names cost the same as wrong
-    /// passwords, and both answer `None`.
-    pub fn check_password(&self, name: &str, password: &str) -> Option<Profile> {
-        let stored = self
-            .read()
-            .get(name)
-            .map(|a| (a.password_hash.clone(), a.role));
-        match stored {
-            Some((hash, role)) if password_matches(&hash, password) => Some(Profile {
-                name: name.to_owned(),
-                role,
-            }),
-            Some(_) => None,
-            None => {
-                password_matches(&self.dummy_hash, password);
-                None
-            }
-        }
-    }
-    // ANCHOR_END: check_password
-
-    /// The account's profile, if it exists.
-    pub fn profile(&self, name: &str) -> Option<Profile> {
-        self.read().get(name).map(|account| Profile {
-            name: name.to_owned(),
-            role: account.role,
-        })
-    }
-
-    /// Gives an account a new role; `None` if there is no such account.
-    pub fn set_role(&self, name: &str, role: Role) -> Option<Profile> {
-        let mut accounts = self.write();
-        let account = accounts.get_mut(name)?;
-        account.role = role;
-        Some(Profile {
-            name: name.to_owned(),
-            role,
-        })
-    }
-
-    /// Every account, by name.
-    pub fn all(&self) -> Vec<Profile> {
-        self.read()
-            .iter()
-            .map(|(name, account)| Profile {
-                name: name.clone(),
-                role: account.role,
-            })
-            .collect()
+        accounts
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Account>> {
@@ -161,9 +243,28 @@ impl Users {
     }
 }
 
-impl Default for Users {
-    fn default() -> Users {
-        Users::new()
+#[async_trait]
+impl AccountStore for MemoryAccounts {
+    async fn insert(&self, account: Account) -> Result<(), StoreError> {
+        self.write().insert(account.name.clone(), account);
+        Ok(())
+    }
+
+    async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.read().get(name).cloned())
+    }
+
+    async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
+        let mut accounts = self.write();
+        let Some(account) = accounts.get_mut(name) else {
+            return Ok(None);
+        };
+        account.role = role;
+        Ok(Some(account.profile()))
+    }
+
+    async fn all(&self) -> Result<Vec<Profile>, StoreError> {
+        Ok(self.read().values().map(Account::profile).collect())
     }
 }
 
@@ -171,29 +272,27 @@ impl Default for Users {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_demo_passwords_work_and_others_do_not() {
-        let users = Users::with_demo_users();
-        assert_eq!(
-            users.check_password("alice", "wonderland-42").unwrap().role,
-            Role::Member
-        );
-        assert_eq!(
-            users
-                .check_password("admin", "admin-secret-42")
-                .unwrap()
-                .role,
-            Role::Admin
-        );
-        assert_eq!(users.check_password("alice", "admin-secret-42"), None);
-        assert_eq!(users.check_password("mallory", "wonderland-42"), None);
-        assert_eq!(users.check_password("Alice", "wonderland-42"), None);
+    fn checker() -> PasswordChecker {
+        PasswordChecker::new(HashingLimits::default()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_demo_passwords_work_and_others_do_not() {
+        let accounts = MemoryAccounts::with_demo_users();
+        let checker = checker();
+        let alice = accounts.account("alice").await.unwrap();
+        let admin = accounts.account("admin").await.unwrap();
+        assert_eq!(checker.check(alice.as_ref(), "wonderland-42").await, Ok(true));
+        assert_eq!(checker.check(admin.as_ref(), "admin-secret-42").await, Ok(true));
+        assert_eq!(checker.check(alice.as_ref(), "admin-secret-42").await, Ok(false));
+        assert_eq!(checker.check(None, "wonderland-42").await, Ok(false));
+        assert_eq!(accounts.account("Alice").await.unwrap(), None);
     }
 
     #[test]
     fn hashes_are_argon2id_with_the_owasp_parameters_and_a_salt_each() {
-        let first = hash_password("wonderland-42");
-        let second = hash_password("wonderland-42");
+        let first = hash_password("wonderland-42").unwrap();
+        let second = hash_password("wonderland-42").unwrap();
         assert!(
             first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{first}"
@@ -201,21 +300,34 @@ mod tests {
         assert_ne!(first, second, "each hash has its own salt");
     }
 
-    #[test]
-    fn an_unknown_name_costs_a_full_argon2_check() {
-        // The dummy hash has the same parameters as real ones, so checking it
-        // takes as long as checking a real password.
-        let users = Users::with_demo_users();
+    #[tokio::test]
+    async fn an_unknown_name_costs_a_full_argon2_verification() {
+        // Counted, not timed: one verification for a wrong password, one
+        // for a name that does not exist, with the same parameters.
+        let accounts = MemoryAccounts::with_demo_users();
+        let checker = checker();
+        let alice = accounts.account("alice").await.unwrap();
+        checker.check(alice.as_ref(), "not-her-password").await.unwrap();
+        assert_eq!(checker.verifications(), 1);
+        checker.check(None, "not-her-password").await.unwrap();
+        assert_eq!(checker.verifications(), 2);
         let parameters = |hash: &str| hash.split('$').take(4).collect::<Vec<_>>().join("$");
-        let alice = users.read().get("alice").unwrap().password_hash.clone();
-        assert_eq!(parameters(&users.dummy_hash), parameters(&alice));
+        assert_eq!(
+            parameters(&checker.dummy_hash),
+            parameters(&alice.unwrap().password_hash)
+        );
     }
 
-    #[test]
-    fn a_role_change_is_seen_at_once() {
-        let users = Users::with_demo_users();
-        users.set_role("alice", Role::Banned);
-        assert_eq!(users.profile("alice").unwrap().role, Role::Banned);
-        assert_eq!(users.set_role("nobody", Role::Admin), None);
+    #[tokio::test]
+    async fn a_check_that_cannot_start_in_time_is_busy_not_queued_forever() {
+        let limits = HashingLimits {
+            concurrent: 1,
+            queue_wait: Duration::from_millis(1),
+        };
+        let checker = Arc::new(PasswordChecker::new(limits).unwrap());
+        let held = checker.permits.clone().acquire_owned().await.unwrap();
+        assert_eq!(checker.check(None, "anything").await, Err(Busy));
+        drop(held);
+        assert_eq!(checker.check(None, "anything").await, Ok(false));
     }
 }

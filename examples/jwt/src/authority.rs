@@ -1,14 +1,17 @@
 //! The whole JWT mechanism in one place: issuing a pair of tokens at login,
 //! checking an access token, refreshing, and the three kinds of revocation.
 
+use jsonwebtoken::jwk::JwkSet;
 use jwt::keys::{KeyRing, SigningKey};
-use jwt::revocation::{Denylist, RefreshFamilies, RotationRefusal, TokenVersions};
-use jwt::tokens::{
-    AccessClaims, ISSUER, RefreshClaims, TokenError, TokenKind, random_id, sign, verify,
-    verify_ignoring_time,
+use jwt::revocation::{
+    DenylistStore, MemoryTokenStore, RefreshFamilyStore, Rotation, RotationRefusal, StoreError,
+    TokenVersionStore,
 };
-use serde_json::Value;
-use std::sync::RwLock;
+use jwt::tokens::{
+    AccessClaims, ISSUER, LEEWAY_SECONDS, RefreshClaims, TokenError, TokenKind, random_id, sign,
+    verify, verify_ignoring_time,
+};
+use std::sync::{Arc, RwLock};
 
 /// How long tokens live, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +31,53 @@ impl Default for Lifetimes {
     }
 }
 
+// ANCHOR: checks
+/// What an access-token check looks up besides the signature. Both are off
+/// by default, as in most JWT deployments: the request is then authorised
+/// from the token alone, with no lookup at all. Each one switched on costs
+/// exactly one store lookup per request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RevocationChecks {
+    /// Refuse access tokens that were logged out (their `jti` is denylisted).
+    pub denylist: bool,
+    /// Refuse access tokens older than the user's current token version, so
+    /// role changes, bans, "log out everywhere" and detected refresh-token
+    /// theft apply at once.
+    pub token_version: bool,
+}
+// ANCHOR_END: checks
+
+/// Where the authority keeps its server-side state.
+#[derive(Clone)]
+pub struct TokenStores {
+    /// Refresh families.
+    pub families: Arc<dyn RefreshFamilyStore>,
+    /// Logged-out access tokens.
+    pub denylist: Arc<dyn DenylistStore>,
+    /// Per-user token versions.
+    pub versions: Arc<dyn TokenVersionStore>,
+}
+
+impl TokenStores {
+    /// All three in one store, for example one [`MemoryTokenStore`] or one
+    /// connection to a shared store.
+    pub fn all_in<S>(store: Arc<S>) -> TokenStores
+    where
+        S: RefreshFamilyStore + DenylistStore + TokenVersionStore,
+    {
+        TokenStores {
+            families: store.clone(),
+            denylist: store.clone(),
+            versions: store,
+        }
+    }
+
+    /// All three in this process's memory.
+    pub fn in_memory() -> TokenStores {
+        TokenStores::all_in(Arc::new(MemoryTokenStore::new()))
+    }
+}
+
 /// What login and refresh hand the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenPair {
@@ -39,7 +89,16 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
-/// What the user directory says about someone asking for a refresh.
+/// A successful refresh: whose login it is, and the new pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewed {
+    /// The user the refresh family belongs to.
+    pub user: String,
+    /// The new tokens.
+    pub pair: TokenPair,
+}
+
+/// What the accounts say about someone asking for a refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Standing {
     /// May refresh; the new access token carries this role.
@@ -62,6 +121,8 @@ pub enum AccessRefusal {
     LoggedOut,
     /// It predates the user's current token version.
     Outdated,
+    /// A store it had to ask did not answer.
+    Unavailable(StoreError),
 }
 
 /// Why a refresh was refused.
@@ -75,30 +136,79 @@ pub enum RefreshRefusal {
     Banned,
     /// The user no longer exists.
     Gone,
+    /// The store did not answer.
+    Unavailable(StoreError),
 }
 
+impl From<StoreError> for RefreshRefusal {
+    fn from(error: StoreError) -> RefreshRefusal {
+        RefreshRefusal::Unavailable(error)
+    }
+}
+
+/// Why a login or logout could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueError {
+    /// Signing or drawing random ids failed.
+    Token(TokenError),
+    /// The store did not answer.
+    Unavailable(StoreError),
+}
+
+impl From<TokenError> for IssueError {
+    fn from(error: TokenError) -> IssueError {
+        IssueError::Token(error)
+    }
+}
+
+impl From<StoreError> for IssueError {
+    fn from(error: StoreError) -> IssueError {
+        IssueError::Unavailable(error)
+    }
+}
+
+impl std::fmt::Display for IssueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IssueError::Token(error) => error.fmt(f),
+            IssueError::Unavailable(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for IssueError {}
+
 /// Issues and checks the café's tokens.
-#[derive(Debug)]
 pub struct TokenAuthority {
     keys: RwLock<KeyRing>,
     lifetimes: Lifetimes,
-    check_token_version: bool,
-    families: RefreshFamilies,
-    denylist: Denylist,
-    versions: TokenVersions,
+    checks: RevocationChecks,
+    stores: TokenStores,
+}
+
+impl std::fmt::Debug for TokenAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAuthority")
+            .field("lifetimes", &self.lifetimes)
+            .field("checks", &self.checks)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenAuthority {
-    /// An authority signing with `keys`. With `check_token_version`, every
-    /// request also compares the token's version with the user's current one.
-    pub fn new(keys: KeyRing, lifetimes: Lifetimes, check_token_version: bool) -> TokenAuthority {
+    /// An authority signing with `keys`, keeping its state in `stores`, and
+    /// checking access tokens as `checks` says.
+    pub fn new(
+        keys: KeyRing,
+        lifetimes: Lifetimes,
+        checks: RevocationChecks,
+        stores: TokenStores,
+    ) -> TokenAuthority {
         TokenAuthority {
             keys: RwLock::new(keys),
             lifetimes,
-            check_token_version,
-            families: RefreshFamilies::default(),
-            denylist: Denylist::default(),
-            versions: TokenVersions::default(),
+            checks,
+            stores,
         }
     }
 
@@ -111,8 +221,13 @@ impl TokenAuthority {
         self.lifetimes
     }
 
+    /// The checks in force.
+    pub fn checks(&self) -> RevocationChecks {
+        self.checks
+    }
+
     /// The public keys, for `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> Value {
+    pub fn jwks(&self) -> JwkSet {
         self.keys().jwks()
     }
 
@@ -124,15 +239,12 @@ impl TokenAuthority {
             .rotate(next);
     }
 
-    /// How many logged-out access tokens the denylist holds.
-    pub fn denylist_len(&self) -> usize {
-        self.denylist.len()
-    }
-
+    #[allow(clippy::too_many_arguments)] // every one is a claim of the pair
     fn pair(
         &self,
         user: &str,
         role: &str,
+        version: u64,
         sid: &str,
         refresh_jti: &str,
         refresh_exp: u64,
@@ -145,10 +257,10 @@ impl TokenAuthority {
             iat: now,
             nbf: now,
             exp: now + self.lifetimes.access,
-            jti: random_id(),
+            jti: random_id()?,
             role: role.to_owned(),
             sid: sid.to_owned(),
-            ver: self.versions.current(user),
+            ver: version,
         };
         let refresh = RefreshClaims {
             iss: ISSUER.to_owned(),
@@ -168,99 +280,144 @@ impl TokenAuthority {
         })
     }
 
+    /// The user's token version, read only when versions are checked: a
+    /// server that never checks them never needs to store them.
+    async fn version_of(&self, user: &str) -> Result<u64, StoreError> {
+        if self.checks.token_version {
+            self.stores.versions.current(user).await
+        } else {
+            Ok(0)
+        }
+    }
+
     // ANCHOR: log_in
     /// A password was right: a new login (refresh family) and its first pair.
-    pub fn log_in(&self, user: &str, role: &str, now: u64) -> Result<TokenPair, TokenError> {
-        let (sid, refresh_jti) = (random_id(), random_id());
+    pub async fn log_in(&self, user: &str, role: &str, now: u64) -> Result<TokenPair, IssueError> {
+        let (sid, refresh_jti) = (random_id()?, random_id()?);
         let ends = now + self.lifetimes.refresh;
-        self.families.start(&sid, user, &refresh_jti, ends, now);
-        self.pair(user, role, &sid, &refresh_jti, ends, now)
+        let families = &self.stores.families;
+        families.start(&sid, user, &refresh_jti, ends, now).await?;
+        let version = self.version_of(user).await?;
+        Ok(self.pair(user, role, version, &sid, &refresh_jti, ends, now)?)
     }
     // ANCHOR_END: log_in
 
     // ANCHOR: authenticate
-    /// Checks an access token: signature and claims, then the denylist, then
-    /// (if enabled) the token version.
-    pub fn authenticate(&self, token: &str, now: u64) -> Result<AccessClaims, AccessRefusal> {
+    /// Checks an access token: signature and claims, then only the lookups
+    /// [`RevocationChecks`] switches on.
+    pub async fn authenticate(&self, token: &str, now: u64) -> Result<AccessClaims, AccessRefusal> {
         let claims: AccessClaims =
             verify(&self.keys(), TokenKind::Access, token, now).map_err(AccessRefusal::Invalid)?;
-        if self.denylist.contains(&claims.jti) {
-            return Err(AccessRefusal::LoggedOut);
+        if self.checks.denylist {
+            let denylist = &self.stores.denylist;
+            match denylist.is_denied(&claims.jti, now).await {
+                Ok(false) => {}
+                Ok(true) => return Err(AccessRefusal::LoggedOut),
+                Err(error) => return Err(AccessRefusal::Unavailable(error)),
+            }
         }
-        if self.check_token_version && claims.ver != self.versions.current(&claims.sub) {
-            return Err(AccessRefusal::Outdated);
+        if self.checks.token_version {
+            let versions = &self.stores.versions;
+            match versions.current(&claims.sub).await {
+                Ok(current) if current == claims.ver => {}
+                Ok(_) => return Err(AccessRefusal::Outdated),
+                Err(error) => return Err(AccessRefusal::Unavailable(error)),
+            }
         }
         Ok(claims)
     }
     // ANCHOR_END: authenticate
 
+    /// Checks a refresh token's signature, type, audience and times, and
+    /// returns its claims: the caller then looks up the user's [`Standing`].
+    pub fn check_refresh_token(&self, token: &str, now: u64) -> Result<RefreshClaims, TokenError> {
+        verify(&self.keys(), TokenKind::Refresh, token, now)
+    }
+
     // ANCHOR: refresh
-    /// Swaps a refresh token for a new pair, reading the user's standing
-    /// *now*: this is where a role change or a ban reaches a JWT login.
-    pub fn refresh(
+    /// Swaps a checked refresh token for a new pair, given the user's
+    /// standing *now*: this is where a role change or a ban reaches a JWT
+    /// login. Returns the user the family belongs to, so nobody has to read
+    /// it back out of the new token.
+    pub async fn refresh(
         &self,
-        token: &str,
-        standing: impl FnOnce(&str) -> Standing,
+        claims: &RefreshClaims,
+        standing: Standing,
         now: u64,
-    ) -> Result<TokenPair, RefreshRefusal> {
-        let claims: RefreshClaims = verify(&self.keys(), TokenKind::Refresh, token, now)
-            .map_err(RefreshRefusal::Invalid)?;
-        let next_jti = random_id();
-        let user = self
-            .families
-            .rotate(&claims.sid, &claims.jti, &next_jti)
-            .map_err(RefreshRefusal::Rotation)?;
-        let role = match standing(&user) {
+    ) -> Result<Renewed, RefreshRefusal> {
+        let families = &self.stores.families;
+        let role = match standing {
             Standing::Active { role } => role,
             Standing::Banned => {
-                self.families.revoke(&claims.sid);
+                families.revoke(&claims.sid).await?;
                 return Err(RefreshRefusal::Banned);
             }
             Standing::Gone => {
-                self.families.revoke(&claims.sid);
+                families.revoke(&claims.sid).await?;
                 return Err(RefreshRefusal::Gone);
             }
         };
-        self.pair(&user, &role, &claims.sid, &next_jti, claims.exp, now)
-            .map_err(RefreshRefusal::Invalid)
+        let next_jti = random_id().map_err(RefreshRefusal::Invalid)?;
+        let user = match families.rotate(&claims.sid, &claims.jti, &next_jti).await? {
+            Rotation::Rotated { user } => user,
+            Rotation::Refused(RotationRefusal::Reused) => {
+                // Someone else holds a copy of this login's refresh token, and
+                // may hold its access tokens too: with versions checked, they
+                // end now; without, they live out their lifetime.
+                if self.checks.token_version {
+                    self.stores.versions.bump(&claims.sub).await?;
+                }
+                return Err(RefreshRefusal::Rotation(RotationRefusal::Reused));
+            }
+            Rotation::Refused(why) => return Err(RefreshRefusal::Rotation(why)),
+        };
+        let version = self.version_of(&user).await?;
+        let pair = self
+            .pair(&user, &role, version, &claims.sid, &next_jti, claims.exp, now)
+            .map_err(RefreshRefusal::Invalid)?;
+        Ok(Renewed { user, pair })
     }
     // ANCHOR_END: refresh
 
     // ANCHOR: log_out
-    /// Logout: the access token is refused from now until it would have
-    /// expired, and its login can no longer be refreshed.
-    pub fn log_out(&self, claims: &AccessClaims, now: u64) {
-        if claims.exp > now {
-            self.denylist.deny(&claims.jti, claims.exp, now);
+    /// Logout: the login can no longer be refreshed, and, if the denylist is
+    /// checked, the access token is refused from now until the verifier
+    /// would refuse it anyway: `exp` plus the leeway.
+    pub async fn log_out(&self, claims: &AccessClaims, now: u64) -> Result<(), StoreError> {
+        let refused_anyway_at = claims.exp.saturating_add(LEEWAY_SECONDS);
+        if self.checks.denylist && refused_anyway_at > now {
+            let denylist = &self.stores.denylist;
+            denylist.deny(&claims.jti, refused_anyway_at, now).await?;
         }
-        self.families.revoke(&claims.sid);
+        self.stores.families.revoke(&claims.sid).await
     }
 
     /// Logout with the token as presented. A genuine token that has already
     /// expired still ends its login: a user who logs out after lunch must not
     /// leave a refresh token alive for a week. Returns whether it was ours.
-    pub fn log_out_token(&self, token: &str, now: u64) -> bool {
-        match verify_ignoring_time::<AccessClaims>(&self.keys(), TokenKind::Access, token) {
-            Ok(claims) => {
-                self.log_out(&claims, now);
-                true
-            }
-            Err(_) => false,
+    pub async fn log_out_token(&self, token: &str, now: u64) -> Result<bool, StoreError> {
+        let checked = verify_ignoring_time::<AccessClaims>(&self.keys(), TokenKind::Access, token);
+        match checked {
+            Ok(claims) => self.log_out(&claims, now).await.map(|()| true),
+            Err(_) => Ok(false),
         }
     }
     // ANCHOR_END: log_out
 
     /// Ends every login of `user`: no more refreshes, and (when versions are
     /// checked) no more requests with the access tokens already out there.
-    pub fn log_out_everywhere(&self, user: &str) -> usize {
-        self.versions.bump(user);
-        self.families.revoke_all_for(user)
+    pub async fn log_out_everywhere(&self, user: &str) -> Result<usize, StoreError> {
+        self.user_changed(user).await?;
+        self.stores.families.revoke_all_for(user).await
     }
 
     /// The user's role or standing changed: tokens issued before now carry
     /// stale facts. They stop working at once when versions are checked, and
     /// at the next refresh otherwise.
-    pub fn user_changed(&self, user: &str) {
-        self.versions.bump(user);
+    pub async fn user_changed(&self, user: &str) -> Result<(), StoreError> {
+        if self.checks.token_version {
+            self.stores.versions.bump(user).await?;
+        }
+        Ok(())
     }
 }

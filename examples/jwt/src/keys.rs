@@ -11,8 +11,12 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
+    PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use serde_json::{Value, json};
 
 /// HS256 secrets shorter than this are refused: RFC 7518 §3.2 asks for a
 /// key at least as long as the hash output, 256 bits.
@@ -71,7 +75,7 @@ pub struct SigningKey {
     decoding: DecodingKey,
     /// The public half as a JWK, for `/.well-known/jwks.json`; `None` for
     /// HS256, whose only key is the secret.
-    public_jwk: Option<Value>,
+    public_jwk: Option<Jwk>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -126,10 +130,16 @@ impl SigningKey {
                     encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
                     decoding: DecodingKey::from_ec_components(&x, &y)
                         .map_err(|e| KeyError::Crypto(e.to_string()))?,
-                    public_jwk: Some(json!({
-                        "kty": "EC", "crv": "P-256", "x": x, "y": y,
-                        "kid": kid, "alg": "ES256", "use": "sig",
-                    })),
+                    public_jwk: Some(public_jwk(
+                        kid,
+                        KeyAlgorithm::ES256,
+                        AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                            key_type: EllipticCurveKeyType::EC,
+                            curve: EllipticCurve::P256,
+                            x,
+                            y,
+                        }),
+                    )),
                 })
             }
             SigningAlgorithm::EdDsa => {
@@ -143,10 +153,15 @@ impl SigningKey {
                     encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
                     decoding: DecodingKey::from_ed_components(&x)
                         .map_err(|e| KeyError::Crypto(e.to_string()))?,
-                    public_jwk: Some(json!({
-                        "kty": "OKP", "crv": "Ed25519", "x": x,
-                        "kid": kid, "alg": "EdDSA", "use": "sig",
-                    })),
+                    public_jwk: Some(public_jwk(
+                        kid,
+                        KeyAlgorithm::EdDSA,
+                        AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                            key_type: OctetKeyPairType::OctetKeyPair,
+                            curve: EllipticCurve::Ed25519,
+                            x,
+                        }),
+                    )),
                 })
             }
         }
@@ -170,6 +185,20 @@ impl SigningKey {
     /// The half that verifies.
     pub fn decoding(&self) -> &DecodingKey {
         &self.decoding
+    }
+}
+
+/// A public key as a JWK for signatures (`"use": "sig"`), with its id and
+/// algorithm, so a verifier never has to guess either (RFC 7517 §4).
+fn public_jwk(kid: &str, algorithm: KeyAlgorithm, parameters: AlgorithmParameters) -> Jwk {
+    Jwk {
+        common: CommonParameters {
+            public_key_use: Some(PublicKeyUse::Signature),
+            key_algorithm: Some(algorithm),
+            key_id: Some(kid.to_owned()),
+            ..CommonParameters::default()
+        },
+        algorithm: parameters,
     }
 }
 
@@ -218,12 +247,12 @@ impl KeyRing {
     /// The public keys as a JWK Set (RFC 7517 §5), for
     /// `/.well-known/jwks.json`. Empty for HS256: a shared secret is never
     /// published.
-    pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = std::iter::once(&self.signing)
+    pub fn jwks(&self) -> JwkSet {
+        let keys = std::iter::once(&self.signing)
             .chain(&self.retired)
             .filter_map(|key| key.public_jwk.clone())
             .collect();
-        json!({ "keys": keys })
+        JwkSet { keys }
     }
 }
 
@@ -240,16 +269,18 @@ mod tests {
         assert!(SigningKey::hs256("k", &[7u8; 32]).is_ok());
     }
 
+    use serde_json::json;
+
     #[test]
     fn the_jwks_holds_public_keys_only() {
         let ring = KeyRing::new(SigningKey::generate("es-1", SigningAlgorithm::Es256).unwrap());
-        let jwks = ring.jwks();
+        let jwks = serde_json::to_value(ring.jwks()).unwrap();
         let key = &jwks["keys"][0];
         assert_eq!(key["kty"], "EC");
         assert_eq!(key["kid"], "es-1");
         assert!(key.get("d").is_none(), "no private part");
         let hmac = KeyRing::new(SigningKey::generate("hs-1", SigningAlgorithm::Hs256).unwrap());
-        assert_eq!(hmac.jwks(), json!({ "keys": [] }));
+        assert_eq!(serde_json::to_value(hmac.jwks()).unwrap(), json!({ "keys": [] }));
     }
 
     #[test]
@@ -260,6 +291,6 @@ mod tests {
         assert!(ring.verification_key("one").is_some());
         ring.retire("one");
         assert!(ring.verification_key("one").is_none());
-        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(ring.jwks().keys.len(), 1);
     }
 }

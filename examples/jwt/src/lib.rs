@@ -15,6 +15,10 @@
 //! # Ok::<(), jwt::anatomy::AnatomyError>(())
 //! ```
 
+// A request must never panic its way out: every path reachable from one
+// returns an error instead.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 // Lets this crate's own files name it `jwt::…`, as the book's listings do:
 // a chapter can then compile a whole source file as a doctest and show one
 // anchored part of it (`{{#rustdoc_include}}`).
@@ -27,5 +31,6 @@ pub mod revocation;
 pub mod tokens;
 
 pub use authority::{
-    AccessRefusal, Lifetimes, RefreshRefusal, Standing, TokenAuthority, TokenPair,
+    AccessRefusal, IssueError, Lifetimes, RefreshRefusal, Renewed, RevocationChecks, Standing,
+    TokenAuthority, TokenPair, TokenStores,
 };

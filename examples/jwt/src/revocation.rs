@@ -1,21 +1,105 @@
 //! The server-side state that JWTs were supposed to make unnecessary, and
 //! that revocation brings back: refresh families, a denylist of access-token
-//! ids, and per-user token versions.
+//! ids, and per-user token versions. Each is a trait, so that a shared store
+//! (Redis) can hold it for many servers; [`MemoryTokenStore`] holds all three
+//! in this process.
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every update below is a single map operation: a panic elsewhere cannot
-    // leave one half-done, so a poisoned lock is safe to keep using.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The store could not be reached or answered nonsense. The app answers
+/// 503: nobody is let in, and nobody is logged out by mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store unavailable: {}", self.0)
+    }
 }
 
-/// Above this many families, those past their expiry are dropped at the
-/// next login, so abandoned logins do not pile up in memory.
-const FAMILIES_BEFORE_PRUNING: usize = 10_000;
+impl std::error::Error for StoreError {}
+
+/// Why a refresh token was not swapped for a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationRefusal {
+    /// No such family (never issued, or forgotten after it expired).
+    Unknown,
+    /// The family was revoked (logout, logout everywhere, a ban, earlier reuse).
+    Revoked,
+    /// A refresh token that was already used: someone holds a copy. The
+    /// whole family is revoked now (RFC 9700 §4.14.2).
+    Reused,
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented token was the current one; `next_jti` is current now.
+    Rotated {
+        /// Whose login this is.
+        user: String,
+    },
+    /// Refused, and why.
+    Refused(RotationRefusal),
+}
+
+// ANCHOR: stores
+/// Refresh families: one per login, each remembering the one refresh token
+/// that may be used next.
+#[async_trait]
+pub trait RefreshFamilyStore: Send + Sync + 'static {
+    /// Starts family `sid` for `user`, whose first refresh token is `jti`,
+    /// ending at `expires` (NumericDate).
+    async fn start(
+        &self,
+        sid: &str,
+        user: &str,
+        jti: &str,
+        expires: u64,
+        now: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Swaps the presented `jti` for `next_jti` as one atomic step (a
+    /// compare-and-swap): of two requests presenting the same token, exactly
+    /// one is `Rotated`. Any other token of the family is a reuse, and
+    /// revokes the family inside the same step.
+    async fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<Rotation, StoreError>;
+
+    /// Revokes one family (logout).
+    async fn revoke(&self, sid: &str) -> Result<(), StoreError>;
+
+    /// Revokes every active family of `user`, returning how many.
+    async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError>;
+}
+
+/// Access-token ids that were logged out.
+#[async_trait]
+pub trait DenylistStore: Send + Sync + 'static {
+    /// Refuses `jti` until `until` (NumericDate), after which its token is
+    /// refused anyway and the entry may be forgotten.
+    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), StoreError>;
+
+    /// Whether `jti` is denied at `now`.
+    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, StoreError>;
+}
+
+/// A counter per user, bumped when their role changes or they are logged out
+/// everywhere: tokens carrying an older version are stale.
+#[async_trait]
+pub trait TokenVersionStore: Send + Sync + 'static {
+    /// The user's current version (0 until first bumped).
+    async fn current(&self, user: &str) -> Result<u64, StoreError>;
+
+    /// Makes every token issued to `user` so far stale; returns the new version.
+    async fn bump(&self, user: &str) -> Result<u64, StoreError>;
+}
+// ANCHOR_END: stores
+
+/// How often, at most, the memory store forgets expired families and
+/// denylist entries. It does so on writes, so an idle server does no work.
+const SWEEP_INTERVAL_SECONDS: u64 = 60;
 
 /// One login's chain of refresh tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,139 +112,151 @@ struct Family {
     expires: u64,
 }
 
-/// Why a refresh was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotationRefusal {
-    /// No such family (never issued, or forgotten).
-    Unknown,
-    /// The family was revoked (logout, logout everywhere, earlier reuse).
-    Revoked,
-    /// A refresh token that was already used: someone holds a copy. The
-    /// whole family is revoked now (RFC 9700 §4.14.2).
-    Reused,
-}
-
-/// Refresh families, one per login.
 #[derive(Debug, Default)]
-pub struct RefreshFamilies {
-    families: Mutex<HashMap<String, Family>>,
+struct State {
+    families: HashMap<String, Family>,
+    denylist: HashMap<String, u64>,
+    versions: HashMap<String, u64>,
+    last_sweep: u64,
 }
 
-impl RefreshFamilies {
-    /// Starts the family `sid` for `user`, whose first refresh token is
-    /// `jti`, ending at `expires`.
-    pub fn start(&self, sid: &str, user: &str, jti: &str, expires: u64, now: u64) {
+impl State {
+    /// Forgets families and denylist entries past their end, at most once
+    /// per [`SWEEP_INTERVAL_SECONDS`].
+    fn sweep(&mut self, now: u64) {
+        if now < self.last_sweep.saturating_add(SWEEP_INTERVAL_SECONDS) {
+            return;
+        }
+        self.last_sweep = now;
+        self.families.retain(|_, family| family.expires > now);
+        self.denylist.retain(|_, until| *until > now);
+    }
+}
+
+/// Refresh families, the denylist and token versions, in this process.
+#[derive(Debug, Default)]
+pub struct MemoryTokenStore {
+    state: Mutex<State>,
+}
+
+impl MemoryTokenStore {
+    /// An empty store.
+    pub fn new() -> MemoryTokenStore {
+        MemoryTokenStore::default()
+    }
+
+    /// How many denylist entries are held: the state logout costs.
+    pub fn denylist_len(&self) -> usize {
+        self.lock().denylist.len()
+    }
+
+    /// How many refresh families are held, revoked or not.
+    pub fn family_count(&self) -> usize {
+        self.lock().families.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every update below is a single map operation: a panic elsewhere
+        // cannot leave one half-done, so a poisoned lock is safe to keep using.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl RefreshFamilyStore for MemoryTokenStore {
+    async fn start(
+        &self,
+        sid: &str,
+        user: &str,
+        jti: &str,
+        expires: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.sweep(now);
         let family = Family {
             user: user.to_owned(),
             current_jti: jti.to_owned(),
             revoked: false,
             expires,
         };
-        let mut families = lock(&self.families);
-        if families.len() >= FAMILIES_BEFORE_PRUNING {
-            families.retain(|_, family| family.expires > now);
-        }
-        families.insert(sid.to_owned(), family);
+        state.families.insert(sid.to_owned(), family);
+        Ok(())
     }
 
     // ANCHOR: rotate
-    /// Swaps the presented refresh token `jti` for `next_jti`, atomically:
-    /// of two requests presenting the same token, exactly one succeeds. Any
-    /// token of the family other than the current one is a reuse, and
-    /// revokes the family: the server cannot tell a thief's replay from the
-    /// legitimate client's, so it ends the login for both.
-    pub fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<String, RotationRefusal> {
-        let mut families = lock(&self.families);
-        let family = families.get_mut(sid).ok_or(RotationRefusal::Unknown)?;
+    async fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<Rotation, StoreError> {
+        // One lock around the compare and the swap: nothing can run between.
+        let mut state = self.lock();
+        let Some(family) = state.families.get_mut(sid) else {
+            return Ok(Rotation::Refused(RotationRefusal::Unknown));
+        };
         if family.revoked {
-            return Err(RotationRefusal::Revoked);
+            return Ok(Rotation::Refused(RotationRefusal::Revoked));
         }
         if family.current_jti != jti {
+            // The server cannot tell a thief's replay from the legitimate
+            // client's, so it ends the login for both.
             family.revoked = true;
-            return Err(RotationRefusal::Reused);
+            return Ok(Rotation::Refused(RotationRefusal::Reused));
         }
         family.current_jti = next_jti.to_owned();
-        Ok(family.user.clone())
+        Ok(Rotation::Rotated {
+            user: family.user.clone(),
+        })
     }
     // ANCHOR_END: rotate
 
-    /// Whether the family exists and is not revoked.
-    pub fn is_active(&self, sid: &str) -> bool {
-        lock(&self.families)
-            .get(sid)
-            .is_some_and(|family| !family.revoked)
-    }
-
-    /// Revokes one family (logout).
-    pub fn revoke(&self, sid: &str) {
-        if let Some(family) = lock(&self.families).get_mut(sid) {
+    async fn revoke(&self, sid: &str) -> Result<(), StoreError> {
+        if let Some(family) = self.lock().families.get_mut(sid) {
             family.revoked = true;
         }
+        Ok(())
     }
 
-    /// Revokes every active family of `user`, returning how many.
-    pub fn revoke_all_for(&self, user: &str) -> usize {
+    async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
         let mut ended = 0;
-        for family in lock(&self.families).values_mut() {
+        for family in self.lock().families.values_mut() {
             if family.user == user && !family.revoked {
                 family.revoked = true;
                 ended += 1;
             }
         }
-        ended
+        Ok(ended)
     }
 }
 
-/// Access-token ids that were logged out, each kept until its token would
-/// have expired anyway. Keyed by `jti`, never by the token's bytes: ECDSA
-/// signatures are malleable, so one token can be re-encoded into another
-/// string that verifies just as well.
-#[derive(Debug, Default)]
-pub struct Denylist {
-    entries: Mutex<HashMap<String, u64>>,
-}
-
-impl Denylist {
-    /// Refuses `jti` until `exp`; forgets entries whose tokens have expired.
-    pub fn deny(&self, jti: &str, exp: u64, now: u64) {
-        let mut entries = lock(&self.entries);
-        entries.retain(|_, &mut until| until > now);
-        entries.insert(jti.to_owned(), exp);
+#[async_trait]
+impl DenylistStore for MemoryTokenStore {
+    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.sweep(now);
+        state.denylist.insert(jti.to_owned(), until);
+        Ok(())
     }
 
-    /// Whether `jti` was logged out.
-    pub fn contains(&self, jti: &str) -> bool {
-        lock(&self.entries).contains_key(jti)
-    }
-
-    /// How many ids are held: the state this costs.
-    pub fn len(&self) -> usize {
-        lock(&self.entries).len()
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .denylist
+            .get(jti)
+            .is_some_and(|&until| until > now))
     }
 }
 
-/// A counter per user, bumped when their role changes or they are logged
-/// out everywhere. A token carrying an older version is refused, if the
-/// server checks (one lookup per request).
-#[derive(Debug, Default)]
-pub struct TokenVersions {
-    versions: Mutex<HashMap<String, u64>>,
-}
-
-impl TokenVersions {
-    /// The user's current version (0 until first bumped).
-    pub fn current(&self, user: &str) -> u64 {
-        lock(&self.versions).get(user).copied().unwrap_or(0)
+#[async_trait]
+impl TokenVersionStore for MemoryTokenStore {
+    async fn current(&self, user: &str) -> Result<u64, StoreError> {
+        Ok(self.lock().versions.get(user).copied().unwrap_or(0))
     }
 
-    /// Invalidates every token issued to `user` so far.
-    pub fn bump(&self, user: &str) {
-        *lock(&self.versions).entry(user.to_owned()).or_default() += 1;
+    async fn bump(&self, user: &str) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let version = state.versions.entry(user.to_owned()).or_default();
+        *version += 1;
+        Ok(*version)
     }
 }
 
@@ -168,29 +264,44 @@ impl TokenVersions {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_family_rotates_and_a_reused_token_revokes_it() {
-        let families = RefreshFamilies::default();
-        families.start("f", "alice", "r1", 1_000, 0);
-        assert_eq!(families.rotate("f", "r1", "r2"), Ok("alice".to_owned()));
+    #[tokio::test]
+    async fn a_family_rotates_and_a_reused_token_revokes_it() {
+        let store = MemoryTokenStore::new();
+        store.start("f", "alice", "r1", 1_000, 0).await.unwrap();
+        let rotated = Rotation::Rotated {
+            user: "alice".to_owned(),
+        };
+        assert_eq!(store.rotate("f", "r1", "r2").await.unwrap(), rotated);
+        let refused = |why| Rotation::Refused(why);
         assert_eq!(
-            families.rotate("f", "r1", "r3"),
-            Err(RotationRefusal::Reused)
+            store.rotate("f", "r1", "r3").await.unwrap(),
+            refused(RotationRefusal::Reused)
         );
         assert_eq!(
-            families.rotate("f", "r2", "r3"),
-            Err(RotationRefusal::Revoked)
+            store.rotate("f", "r2", "r3").await.unwrap(),
+            refused(RotationRefusal::Revoked)
         );
-        assert!(!families.is_active("f"));
     }
 
-    #[test]
-    fn the_denylist_forgets_ids_once_their_tokens_expire() {
-        let denylist = Denylist::default();
-        denylist.deny("a", 100, 50);
-        assert!(denylist.contains("a"));
-        denylist.deny("b", 300, 200);
-        assert!(!denylist.contains("a"), "a expired at 100");
-        assert_eq!(denylist.len(), 1);
+    #[tokio::test]
+    async fn denylist_entries_hold_until_their_end_and_are_then_swept() {
+        let store = MemoryTokenStore::new();
+        store.deny("a", 100, 50).await.unwrap();
+        assert!(store.is_denied("a", 99).await.unwrap());
+        assert!(!store.is_denied("a", 100).await.unwrap());
+        store.deny("b", 300, 200).await.unwrap();
+        assert_eq!(store.denylist_len(), 1, "a was swept at 200");
+    }
+
+    #[tokio::test]
+    async fn expired_families_are_swept_on_a_later_login() {
+        let store = MemoryTokenStore::new();
+        store.start("old", "alice", "r1", 100, 0).await.unwrap();
+        store.start("new", "alice", "r1", 500, 200).await.unwrap();
+        assert_eq!(store.family_count(), 1);
+        assert_eq!(
+            store.rotate("old", "r1", "r2").await.unwrap(),
+            Rotation::Refused(RotationRefusal::Unknown)
+        );
     }
 }

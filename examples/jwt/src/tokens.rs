@@ -129,8 +129,11 @@ pub enum TokenError {
     /// Longer than [`MAX_TOKEN_BYTES`].
     TooLarge,
     /// Not three base64url segments of JSON, or an `alg` we do not know
-    /// (including `none`, in any letter case).
+    /// (including `none`, in any letter case), or a header member twice.
     Malformed,
+    /// A header parameter the café never issues and will not act on (see
+    /// [`check_header`]).
+    ForbiddenHeader(&'static str),
     /// The `typ` header is not the one this kind of token carries.
     WrongType,
     /// No `kid`, or one the server does not hold.
@@ -147,6 +150,8 @@ pub enum TokenError {
     NotYetValid,
     /// Signing failed (a key problem on our side).
     Signing(String),
+    /// The operating system gave no random bytes for a token id.
+    Random(String),
 }
 
 impl std::fmt::Display for TokenError {
@@ -154,6 +159,7 @@ impl std::fmt::Display for TokenError {
         match self {
             TokenError::TooLarge => write!(f, "longer than {MAX_TOKEN_BYTES} bytes"),
             TokenError::Malformed => f.write_str("not a well-formed JWT with a known algorithm"),
+            TokenError::ForbiddenHeader(name) => write!(f, "header parameter {name} not accepted"),
             TokenError::WrongType => f.write_str("wrong token type (typ header)"),
             TokenError::UnknownKey => f.write_str("no key with that kid"),
             TokenError::WrongAlgorithm => f.write_str("algorithm not allowed for that key"),
@@ -162,17 +168,20 @@ impl std::fmt::Display for TokenError {
             TokenError::Expired => f.write_str("expired"),
             TokenError::NotYetValid => f.write_str("not valid yet (nbf)"),
             TokenError::Signing(why) => write!(f, "could not sign: {why}"),
+            TokenError::Random(why) => write!(f, "no random bytes: {why}"),
         }
     }
 }
 
 impl std::error::Error for TokenError {}
 
-/// 128 random bits, base64url: token ids and family ids.
-pub fn random_id() -> String {
+/// 128 random bits, base64url: token ids and family ids. The OS generator
+/// can fail (very early in boot, in a sandbox): that is an error for the
+/// request, never a panic.
+pub fn random_id() -> Result<String, TokenError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random number generator is available");
-    URL_SAFE_NO_PAD.encode(bytes)
+    getrandom::fill(&mut bytes).map_err(|e| TokenError::Random(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 // ANCHOR: sign
@@ -216,10 +225,11 @@ pub fn verify_ignoring_time<C: DeserializeOwned>(
     }
     // Parsing `alg` into jsonwebtoken's enum refuses "none" and anything unknown.
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    check_header(&header)?;
     if header.typ.as_deref() != Some(kind.typ()) {
         return Err(TokenError::WrongType);
     }
-    // The kid picks among keys we hold; jku, jwk and x5u headers are ignored.
+    // The kid picks among keys we hold, and nothing else does.
     let key = header
         .kid
         .as_deref()
@@ -256,6 +266,45 @@ pub fn verify_ignoring_time<C: DeserializeOwned>(
     Ok(claims)
 }
 
+// ANCHOR: check_header
+/// The JOSE header parameters of RFC 7515 §4.1, one decision each:
+///
+/// - `alg`, `kid`, `typ`: used (checked in [`verify_ignoring_time`]).
+/// - `jku`, `jwk`, `x5u`, `x5c`: refused. Each names a key or where to fetch
+///   one; trusting it lets the sender choose the key that verifies their
+///   own forgery (RFC 8725 §3.10, ASVS 5.0 requirement 9.1.3). The café's
+///   keys come from its key ring only, so a token carrying one is not ours.
+/// - `x5t`, `x5t#S256`: refused; certificate thumbprints the café never
+///   issues, and acting on them would mean fetching certificates.
+/// - `cty`: refused. It marks a nested JWT (RFC 7519 §5.2), which the café
+///   never issues and will not unwrap.
+/// - `crit`: refused. RFC 7515 §4.1.11 says a recipient that does not
+///   understand every extension listed there must reject the token, and
+///   the café understands none.
+/// - `enc`, `zip`: refused. They belong to encrypted JWTs (RFC 7516), and
+///   compression before signing leaks content (RFC 8725 §3.6).
+/// - Anything else is ignored, as RFC 7515 §4 requires of parameters a
+///   recipient does not understand (unless `crit` names them, refused above).
+pub fn check_header(header: &jsonwebtoken::Header) -> Result<(), TokenError> {
+    let present = [
+        ("jku", header.jku.is_some()),
+        ("jwk", header.jwk.is_some()),
+        ("x5u", header.x5u.is_some()),
+        ("x5c", header.x5c.is_some()),
+        ("x5t", header.x5t.is_some()),
+        ("x5t#S256", header.x5t_s256.is_some()),
+        ("cty", header.cty.is_some()),
+        ("crit", header.crit.is_some()),
+        ("enc", header.enc.is_some()),
+        ("zip", header.zip.is_some()),
+    ];
+    match present.into_iter().find(|(_, is_present)| *is_present) {
+        Some((name, _)) => Err(TokenError::ForbiddenHeader(name)),
+        None => Ok(()),
+    }
+}
+// ANCHOR_END: check_header
+
 /// `exp` and `nbf` against the app's clock, with the small leeway.
 pub fn check_time(claims: &impl TimeClaims, now: u64) -> Result<(), TokenError> {
     if now >= claims.expires().saturating_add(LEEWAY_SECONDS) {
@@ -287,9 +336,9 @@ mod tests {
             iat: now,
             nbf: now,
             exp: now + 900,
-            jti: random_id(),
+            jti: random_id().unwrap(),
             role: "member".into(),
-            sid: random_id(),
+            sid: random_id().unwrap(),
             ver: 0,
         }
     }

@@ -155,9 +155,21 @@ mod tests {
     }
 
     #[test]
-    fn entropy_of_random_bytes_is_eight_bits_each() {
-        assert_eq!(entropy_bits(SESSION_ID_BYTES as u32, 256), 256.0);
-        assert_eq!(entropy_bits(6, 10), 6.0 * 10f64.log2());
+    fn entropy_agrees_with_counting_every_possible_string() {
+        // Count the strings rather than trust the formula: every 3-symbol
+        // string over a 4-letter alphabet, each equally likely.
+        let alphabet = ['a', 'b', 'c', 'd'];
+        let mut strings = HashSet::new();
+        for first in alphabet {
+            for second in alphabet {
+                for third in alphabet {
+                    strings.insert([first, second, third]);
+                }
+            }
+        }
+        assert_eq!(entropy_bits(3, 4), (strings.len() as f64).log2());
+        // A six-digit code: a million values, just under 20 bits.
+        assert!((entropy_bits(6, 10) - 1e6f64.log2()).abs() < 1e-9);
     }
 
     #[test]

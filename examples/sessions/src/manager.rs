@@ -32,36 +32,22 @@ impl From<StoreError> for SessionError {
     }
 }
 
-/// Sessions kept in a store `S`, expiring by `timeouts`.
-#[derive(Debug)]
-pub struct Sessions<S> {
-    store: Arc<S>,
+/// Sessions kept in a [`SessionStore`], expiring by `timeouts`.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Arc<dyn SessionStore>,
     timeouts: Timeouts,
 }
 
-impl<S> Clone for Sessions<S> {
-    fn clone(&self) -> Self {
-        Sessions {
-            store: Arc::clone(&self.store),
-            timeouts: self.timeouts,
-        }
-    }
-}
-
-impl<S: SessionStore> Sessions<S> {
+impl Sessions {
     /// Sessions in `store`, judged by `timeouts`.
-    pub fn new(store: Arc<S>, timeouts: Timeouts) -> Sessions<S> {
+    pub fn new(store: Arc<dyn SessionStore>, timeouts: Timeouts) -> Sessions {
         Sessions { store, timeouts }
     }
 
     /// The timeouts in force.
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
-    }
-
-    /// The store, for the chapters that look inside it.
-    pub fn store(&self) -> &S {
-        &self.store
     }
 
     // ANCHOR: start
@@ -75,7 +61,9 @@ impl<S: SessionStore> Sessions<S> {
             created_at: now,
             last_seen: now,
         };
-        self.store.create(id.key(), record).await?;
+        self.store
+            .create(id.key(), record, self.timeouts.idle.min(self.timeouts.absolute))
+            .await?;
         Ok(id)
     }
     // ANCHOR_END: start
@@ -95,7 +83,8 @@ impl<S: SessionStore> Sessions<S> {
         };
         match self.timeouts.judge(&record, now) {
             Verdict::Active => {
-                self.store.touch(&key, now).await?;
+                let ttl = self.timeouts.remaining(&record, now);
+                self.store.touch(&key, now, ttl).await?;
                 Ok(Some(record))
             }
             Verdict::IdleExpired | Verdict::AbsoluteExpired => {
@@ -123,8 +112,9 @@ mod tests {
     use crate::store::MemoryStore;
     use std::time::Duration;
 
-    fn sessions() -> Sessions<MemoryStore> {
-        Sessions::new(Arc::new(MemoryStore::new()), Timeouts::default())
+    fn sessions() -> (Sessions, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new());
+        (Sessions::new(store.clone(), Timeouts::default()), store)
     }
 
     fn noon() -> SystemTime {
@@ -133,11 +123,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_started_session_resumes_and_the_store_holds_only_its_hash() {
-        let sessions = sessions();
+        let (sessions, store) = sessions();
         let id = sessions.start("alice", noon()).await.unwrap();
         let record = sessions.resume(&id, noon()).await.unwrap().unwrap();
         assert_eq!(record.user, "alice");
-        let stored = sessions.store().snapshot();
+        let stored = store.snapshot();
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].0, id.key());
         assert!(!format!("{stored:?}").contains(id.as_str()));
@@ -145,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_login_gets_a_new_id() {
-        let sessions = sessions();
+        let (sessions, _store) = sessions();
         let first = sessions.start("alice", noon()).await.unwrap();
         let second = sessions.start("alice", noon()).await.unwrap();
         assert_ne!(first, second);
@@ -153,24 +143,24 @@ mod tests {
 
     #[tokio::test]
     async fn an_id_that_was_never_issued_is_not_adopted() {
-        let sessions = sessions();
+        let (sessions, store) = sessions();
         let forged = SessionId::generate().unwrap();
         assert_eq!(sessions.resume(&forged, noon()).await.unwrap(), None);
-        assert!(sessions.store().snapshot().is_empty());
+        assert!(store.snapshot().is_empty());
     }
 
     #[tokio::test]
     async fn an_idle_session_expires_and_is_deleted() {
-        let sessions = sessions();
+        let (sessions, store) = sessions();
         let id = sessions.start("alice", noon()).await.unwrap();
         let later = noon() + Timeouts::default().idle;
         assert_eq!(sessions.resume(&id, later).await.unwrap(), None);
-        assert!(sessions.store().snapshot().is_empty());
+        assert!(store.snapshot().is_empty());
     }
 
     #[tokio::test]
     async fn requests_keep_a_session_alive_until_the_absolute_timeout() {
-        let sessions = sessions();
+        let (sessions, _store) = sessions();
         let id = sessions.start("alice", noon()).await.unwrap();
         let step = Duration::from_secs(20 * 60);
         let mut now = noon();
@@ -187,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn ending_all_of_a_users_sessions_leaves_others_alone() {
-        let sessions = sessions();
+        let (sessions, _store) = sessions();
         let alice_phone = sessions.start("alice", noon()).await.unwrap();
         let alice_laptop = sessions.start("alice", noon()).await.unwrap();
         let admin = sessions.start("admin", noon()).await.unwrap();

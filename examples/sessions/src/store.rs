@@ -1,18 +1,18 @@
 //! Where session records live. The trait is what the app needs; the
-//! in-memory store is the default, and a Redis store (for more than one
-//! server) implements the same trait.
+//! in-memory store is the default, and a shared store (Redis, for more than
+//! one server) implements the same trait.
 
 use crate::id::SessionKey;
-use std::collections::HashMap;
-use std::future::Future;
+use async_trait::async_trait;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// What the server remembers about one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// The user the session belongs to. Roles are not copied here: the app
-    /// reads them from the user directory on every request, so a role change
+    /// reads them from the accounts on every request, so a role change
     /// applies at once.
     pub user: String,
     /// When the user logged in; the absolute timeout counts from here.
@@ -21,57 +21,102 @@ pub struct SessionRecord {
     pub last_seen: SystemTime,
 }
 
-/// The store could not be reached or answered nonsense.
+/// The store could not be reached or answered nonsense. The app answers
+/// 503: the caller did nothing wrong, and nobody is let in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "session store: {}", self.0)
+        write!(f, "store unavailable: {}", self.0)
     }
 }
 
 impl std::error::Error for StoreError {}
 
 // ANCHOR: trait
-/// The five things a session store must do. Every method is async and
-/// fallible, because a real store (Redis, a database) is across a network.
+/// What a session store must do. Every method is async and fallible,
+/// because a real store (Redis, a database) is across a network.
+#[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// Files a new record under `key`.
-    fn create(
+    /// Files a new record under `key`, to be forgotten after `ttl` unless
+    /// touched.
+    async fn create(
         &self,
         key: SessionKey,
         record: SessionRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
 
     /// The record under `key`, if there is one.
-    fn load(
-        &self,
-        key: &SessionKey,
-    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
 
-    /// Notes a request at `now`, which restarts the idle timeout.
-    fn touch(
-        &self,
-        key: &SessionKey,
-        now: SystemTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Notes a request at `now`, which restarts the idle timeout; the record
+    /// is now forgotten after `ttl`.
+    async fn touch(&self, key: &SessionKey, now: SystemTime, ttl: Duration)
+    -> Result<(), StoreError>;
 
     /// Forgets one session (logout).
-    fn delete(&self, key: &SessionKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
 
-    /// Forgets every session of `user` ("log out everywhere"), returning how many.
-    fn delete_all_for_user(
-        &self,
-        user: &str,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Forgets every session of `user` ("log out everywhere"), returning
+    /// how many. Stores keep a per-user index, so this never scans them all.
+    async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError>;
 }
 // ANCHOR_END: trait
+
+/// How often, at most, the memory store sweeps out records whose TTL has
+/// passed. Sweeping happens on writes, so an idle server does no work.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default)]
+struct Records {
+    by_key: HashMap<SessionKey, (SessionRecord, SystemTime)>,
+    by_user: HashMap<String, HashSet<SessionKey>>,
+    last_sweep: Option<SystemTime>,
+}
+
+impl Records {
+    fn remove(&mut self, key: &SessionKey) -> bool {
+        let Some((record, _)) = self.by_key.remove(key) else {
+            return false;
+        };
+        if let Some(keys) = self.by_user.get_mut(&record.user) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_user.remove(&record.user);
+            }
+        }
+        true
+    }
+
+    /// Drops every record whose TTL has passed, at most once per
+    /// [`SWEEP_INTERVAL`]: the store's own job, so the app never has to
+    /// remember to do it.
+    fn sweep(&mut self, now: SystemTime) {
+        let due = self
+            .last_sweep
+            .is_none_or(|last| now.duration_since(last).unwrap_or_default() >= SWEEP_INTERVAL);
+        if !due {
+            return;
+        }
+        self.last_sweep = Some(now);
+        let expired: Vec<SessionKey> = self
+            .by_key
+            .iter()
+            .filter(|(_, (_, forget_at))| *forget_at <= now)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in expired {
+            self.remove(&key);
+        }
+    }
+}
 
 /// Sessions in a `HashMap` in this process: fast, and gone on restart.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    records: Mutex<HashMap<SessionKey, SessionRecord>>,
+    records: Mutex<Records>,
 }
 
 impl MemoryStore {
@@ -83,44 +128,68 @@ impl MemoryStore {
     /// Everything the store holds, sorted by key: what a thief who copied it
     /// would get.
     pub fn snapshot(&self) -> Vec<(SessionKey, SessionRecord)> {
-        let mut all: Vec<_> = self.lock().iter().map(|(k, r)| (*k, r.clone())).collect();
+        let records = self.lock();
+        let mut all: Vec<_> = records
+            .by_key
+            .iter()
+            .map(|(key, (record, _))| (*key, record.clone()))
+            .collect();
         all.sort_by_key(|(key, _)| *key);
         all
     }
 
-    /// Drops every record `keep` rejects; returns how many went. The app
-    /// calls this periodically with the timeouts, so abandoned sessions do
-    /// not pile up in memory.
-    pub fn retain(&self, keep: impl Fn(&SessionRecord) -> bool) -> usize {
-        let mut records = self.lock();
-        let before = records.len();
-        records.retain(|_, record| keep(record));
-        before - records.len()
+    /// How many records are held, expired or not.
+    pub fn len(&self) -> usize {
+        self.lock().by_key.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionKey, SessionRecord>> {
-        // A panic while holding the lock cannot leave a record half-written
-        // (every update is a single map operation), so a poisoned lock is safe
-        // to keep using.
+    /// Whether the store holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
+        // Every update leaves the maps consistent before it can panic, so a
+        // poisoned lock is safe to keep using.
         self.records
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
+#[async_trait]
 impl SessionStore for MemoryStore {
-    async fn create(&self, key: SessionKey, record: SessionRecord) -> Result<(), StoreError> {
-        self.lock().insert(key, record);
+    async fn create(
+        &self,
+        key: SessionKey,
+        record: SessionRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut records = self.lock();
+        records.sweep(record.last_seen);
+        let forget_at = record.last_seen + ttl;
+        records
+            .by_user
+            .entry(record.user.clone())
+            .or_default()
+            .insert(key);
+        records.by_key.insert(key, (record, forget_at));
         Ok(())
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self.lock().get(key).cloned())
+        Ok(self.lock().by_key.get(key).map(|(record, _)| record.clone()))
     }
 
-    async fn touch(&self, key: &SessionKey, now: SystemTime) -> Result<(), StoreError> {
-        if let Some(record) = self.lock().get_mut(key) {
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        if let Some((record, forget_at)) = self.lock().by_key.get_mut(key) {
             record.last_seen = now;
+            *forget_at = now + ttl;
         }
         Ok(())
     }
@@ -131,6 +200,70 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
-        Ok(self.retain(|record| record.user != user))
+        let mut records = self.lock();
+        let keys = records.by_user.remove(user).unwrap_or_default();
+        for key in &keys {
+            records.by_key.remove(key);
+        }
+        Ok(keys.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::SessionId;
+
+    fn record(user: &str, at: SystemTime) -> SessionRecord {
+        SessionRecord {
+            user: user.to_owned(),
+            created_at: at,
+            last_seen: at,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_past_their_ttl_are_swept_on_a_later_write() {
+        let store = MemoryStore::new();
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ttl = Duration::from_secs(30 * 60);
+        let old = SessionId::generate().unwrap().key();
+        store.create(old, record("alice", start), ttl).await.unwrap();
+        // A write before the TTL has passed keeps it.
+        let later = start + ttl - Duration::from_secs(1);
+        let fresh = SessionId::generate().unwrap().key();
+        store
+            .create(fresh, record("admin", later), ttl)
+            .await
+            .unwrap();
+        assert_eq!(store.len(), 2);
+        // A write after it sweeps it out, and its user index with it.
+        let after = start + ttl + SWEEP_INTERVAL;
+        let newest = SessionId::generate().unwrap().key();
+        store
+            .create(newest, record("admin", after), ttl)
+            .await
+            .unwrap();
+        assert_eq!(store.load(&old).await.unwrap(), None);
+        assert_eq!(store.delete_all_for_user("alice").await.unwrap(), 0);
+        assert_eq!(store.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn touching_pushes_the_ttl_back() {
+        let store = MemoryStore::new();
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ttl = Duration::from_secs(60);
+        let key = SessionId::generate().unwrap().key();
+        store.create(key, record("alice", start), ttl).await.unwrap();
+        store
+            .touch(&key, start + Duration::from_secs(50), ttl)
+            .await
+            .unwrap();
+        // Past the first TTL, before the renewed one: the sweep keeps it.
+        let other = SessionId::generate().unwrap().key();
+        let at = start + Duration::from_secs(100);
+        store.create(other, record("admin", at), ttl).await.unwrap();
+        assert!(store.load(&key).await.unwrap().is_some());
     }
 }

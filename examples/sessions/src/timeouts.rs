@@ -52,6 +52,13 @@ impl Timeouts {
             Verdict::Active
         }
     }
+
+    /// How long the store should keep `record` after a request at `now`:
+    /// until the idle timeout, or the absolute one if that comes first.
+    pub fn remaining(&self, record: &SessionRecord, now: SystemTime) -> Duration {
+        let age = now.duration_since(record.created_at).unwrap_or_default();
+        self.idle.min(self.absolute.saturating_sub(age))
+    }
 }
 // ANCHOR_END: judge
 

@@ -1,20 +1,20 @@
 //! JWTs behind the app's seam: an access token in the `Authorization`
 //! header on every request, a refresh token sent only to `POST /refresh`.
 
-use crate::auth::{AppState, AuthFailure, Authenticated, Issued, Mechanism};
+use crate::auth::{AppState, AuthFailure, Authenticated, Issued, Mechanism, Renewal};
 use crate::error::ApiError;
-use crate::routes::logged_in;
-use crate::users::{Role, Users};
+use crate::store::AccountStore;
+use crate::users::{Profile, Role};
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use jwt::{RefreshRefusal, Standing, TokenAuthority, TokenPair};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use jsonwebtoken::jwk::JwkSet;
+use jwt::{
+    AccessRefusal, IssueError, RefreshRefusal, Standing, TokenAuthority, TokenPair,
+};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -24,46 +24,55 @@ pub fn unix_seconds(time: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The role as a token claim, and back.
-fn role_claim(role: Role) -> &'static str {
-    match role {
-        Role::Member => "member",
-        Role::Admin => "admin",
-        Role::Banned => "banned",
-    }
-}
-
-fn parse_role(claim: &str) -> Option<Role> {
-    match claim {
-        "member" => Some(Role::Member),
-        "admin" => Some(Role::Admin),
-        "banned" => Some(Role::Banned),
-        _ => None,
-    }
-}
-
 /// JWT access and refresh tokens, issued and checked by a [`TokenAuthority`].
 #[derive(Clone)]
 pub struct JwtMechanism {
     authority: Arc<TokenAuthority>,
-    users: Arc<Users>,
+    /// Read at refresh only: "may this person still have tokens, and with
+    /// which role?"
+    accounts: Arc<dyn AccountStore>,
 }
 
 impl JwtMechanism {
-    /// Tokens from `authority`; `users` answers "may this person refresh?".
-    pub fn new(authority: Arc<TokenAuthority>, users: Arc<Users>) -> JwtMechanism {
-        JwtMechanism { authority, users }
+    /// Tokens from `authority`; `accounts` answers at each refresh.
+    pub fn new(authority: Arc<TokenAuthority>, accounts: Arc<dyn AccountStore>) -> JwtMechanism {
+        JwtMechanism {
+            authority,
+            accounts,
+        }
     }
+}
 
-    fn token_body(pair: TokenPair) -> Issued {
-        let mut body = serde_json::Map::new();
-        body.insert("access_token".into(), json!(pair.access_token));
-        body.insert("token_type".into(), json!("Bearer"));
-        body.insert("expires_in".into(), json!(pair.expires_in));
-        body.insert("refresh_token".into(), json!(pair.refresh_token));
-        Issued {
+/// The token response of RFC 6749 §5.1, as login and refresh send it.
+#[derive(Debug, Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+}
+
+fn token_body(pair: TokenPair) -> Result<Issued, ApiError> {
+    let response = TokenResponse {
+        access_token: pair.access_token,
+        token_type: "Bearer",
+        expires_in: pair.expires_in,
+        refresh_token: pair.refresh_token,
+    };
+    match serde_json::to_value(response).map_err(ApiError::internal)? {
+        serde_json::Value::Object(body) => Ok(Issued {
             headers: Vec::new(),
             body,
+        }),
+        _ => Err(ApiError::internal("a token response is a JSON object")),
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(error: IssueError) -> ApiError {
+        match error {
+            IssueError::Unavailable(error) => ApiError::unavailable(error),
+            IssueError::Token(error) => ApiError::internal(error),
         }
     }
 }
@@ -79,6 +88,11 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 // ANCHOR_END: bearer
 
+#[derive(Deserialize)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
 impl Mechanism for JwtMechanism {
     // ANCHOR: authenticate
     async fn authenticate(
@@ -87,15 +101,16 @@ impl Mechanism for JwtMechanism {
         now: SystemTime,
     ) -> Result<Authenticated, AuthFailure> {
         let token = bearer_token(request).ok_or(AuthFailure::Missing)?;
-        let claims = self
-            .authority
-            .authenticate(token, unix_seconds(now))
-            .map_err(|_| AuthFailure::Invalid)?;
+        let claims = match self.authority.authenticate(token, unix_seconds(now)).await {
+            Ok(claims) => claims,
+            Err(AccessRefusal::Unavailable(_)) => return Err(AuthFailure::Unavailable),
+            Err(_) => return Err(AuthFailure::Invalid),
+        };
         Ok(Authenticated {
             name: claims.sub,
             // The role the token was issued with, however the user's role
             // has changed since: no lookup, and so no news.
-            role_claim: Some(parse_role(&claims.role).ok_or(AuthFailure::Invalid)?),
+            role_claim: Some(Role::from_claim(&claims.role).ok_or(AuthFailure::Invalid)?),
         })
     }
     // ANCHOR_END: authenticate
@@ -103,38 +118,80 @@ impl Mechanism for JwtMechanism {
     async fn issue(
         &self,
         request: &HeaderMap,
-        user: &str,
+        user: &Profile,
         now: SystemTime,
     ) -> Result<Issued, ApiError> {
         let now = unix_seconds(now);
         // A token this client held before logging in again is ended.
         if let Some(token) = bearer_token(request) {
-            self.authority.log_out_token(token, now);
+            self.authority.log_out_token(token, now).await?;
         }
-        let role = self.users.profile(user).map_or(Role::Member, |p| p.role);
         let pair = self
             .authority
-            .log_in(user, role_claim(role), now)
-            .map_err(ApiError::internal)?;
-        Ok(Self::token_body(pair))
+            .log_in(&user.name, user.role.as_str(), now)
+            .await?;
+        token_body(pair)
     }
+
+    // ANCHOR: renew
+    async fn renew(
+        &self,
+        _request: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Renewal, ApiError> {
+        let RefreshRequest { refresh_token } = serde_json::from_slice(body).map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "send {\"refresh_token\": \"...\"}",
+            )
+        })?;
+        let now = unix_seconds(now);
+        let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid refresh token");
+        let claims = self
+            .authority
+            .check_refresh_token(&refresh_token, now)
+            .map_err(|_| invalid())?;
+        // The user's role and standing are read now, not copied from the old token.
+        let account = self.accounts.account(&claims.sub).await?;
+        let standing = match &account {
+            Some(account) if account.role == Role::Banned => Standing::Banned,
+            Some(account) => Standing::Active {
+                role: account.role.as_str().to_owned(),
+            },
+            None => Standing::Gone,
+        };
+        match self.authority.refresh(&claims, standing, now).await {
+            // Only an existing, unbanned account gets here.
+            Ok(renewed) => Ok(Renewal {
+                profile: Profile {
+                    name: renewed.user,
+                    role: account.map_or(Role::Member, |account| account.role),
+                },
+                issued: token_body(renewed.pair)?,
+            }),
+            Err(RefreshRefusal::Banned) => Err(ApiError::forbidden("this account is banned")),
+            Err(RefreshRefusal::Unavailable(error)) => Err(ApiError::unavailable(error)),
+            Err(_) => Err(invalid()),
+        }
+    }
+    // ANCHOR_END: renew
 
     // ANCHOR: revoke
     async fn revoke(&self, request: &HeaderMap, now: SystemTime) -> Result<Issued, ApiError> {
-        let now = unix_seconds(now);
         if let Some(token) = bearer_token(request) {
-            self.authority.log_out_token(token, now);
+            self.authority.log_out_token(token, unix_seconds(now)).await?;
         }
         Ok(Issued::default())
     }
     // ANCHOR_END: revoke
 
     async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
-        Ok(self.authority.log_out_everywhere(user))
+        Ok(self.authority.log_out_everywhere(user).await?)
     }
 
-    fn user_changed(&self, user: &str) {
-        self.authority.user_changed(user);
+    async fn user_changed(&self, user: &str) -> Result<(), ApiError> {
+        Ok(self.authority.user_changed(user).await?)
     }
 
     fn challenge(&self, failure: AuthFailure) -> Option<HeaderValue> {
@@ -146,60 +203,12 @@ impl Mechanism for JwtMechanism {
     }
 
     fn routes() -> Router<AppState<Self>> {
-        Router::new()
-            .route("/refresh", post(refresh))
-            .route("/.well-known/jwks.json", get(jwks))
+        Router::new().route("/.well-known/jwks.json", get(jwks))
     }
 }
-
-#[derive(Deserialize)]
-struct RefreshRequest {
-    refresh_token: String,
-}
-
-// ANCHOR: refresh
-async fn refresh(
-    State(state): State<AppState<JwtMechanism>>,
-    body: Result<Json<RefreshRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(RefreshRequest { refresh_token }) = body?;
-    let now = unix_seconds(state.clock.now());
-    let users = &state.users;
-    // The user's role and standing are read now, not copied from the old token.
-    let standing = |name: &str| match users.profile(name) {
-        Some(profile) if profile.role == Role::Banned => Standing::Banned,
-        Some(profile) => Standing::Active {
-            role: role_claim(profile.role).to_owned(),
-        },
-        None => Standing::Gone,
-    };
-    match state
-        .mechanism
-        .authority
-        .refresh(&refresh_token, standing, now)
-    {
-        Ok(pair) => {
-            let claims = state
-                .mechanism
-                .authority
-                .authenticate(&pair.access_token, now);
-            let name = claims
-                .map(|c| c.sub)
-                .map_err(|_| ApiError::internal("fresh token"))?;
-            let profile = users.profile(&name).ok_or_else(ApiError::unauthenticated)?;
-            Ok(logged_in(&profile, JwtMechanism::token_body(pair)))
-        }
-        Err(RefreshRefusal::Banned) => Err(ApiError::forbidden("this account is banned")),
-        Err(_) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid refresh token",
-        )),
-    }
-}
-// ANCHOR_END: refresh
 
 /// The public keys, so another service can verify the café's tokens
 /// without ever holding a key that signs them (RFC 7517 §5).
-async fn jwks(State(state): State<AppState<JwtMechanism>>) -> Json<Value> {
+async fn jwks(State(state): State<AppState<JwtMechanism>>) -> Json<JwkSet> {
     Json(state.mechanism.authority.jwks())
 }

@@ -3,29 +3,22 @@
 
 use crate::auth::{AuthFailure, Authenticated, Issued, Mechanism};
 use crate::error::ApiError;
+use crate::users::Profile;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use sessions::cookie::{login_cookie, logout_cookie, presented_id};
-use sessions::{SessionStore, Sessions};
+use sessions::{SessionError, Sessions};
 use std::time::SystemTime;
 
-/// Sessions kept in the store `S`.
-#[derive(Debug)]
-pub struct SessionMechanism<S> {
-    sessions: Sessions<S>,
+/// Sessions kept in a session store.
+#[derive(Clone)]
+pub struct SessionMechanism {
+    sessions: Sessions,
 }
 
-impl<S> Clone for SessionMechanism<S> {
-    fn clone(&self) -> Self {
-        SessionMechanism {
-            sessions: self.sessions.clone(),
-        }
-    }
-}
-
-impl<S: SessionStore> SessionMechanism<S> {
+impl SessionMechanism {
     /// Wraps `sessions` for the app.
-    pub fn new(sessions: Sessions<S>) -> SessionMechanism<S> {
+    pub fn new(sessions: Sessions) -> SessionMechanism {
         SessionMechanism { sessions }
     }
 }
@@ -39,8 +32,14 @@ pub fn set_cookie(value: String) -> Result<Issued, ApiError> {
     })
 }
 
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> ApiError {
+        ApiError::unavailable(error)
+    }
+}
+
 // ANCHOR: mechanism
-impl<S: SessionStore> Mechanism for SessionMechanism<S> {
+impl Mechanism for SessionMechanism {
     // ANCHOR: authenticate
     async fn authenticate(
         &self,
@@ -64,21 +63,14 @@ impl<S: SessionStore> Mechanism for SessionMechanism<S> {
     async fn issue(
         &self,
         request: &HeaderMap,
-        user: &str,
+        user: &Profile,
         now: SystemTime,
     ) -> Result<Issued, ApiError> {
         // Whatever session the browser had before logging in ends here.
         if let Some(previous) = presented_id(request) {
-            self.sessions
-                .end(&previous)
-                .await
-                .map_err(ApiError::internal)?;
+            self.sessions.end(&previous).await?;
         }
-        let id = self
-            .sessions
-            .start(user, now)
-            .await
-            .map_err(ApiError::internal)?;
+        let id = self.sessions.start(&user.name, now).await?;
         set_cookie(login_cookie(&id))
     }
     // ANCHOR_END: issue
@@ -86,17 +78,14 @@ impl<S: SessionStore> Mechanism for SessionMechanism<S> {
     // ANCHOR: revoke
     async fn revoke(&self, request: &HeaderMap, _now: SystemTime) -> Result<Issued, ApiError> {
         if let Some(id) = presented_id(request) {
-            self.sessions.end(&id).await.map_err(ApiError::internal)?;
+            self.sessions.end(&id).await?;
         }
         set_cookie(logout_cookie())
     }
     // ANCHOR_END: revoke
 
     async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
-        self.sessions
-            .end_all_for(user)
-            .await
-            .map_err(ApiError::internal)
+        Ok(self.sessions.end_all_for(user).await?)
     }
 }
 // ANCHOR_END: mechanism

@@ -70,7 +70,7 @@ fn a_bad_duration_is_refused_with_a_reason() {
         .unwrap();
     assert!(!output.status.success());
     let error = String::from_utf8(output.stderr).unwrap();
-    assert!(error.contains("not a unit"), "{error}");
+    assert!(error.contains("is not a duration"), "{error}");
 }
 
 /// The session chapters tell readers to follow along with `curl -c`/`-b`
@@ -231,7 +231,7 @@ fn token_verify_uses_a_jwks_file_for_public_key_tokens() {
     let claims = serde_json::json!({ "iss": "cafe", "sub": "alice", "exp": 4_102_444_800u64 });
     let token = sign(&ring, TokenKind::Access, &claims).unwrap();
     let path = std::env::temp_dir().join(format!("cafe-jwks-{}.json", std::process::id()));
-    std::fs::write(&path, ring.jwks().to_string()).unwrap();
+    std::fs::write(&path, serde_json::to_string(&ring.jwks()).unwrap()).unwrap();
     let output = cafe(&[
         "token",
         "verify",

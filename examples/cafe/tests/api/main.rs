@@ -6,6 +6,7 @@
 mod cli;
 mod conformance;
 mod jwt;
+mod probe;
 mod sessions;
 mod support;
 mod transcripts;

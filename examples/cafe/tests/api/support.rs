@@ -1,7 +1,10 @@
 //! Starting the app on port 0 and talking to it like a client would.
 
+use crate::probe::{Probe, probe_stores};
 use cafe::clock::ManualClock;
+use cafe::store::Stores;
 use cafe::{AuthMode, Config};
+use jwt::RevocationChecks;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::Value;
 use sessions::MemoryStore;
@@ -20,6 +23,8 @@ pub enum Mode {
     Sessions,
     /// JWTs, as most deployments run them: no per-request lookup.
     Jwt,
+    /// JWTs with `--check-denylist`: one lookup per request.
+    JwtDenylist,
     /// JWTs with `--check-token-version`: one lookup per request.
     JwtChecked,
 }
@@ -28,10 +33,17 @@ impl Mode {
     pub fn config(self) -> Config {
         let mut config = Config::new(match self {
             Mode::Sessions => AuthMode::Sessions,
-            Mode::Jwt | Mode::JwtChecked => AuthMode::Jwt,
+            Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked => AuthMode::Jwt,
         });
-        config.check_token_version = self == Mode::JwtChecked;
+        config.revocation_checks = RevocationChecks {
+            denylist: self == Mode::JwtDenylist,
+            token_version: self == Mode::JwtChecked,
+        };
         config
+    }
+
+    pub fn is_jwt(self) -> bool {
+        self != Mode::Sessions
     }
 }
 
@@ -40,7 +52,10 @@ pub struct TestApp {
     pub address: String,
     pub mode: Mode,
     pub clock: Arc<ManualClock>,
+    /// The in-memory session store, to look inside.
     pub session_store: Arc<MemoryStore>,
+    /// Between the app and every store: what was asked, and outages.
+    pub probe: Arc<Probe>,
     client: reqwest::Client,
 }
 
@@ -54,7 +69,13 @@ pub async fn spawn_app(mode: Mode) -> TestApp {
 pub async fn spawn_app_with(mode: Mode, mut config: Config) -> TestApp {
     let clock = Arc::new(ManualClock::starting_at(opening_time()));
     config.clock = clock.clone();
-    let session_store = Arc::clone(&config.session_store);
+    let session_store = Arc::new(MemoryStore::new());
+    let stores = Stores {
+        sessions: session_store.clone(),
+        ..config.stores
+    };
+    let probe = Arc::new(Probe::default());
+    config.stores = probe_stores(stores, &probe);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
@@ -65,6 +86,7 @@ pub async fn spawn_app_with(mode: Mode, mut config: Config) -> TestApp {
         mode,
         clock,
         session_store,
+        probe,
         client: reqwest::Client::new(),
     }
 }
@@ -258,7 +280,7 @@ pub fn issued_credential(mode: Mode, answer: &Answer) -> Credential {
             let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
             Credential::Cookie(pair.to_owned())
         }
-        Mode::Jwt | Mode::JwtChecked => Credential::Bearer {
+        Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked => Credential::Bearer {
             access: answer.body["access_token"]
                 .as_str()
                 .expect("an access token")

@@ -1,0 +1,107 @@
+//! Every piece of the café's server state, behind a trait: sessions,
+//! refresh families, the denylist and token versions (from the `sessions`
+//! and `jwt` crates), and here the accounts, the orders and the login
+//! throttle's counters. [`Stores::in_memory`] keeps them all in this
+//! process; a shared store for many servers implements the same traits.
+
+use crate::orders::Order;
+use crate::throttle::{Attempt, ThrottlePolicy};
+use crate::users::{Account, Profile, Role};
+use async_trait::async_trait;
+use jwt::TokenStores;
+use jwt::revocation::{DenylistStore, RefreshFamilyStore, TokenVersionStore};
+pub use sessions::StoreError;
+use sessions::SessionStore;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+// ANCHOR: traits
+/// The accounts: names, roles and password hashes.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Adds or replaces an account.
+    async fn insert(&self, account: Account) -> Result<(), StoreError>;
+    /// The account called `name`, with its password hash.
+    async fn account(&self, name: &str) -> Result<Option<Account>, StoreError>;
+    /// Gives `name` a new role; `None` if there is no such account.
+    async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError>;
+    /// Every account, by name.
+    async fn all(&self) -> Result<Vec<Profile>, StoreError>;
+}
+
+/// The coffee orders.
+#[async_trait]
+pub trait OrderStore: Send + Sync + 'static {
+    /// Records an order of `item` by `by`.
+    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError>;
+    /// The orders `by` placed, oldest first.
+    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError>;
+}
+
+/// The login throttle's counters.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync + 'static {
+    /// Counts one login attempt for `name` *before* the password is checked,
+    /// as one atomic step: allowed only while fewer than the policy's
+    /// maximum fall inside its window. However many requests arrive at
+    /// once, at most that many passwords are ever checked.
+    async fn reserve_attempt(
+        &self,
+        name: &str,
+        now: SystemTime,
+        policy: ThrottlePolicy,
+    ) -> Result<Attempt, StoreError>;
+    /// Forgets `name`'s attempts after a correct password.
+    async fn clear(&self, name: &str) -> Result<(), StoreError>;
+}
+// ANCHOR_END: traits
+
+/// Where the app keeps all its state.
+#[derive(Clone)]
+pub struct Stores {
+    /// Session records (sessions mode).
+    pub sessions: Arc<dyn SessionStore>,
+    /// Refresh families, the denylist and token versions (JWT mode).
+    pub tokens: TokenStores,
+    /// The accounts.
+    pub accounts: Arc<dyn AccountStore>,
+    /// The orders.
+    pub orders: Arc<dyn OrderStore>,
+    /// Login attempts.
+    pub throttle: Arc<dyn ThrottleStore>,
+}
+
+impl Stores {
+    /// Everything in this process's memory, with the demo accounts: fast,
+    /// and gone when the process ends.
+    pub fn in_memory() -> Stores {
+        Stores {
+            sessions: Arc::new(sessions::MemoryStore::new()),
+            tokens: TokenStores::in_memory(),
+            accounts: Arc::new(crate::users::MemoryAccounts::with_demo_users()),
+            orders: Arc::new(crate::orders::MemoryOrders::default()),
+            throttle: Arc::new(crate::throttle::MemoryThrottle::default()),
+        }
+    }
+
+    /// Everything in one store that implements every trait, for example
+    /// one connection to a shared store.
+    pub fn all_in<S>(store: Arc<S>) -> Stores
+    where
+        S: SessionStore
+            + RefreshFamilyStore
+            + DenylistStore
+            + TokenVersionStore
+            + AccountStore
+            + OrderStore
+            + ThrottleStore,
+    {
+        Stores {
+            sessions: store.clone(),
+            tokens: TokenStores::all_in(store.clone()),
+            accounts: store.clone(),
+            orders: store.clone(),
+            throttle: store,
+        }
+    }
+}

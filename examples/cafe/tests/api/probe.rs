@@ -1,0 +1,226 @@
+//! A probe between the app and its stores: it writes down every store call
+//! (so a test can say exactly what one request looked up) and can take the
+//! stores down (so a test can watch an outage). The stores behind it are the
+//! real memory stores; nothing is faked but the outage itself.
+
+use async_trait::async_trait;
+use cafe::orders::Order;
+use cafe::store::{AccountStore, OrderStore, StoreError, Stores, ThrottleStore};
+use cafe::throttle::{Attempt, ThrottlePolicy};
+use cafe::users::{Account, Profile, Role};
+use jwt::TokenStores;
+use jwt::revocation::{
+    DenylistStore, RefreshFamilyStore, Rotation, StoreError as TokenStoreError, TokenVersionStore,
+};
+use sessions::{SessionKey, SessionRecord, SessionStore};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// What the stores were asked, and whether they answer.
+#[derive(Default)]
+pub struct Probe {
+    calls: Mutex<Vec<&'static str>>,
+    down: AtomicBool,
+}
+
+impl Probe {
+    fn note(&self, call: &'static str) -> Result<(), String> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(call);
+        if self.down.load(Ordering::SeqCst) {
+            Err("connection refused (the test took the store down)".to_owned())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The calls since the last `take_calls`, in order.
+    pub fn take_calls(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Every store call fails from now on, or works again.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+/// A store of type `T` behind the probe.
+pub struct Probed<T: ?Sized> {
+    inner: Arc<T>,
+    probe: Arc<Probe>,
+}
+
+fn probed<T: ?Sized>(inner: Arc<T>, probe: &Arc<Probe>) -> Arc<Probed<T>> {
+    Arc::new(Probed {
+        inner,
+        probe: Arc::clone(probe),
+    })
+}
+
+/// `stores`, every one of them behind `probe`.
+pub fn probe_stores(stores: Stores, probe: &Arc<Probe>) -> Stores {
+    Stores {
+        sessions: probed(stores.sessions, probe),
+        tokens: TokenStores {
+            families: probed(stores.tokens.families, probe),
+            denylist: probed(stores.tokens.denylist, probe),
+            versions: probed(stores.tokens.versions, probe),
+        },
+        accounts: probed(stores.accounts, probe),
+        orders: probed(stores.orders, probe),
+        throttle: probed(stores.throttle, probe),
+    }
+}
+
+impl<T: ?Sized> Probed<T> {
+    fn note(&self, call: &'static str) -> Result<(), StoreError> {
+        self.probe.note(call).map_err(StoreError)
+    }
+
+    fn note_token(&self, call: &'static str) -> Result<(), TokenStoreError> {
+        self.probe.note(call).map_err(TokenStoreError)
+    }
+}
+
+#[async_trait]
+impl SessionStore for Probed<dyn SessionStore> {
+    async fn create(
+        &self,
+        key: SessionKey,
+        record: SessionRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.note("sessions.create")?;
+        self.inner.create(key, record, ttl).await
+    }
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        self.note("sessions.load")?;
+        self.inner.load(key).await
+    }
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.note("sessions.touch")?;
+        self.inner.touch(key, now, ttl).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.note("sessions.delete")?;
+        self.inner.delete(key).await
+    }
+    async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
+        self.note("sessions.delete_all_for_user")?;
+        self.inner.delete_all_for_user(user).await
+    }
+}
+
+#[async_trait]
+impl RefreshFamilyStore for Probed<dyn RefreshFamilyStore> {
+    async fn start(
+        &self,
+        sid: &str,
+        user: &str,
+        jti: &str,
+        expires: u64,
+        now: u64,
+    ) -> Result<(), TokenStoreError> {
+        self.note_token("families.start")?;
+        self.inner.start(sid, user, jti, expires, now).await
+    }
+    async fn rotate(
+        &self,
+        sid: &str,
+        jti: &str,
+        next_jti: &str,
+    ) -> Result<Rotation, TokenStoreError> {
+        self.note_token("families.rotate")?;
+        self.inner.rotate(sid, jti, next_jti).await
+    }
+    async fn revoke(&self, sid: &str) -> Result<(), TokenStoreError> {
+        self.note_token("families.revoke")?;
+        self.inner.revoke(sid).await
+    }
+    async fn revoke_all_for(&self, user: &str) -> Result<usize, TokenStoreError> {
+        self.note_token("families.revoke_all_for")?;
+        self.inner.revoke_all_for(user).await
+    }
+}
+
+#[async_trait]
+impl DenylistStore for Probed<dyn DenylistStore> {
+    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), TokenStoreError> {
+        self.note_token("denylist.deny")?;
+        self.inner.deny(jti, until, now).await
+    }
+    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, TokenStoreError> {
+        self.note_token("denylist.is_denied")?;
+        self.inner.is_denied(jti, now).await
+    }
+}
+
+#[async_trait]
+impl TokenVersionStore for Probed<dyn TokenVersionStore> {
+    async fn current(&self, user: &str) -> Result<u64, TokenStoreError> {
+        self.note_token("versions.current")?;
+        self.inner.current(user).await
+    }
+    async fn bump(&self, user: &str) -> Result<u64, TokenStoreError> {
+        self.note_token("versions.bump")?;
+        self.inner.bump(user).await
+    }
+}
+
+#[async_trait]
+impl AccountStore for Probed<dyn AccountStore> {
+    async fn insert(&self, account: Account) -> Result<(), StoreError> {
+        self.note("accounts.insert")?;
+        self.inner.insert(account).await
+    }
+    async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        self.note("accounts.account")?;
+        self.inner.account(name).await
+    }
+    async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
+        self.note("accounts.set_role")?;
+        self.inner.set_role(name, role).await
+    }
+    async fn all(&self) -> Result<Vec<Profile>, StoreError> {
+        self.note("accounts.all")?;
+        self.inner.all().await
+    }
+}
+
+#[async_trait]
+impl OrderStore for Probed<dyn OrderStore> {
+    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError> {
+        self.note("orders.place")?;
+        self.inner.place(by, item).await
+    }
+    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError> {
+        self.note("orders.placed_by")?;
+        self.inner.placed_by(by).await
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for Probed<dyn ThrottleStore> {
+    async fn reserve_attempt(
+        &self,
+        name: &str,
+        now: SystemTime,
+        policy: ThrottlePolicy,
+    ) -> Result<Attempt, StoreError> {
+        self.note("throttle.reserve_attempt")?;
+        self.inner.reserve_attempt(name, now, policy).await
+    }
+    async fn clear(&self, name: &str) -> Result<(), StoreError> {
+        self.note("throttle.clear")?;
+        self.inner.clear(name).await
+    }
+}
