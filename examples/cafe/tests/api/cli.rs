@@ -3,21 +3,68 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// A `cafe serve` child process, killed when the test ends, whether the
+/// test passed or panicked: no server outlives its test.
+struct Server {
+    child: Child,
+    lines: std::io::Lines<BufReader<ChildStdout>>,
+    address: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cafe"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("CAFE_JWT_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let address = first
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("the first line gives the address: {first}"))
+            .to_owned();
+        Server {
+            child,
+            lines,
+            address,
+        }
+    }
+
+    fn next_line(&mut self) -> String {
+        self.lines.next().unwrap().unwrap()
+    }
+
+    /// The most memory the process has ever held (VmHWM), in KiB.
+    fn peak_memory_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
 
 #[test]
 fn serve_prints_its_address_first_and_answers_there() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_cafe"))
-        .args(["serve", "--auth", "sessions", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
+    let mut server = Server::start(&["--auth", "sessions"]);
+    let rest: Vec<String> = (0..3).map(|_| server.next_line()).collect();
+    let port: u16 = server
+        .address
+        .strip_prefix("127.0.0.1:")
+        .unwrap()
+        .parse()
         .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let rest: Vec<String> = lines.by_ref().take(3).map(Result::unwrap).collect();
-
-    let address = first.strip_prefix("listening on http://").expect(&first);
-    let port: u16 = address.strip_prefix("127.0.0.1:").unwrap().parse().unwrap();
     assert_ne!(port, 0);
     assert!(
         rest.iter()
@@ -30,14 +77,45 @@ fn serve_prints_its_address_first_and_answers_there() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
-        reqwest::get(format!("http://{address}/healthz"))
+        reqwest::get(format!("http://{}/healthz", server.address))
             .await
             .unwrap()
             .status()
     });
-    server.kill().unwrap();
-    server.wait().unwrap();
     assert_eq!(status, 200);
+}
+
+/// Argon2id holds 19 MiB per check. Forty-eight logins at once, each for a
+/// different unknown name (so the throttle does not step in, and each costs
+/// a full check), once drove the server's peak memory up by about 900 MB.
+/// The hashing bound keeps it to a few checks' worth.
+#[test]
+fn forty_eight_parallel_logins_keep_peak_memory_bounded() {
+    let server = Server::start(&["--auth", "sessions"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let before = server.peak_memory_kib();
+    let statuses = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let logins: Vec<_> = (0..48)
+            .map(|n| {
+                let request = client
+                    .post(format!("http://{}/login", server.address))
+                    .json(&serde_json::json!({ "username": format!("visitor-{n}"), "password": "x" }));
+                tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for login in logins {
+            statuses.push(login.await.unwrap());
+        }
+        statuses
+    });
+    let grew_mib = (server.peak_memory_kib() - before) / 1024;
+    eprintln!("48 parallel logins: peak memory grew by {grew_mib} MiB");
+    assert!(statuses.iter().all(|&s| s == 401 || s == 503), "{statuses:?}");
+    // The hashing threads own their 19 MiB each from the start, so a burst
+    // adds next to nothing; unbounded, it added about 900 MiB.
+    assert!(grew_mib < 64, "peak memory grew by {grew_mib} MiB");
 }
 
 #[test]
@@ -57,6 +135,8 @@ fn help_documents_every_flag() {
         "--access-ttl",
         "--refresh-ttl",
         "--check-token-version",
+        "--check-denylist",
+        "--allowed-origin",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
@@ -151,21 +231,9 @@ fn the_jwt_server_refuses_to_start_with_a_short_secret() {
 
 #[test]
 fn the_jwt_server_says_when_it_made_its_own_secret() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_cafe"))
-        .args(["serve", "--auth", "jwt", "--addr", "127.0.0.1:0"])
-        .env_remove("CAFE_JWT_SECRET")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let second = lines.next().unwrap().unwrap();
-    server.kill().unwrap();
-    server.wait().unwrap();
-    assert!(
-        first.starts_with("listening on http://127.0.0.1:"),
-        "{first}"
-    );
+    let mut server = Server::start(&["--auth", "jwt"]);
+    assert!(server.address.starts_with("127.0.0.1:"), "{}", server.address);
+    let second = server.next_line();
     assert!(second.contains("random secret"), "{second}");
 }
 

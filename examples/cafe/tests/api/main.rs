@@ -5,6 +5,7 @@
 
 mod cli;
 mod conformance;
+mod hardening;
 mod jwt;
 mod probe;
 mod sessions;

@@ -3,6 +3,7 @@
 use crate::probe::{Probe, probe_stores};
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
+use cafe::users::PasswordChecker;
 use cafe::{AuthMode, Config};
 use jwt::RevocationChecks;
 use reqwest::header::{HeaderMap, SET_COOKIE};
@@ -56,6 +57,8 @@ pub struct TestApp {
     pub session_store: Arc<MemoryStore>,
     /// Between the app and every store: what was asked, and outages.
     pub probe: Arc<Probe>,
+    /// The password checker, to count its Argon2 verifications.
+    pub passwords: Arc<PasswordChecker>,
     client: reqwest::Client,
 }
 
@@ -76,6 +79,7 @@ pub async fn spawn_app_with(mode: Mode, mut config: Config) -> TestApp {
     };
     let probe = Arc::new(Probe::default());
     config.stores = probe_stores(stores, &probe);
+    let passwords = Arc::clone(&config.passwords);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
@@ -87,6 +91,7 @@ pub async fn spawn_app_with(mode: Mode, mut config: Config) -> TestApp {
         clock,
         session_store,
         probe,
+        passwords,
         client: reqwest::Client::new(),
     }
 }
