@@ -11,7 +11,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             Err(format!("`{text}` must be whole seconds"))
         }
         Ok(duration) => Ok(duration),
-        Err(error) => Err(format!("`{text}` is not a duration ({error}); try 90s, 30m, 8h or 7d")),
+        Err(error) => Err(format!(
+            "`{text}` is not a duration ({error}); try 90s, 30m, 8h or 7d"
+        )),
     }
 }
 
@@ -31,7 +33,16 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused_with_a_reason() {
-        for bad in ["", "30", "m", "30x", "0s", "-5m", "500ms", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "30",
+            "m",
+            "30x",
+            "0s",
+            "-5m",
+            "500ms",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

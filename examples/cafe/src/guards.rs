@@ -32,7 +32,9 @@ impl AllowedOrigins {
 
     /// Whether `origin` is one of them, exactly: scheme, host and port.
     pub fn allows(&self, origin: &str) -> bool {
-        self.0.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        self.0
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
     }
 }
 
@@ -44,7 +46,10 @@ impl AllowedOrigins {
 /// `SameSite=Lax` alone is not enough: it still sends the cookie from a
 /// *sibling subdomain* (same site, other origin), and on top-level cross-site
 /// GET navigations, and some browsers or embedded views do not enforce it.
-pub fn cross_site_verdict(headers: &HeaderMap, allowed: &AllowedOrigins) -> Result<(), &'static str> {
+pub fn cross_site_verdict(
+    headers: &HeaderMap,
+    allowed: &AllowedOrigins,
+) -> Result<(), &'static str> {
     // Every current browser sends Sec-Fetch-Site; page scripts cannot set it.
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
@@ -154,7 +159,11 @@ mod tests {
 
     #[test]
     fn without_fetch_metadata_the_whole_origin_must_be_ours() {
-        for origin in ["http://localhost:8080", "https://cafe.example", "HTTPS://CAFE.EXAMPLE"] {
+        for origin in [
+            "http://localhost:8080",
+            "https://cafe.example",
+            "HTTPS://CAFE.EXAMPLE",
+        ] {
             let map = headers(&[("origin", origin)]);
             assert_eq!(cross_site_verdict(&map, &ours()), Ok(()), "{origin}");
         }

@@ -14,7 +14,10 @@ pub fn utc(seconds: u64) -> String {
     let formatted = i64::try_from(seconds)
         .ok()
         .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
-        .and_then(|time| time.format(&time::format_description::well_known::Rfc3339).ok());
+        .and_then(|time| {
+            time.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        });
     formatted.unwrap_or_else(|| format!("{seconds} (out of range)"))
 }
 

@@ -21,7 +21,10 @@
 
 // A request must never panic its way out: every path reachable from one
 // returns an error instead (start-up code opts out, one function at a time).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod auth;
 pub mod cli;

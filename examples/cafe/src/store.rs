@@ -10,8 +10,8 @@ use crate::users::{Account, Profile, Role};
 use async_trait::async_trait;
 use jwt::TokenStores;
 use jwt::revocation::{DenylistStore, RefreshFamilyStore, TokenVersionStore};
-pub use sessions::StoreError;
 use sessions::SessionStore;
+pub use sessions::StoreError;
 use std::sync::Arc;
 use std::time::SystemTime;
 

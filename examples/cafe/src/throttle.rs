@@ -141,7 +141,10 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let attempt = |name| throttle.reserve_attempt(name, now, policy);
         assert_eq!(attempt("alice").await.unwrap(), Attempt::Allowed);
-        assert!(matches!(attempt("alice").await.unwrap(), Attempt::Refused { .. }));
+        assert!(matches!(
+            attempt("alice").await.unwrap(),
+            Attempt::Refused { .. }
+        ));
         assert_eq!(attempt("admin").await.unwrap(), Attempt::Allowed);
         throttle.clear("alice").await.unwrap();
         assert_eq!(attempt("alice").await.unwrap(), Attempt::Allowed);

@@ -230,7 +230,8 @@ impl PasswordChecker {
                     loop {
                         let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         let Ok(job) = job else { break };
-                        let matches = password_matches(&mut memory, &job.stored_hash, &job.password);
+                        let matches =
+                            password_matches(&mut memory, &job.stored_hash, &job.password);
                         job.answer.send(matches).ok();
                     }
                 })
@@ -253,7 +254,8 @@ impl PasswordChecker {
             .map_err(|_| Busy)?
             .map_err(|_| Busy)?;
         let known = account.is_some();
-        let stored_hash = account.map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
+        let stored_hash =
+            account.map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = HashJob {
             stored_hash,
@@ -346,9 +348,18 @@ mod tests {
         let checker = checker();
         let alice = accounts.account("alice").await.unwrap();
         let admin = accounts.account("admin").await.unwrap();
-        assert_eq!(checker.check(alice.as_ref(), "wonderland-42").await, Ok(true));
-        assert_eq!(checker.check(admin.as_ref(), "admin-secret-42").await, Ok(true));
-        assert_eq!(checker.check(alice.as_ref(), "admin-secret-42").await, Ok(false));
+        assert_eq!(
+            checker.check(alice.as_ref(), "wonderland-42").await,
+            Ok(true)
+        );
+        assert_eq!(
+            checker.check(admin.as_ref(), "admin-secret-42").await,
+            Ok(true)
+        );
+        assert_eq!(
+            checker.check(alice.as_ref(), "admin-secret-42").await,
+            Ok(false)
+        );
         assert_eq!(checker.check(None, "wonderland-42").await, Ok(false));
         assert_eq!(accounts.account("Alice").await.unwrap(), None);
     }
@@ -371,7 +382,10 @@ mod tests {
         let accounts = MemoryAccounts::with_demo_users();
         let checker = checker();
         let alice = accounts.account("alice").await.unwrap();
-        checker.check(alice.as_ref(), "not-her-password").await.unwrap();
+        checker
+            .check(alice.as_ref(), "not-her-password")
+            .await
+            .unwrap();
         assert_eq!(checker.verifications(), 1);
         checker.check(None, "not-her-password").await.unwrap();
         assert_eq!(checker.verifications(), 2);

@@ -373,7 +373,15 @@ impl TokenAuthority {
         };
         let version = self.version_of(&user).await?;
         let pair = self
-            .pair(&user, &role, version, &claims.sid, &next_jti, claims.exp, now)
+            .pair(
+                &user,
+                &role,
+                version,
+                &claims.sid,
+                &next_jti,
+                claims.exp,
+                now,
+            )
             .map_err(RefreshRefusal::Invalid)?;
         Ok(Renewed { user, pair })
     }

@@ -280,7 +280,10 @@ mod tests {
         assert_eq!(key["kid"], "es-1");
         assert!(key.get("d").is_none(), "no private part");
         let hmac = KeyRing::new(SigningKey::generate("hs-1", SigningAlgorithm::Hs256).unwrap());
-        assert_eq!(serde_json::to_value(hmac.jwks()).unwrap(), json!({ "keys": [] }));
+        assert_eq!(
+            serde_json::to_value(hmac.jwks()).unwrap(),
+            json!({ "keys": [] })
+        );
     }
 
     #[test]

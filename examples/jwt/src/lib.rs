@@ -17,7 +17,10 @@
 
 // A request must never panic its way out: every path reachable from one
 // returns an error instead.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // Lets this crate's own files name it `jwt::…`, as the book's listings do:
 // a chapter can then compile a whole source file as a doctest and show one

@@ -321,7 +321,10 @@ fn every_registered_header_parameter_the_cafe_does_not_use_is_refused() {
     let certificate = STANDARD.encode(b"not really a certificate");
     let cases = [
         ("jku", json!("https://evil.example/jwks.json")),
-        ("jwk", json!({ "kty": "oct", "k": URL_SAFE_NO_PAD.encode(SECRET) })),
+        (
+            "jwk",
+            json!({ "kty": "oct", "k": URL_SAFE_NO_PAD.encode(SECRET) }),
+        ),
         ("x5u", json!("https://evil.example/cert.pem")),
         ("x5c", json!([certificate])),
         ("x5t", json!(URL_SAFE_NO_PAD.encode([0u8; 20]))),
@@ -369,14 +372,13 @@ fn unregistered_header_parameters_are_ignored_as_rfc_7515_requires() {
 fn a_header_with_a_member_twice_is_refused() {
     // Which alg would count? Some parsers take the first, some the last.
     let header = r#"{"alg":"none","typ":"at+jwt","kid":"k1","alg":"HS256"}"#;
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        b64(&claims())
-    );
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), b64(&claims()));
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
     mac.update(input.as_bytes());
-    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+    let token = format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
     assert_eq!(check(&hs256_ring(), &token), Err(TokenError::Malformed));
 }
 
@@ -462,7 +464,10 @@ async fn reuse_ends_the_familys_access_tokens_at_once_only_when_versions_are_che
         if checks.token_version {
             assert_eq!(result, Err(AccessRefusal::Outdated), "ends at once");
         } else {
-            assert!(result.is_ok(), "lives until it expires: the residual window");
+            assert!(
+                result.is_ok(),
+                "lives until it expires: the residual window"
+            );
         }
     }
 }
@@ -474,11 +479,9 @@ async fn two_concurrent_refreshes_with_one_token_exactly_one_wins() {
     let attempts: Vec<_> = (0..8)
         .map(|_| {
             let (authority, token) = (authority.clone(), pair.refresh_token.clone());
-            tokio::spawn(async move {
-                refresh(&authority, &token, member(), NOW + 1)
-                    .await
-                    .is_ok()
-            })
+            tokio::spawn(
+                async move { refresh(&authority, &token, member(), NOW + 1).await.is_ok() },
+            )
         })
         .collect();
     let mut winners = 0;
@@ -528,7 +531,10 @@ async fn logout_denylists_the_access_token_only_when_the_denylist_is_checked() {
     for checks in [PLAIN, DENYLIST] {
         let authority = authority(checks);
         let pair = authority.log_in("alice", "member", NOW).await.unwrap();
-        let claims = authority.authenticate(&pair.access_token, NOW).await.unwrap();
+        let claims = authority
+            .authenticate(&pair.access_token, NOW)
+            .await
+            .unwrap();
         authority.log_out(&claims, NOW).await.unwrap();
         let after = authority.authenticate(&pair.access_token, NOW + 1).await;
         if checks.denylist {
@@ -551,8 +557,14 @@ async fn a_logged_out_token_stays_refused_through_the_leeway() {
     let alice = authority.log_in("alice", "member", NOW).await.unwrap();
     let admin = authority.log_in("admin", "admin", NOW).await.unwrap();
     let exp = NOW + Lifetimes::default().access;
-    let alice_claims = authority.authenticate(&alice.access_token, NOW).await.unwrap();
-    let admin_claims = authority.authenticate(&admin.access_token, NOW).await.unwrap();
+    let alice_claims = authority
+        .authenticate(&alice.access_token, NOW)
+        .await
+        .unwrap();
+    let admin_claims = authority
+        .authenticate(&admin.access_token, NOW)
+        .await
+        .unwrap();
     authority.log_out(&alice_claims, exp - 2).await.unwrap();
     // Another logout just after exp gives the store a chance to sweep.
     authority.log_out(&admin_claims, exp + 1).await.unwrap();
@@ -570,7 +582,10 @@ async fn a_token_logged_out_inside_the_leeway_is_refused_too() {
     let alice = authority.log_in("alice", "member", NOW).await.unwrap();
     let exp = NOW + Lifetimes::default().access;
     // Past exp, inside the leeway: the token still works...
-    let claims = authority.authenticate(&alice.access_token, exp + 1).await.unwrap();
+    let claims = authority
+        .authenticate(&alice.access_token, exp + 1)
+        .await
+        .unwrap();
     // ...until it is logged out.
     authority.log_out(&claims, exp + 1).await.unwrap();
     assert_eq!(

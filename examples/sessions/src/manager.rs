@@ -62,7 +62,11 @@ impl Sessions {
             last_seen: now,
         };
         self.store
-            .create(id.key(), record, self.timeouts.idle.min(self.timeouts.absolute))
+            .create(
+                id.key(),
+                record,
+                self.timeouts.idle.min(self.timeouts.absolute),
+            )
             .await?;
         Ok(id)
     }

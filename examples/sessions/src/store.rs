@@ -53,8 +53,12 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Notes a request at `now`, which restarts the idle timeout; the record
     /// is now forgotten after `ttl`.
-    async fn touch(&self, key: &SessionKey, now: SystemTime, ttl: Duration)
-    -> Result<(), StoreError>;
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
 
     /// Forgets one session (logout).
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
@@ -178,7 +182,11 @@ impl SessionStore for MemoryStore {
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self.lock().by_key.get(key).map(|(record, _)| record.clone()))
+        Ok(self
+            .lock()
+            .by_key
+            .get(key)
+            .map(|(record, _)| record.clone()))
     }
 
     async fn touch(
@@ -228,7 +236,10 @@ mod tests {
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let ttl = Duration::from_secs(30 * 60);
         let old = SessionId::generate().unwrap().key();
-        store.create(old, record("alice", start), ttl).await.unwrap();
+        store
+            .create(old, record("alice", start), ttl)
+            .await
+            .unwrap();
         // A write before the TTL has passed keeps it.
         let later = start + ttl - Duration::from_secs(1);
         let fresh = SessionId::generate().unwrap().key();
@@ -255,7 +266,10 @@ mod tests {
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let ttl = Duration::from_secs(60);
         let key = SessionId::generate().unwrap().key();
-        store.create(key, record("alice", start), ttl).await.unwrap();
+        store
+            .create(key, record("alice", start), ttl)
+            .await
+            .unwrap();
         store
             .touch(&key, start + Duration::from_secs(50), ttl)
             .await

@@ -11,9 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use jsonwebtoken::jwk::JwkSet;
-use jwt::{
-    AccessRefusal, IssueError, RefreshRefusal, Standing, TokenAuthority, TokenPair,
-};
+use jwt::{AccessRefusal, IssueError, RefreshRefusal, Standing, TokenAuthority, TokenPair};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -180,7 +178,9 @@ impl Mechanism for JwtMechanism {
     // ANCHOR: revoke
     async fn revoke(&self, request: &HeaderMap, now: SystemTime) -> Result<Issued, ApiError> {
         if let Some(token) = bearer_token(request) {
-            self.authority.log_out_token(token, unix_seconds(now)).await?;
+            self.authority
+                .log_out_token(token, unix_seconds(now))
+                .await?;
         }
         Ok(Issued::default())
     }

@@ -100,7 +100,9 @@ fn forty_eight_parallel_logins_keep_peak_memory_bounded() {
             .map(|n| {
                 let request = client
                     .post(format!("http://{}/login", server.address))
-                    .json(&serde_json::json!({ "username": format!("visitor-{n}"), "password": "x" }));
+                    .json(
+                        &serde_json::json!({ "username": format!("visitor-{n}"), "password": "x" }),
+                    );
                 tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
             })
             .collect();
@@ -112,7 +114,10 @@ fn forty_eight_parallel_logins_keep_peak_memory_bounded() {
     });
     let grew_mib = (server.peak_memory_kib() - before) / 1024;
     eprintln!("48 parallel logins: peak memory grew by {grew_mib} MiB");
-    assert!(statuses.iter().all(|&s| s == 401 || s == 503), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 401 || s == 503),
+        "{statuses:?}"
+    );
     // The hashing threads own their 19 MiB each from the start, so a burst
     // adds next to nothing; unbounded, it added about 900 MiB.
     assert!(grew_mib < 64, "peak memory grew by {grew_mib} MiB");
@@ -232,7 +237,11 @@ fn the_jwt_server_refuses_to_start_with_a_short_secret() {
 #[test]
 fn the_jwt_server_says_when_it_made_its_own_secret() {
     let mut server = Server::start(&["--auth", "jwt"]);
-    assert!(server.address.starts_with("127.0.0.1:"), "{}", server.address);
+    assert!(
+        server.address.starts_with("127.0.0.1:"),
+        "{}",
+        server.address
+    );
     let second = server.next_line();
     assert!(second.contains("random secret"), "{second}");
 }

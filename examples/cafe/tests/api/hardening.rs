@@ -11,7 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-const MODES: [Mode; 4] = [Mode::Sessions, Mode::Jwt, Mode::JwtDenylist, Mode::JwtChecked];
+const MODES: [Mode; 4] = [
+    Mode::Sessions,
+    Mode::Jwt,
+    Mode::JwtDenylist,
+    Mode::JwtChecked,
+];
 
 /// Sends `count` copies of `call` at once, each from its own client, and
 /// returns the statuses.
@@ -33,7 +38,9 @@ async fn all_at_once(app: &crate::support::TestApp, calls: Vec<Call>) -> Vec<u16
 #[tokio::test]
 async fn twenty_parallel_guesses_get_five_password_checks() {
     let app = spawn_app(Mode::Sessions).await;
-    let guesses = (0..20).map(|n| login_call("alice", &format!("guess-{n}"))).collect();
+    let guesses = (0..20)
+        .map(|n| login_call("alice", &format!("guess-{n}")))
+        .collect();
     let statuses = all_at_once(&app, guesses).await;
     let checked = statuses.iter().filter(|&&s| s == 401).count();
     let throttled = statuses.iter().filter(|&&s| s == 429).count();
@@ -69,8 +76,14 @@ async fn logins_beyond_the_hashing_slots_wait_then_get_503_never_500() {
         .map(|n| login_call(&format!("visitor-{n}"), "wonderland-42"))
         .collect();
     let statuses = all_at_once(&app, logins).await;
-    assert!(statuses.iter().all(|&s| s == 401 || s == 503), "{statuses:?}");
-    assert!(statuses.contains(&503), "one slot cannot serve 16 at once: {statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 401 || s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&503),
+        "one slot cannot serve 16 at once: {statuses:?}"
+    );
     let busy = app
         .visitor()
         .send(&login_call("alice", "wonderland-42"))
@@ -192,7 +205,13 @@ async fn a_store_outage_is_a_503_and_lets_nobody_in() {
 
         app.probe.set_down(false);
         assert_eq!(alice.get("/me").await.status, 200, "{mode:?} recovers");
-        assert_eq!(app.visitor().log_in("admin", "admin-secret-42").await.status, 200);
+        assert_eq!(
+            app.visitor()
+                .log_in("admin", "admin-secret-42")
+                .await
+                .status,
+            200
+        );
     }
 }
 
@@ -221,7 +240,11 @@ async fn each_mode_looks_up_exactly_what_its_chapter_says() {
             Mode::JwtDenylist => "jwt --check-denylist",
             Mode::JwtChecked => "jwt --check-token-version",
         };
-        let shown = if calls.is_empty() { "(none)".to_owned() } else { calls.join(", ") };
+        let shown = if calls.is_empty() {
+            "(none)".to_owned()
+        } else {
+            calls.join(", ")
+        };
         table.push_str(&format!("{name:<26} {} lookups: {shown}\n", calls.len()));
     }
     check_golden("lookups-per-request.txt", &table);

@@ -9,5 +9,6 @@ mod hardening;
 mod jwt;
 mod probe;
 mod sessions;
+mod store_conformance;
 mod support;
 mod transcripts;

@@ -1,0 +1,225 @@
+//! What every implementation of the store traits must do, checked through
+//! the traits alone: the memory stores run it here, and a shared store
+//! (Redis) runs the very same function against a real server.
+
+use cafe::store::Stores;
+use cafe::throttle::{Attempt, ThrottlePolicy};
+use cafe::users::{Account, Role};
+use jwt::revocation::{Rotation, RotationRefusal};
+use sessions::{SessionId, SessionRecord};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const NOW: u64 = 1_767_258_000;
+
+fn at(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+/// Runs every check against `stores`. Each check uses names of its own
+/// (`conformance-…`), so a store that already holds data is fine.
+pub async fn check_every_store(stores: &Stores) {
+    sessions_are_filed_touched_and_ended(stores).await;
+    refresh_rotation_is_a_compare_and_swap(stores).await;
+    denylist_entries_end_when_they_say(stores).await;
+    token_versions_only_go_up(stores).await;
+    accounts_orders_and_the_throttle(stores).await;
+}
+
+async fn sessions_are_filed_touched_and_ended(stores: &Stores) {
+    let store = &stores.sessions;
+    let ttl = Duration::from_secs(1800);
+    let user = "conformance-sessions";
+    let record = SessionRecord {
+        user: user.to_owned(),
+        created_at: at(NOW),
+        last_seen: at(NOW),
+    };
+    let (phone, laptop) = (
+        SessionId::generate().unwrap().key(),
+        SessionId::generate().unwrap().key(),
+    );
+    store.create(phone, record.clone(), ttl).await.unwrap();
+    store.create(laptop, record.clone(), ttl).await.unwrap();
+    assert_eq!(store.load(&phone).await.unwrap(), Some(record.clone()));
+
+    store.touch(&phone, at(NOW + 60), ttl).await.unwrap();
+    let touched = store.load(&phone).await.unwrap().unwrap();
+    assert_eq!(touched.last_seen, at(NOW + 60));
+    assert_eq!(
+        touched.created_at,
+        at(NOW),
+        "touch never moves the login time"
+    );
+
+    store.delete(&phone).await.unwrap();
+    assert_eq!(store.load(&phone).await.unwrap(), None);
+    store.delete(&phone).await.unwrap(); // twice is harmless
+    assert_eq!(
+        store.delete_all_for_user(user).await.unwrap(),
+        1,
+        "only the laptop is left"
+    );
+    assert_eq!(store.load(&laptop).await.unwrap(), None);
+    assert_eq!(store.delete_all_for_user(user).await.unwrap(), 0);
+}
+
+async fn refresh_rotation_is_a_compare_and_swap(stores: &Stores) {
+    let families = &stores.tokens.families;
+    let user = "conformance-refresh";
+    families
+        .start("conformance-f1", user, "r1", NOW + 3600, NOW)
+        .await
+        .unwrap();
+    families
+        .start("conformance-f2", user, "r1", NOW + 3600, NOW)
+        .await
+        .unwrap();
+
+    // Eight swaps of the same token at once: exactly one wins.
+    let attempts: Vec<_> = (0..8)
+        .map(|n| {
+            let families = families.clone();
+            tokio::spawn(async move {
+                families
+                    .rotate("conformance-f1", "r1", &format!("r2-{n}"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut rotated = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Rotation::Rotated { user: owner } => {
+                assert_eq!(owner, user);
+                rotated += 1;
+            }
+            Rotation::Refused(why) => {
+                assert!(matches!(
+                    why,
+                    RotationRefusal::Reused | RotationRefusal::Revoked
+                ));
+            }
+        }
+    }
+    assert_eq!(rotated, 1);
+    // The losers were reuses: the family is revoked.
+    assert_eq!(
+        families.rotate("conformance-f1", "r1", "r3").await.unwrap(),
+        Rotation::Refused(RotationRefusal::Revoked)
+    );
+    assert_eq!(
+        families
+            .rotate("conformance-none", "r1", "r2")
+            .await
+            .unwrap(),
+        Rotation::Refused(RotationRefusal::Unknown)
+    );
+    assert_eq!(
+        families.revoke_all_for(user).await.unwrap(),
+        1,
+        "f2 was still active"
+    );
+    assert_eq!(
+        families.rotate("conformance-f2", "r1", "r2").await.unwrap(),
+        Rotation::Refused(RotationRefusal::Revoked)
+    );
+}
+
+async fn denylist_entries_end_when_they_say(stores: &Stores) {
+    let denylist = &stores.tokens.denylist;
+    assert!(!denylist.is_denied("conformance-j1", NOW).await.unwrap());
+    denylist
+        .deny("conformance-j1", NOW + 905, NOW)
+        .await
+        .unwrap();
+    assert!(
+        denylist
+            .is_denied("conformance-j1", NOW + 904)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !denylist
+            .is_denied("conformance-j1", NOW + 905)
+            .await
+            .unwrap()
+    );
+}
+
+async fn token_versions_only_go_up(stores: &Stores) {
+    let versions = &stores.tokens.versions;
+    let user = "conformance-versions";
+    let start = versions.current(user).await.unwrap();
+    assert_eq!(versions.bump(user).await.unwrap(), start + 1);
+    assert_eq!(versions.current(user).await.unwrap(), start + 1);
+}
+
+async fn accounts_orders_and_the_throttle(stores: &Stores) {
+    let name = "conformance-barista";
+    let account = Account::new(name, "espresso-all-day", Role::Member).unwrap();
+    stores.accounts.insert(account.clone()).await.unwrap();
+    assert_eq!(stores.accounts.account(name).await.unwrap(), Some(account));
+    let admin = stores
+        .accounts
+        .set_role(name, Role::Admin)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    assert_eq!(
+        stores
+            .accounts
+            .set_role("conformance-nobody", Role::Admin)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(stores.accounts.all().await.unwrap().contains(&admin));
+
+    let first = stores.orders.place(name, "flat white").await.unwrap();
+    let second = stores.orders.place(name, "cortado").await.unwrap();
+    assert!(second.id > first.id, "ids grow");
+    assert_eq!(
+        stores.orders.placed_by(name).await.unwrap(),
+        [first, second]
+    );
+
+    // Twenty attempts at once against a limit of five: exactly five allowed.
+    let policy = ThrottlePolicy {
+        max_attempts: 5,
+        window: Duration::from_secs(900),
+    };
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let throttle = stores.throttle.clone();
+            tokio::spawn(async move {
+                throttle
+                    .reserve_attempt(name, at(NOW), policy)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap() == Attempt::Allowed {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 5);
+    stores.throttle.clear(name).await.unwrap();
+    assert_eq!(
+        stores
+            .throttle
+            .reserve_attempt(name, at(NOW), policy)
+            .await
+            .unwrap(),
+        Attempt::Allowed
+    );
+}
+
+#[tokio::test]
+async fn the_memory_stores_conform() {
+    check_every_store(&Stores::in_memory()).await;
+}
