@@ -5,15 +5,15 @@
 //! renew it, end it, end all of this user's credentials, this user changed —
 //! and each mechanism answers its own way.
 
-use crate::clock::Clock;
-use crate::error::ApiError;
-use crate::store::Stores;
-use crate::users::{PasswordChecker, Profile, Role};
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use cafe::clock::Clock;
+use cafe::error::ApiError;
+use cafe::store::Stores;
+use cafe::users::{PasswordChecker, Profile, Role};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -127,7 +127,7 @@ pub struct AppState<M> {
     /// Checks passwords, a few at a time.
     pub passwords: Arc<PasswordChecker>,
     /// Login-throttle limits.
-    pub throttle: crate::throttle::ThrottlePolicy,
+    pub throttle: cafe::throttle::ThrottlePolicy,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }

@@ -1,9 +1,9 @@
 //! What `cafe serve` and `cafe token` need beyond parsing flags: reading a
 //! secret, building the signing key ring, and choosing a verification key.
 
-use crate::inspect::VerificationKey;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cafe::inspect::VerificationKey;
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use std::ffi::OsString;
 use std::path::Path;

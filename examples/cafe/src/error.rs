@@ -92,6 +92,22 @@ impl From<jwt::revocation::StoreError> for ApiError {
     }
 }
 
+impl From<sessions::SessionError> for ApiError {
+    fn from(error: sessions::SessionError) -> ApiError {
+        ApiError::unavailable(error)
+    }
+}
+
+/// Logging in with JWTs failed: the store (503), or signing (500).
+impl From<jwt::IssueError> for ApiError {
+    fn from(error: jwt::IssueError) -> ApiError {
+        match error {
+            jwt::IssueError::Unavailable(error) => ApiError::unavailable(error),
+            jwt::IssueError::Token(error) => ApiError::internal(error),
+        }
+    }
+}
+
 /// A JSON body that could not be read keeps axum's status (415 for a missing
 /// `Content-Type: application/json`, 413 for an oversized body, 400 for bad
 /// syntax, 422 for the wrong shape) but gets our JSON error body.

@@ -1,11 +1,11 @@
 //! Checks every request passes before it reaches a handler.
 
-use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, TRANSFER_ENCODING};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use cafe::error::ApiError;
 use std::sync::Arc;
 
 /// Methods that must not change anything, and so need no CSRF check.

@@ -26,16 +26,21 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+// Lets this crate's own files name it `cafe::…`, as the book's listings
+// do: a chapter can then compile a whole source file as a doctest and show
+// one anchored part of it (`{{#rustdoc_include}}`).
+extern crate self as cafe;
+
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod duration;
 pub mod error;
-mod guards;
+pub mod guards;
 pub mod inspect;
 pub mod mechanisms;
 pub mod orders;
-mod routes;
+pub mod routes;
 pub mod store;
 pub mod throttle;
 pub mod users;

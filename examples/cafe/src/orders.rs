@@ -1,7 +1,7 @@
 //! Coffee orders, kept per user.
 
-use crate::store::{OrderStore, StoreError};
 use async_trait::async_trait;
+use cafe::store::{OrderStore, StoreError};
 use serde::Serialize;
 use std::sync::Mutex;
 

@@ -1,12 +1,6 @@
 //! The café's JSON API. Every handler is the same whatever the mechanism;
 //! the mechanism is reached only through [`AppState::mechanism`].
 
-use crate::auth::{Admin, AppState, CurrentUser, Issued, Mechanism, Renewal};
-use crate::error::ApiError;
-use crate::guards::{AllowedOrigins, no_store, refuse_cross_site_writes, require_json_bodies};
-use crate::orders::Order;
-use crate::throttle::Attempt;
-use crate::users::{Profile, Role};
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -15,6 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
+use cafe::auth::{Admin, AppState, CurrentUser, Issued, Mechanism, Renewal};
+use cafe::error::ApiError;
+use cafe::guards::{AllowedOrigins, no_store, refuse_cross_site_writes, require_json_bodies};
+use cafe::orders::Order;
+use cafe::throttle::Attempt;
+use cafe::users::{Profile, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -4,15 +4,16 @@
 //! throttle's counters. [`Stores::in_memory`] keeps them all in this
 //! process; a shared store for many servers implements the same traits.
 
-use crate::orders::Order;
-use crate::throttle::{Attempt, ThrottlePolicy};
-use crate::users::{Account, Profile, Role};
 use async_trait::async_trait;
+use cafe::orders::Order;
+use cafe::throttle::{Attempt, ThrottlePolicy};
+use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{DenylistStore, RefreshFamilyStore, TokenVersionStore};
 use sessions::SessionStore;
 pub use sessions::StoreError;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 // ANCHOR: traits
@@ -78,9 +79,9 @@ impl Stores {
         Stores {
             sessions: Arc::new(sessions::MemoryStore::new()),
             tokens: TokenStores::in_memory(),
-            accounts: Arc::new(crate::users::MemoryAccounts::with_demo_users()),
-            orders: Arc::new(crate::orders::MemoryOrders::default()),
-            throttle: Arc::new(crate::throttle::MemoryThrottle::default()),
+            accounts: Arc::new(MemoryAccounts::with_demo_users()),
+            orders: Arc::new(cafe::orders::MemoryOrders::default()),
+            throttle: Arc::new(cafe::throttle::MemoryThrottle::default()),
         }
     }
 
@@ -103,5 +104,62 @@ impl Stores {
             orders: store.clone(),
             throttle: store,
         }
+    }
+}
+
+/// Every account, in this process's memory.
+#[derive(Debug, Default)]
+pub struct MemoryAccounts {
+    accounts: RwLock<BTreeMap<String, Account>>,
+}
+
+impl MemoryAccounts {
+    /// The demo accounts of [`DEMO_USERS`].
+    ///
+    /// # Panics
+    ///
+    /// If the OS gives no random bytes for the salts: at start-up, before
+    /// any request, where stopping is the right answer.
+    #[allow(clippy::expect_used)] // start-up, not a request path
+    pub fn with_demo_users() -> MemoryAccounts {
+        let accounts = MemoryAccounts::default();
+        for (name, password, role) in DEMO_USERS {
+            let account = Account::new(name, password, *role).expect("hashing at start-up");
+            accounts.write().insert(account.name.clone(), account);
+        }
+        accounts
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Account>> {
+        self.accounts.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Account>> {
+        self.accounts.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryAccounts {
+    async fn insert(&self, account: Account) -> Result<(), StoreError> {
+        self.write().insert(account.name.clone(), account);
+        Ok(())
+    }
+
+    async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.read().get(name).cloned())
+    }
+
+    async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
+        let mut accounts = self.write();
+        let Some(account) = accounts.get_mut(name) else {
+            return Ok(None);
+        };
+        account.role = role;
+        Ok(Some(account.profile()))
+    }
+
+    async fn all(&self) -> Result<Vec<Profile>, StoreError> {
+        Ok(self.read().values().map(Account::profile).collect())
     }
 }

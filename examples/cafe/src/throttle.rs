@@ -7,8 +7,8 @@
 //! count. (OWASP Authentication Cheat Sheet, "Login Throttling"; ASVS 5.0
 //! requirement 6.3.1.)
 
-use crate::store::{StoreError, ThrottleStore};
 use async_trait::async_trait;
+use cafe::store::{StoreError, ThrottleStore};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};

@@ -1,14 +1,11 @@
 //! The café's accounts: names, roles, and Argon2id password hashes, and the
 //! password check, which is slow on purpose and so is rationed.
 
-use crate::store::{AccountStore, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
@@ -277,66 +274,11 @@ impl PasswordChecker {
     }
 }
 
-/// Every account, in this process's memory.
-#[derive(Debug, Default)]
-pub struct MemoryAccounts {
-    accounts: RwLock<BTreeMap<String, Account>>,
-}
-
-impl MemoryAccounts {
-    /// The demo accounts of [`DEMO_USERS`].
-    ///
-    /// # Panics
-    ///
-    /// If the OS gives no random bytes for the salts: at start-up, before
-    /// any request, where stopping is the right answer.
-    #[allow(clippy::expect_used)] // start-up, not a request path
-    pub fn with_demo_users() -> MemoryAccounts {
-        let accounts = MemoryAccounts::default();
-        for (name, password, role) in DEMO_USERS {
-            let account = Account::new(name, password, *role).expect("hashing at start-up");
-            accounts.write().insert(account.name.clone(), account);
-        }
-        accounts
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Account>> {
-        self.accounts.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Account>> {
-        self.accounts.write().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[async_trait]
-impl AccountStore for MemoryAccounts {
-    async fn insert(&self, account: Account) -> Result<(), StoreError> {
-        self.write().insert(account.name.clone(), account);
-        Ok(())
-    }
-
-    async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
-        Ok(self.read().get(name).cloned())
-    }
-
-    async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
-        let mut accounts = self.write();
-        let Some(account) = accounts.get_mut(name) else {
-            return Ok(None);
-        };
-        account.role = role;
-        Ok(Some(account.profile()))
-    }
-
-    async fn all(&self) -> Result<Vec<Profile>, StoreError> {
-        Ok(self.read().values().map(Account::profile).collect())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use cafe::store::{AccountStore, MemoryAccounts};
 
     fn checker() -> PasswordChecker {
         PasswordChecker::new(HashingLimits::default()).unwrap()

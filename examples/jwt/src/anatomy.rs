@@ -4,9 +4,9 @@
 //! `jsonwebtoken` crate with an explicit algorithm allowlist. This module
 //! exists to show what that crate does for you.
 
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use aws_lc_rs::hmac;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 

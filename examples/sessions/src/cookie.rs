@@ -15,10 +15,10 @@
 //! - No `Max-Age`/`Expires`: the browser forgets it when it closes, and the
 //!   server decides expiry anyway.
 
-use crate::id::SessionId;
 use cookie::{Cookie, SameSite};
 use http::HeaderMap;
 use http::header::COOKIE;
+use sessions::id::SessionId;
 
 /// The cookie's name. The `__Host-` prefix is part of the name.
 pub const COOKIE_NAME: &str = "__Host-session";

@@ -15,6 +15,11 @@
 //! # Ok::<(), sessions::RandomError>(())
 //! ```
 
+// Lets this crate's own files name it `sessions::…`, as the book's listings
+// do: a chapter can then compile a whole source file as a doctest and show
+// one anchored part of it (`{{#rustdoc_include}}`).
+extern crate self as sessions;
+
 pub mod cookie;
 pub mod id;
 mod manager;

@@ -1,8 +1,8 @@
 //! The four operations an app needs, on top of any [`SessionStore`].
 
-use crate::id::{RandomError, SessionId};
-use crate::store::{SessionRecord, SessionStore, StoreError};
-use crate::timeouts::{Timeouts, Verdict};
+use sessions::id::{RandomError, SessionId};
+use sessions::store::{SessionRecord, SessionStore, StoreError};
+use sessions::timeouts::{Timeouts, Verdict};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -113,7 +113,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use sessions::store::MemoryStore;
     use std::time::Duration;
 
     fn sessions() -> (Sessions, Arc<MemoryStore>) {

@@ -2,8 +2,8 @@
 //! in-memory store is the default, and a shared store (Redis, for more than
 //! one server) implements the same trait.
 
-use crate::id::SessionKey;
 use async_trait::async_trait;
+use sessions::id::SessionKey;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -220,7 +220,7 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::SessionId;
+    use sessions::id::SessionId;
 
     fn record(user: &str, at: SystemTime) -> SessionRecord {
         SessionRecord {

@@ -5,7 +5,7 @@
 //! (a session ends after a fixed time however busy it is), enforced on the
 //! server, never by trusting a cookie's `Expires`.
 
-use crate::store::SessionRecord;
+use sessions::store::SessionRecord;
 use std::time::{Duration, SystemTime};
 
 /// How long a session may sit unused, and how long it may live at all.

@@ -1,17 +1,17 @@
 //! JWTs behind the app's seam: an access token in the `Authorization`
 //! header on every request, a refresh token sent only to `POST /refresh`.
 
-use crate::auth::{AppState, AuthFailure, Authenticated, Issued, Mechanism, Renewal};
-use crate::error::ApiError;
-use crate::store::AccountStore;
-use crate::users::{Profile, Role};
 use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
+use cafe::auth::{AppState, AuthFailure, Authenticated, Issued, Mechanism, Renewal};
+use cafe::error::ApiError;
+use cafe::store::AccountStore;
+use cafe::users::{Profile, Role};
 use jsonwebtoken::jwk::JwkSet;
-use jwt::{AccessRefusal, IssueError, RefreshRefusal, Standing, TokenAuthority, TokenPair};
+use jwt::{AccessRefusal, RefreshRefusal, Standing, TokenAuthority, TokenPair};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -63,15 +63,6 @@ fn token_body(pair: TokenPair) -> Result<Issued, ApiError> {
             body,
         }),
         _ => Err(ApiError::internal("a token response is a JSON object")),
-    }
-}
-
-impl From<IssueError> for ApiError {
-    fn from(error: IssueError) -> ApiError {
-        match error {
-            IssueError::Unavailable(error) => ApiError::unavailable(error),
-            IssueError::Token(error) => ApiError::internal(error),
-        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The mechanisms that plug into the app through [`crate::auth::Mechanism`].
+//! The mechanisms that plug into the app through [`cafe::auth::Mechanism`].
 
 pub mod jwt;
 pub mod sessions;

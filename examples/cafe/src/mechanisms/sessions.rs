@@ -1,13 +1,13 @@
 //! Server-side sessions behind the app's seam: the cookie carries a random
 //! ID, the store keeps the record under the ID's hash.
 
-use crate::auth::{AuthFailure, Authenticated, Issued, Mechanism};
-use crate::error::ApiError;
-use crate::users::Profile;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
+use cafe::auth::{AuthFailure, Authenticated, Issued, Mechanism};
+use cafe::error::ApiError;
+use cafe::users::Profile;
+use sessions::Sessions;
 use sessions::cookie::{login_cookie, logout_cookie, presented_id};
-use sessions::{SessionError, Sessions};
 use std::time::SystemTime;
 
 /// Sessions kept in a session store.
@@ -30,12 +30,6 @@ pub fn set_cookie(value: String) -> Result<Issued, ApiError> {
         headers: vec![(SET_COOKIE, value)],
         body: serde_json::Map::new(),
     })
-}
-
-impl From<SessionError> for ApiError {
-    fn from(error: SessionError) -> ApiError {
-        ApiError::unavailable(error)
-    }
 }
 
 // ANCHOR: mechanism
