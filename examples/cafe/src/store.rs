@@ -6,14 +6,14 @@
 
 use async_trait::async_trait;
 use cafe::orders::Order;
-use cafe::throttle::{Attempt, ThrottlePolicy};
+use cafe::throttle::{Attempt, ThrottlePolicy, reserve};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{DenylistStore, RefreshFamilyStore, TokenVersionStore};
 use sessions::SessionStore;
 pub use sessions::StoreError;
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 // ANCHOR: traits
@@ -80,8 +80,8 @@ impl Stores {
             sessions: Arc::new(sessions::MemoryStore::new()),
             tokens: TokenStores::in_memory(),
             accounts: Arc::new(MemoryAccounts::with_demo_users()),
-            orders: Arc::new(cafe::orders::MemoryOrders::default()),
-            throttle: Arc::new(cafe::throttle::MemoryThrottle::default()),
+            orders: Arc::new(MemoryOrders::default()),
+            throttle: Arc::new(MemoryThrottle::default()),
         }
     }
 
@@ -161,5 +161,73 @@ impl AccountStore for MemoryAccounts {
 
     async fn all(&self) -> Result<Vec<Profile>, StoreError> {
         Ok(self.read().values().map(Account::profile).collect())
+    }
+}
+
+/// Every order, in this process's memory.
+#[derive(Debug, Default)]
+pub struct MemoryOrders {
+    all: Mutex<Vec<Order>>,
+}
+
+#[async_trait]
+impl OrderStore for MemoryOrders {
+    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError> {
+        let mut all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+        let order = Order {
+            id: all.len() as u64 + 1,
+            item: item.to_owned(),
+            by: by.to_owned(),
+        };
+        all.push(order.clone());
+        Ok(order)
+    }
+
+    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError> {
+        let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(all.iter().filter(|o| o.by == by).cloned().collect())
+    }
+}
+
+/// Above this many tracked names, names whose attempts are all old are dropped.
+const TRACKED_NAMES_BEFORE_PRUNING: usize = 10_000;
+
+/// Recent login attempts per submitted name (known or not, so the throttle
+/// does not reveal which names exist), in this process's memory.
+#[derive(Debug, Default)]
+pub struct MemoryThrottle {
+    attempts: Mutex<HashMap<String, Vec<SystemTime>>>,
+}
+
+impl MemoryThrottle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<SystemTime>>> {
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryThrottle {
+    async fn reserve_attempt(
+        &self,
+        name: &str,
+        now: SystemTime,
+        policy: ThrottlePolicy,
+    ) -> Result<Attempt, StoreError> {
+        // The count and the check happen under one lock: atomic.
+        let mut attempts = self.lock();
+        if attempts.len() >= TRACKED_NAMES_BEFORE_PRUNING {
+            attempts.retain(|_, times| {
+                times
+                    .iter()
+                    .any(|t| now.duration_since(*t).unwrap_or_default() < policy.window)
+            });
+        }
+        let times = attempts.entry(name.to_owned()).or_default();
+        Ok(reserve(times, now, policy))
+    }
+
+    async fn clear(&self, name: &str) -> Result<(), StoreError> {
+        self.lock().remove(name);
+        Ok(())
     }
 }

@@ -7,14 +7,7 @@
 //! count. (OWASP Authentication Cheat Sheet, "Login Throttling"; ASVS 5.0
 //! requirement 6.3.1.)
 
-use async_trait::async_trait;
-use cafe::store::{StoreError, ThrottleStore};
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
-
-/// Above this many tracked names, names whose attempts are all old are dropped.
-const TRACKED_NAMES_BEFORE_PRUNING: usize = 10_000;
 
 /// The throttle's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,49 +60,10 @@ pub fn reserve(attempts: &mut Vec<SystemTime>, now: SystemTime, policy: Throttle
 }
 // ANCHOR_END: reserve
 
-/// Recent login attempts per submitted name (known or not, so the throttle
-/// does not reveal which names exist), in this process's memory.
-#[derive(Debug, Default)]
-pub struct MemoryThrottle {
-    attempts: Mutex<HashMap<String, Vec<SystemTime>>>,
-}
-
-impl MemoryThrottle {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<SystemTime>>> {
-        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[async_trait]
-impl ThrottleStore for MemoryThrottle {
-    async fn reserve_attempt(
-        &self,
-        name: &str,
-        now: SystemTime,
-        policy: ThrottlePolicy,
-    ) -> Result<Attempt, StoreError> {
-        // The count and the check happen under one lock: atomic.
-        let mut attempts = self.lock();
-        if attempts.len() >= TRACKED_NAMES_BEFORE_PRUNING {
-            attempts.retain(|_, times| {
-                times
-                    .iter()
-                    .any(|t| now.duration_since(*t).unwrap_or_default() < policy.window)
-            });
-        }
-        let times = attempts.entry(name.to_owned()).or_default();
-        Ok(reserve(times, now, policy))
-    }
-
-    async fn clear(&self, name: &str) -> Result<(), StoreError> {
-        self.lock().remove(name);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cafe::store::{MemoryThrottle, ThrottleStore};
 
     #[test]
     fn the_sixth_attempt_waits_until_the_first_is_old() {

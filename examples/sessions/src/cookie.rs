@@ -11,7 +11,8 @@
 //!   secure, so the demo works there; curl keeps it only with `-c`/`-b` and
 //!   `localhost` in the URL, or you pass it yourself with `-H 'Cookie: …'`.
 //! - `SameSite=Lax`: not sent on cross-site subrequests or cross-site POSTs;
-//!   sent on top-level GET navigations, which is why GETs must not change state.
+//!   sent cross-site only on top-level navigations with a safe method (GET,
+//!   HEAD), which is why GETs must not change state.
 //! - No `Max-Age`/`Expires`: the browser forgets it when it closes, and the
 //!   server decides expiry anyway.
 

@@ -374,6 +374,14 @@ async fn jwt_login() {
     let mut alice = app.visitor();
     let mut t = Transcript::new();
     assert_eq!(jwt_log_in(&mut t, &mut alice).await.status, 200);
+    let Some(Credential::Bearer { access, refresh }) = &alice.credential else {
+        panic!("a JWT login");
+    };
+    t.comment(&format!(
+        "The access token is {} characters, the refresh token {}.",
+        access.len(),
+        refresh.len()
+    ));
     check_golden("jwt/login.txt", &t.finish());
 }
 
