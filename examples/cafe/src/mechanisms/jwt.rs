@@ -129,11 +129,13 @@ impl Mechanism for JwtMechanism {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Renewal, ApiError> {
-        let RefreshRequest { refresh_token } = serde_json::from_slice(body).map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "send {\"refresh_token\": \"...\"}",
-            )
+        let RefreshRequest { refresh_token } = serde_json::from_slice(body).map_err(|error| {
+            // Like the JSON extractor: bad syntax is 400, the wrong shape 422.
+            let status = match error.classify() {
+                serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            ApiError::new(status, "send {\"refresh_token\": \"...\"}")
         })?;
         let now = unix_seconds(now);
         let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid refresh token");

@@ -109,6 +109,19 @@ async fn the_access_token_expires_and_a_refresh_brings_a_new_one() {
 }
 
 #[tokio::test]
+async fn a_malformed_refresh_body_is_400_and_the_wrong_shape_422() {
+    let app = spawn_app(Mode::Jwt).await;
+    let broken = Call::post("/refresh")
+        .header("content-type", "application/json")
+        .raw_body("{\"refresh_token\":");
+    assert_eq!(app.visitor().send(&broken).await.status, 400);
+    let wrong = Call::post("/refresh").json(&json!({ "token": "x" }));
+    assert_eq!(app.visitor().send(&wrong).await.status, 422);
+    let empty = Call::post("/refresh");
+    assert_eq!(app.visitor().send(&empty).await.status, 400);
+}
+
+#[tokio::test]
 async fn an_access_token_cannot_refresh() {
     let app = spawn_app(Mode::Jwt).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
