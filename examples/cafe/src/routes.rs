@@ -105,7 +105,7 @@ async fn login<M: Mechanism>(
     if let Attempt::Refused { retry_after } = attempt {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too many failed logins; try later",
+            "too many login attempts; try later",
         )
         .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs())));
     }
