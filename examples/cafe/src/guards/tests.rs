@@ -1,0 +1,68 @@
+//! Unit tests for the module beside this folder: kept out of its file so
+//! that the chapters, which include the whole file, stay light.
+
+use super::*;
+
+fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.insert(*name, HeaderValue::from_static(value));
+    }
+    map
+}
+
+fn ours() -> AllowedOrigins {
+    AllowedOrigins::new(["http://localhost:8080", "https://cafe.example/"])
+}
+
+#[test]
+fn fetch_metadata_decides_when_present() {
+    for site in ["same-origin", "none"] {
+        let mut map = HeaderMap::new();
+        map.insert("sec-fetch-site", HeaderValue::from_static(site));
+        assert_eq!(cross_site_verdict(&map, &ours()), Ok(()), "{site}");
+    }
+    for site in ["cross-site", "same-site", "nonsense"] {
+        let mut map = headers(&[("origin", "https://cafe.example")]);
+        map.insert("sec-fetch-site", HeaderValue::from_static(site));
+        assert!(cross_site_verdict(&map, &ours()).is_err(), "{site}");
+    }
+}
+
+#[test]
+fn without_fetch_metadata_the_whole_origin_must_be_ours() {
+    for origin in [
+        "http://localhost:8080",
+        "https://cafe.example",
+        "HTTPS://CAFE.EXAMPLE",
+    ] {
+        let map = headers(&[("origin", origin)]);
+        assert_eq!(cross_site_verdict(&map, &ours()), Ok(()), "{origin}");
+    }
+    for origin in [
+        "http://cafe.example",       // the right host, the wrong scheme
+        "https://cafe.example:8443", // the right host, another port
+        "http://localhost:9090",
+        "https://evil.example",
+        "https://cafe.example.evil.example",
+        "null", // an opaque origin: a sandboxed frame, a file
+    ] {
+        let map = headers(&[("origin", origin)]);
+        assert!(cross_site_verdict(&map, &ours()).is_err(), "{origin}");
+    }
+}
+
+#[test]
+fn a_request_with_neither_header_is_not_from_a_browser_and_passes() {
+    assert_eq!(cross_site_verdict(&HeaderMap::new(), &ours()), Ok(()));
+}
+
+#[test]
+fn json_with_parameters_is_json() {
+    assert!(is_json(&headers(&[(
+        "content-type",
+        "application/json; charset=utf-8"
+    )])));
+    assert!(!is_json(&headers(&[("content-type", "text/plain")])));
+    assert!(!is_json(&headers(&[("content-type", "application/jsonx")])));
+}

@@ -1,0 +1,54 @@
+//! Unit tests for the module beside this folder: kept out of its file so
+//! that the chapters, which include the whole file, stay light.
+
+use super::*;
+use jwt::keys::{SigningAlgorithm, SigningKey};
+
+const NOW: u64 = 1_767_258_000;
+
+fn ring(algorithm: SigningAlgorithm) -> KeyRing {
+    KeyRing::new(SigningKey::generate("k1", algorithm).unwrap())
+}
+
+fn access(now: u64) -> AccessClaims {
+    AccessClaims {
+        iss: ISSUER.into(),
+        sub: "alice".into(),
+        aud: "cafe-api".into(),
+        iat: now,
+        nbf: now,
+        exp: now + 900,
+        jti: random_id().unwrap(),
+        role: "member".into(),
+        sid: random_id().unwrap(),
+        ver: 0,
+    }
+}
+
+#[test]
+fn every_algorithm_really_signs_and_verifies() {
+    // A missing or doubled crypto backend compiles and panics here.
+    for algorithm in [
+        SigningAlgorithm::Hs256,
+        SigningAlgorithm::Es256,
+        SigningAlgorithm::EdDsa,
+    ] {
+        let keys = ring(algorithm);
+        let token = sign(&keys, TokenKind::Access, &access(NOW)).unwrap();
+        let claims: AccessClaims = verify(&keys, TokenKind::Access, &token, NOW).unwrap();
+        assert_eq!(claims.sub, "alice", "{algorithm:?}");
+    }
+}
+
+#[test]
+fn expiry_and_not_before_use_the_given_clock_and_the_small_leeway() {
+    let keys = ring(SigningAlgorithm::Hs256);
+    let token = sign(&keys, TokenKind::Access, &access(NOW)).unwrap();
+    let check = |now| verify::<AccessClaims>(&keys, TokenKind::Access, &token, now);
+    assert!(check(NOW + 900 + LEEWAY_SECONDS - 1).is_ok());
+    assert_eq!(check(NOW + 900 + LEEWAY_SECONDS), Err(TokenError::Expired));
+    assert_eq!(
+        check(NOW - LEEWAY_SECONDS - 1),
+        Err(TokenError::NotYetValid)
+    );
+}

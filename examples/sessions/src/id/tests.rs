@@ -1,0 +1,79 @@
+//! Unit tests for the module beside this folder: kept out of its file so
+//! that the chapters, which include the whole file, stay light.
+
+use super::*;
+use std::collections::HashSet;
+
+#[test]
+fn an_id_is_43_base64url_characters() {
+    let id = SessionId::generate().unwrap();
+    assert_eq!(id.as_str().len(), 43);
+    assert!(
+        id.as_str()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+}
+
+#[test]
+fn ten_thousand_ids_are_all_different() {
+    let ids: HashSet<String> = (0..10_000)
+        .map(|_| SessionId::generate().unwrap().as_str().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 10_000);
+}
+
+#[test]
+fn only_ids_of_the_issued_shape_parse() {
+    let id = SessionId::generate().unwrap();
+    assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
+    let too_short = &id.as_str()[..42];
+    let padded = format!("{}=", id.as_str());
+    let standard_alphabet = id.as_str().replace('-', "+").replace('_', "/");
+    for bad in ["", "admin", too_short, &padded, "A".repeat(44).as_str()] {
+        assert_eq!(SessionId::parse(bad), None, "{bad:?}");
+    }
+    if standard_alphabet != id.as_str() {
+        assert_eq!(SessionId::parse(&standard_alphabet), None);
+    }
+}
+
+#[test]
+fn the_key_is_the_sha256_of_the_id_and_does_not_contain_it() {
+    let id = SessionId::generate().unwrap();
+    let key = id.key();
+    assert_eq!(key, SessionId::parse(id.as_str()).unwrap().key());
+    assert_eq!(key.to_hex().len(), 64);
+    assert!(!key.to_hex().contains(id.as_str()));
+    assert_ne!(key, SessionId::generate().unwrap().key());
+}
+
+#[test]
+fn debug_output_hides_the_id() {
+    let id = SessionId::generate().unwrap();
+    assert!(!format!("{id:?}").contains(id.as_str()));
+}
+
+#[test]
+fn entropy_agrees_with_counting_every_possible_string() {
+    // Count the strings rather than trust the formula: every 3-symbol
+    // string over a 4-letter alphabet, each equally likely.
+    let alphabet = ['a', 'b', 'c', 'd'];
+    let mut strings = HashSet::new();
+    for first in alphabet {
+        for second in alphabet {
+            for third in alphabet {
+                strings.insert([first, second, third]);
+            }
+        }
+    }
+    assert_eq!(entropy_bits(3, 4), (strings.len() as f64).log2());
+    // A six-digit code: a million values, just under 20 bits.
+    assert!((entropy_bits(6, 10) - 1e6f64.log2()).abs() < 1e-9);
+}
+
+#[test]
+fn guessing_a_six_digit_code_takes_no_time_at_all() {
+    let seconds = expected_seconds_to_guess(entropy_bits(6, 10), 1.0, 1_000.0);
+    assert!(seconds < 1_000.0, "{seconds}");
+}
