@@ -53,7 +53,7 @@ use axum::Router;
 use clock::{Clock, SystemClock};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use jwt::{Lifetimes, RevocationChecks, TokenAuthority};
-use mechanisms::jwt::JwtMechanism;
+use mechanisms::jwt::{JwtMechanism, RefreshDelivery};
 use mechanisms::sessions::SessionMechanism;
 use sessions::{Sessions, Timeouts};
 use std::sync::Arc;
@@ -69,6 +69,9 @@ pub enum AuthMode {
     Sessions,
     /// JWTs: a signed access token on every request, a refresh token to renew it.
     Jwt,
+    /// A short-lived JWT access token in memory, and the refresh token in an
+    /// `HttpOnly` cookie that only `/refresh` receives.
+    Hybrid,
 }
 
 /// Everything the app is built from. [`Config::new`] gives the defaults the
@@ -88,7 +91,8 @@ pub struct Config {
     pub passwords: Arc<PasswordChecker>,
     /// The keys that sign JWTs (a random HS256 secret by default).
     pub jwt_keys: KeyRing,
-    /// Access and refresh token lifetimes (15 minutes, 7 days).
+    /// Access and refresh token lifetimes (15 minutes, 7 days; the hybrid's
+    /// access tokens 5 minutes).
     pub jwt_lifetimes: Lifetimes,
     /// What an access-token check looks up besides the signature: nothing by
     /// default (`--check-denylist`, `--check-token-version` add one lookup each).
@@ -105,7 +109,8 @@ impl Config {
     /// The defaults: demo users and every store in memory, 30 min idle and
     /// 8 h absolute session timeouts, 5 login attempts per 15 min, one
     /// password check per core, JWTs signed with a random HS256 secret and
-    /// living 15 min (access) and 7 days (refresh), the system clock.
+    /// living 15 min (access; 5 min for the hybrid) and 7 days (refresh), the
+    /// system clock.
     ///
     /// # Panics
     ///
@@ -124,7 +129,15 @@ impl Config {
             throttle: ThrottlePolicy::default(),
             passwords: Arc::new(passwords),
             jwt_keys: KeyRing::new(random_secret),
-            jwt_lifetimes: Lifetimes::default(),
+            jwt_lifetimes: match auth {
+                // The hybrid refreshes silently, so it can afford a short
+                // access token: a ban reaches it within five minutes.
+                AuthMode::Hybrid => Lifetimes {
+                    access: 5 * 60,
+                    ..Lifetimes::default()
+                },
+                AuthMode::Sessions | AuthMode::Jwt => Lifetimes::default(),
+            },
             revocation_checks: RevocationChecks::default(),
             allowed_origins: AllowedOrigins::default(),
             clock: Arc::new(SystemClock),
@@ -161,14 +174,19 @@ pub fn app(config: Config) -> Router {
             let mechanism = SessionMechanism::new(sessions);
             routes::router(shared.with_mechanism(mechanism), allowed_origins)
         }
-        AuthMode::Jwt => {
+        AuthMode::Jwt | AuthMode::Hybrid => {
             let authority = TokenAuthority::new(
                 jwt_keys,
                 jwt_lifetimes,
                 revocation_checks,
                 stores.tokens.clone(),
             );
-            let mechanism = JwtMechanism::new(Arc::new(authority), stores.accounts.clone());
+            let delivery = match auth {
+                AuthMode::Hybrid => RefreshDelivery::Cookie,
+                _ => RefreshDelivery::Body,
+            };
+            let mechanism =
+                JwtMechanism::new(Arc::new(authority), stores.accounts.clone(), delivery);
             routes::router(shared.with_mechanism(mechanism), allowed_origins)
         }
     }

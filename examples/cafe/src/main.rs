@@ -54,9 +54,9 @@ struct ServeArgs {
     /// secret is made at start and tokens do not survive a restart.
     #[arg(long)]
     jwt_secret_file: Option<PathBuf>,
-    /// JWT: how long an access token lives.
-    #[arg(long, default_value = "15m", value_parser = parse_duration)]
-    access_ttl: Duration,
+    /// JWT: how long an access token lives [default: 15m; 5m for hybrid].
+    #[arg(long, value_parser = parse_duration)]
+    access_ttl: Option<Duration>,
     /// JWT: how long a login's refresh tokens live, from login.
     #[arg(long, default_value = "7d", value_parser = parse_duration)]
     refresh_ttl: Duration,
@@ -82,6 +82,9 @@ enum Auth {
     Sessions,
     /// JWTs: a signed access token per request, a refresh token to renew it.
     Jwt,
+    /// A short JWT in the page's memory; the refresh token in an HttpOnly
+    /// cookie sent to /refresh only.
+    Hybrid,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,10 +137,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut config = Config::new(match args.auth {
         Auth::Sessions => AuthMode::Sessions,
         Auth::Jwt => AuthMode::Jwt,
+        Auth::Hybrid => AuthMode::Hybrid,
     });
     config.session_timeouts.idle = args.idle_timeout;
     config.session_timeouts.absolute = args.absolute_timeout;
-    config.jwt_lifetimes.access = args.access_ttl.as_secs();
+    if let Some(access_ttl) = args.access_ttl {
+        config.jwt_lifetimes.access = access_ttl.as_secs();
+    }
     config.jwt_lifetimes.refresh = args.refresh_ttl.as_secs();
     config.revocation_checks = RevocationChecks {
         denylist: args.check_denylist,
@@ -145,7 +151,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     config.allowed_origins = AllowedOrigins::new(&args.allowed_origins);
     let mut note = None;
-    if matches!(args.auth, Auth::Jwt) {
+    if matches!(args.auth, Auth::Jwt | Auth::Hybrid) {
         // A short or empty secret stops the server here, before it listens.
         let secret_from_env = std::env::var_os("CAFE_JWT_SECRET");
         let (keys, about) = signing_keys(

@@ -1,8 +1,13 @@
 //! JWTs behind the app's seam: an access token in the `Authorization`
 //! header on every request, a refresh token sent only to `POST /refresh`.
+//!
+//! Two ways of handing out the refresh token, one mechanism: `--auth jwt`
+//! puts it in the JSON body, for API clients that keep it themselves;
+//! `--auth hybrid` puts it in an `HttpOnly` cookie that page scripts cannot
+//! read and the browser sends to `/refresh` only.
 
 use axum::extract::State;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,6 +15,7 @@ use cafe::auth::{AppState, AuthFailure, Authenticated, Issued, Mechanism, Renewa
 use cafe::error::ApiError;
 use cafe::store::AccountStore;
 use cafe::users::{Profile, Role};
+use cookie::{Cookie, SameSite};
 use jsonwebtoken::jwk::JwkSet;
 use jwt::{AccessRefusal, RefreshRefusal, Standing, TokenAuthority, TokenPair};
 use serde::{Deserialize, Serialize};
@@ -22,6 +28,17 @@ pub fn unix_seconds(time: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Where the refresh token travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshDelivery {
+    /// In the JSON body of login and refresh, and back in the body of
+    /// `POST /refresh` (`--auth jwt`).
+    Body,
+    /// In an `HttpOnly; Secure; SameSite=Strict` cookie scoped to `/refresh`,
+    /// never in a body or a URL (`--auth hybrid`).
+    Cookie,
+}
+
 /// JWT access and refresh tokens, issued and checked by a [`TokenAuthority`].
 #[derive(Clone)]
 pub struct JwtMechanism {
@@ -29,14 +46,45 @@ pub struct JwtMechanism {
     /// Read at refresh only: "may this person still have tokens, and with
     /// which role?"
     accounts: Arc<dyn AccountStore>,
+    delivery: RefreshDelivery,
 }
 
 impl JwtMechanism {
-    /// Tokens from `authority`; `accounts` answers at each refresh.
-    pub fn new(authority: Arc<TokenAuthority>, accounts: Arc<dyn AccountStore>) -> JwtMechanism {
+    /// Tokens from `authority`; `accounts` answers at each refresh; refresh
+    /// tokens travel as `delivery` says.
+    pub fn new(
+        authority: Arc<TokenAuthority>,
+        accounts: Arc<dyn AccountStore>,
+        delivery: RefreshDelivery,
+    ) -> JwtMechanism {
         JwtMechanism {
             authority,
             accounts,
+            delivery,
+        }
+    }
+
+    /// The response to a login or refresh: the access token in the body, the
+    /// refresh token where `delivery` says.
+    fn hand_out(&self, pair: TokenPair, now: u64, refresh_ends: u64) -> Result<Issued, ApiError> {
+        let (refresh_token, headers) = match self.delivery {
+            RefreshDelivery::Body => (Some(pair.refresh_token), Vec::new()),
+            RefreshDelivery::Cookie => {
+                let lifetime = refresh_ends.saturating_sub(now);
+                let cookie = refresh_cookie(&pair.refresh_token, lifetime);
+                let cookie = HeaderValue::try_from(cookie).map_err(ApiError::internal)?;
+                (None, vec![(SET_COOKIE, cookie)])
+            }
+        };
+        let response = TokenResponse {
+            access_token: pair.access_token,
+            token_type: "Bearer",
+            expires_in: pair.expires_in,
+            refresh_token,
+        };
+        match serde_json::to_value(response).map_err(ApiError::internal)? {
+            serde_json::Value::Object(body) => Ok(Issued { headers, body }),
+            _ => Err(ApiError::internal("a token response is a JSON object")),
         }
     }
 }
@@ -47,23 +95,49 @@ struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: u64,
-    refresh_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
-fn token_body(pair: TokenPair) -> Result<Issued, ApiError> {
-    let response = TokenResponse {
-        access_token: pair.access_token,
-        token_type: "Bearer",
-        expires_in: pair.expires_in,
-        refresh_token: pair.refresh_token,
-    };
-    match serde_json::to_value(response).map_err(ApiError::internal)? {
-        serde_json::Value::Object(body) => Ok(Issued {
-            headers: Vec::new(),
-            body,
-        }),
-        _ => Err(ApiError::internal("a token response is a JSON object")),
-    }
+// ANCHOR: refresh_cookie
+/// The hybrid's refresh cookie. `__Host-` would be the stronger prefix, but
+/// it demands `Path=/`, which would send the refresh token with every
+/// request; `__Secure-` still demands `Secure` and allows a narrow path, so
+/// the browser sends it to `/refresh` and nowhere else.
+pub const REFRESH_COOKIE: &str = "__Secure-cafe-refresh";
+
+/// `Set-Cookie` for a refresh token living `lifetime` more seconds: scripts
+/// cannot read it (`HttpOnly`), other sites' pages never send it
+/// (`SameSite=Strict`), and it outlives a browser restart only as long as the
+/// login itself (`Max-Age`).
+pub fn refresh_cookie(token: &str, lifetime: u64) -> String {
+    let max_age = i64::try_from(lifetime).unwrap_or(i64::MAX);
+    Cookie::build((REFRESH_COOKIE, token))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path("/refresh")
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build()
+        .to_string()
+}
+// ANCHOR_END: refresh_cookie
+
+/// `Set-Cookie` that makes the browser drop the refresh cookie.
+pub fn expired_refresh_cookie() -> String {
+    refresh_cookie("", 0)
+}
+
+/// The refresh token in the request's `Cookie` header, if any.
+pub fn presented_refresh_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == REFRESH_COOKIE && !cookie.value().is_empty())
+        .map(|cookie| cookie.value().to_owned())
 }
 
 // ANCHOR: bearer
@@ -80,6 +154,19 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 #[derive(Deserialize)]
 struct RefreshRequest {
     refresh_token: String,
+}
+
+/// `{"refresh_token": "..."}`. Like the JSON extractor: bad syntax is 400,
+/// the wrong shape 422.
+fn read_refresh_body(body: &[u8]) -> Result<String, ApiError> {
+    let request: RefreshRequest = serde_json::from_slice(body).map_err(|error| {
+        let status = match error.classify() {
+            serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, "send {\"refresh_token\": \"...\"}")
+    })?;
+    Ok(request.refresh_token)
 }
 
 impl Mechanism for JwtMechanism {
@@ -119,24 +206,22 @@ impl Mechanism for JwtMechanism {
             .authority
             .log_in(&user.name, user.role.as_str(), now)
             .await?;
-        token_body(pair)
+        self.hand_out(pair, now, now + self.authority.lifetimes().refresh)
     }
 
     // ANCHOR: renew
     async fn renew(
         &self,
-        _request: &HeaderMap,
+        request: &HeaderMap,
         body: &[u8],
         now: SystemTime,
     ) -> Result<Renewal, ApiError> {
-        let RefreshRequest { refresh_token } = serde_json::from_slice(body).map_err(|error| {
-            // Like the JSON extractor: bad syntax is 400, the wrong shape 422.
-            let status = match error.classify() {
-                serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            ApiError::new(status, "send {\"refresh_token\": \"...\"}")
-        })?;
+        let refresh_token = match self.delivery {
+            RefreshDelivery::Body => read_refresh_body(body)?,
+            // The cookie only: a refresh token in a body is not even looked at.
+            RefreshDelivery::Cookie => presented_refresh_cookie(request)
+                .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "no refresh cookie"))?,
+        };
         let now = unix_seconds(now);
         let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid refresh token");
         let claims = self
@@ -159,7 +244,7 @@ impl Mechanism for JwtMechanism {
                     name: renewed.user,
                     role: account.map_or(Role::Member, |account| account.role),
                 },
-                issued: token_body(renewed.pair)?,
+                issued: self.hand_out(renewed.pair, now, claims.exp)?,
             }),
             Err(RefreshRefusal::Banned) => Err(ApiError::forbidden("this account is banned")),
             Err(RefreshRefusal::Unavailable(error)) => Err(ApiError::unavailable(error)),
@@ -175,7 +260,13 @@ impl Mechanism for JwtMechanism {
                 .log_out_token(token, unix_seconds(now))
                 .await?;
         }
-        Ok(Issued::default())
+        let mut issued = Issued::default();
+        if self.delivery == RefreshDelivery::Cookie {
+            let gone =
+                HeaderValue::try_from(expired_refresh_cookie()).map_err(ApiError::internal)?;
+            issued.headers.push((SET_COOKIE, gone));
+        }
+        Ok(issued)
     }
     // ANCHOR_END: revoke
 

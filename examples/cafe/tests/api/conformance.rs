@@ -40,7 +40,7 @@ async fn me_without_a_credential_is_401(mode: Mode) {
         // No standard challenge exists for cookies.
         Mode::Sessions => assert_eq!(answer.header("www-authenticate"), None),
         // RFC 6750 §3.1: no error code when no token was sent.
-        Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked => {
+        Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked | Mode::Hybrid => {
             assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
         }
     }
@@ -137,7 +137,7 @@ async fn logout_ends_the_login_and_the_old_credential_is_refused(mode: Mode) {
         Mode::Sessions | Mode::JwtDenylist => assert_eq!(replayed, 401),
         // Nothing is looked up per request, so nothing can say "logged out":
         // the access token works until it expires (the book says so).
-        Mode::Jwt | Mode::JwtChecked => {
+        Mode::Jwt | Mode::JwtChecked | Mode::Hybrid => {
             assert_eq!(replayed, 200);
             app.wait(Duration::from_secs(15 * 60 + ::jwt::tokens::LEEWAY_SECONDS));
             assert_eq!(alice.get("/me").await.status, 401);
@@ -280,7 +280,7 @@ async fn an_admin_changes_a_role(mode: Mode) {
         // The session holds no role: the very next request reads the new one.
         Mode::Sessions => {}
         // Her access token still says "member" until she refreshes it.
-        Mode::Jwt | Mode::JwtDenylist => {
+        Mode::Jwt | Mode::JwtDenylist | Mode::Hybrid => {
             assert_eq!(alice.get("/me").await.body["role"], "member");
             assert_eq!(alice.get("/users").await.status, 403);
             assert_eq!(alice.refresh().await.status, 200);
@@ -314,9 +314,10 @@ async fn a_banned_user_is_refused(mode: Mode) {
             assert_eq!(alice.get("/me").await.status, 403);
             assert_eq!(alice.post("/orders", mocha).await.status, 403);
         }
-        Mode::Jwt | Mode::JwtDenylist => {
+        Mode::Jwt | Mode::JwtDenylist | Mode::Hybrid => {
             // Her access token knows nothing of the ban: she keeps ordering
-            // until it expires (at most 15 minutes), and cannot refresh.
+            // until it expires (at most 15 minutes; 5 for the hybrid), and
+            // cannot refresh.
             assert_eq!(alice.get("/me").await.body["role"], "member");
             assert_eq!(alice.post("/orders", mocha).await.status, 201);
             assert_eq!(alice.refresh().await.status, 403);
@@ -349,7 +350,7 @@ async fn logout_everywhere_ends_every_login_of_that_user(mode: Mode) {
             assert_eq!(alice_laptop.get("/me").await.status, 401);
         }
         // The access tokens already handed out keep working until they expire.
-        Mode::Jwt | Mode::JwtDenylist => {
+        Mode::Jwt | Mode::JwtDenylist | Mode::Hybrid => {
             assert_eq!(alice_phone.get("/me").await.status, 200);
             assert_eq!(alice_laptop.get("/me").await.status, 200);
         }
@@ -452,6 +453,7 @@ macro_rules! for_every_mechanism {
         for_every_mechanism!(@mode jwt, Jwt, $($test),*);
         for_every_mechanism!(@mode jwt_denylist, JwtDenylist, $($test),*);
         for_every_mechanism!(@mode jwt_checked, JwtChecked, $($test),*);
+        for_every_mechanism!(@mode hybrid, Hybrid, $($test),*);
     };
     (@mode $module:ident, $mode:ident, $($test:ident),*) => {
         mod $module {

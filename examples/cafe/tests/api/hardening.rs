@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-const MODES: [Mode; 4] = [
+const MODES: [Mode; 5] = [
     Mode::Sessions,
     Mode::Jwt,
     Mode::JwtDenylist,
     Mode::JwtChecked,
+    Mode::Hybrid,
 ];
 
 /// Sends `count` copies of `call` at once, each from its own client, and
@@ -186,7 +187,7 @@ async fn a_store_outage_is_a_503_and_lets_nobody_in() {
         match mode {
             // Nothing is looked up, so nothing can fail: the real
             // availability argument for self-contained tokens.
-            Mode::Jwt => {
+            Mode::Jwt | Mode::Hybrid => {
                 assert_eq!(me.status, 200, "{mode:?}");
                 assert_eq!(me.body, json!({ "name": "alice", "role": "member" }));
             }
@@ -229,7 +230,7 @@ async fn each_mode_looks_up_exactly_what_its_chapter_says() {
         let calls = app.probe.take_calls();
         let expected: &[&str] = match mode {
             Mode::Sessions => &["sessions.load", "sessions.touch", "accounts.account"],
-            Mode::Jwt => &[],
+            Mode::Jwt | Mode::Hybrid => &[],
             Mode::JwtDenylist => &["denylist.is_denied"],
             Mode::JwtChecked => &["versions.current"],
         };
@@ -239,6 +240,7 @@ async fn each_mode_looks_up_exactly_what_its_chapter_says() {
             Mode::Jwt => "jwt",
             Mode::JwtDenylist => "jwt --check-denylist",
             Mode::JwtChecked => "jwt --check-token-version",
+            Mode::Hybrid => "hybrid",
         };
         let shown = if calls.is_empty() {
             "(none)".to_owned()

@@ -6,6 +6,7 @@
 mod cli;
 mod conformance;
 mod hardening;
+mod hybrid;
 mod jwt;
 mod probe;
 mod sessions;

@@ -2,6 +2,7 @@
 
 use crate::probe::{Probe, probe_stores};
 use cafe::clock::ManualClock;
+use cafe::mechanisms::jwt::REFRESH_COOKIE;
 use cafe::store::Stores;
 use cafe::users::PasswordChecker;
 use cafe::{AuthMode, Config};
@@ -28,6 +29,8 @@ pub enum Mode {
     JwtDenylist,
     /// JWTs with `--check-token-version`: one lookup per request.
     JwtChecked,
+    /// The hybrid: a 5-minute access token, the refresh token in a cookie.
+    Hybrid,
 }
 
 impl Mode {
@@ -35,6 +38,7 @@ impl Mode {
         let mut config = Config::new(match self {
             Mode::Sessions => AuthMode::Sessions,
             Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked => AuthMode::Jwt,
+            Mode::Hybrid => AuthMode::Hybrid,
         });
         config.revocation_checks = RevocationChecks {
             denylist: self == Mode::JwtDenylist,
@@ -259,12 +263,17 @@ impl Visitor {
         answer
     }
 
-    /// JWT only: swaps the refresh token for a new pair, and keeps it on success.
+    /// JWT and hybrid: swaps the refresh token for a new pair, and keeps it
+    /// on success. The hybrid's travels in its cookie, the JWT's in the body.
     pub async fn refresh(&mut self) -> Answer {
         let Some(Credential::Bearer { refresh, .. }) = &self.credential else {
             panic!("only a JWT visitor can refresh");
         };
-        let call = Call::post("/refresh").json(&serde_json::json!({ "refresh_token": refresh }));
+        let call = if self.mode == Mode::Hybrid {
+            Call::post("/refresh").header("cookie", &format!("{REFRESH_COOKIE}={refresh}"))
+        } else {
+            Call::post("/refresh").json(&serde_json::json!({ "refresh_token": refresh }))
+        };
         let answer = self.send(&call).await;
         if answer.status == 200 {
             self.credential = Some(issued_credential(self.mode, &answer));
@@ -295,7 +304,28 @@ pub fn issued_credential(mode: Mode, answer: &Answer) -> Credential {
                 .expect("a refresh token")
                 .to_owned(),
         },
+        Mode::Hybrid => Credential::Bearer {
+            access: answer.body["access_token"]
+                .as_str()
+                .expect("an access token")
+                .to_owned(),
+            refresh: refresh_cookie_of(answer).expect("a refresh cookie"),
+        },
     }
+}
+
+/// The hybrid's refresh token, from the `Set-Cookie` that carries it.
+pub fn refresh_cookie_of(answer: &Answer) -> Option<String> {
+    answer
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|cookie| cookie.split(';').next())
+        .find_map(|pair| {
+            pair.strip_prefix(&format!("{REFRESH_COOKIE}="))
+                .map(str::to_owned)
+        })
 }
 
 /// The session ID inside a `__Host-session=...` credential.
