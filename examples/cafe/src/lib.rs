@@ -40,6 +40,7 @@ pub mod guards;
 pub mod inspect;
 pub mod mechanisms;
 pub mod orders;
+pub mod redis_store;
 pub mod routes;
 pub mod store;
 pub mod throttle;

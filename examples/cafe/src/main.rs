@@ -5,6 +5,8 @@
 use cafe::cli::{signing_keys, verification_key};
 use cafe::duration::parse_duration;
 use cafe::inspect::{decode, verify};
+use cafe::redis_store::RedisStore;
+use cafe::store::Stores;
 use cafe::users::DEMO_USERS;
 use cafe::{AllowedOrigins, AuthMode, Config};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -13,6 +15,7 @@ use jwt::keys::SigningAlgorithm;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The café app from "Sessions vs JWT, the executable guide".
@@ -37,6 +40,13 @@ struct ServeArgs {
     /// How the server remembers who is logged in.
     #[arg(long, value_enum, default_value_t = Auth::Sessions)]
     auth: Auth,
+    /// Where the server keeps its state: in this process, or in Redis, shared
+    /// by every server that points at the same Redis.
+    #[arg(long, value_enum, default_value_t = Store::Memory)]
+    store: Store,
+    /// With --store redis: the Redis server.
+    #[arg(long, env = "CAFE_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -85,6 +95,15 @@ enum Auth {
     /// A short JWT in the page's memory; the refresh token in an HttpOnly
     /// cookie sent to /refresh only.
     Hybrid,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Store {
+    /// Every piece of state in this process: fast, gone on restart, and
+    /// unknown to any other server.
+    Memory,
+    /// Every piece of state in Redis, keys prefixed `cafe:`.
+    Redis,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -161,6 +180,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         )?;
         config.jwt_keys = keys;
         note = Some(about);
+    }
+
+    if let Store::Redis = args.store {
+        let store = RedisStore::connect(&args.redis_url, "cafe:")
+            .await
+            .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
+        store
+            .seed_demo_users()
+            .await
+            .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
+        config.stores = Stores::all_in(Arc::new(store));
     }
 
     let listener = tokio::net::TcpListener::bind(args.addr)

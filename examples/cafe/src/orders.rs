@@ -1,9 +1,9 @@
 //! Coffee orders, kept per user.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     /// Sequential, starting at 1.
     pub id: u64,

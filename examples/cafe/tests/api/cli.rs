@@ -142,6 +142,8 @@ fn help_documents_every_flag() {
         "--check-token-version",
         "--check-denylist",
         "--allowed-origin",
+        "--store",
+        "--redis-url",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }

@@ -74,7 +74,7 @@ async fn forged_and_malformed_ids_are_never_adopted() {
         assert_eq!(visitor.get("/me").await.status, 401, "{cookie}");
     }
     assert!(
-        app.session_store.snapshot().is_empty(),
+        app.memory_sessions().snapshot().is_empty(),
         "nothing was created"
     );
 }
@@ -128,7 +128,7 @@ async fn logout_sends_an_expired_cookie() {
     let cookie = answer.header("set-cookie").unwrap();
     assert!(cookie.starts_with("__Host-session=;"), "{cookie}");
     assert!(cookie.contains("Max-Age=0"), "{cookie}");
-    assert!(app.session_store.snapshot().is_empty());
+    assert!(app.memory_sessions().snapshot().is_empty());
 }
 
 #[tokio::test]
@@ -137,7 +137,7 @@ async fn the_store_holds_only_the_hash_of_the_id() {
     let alice = app.logged_in("alice", "wonderland-42").await;
     let id = SessionId::parse(session_id_of(alice.credential.as_ref().unwrap())).unwrap();
 
-    let stored = app.session_store.snapshot();
+    let stored = app.memory_sessions().snapshot();
     assert_eq!(stored.len(), 1);
     let (key, record) = &stored[0];
     assert_eq!(*key, id.key(), "filed under SHA-256(ID)");
@@ -170,7 +170,10 @@ async fn an_idle_session_expires_after_the_idle_timeout() {
         401,
         "30 minutes idle ends it"
     );
-    assert!(app.session_store.snapshot().is_empty(), "and it is deleted");
+    assert!(
+        app.memory_sessions().snapshot().is_empty(),
+        "and it is deleted"
+    );
 }
 
 #[tokio::test]

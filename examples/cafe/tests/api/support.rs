@@ -57,8 +57,9 @@ pub struct TestApp {
     pub address: String,
     pub mode: Mode,
     pub clock: Arc<ManualClock>,
-    /// The in-memory session store, to look inside.
-    pub session_store: Arc<MemoryStore>,
+    /// The in-memory session store, to look inside (apps on a shared store
+    /// have none).
+    session_store: Option<Arc<MemoryStore>>,
     /// Between the app and every store: what was asked, and outages.
     pub probe: Arc<Probe>,
     /// The password checker, to count its Argon2 verifications.
@@ -74,15 +75,34 @@ pub async fn spawn_app(mode: Mode) -> TestApp {
 
 /// The same, with a configuration the test has adjusted.
 pub async fn spawn_app_with(mode: Mode, mut config: Config) -> TestApp {
-    let clock = Arc::new(ManualClock::starting_at(opening_time()));
-    config.clock = clock.clone();
     let session_store = Arc::new(MemoryStore::new());
-    let stores = Stores {
-        sessions: session_store.clone(),
-        ..config.stores
-    };
+    config.stores.sessions = session_store.clone();
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    start(mode, config, clock, Some(session_store)).await
+}
+
+/// One more server on `stores`, shared with other servers, and on their
+/// `clock`: what a deployment behind a load balancer looks like.
+pub async fn spawn_app_sharing(mode: Mode, stores: Stores, clock: Arc<ManualClock>) -> TestApp {
+    let mut config = mode.config();
+    config.stores = stores;
+    spawn_configured(mode, config, clock).await
+}
+
+/// A server with exactly this configuration (its stores too), on `clock`.
+pub async fn spawn_configured(mode: Mode, config: Config, clock: Arc<ManualClock>) -> TestApp {
+    start(mode, config, clock, None).await
+}
+
+async fn start(
+    mode: Mode,
+    mut config: Config,
+    clock: Arc<ManualClock>,
+    session_store: Option<Arc<MemoryStore>>,
+) -> TestApp {
+    config.clock = clock.clone();
     let probe = Arc::new(Probe::default());
-    config.stores = probe_stores(stores, &probe);
+    config.stores = probe_stores(config.stores, &probe);
     let passwords = Arc::clone(&config.passwords);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -122,6 +142,13 @@ impl TestApp {
             response.body
         );
         visitor
+    }
+
+    /// The in-memory session store, to look inside.
+    pub fn memory_sessions(&self) -> &MemoryStore {
+        self.session_store
+            .as_deref()
+            .expect("an app with its own memory session store")
     }
 
     /// Moves the server's clock.

@@ -302,7 +302,7 @@ async fn sessions_where_the_data_lives() {
     ));
     t.text
         .push_str("# What the server holds: one record in MemoryStore, filed under a hash.\n");
-    for (key, record) in app.session_store.snapshot() {
+    for (key, record) in app.memory_sessions().snapshot() {
         t.text.push_str(&format!("key:        {}\n", key.to_hex()));
         t.text.push_str(&format!("user:       {}\n", record.user));
         t.text

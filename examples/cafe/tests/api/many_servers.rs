@@ -1,0 +1,208 @@
+//! More than one café server: what each mechanism needs to share, shown
+//! with real servers and a real Redis.
+
+use crate::redis_server::RedisServer;
+use crate::store_conformance::check_every_store;
+use crate::support::{
+    Call, Credential, Mode, opening_time, spawn_app, spawn_app_sharing, spawn_app_with,
+};
+use cafe::clock::ManualClock;
+use cafe::store::Stores;
+use jwt::keys::{KeyRing, SigningKey};
+use serde_json::json;
+use std::sync::Arc;
+
+const SECRET: &[u8] = b"a secret the servers share, 32+ bytes long";
+
+async fn redis_stores(redis: &RedisServer, prefix: &str) -> Stores {
+    Stores::all_in(Arc::new(redis.store(prefix).await))
+}
+
+#[tokio::test]
+async fn the_redis_store_conforms() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    check_every_store(&redis_stores(&redis, "conformance:").await).await;
+}
+
+#[tokio::test]
+async fn with_memory_stores_a_session_is_unknown_to_the_next_server() {
+    let a = spawn_app(Mode::Sessions).await;
+    let b = spawn_app(Mode::Sessions).await;
+    let mut alice = a.logged_in("alice", "wonderland-42").await;
+    assert_eq!(alice.get("/me").await.status, 200);
+    // The load balancer sends her next request to B.
+    alice.address = b.address.clone();
+    assert_eq!(alice.get("/me").await.status, 401);
+}
+
+#[tokio::test]
+async fn with_redis_every_server_knows_every_session() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let stores = redis_stores(&redis, "cafe:").await;
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let a = spawn_app_sharing(Mode::Sessions, stores.clone(), clock.clone()).await;
+    let b = spawn_app_sharing(Mode::Sessions, stores.clone(), clock.clone()).await;
+    let c = spawn_app_sharing(Mode::Sessions, stores, clock).await;
+
+    let mut alice = a.logged_in("alice", "wonderland-42").await;
+    let admin = b.logged_in("admin", "admin-secret-42").await;
+    alice.address = b.address.clone();
+    assert_eq!(alice.get("/me").await.body["role"], "member", "B knows her");
+
+    // A role change made through C is seen through A at once.
+    let mut admin_on_c = admin.clone();
+    admin_on_c.address = c.address.clone();
+    let promote = json!({ "role": "admin" });
+    assert_eq!(
+        admin_on_c
+            .post("/admin/users/alice/role", promote)
+            .await
+            .status,
+        200
+    );
+    alice.address = a.address.clone();
+    assert_eq!(alice.get("/me").await.body["role"], "admin");
+
+    // Logging out through C ends the session everywhere.
+    alice.address = c.address.clone();
+    assert_eq!(alice.send(&Call::post("/logout")).await.status, 204);
+    for server in [&a, &b] {
+        alice.address = server.address.clone();
+        assert_eq!(alice.get("/me").await.status, 401);
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_server_forgets_memory_sessions_but_not_redis_ones() {
+    // Memory: the process that held the sessions is gone.
+    let before = spawn_app(Mode::Sessions).await;
+    let mut alice = before.logged_in("alice", "wonderland-42").await;
+    let after = spawn_app(Mode::Sessions).await;
+    alice.address = after.address.clone();
+    assert_eq!(alice.get("/me").await.status, 401, "memory: logged out");
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let stores = redis_stores(&redis, "cafe:").await;
+    let before = spawn_app_sharing(Mode::Sessions, stores, clock.clone()).await;
+    let mut alice = before.logged_in("alice", "wonderland-42").await;
+    drop(before);
+    let stores = redis_stores(&redis, "cafe:").await;
+    let after = spawn_app_sharing(Mode::Sessions, stores, clock).await;
+    alice.address = after.address.clone();
+    assert_eq!(alice.get("/me").await.status, 200, "redis: still logged in");
+}
+
+#[tokio::test]
+async fn any_server_with_the_key_verifies_a_jwt_with_nothing_shared_but_the_key() {
+    let mut configs = [Mode::Jwt.config(), Mode::Jwt.config()];
+    for config in &mut configs {
+        config.jwt_keys = KeyRing::new(SigningKey::hs256("hs256-1", SECRET).unwrap());
+    }
+    let [config_a, config_b] = configs;
+    let a = spawn_app_with(Mode::Jwt, config_a).await;
+    let b = spawn_app_with(Mode::Jwt, config_b).await;
+    let mut alice = a.logged_in("alice", "wonderland-42").await;
+    alice.address = b.address.clone();
+    assert_eq!(
+        alice.get("/me").await.status,
+        200,
+        "B has its own memory stores"
+    );
+    // Refreshing is another matter: the refresh family lives on A.
+    assert_eq!(alice.refresh().await.status, 401);
+}
+
+#[tokio::test]
+async fn two_refreshes_with_one_token_on_two_servers_exactly_one_wins() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let stores = redis_stores(&redis, "cafe:").await;
+        let mut config = Mode::Jwt.config();
+        config.stores = stores;
+        config.jwt_keys = KeyRing::new(SigningKey::hs256("hs256-1", SECRET).unwrap());
+        servers.push(crate::support::spawn_configured(Mode::Jwt, config, clock.clone()).await);
+    }
+    let alice = servers[0].logged_in("alice", "wonderland-42").await;
+    let Some(Credential::Bearer { refresh, .. }) = alice.credential.clone() else {
+        panic!("a JWT login");
+    };
+    let call = Call::post("/refresh").json(&json!({ "refresh_token": refresh }));
+    let attempts: Vec<_> = (0..6)
+        .map(|n| {
+            let (visitor, call) = (servers[n % 2].visitor(), call.clone());
+            tokio::spawn(async move { visitor.send(&call).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 401),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redis_outage_is_a_503_until_redis_returns_and_a_plain_jwt_keeps_working() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let sessions = spawn_app_sharing(
+        Mode::Sessions,
+        redis_stores(&redis, "s:").await,
+        clock.clone(),
+    )
+    .await;
+    let mut config = Mode::Jwt.config();
+    config.stores = redis_stores(&redis, "j:").await;
+    let jwt = crate::support::spawn_configured(Mode::Jwt, config, clock).await;
+    let session_alice = sessions.logged_in("alice", "wonderland-42").await;
+    let jwt_alice = jwt.logged_in("alice", "wonderland-42").await;
+
+    redis.stop();
+    let me = session_alice.get("/me").await;
+    assert_eq!(me.status, 503, "never a 500, never let in");
+    assert_eq!(me.header("retry-after"), Some("1"));
+    assert_eq!(
+        sessions
+            .visitor()
+            .log_in("admin", "admin-secret-42")
+            .await
+            .status,
+        503
+    );
+    assert_eq!(jwt_alice.get("/me").await.status, 200, "nothing to look up");
+
+    // Redis is back (empty: it kept nothing on disk), and so is the café,
+    // without a restart.
+    redis.restart();
+    let stores = redis.store("s:").await; // seeds the accounts again
+    drop(stores);
+    let mut answer = sessions.visitor().log_in("alice", "wonderland-42").await;
+    for _ in 0..20 {
+        if answer.status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        answer = sessions.visitor().log_in("alice", "wonderland-42").await;
+    }
+    assert_eq!(answer.status, 200);
+}
