@@ -20,6 +20,7 @@ use jwt::revocation::{
     TokenVersionStore,
 };
 use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
 use redis::{AsyncCommands, Script};
 use sessions::{SessionKey, SessionRecord, SessionStore};
 use std::collections::HashMap;
@@ -74,6 +75,24 @@ impl RedisStore<ConnectionManager> {
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(unavailable)?;
+        Ok(RedisStore {
+            connection,
+            prefix: prefix.to_owned(),
+        })
+    }
+}
+
+impl RedisStore<ClusterConnection> {
+    /// Connects to a Redis Cluster through any of its nodes; the client
+    /// learns the rest, and sends each key to the node that owns its slot.
+    pub async fn connect_cluster(nodes: &[String], prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::cluster::ClusterClientBuilder::new(nodes.to_vec())
+            .connection_timeout(Duration::from_secs(1))
+            .response_timeout(Duration::from_secs(1))
+            .retries(1)
+            .build()
+            .map_err(unavailable)?;
+        let connection = client.get_async_connection().await.map_err(unavailable)?;
         Ok(RedisStore {
             connection,
             prefix: prefix.to_owned(),

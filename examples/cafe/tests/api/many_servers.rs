@@ -1,7 +1,7 @@
 //! More than one café server: what each mechanism needs to share, shown
 //! with real servers and a real Redis.
 
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisCluster, RedisServer};
 use crate::store_conformance::check_every_store;
 use crate::support::{
     Call, Credential, Mode, opening_time, spawn_app, spawn_app_sharing, spawn_app_with,
@@ -205,4 +205,53 @@ async fn a_redis_outage_is_a_503_until_redis_returns_and_a_plain_jwt_keeps_worki
         answer = sessions.visitor().log_in("alice", "wonderland-42").await;
     }
     assert_eq!(answer.status, 200);
+}
+
+#[tokio::test]
+async fn the_redis_store_conforms_on_a_three_master_cluster() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let stores = Stores::all_in(Arc::new(cluster.store("conformance:").await));
+    check_every_store(&stores).await;
+}
+
+#[tokio::test]
+async fn on_a_cluster_losing_one_master_fails_only_its_keys_and_never_lets_anyone_in() {
+    let Some(mut cluster) = RedisCluster::start() else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let stores = Stores::all_in(Arc::new(cluster.store("cafe:").await));
+    let a = spawn_app_sharing(Mode::Sessions, stores.clone(), clock.clone()).await;
+    let b = spawn_app_sharing(Mode::Sessions, stores, clock).await;
+    // Thirty logins: their session keys land on all three masters (the odds
+    // that none lands on a given one are (2/3)^30, about 5 in a million).
+    let mut visitors = Vec::new();
+    for _ in 0..30 {
+        let mut alice = a.logged_in("alice", "wonderland-42").await;
+        alice.address = b.address.clone();
+        assert_eq!(
+            alice.get("/me").await.status,
+            200,
+            "shared through the cluster"
+        );
+        visitors.push(alice);
+    }
+
+    cluster.nodes[2].stop();
+    let mut statuses = Vec::new();
+    for alice in &visitors {
+        statuses.push(alice.get("/me").await.status);
+    }
+    // The account key lives on one master; when that master is the one
+    // lost, every request fails. Either way: 200 or 503, nothing else.
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&503),
+        "some keys were on the lost master: {statuses:?}"
+    );
 }
