@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cafe::inspect::VerificationKey;
-use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use jwt::keys::{KeyRing, MIN_HS256_SECRET_BYTES, SigningAlgorithm, SigningKey};
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -56,6 +56,25 @@ pub fn signing_keys(
         ),
     };
     Ok((KeyRing::new(key), note.to_owned()))
+}
+
+/// The HS256 secret several servers share: from a file, from
+/// `CAFE_JWT_SECRET`, or 32 random bytes made now. Checked for length.
+pub fn shared_hs256_secret(
+    secret_file: Option<&Path>,
+    secret_from_env: Option<OsString>,
+) -> Result<Vec<u8>, String> {
+    let secret = match (secret_file, secret_from_env) {
+        (Some(path), _) => read_secret(path)?,
+        (None, Some(secret)) => secret.into_encoded_bytes(),
+        (None, None) => {
+            let mut secret = vec![0u8; MIN_HS256_SECRET_BYTES];
+            getrandom::fill(&mut secret).map_err(|e| e.to_string())?;
+            secret
+        }
+    };
+    SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?;
+    Ok(secret)
 }
 
 /// The key `cafe token verify` checks with: a secret file, a base64url

@@ -34,6 +34,7 @@ extern crate self as cafe;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod duration;
 pub mod error;
 pub mod guards;

@@ -2,7 +2,7 @@
 //! verifies JWTs. All the app is in the library: this file reads flags,
 //! refuses bad ones, and serves.
 
-use cafe::cli::{signing_keys, verification_key};
+use cafe::cli::{shared_hs256_secret, signing_keys, verification_key};
 use cafe::duration::parse_duration;
 use cafe::inspect::{decode, verify};
 use cafe::redis_store::RedisStore;
@@ -11,7 +11,7 @@ use cafe::users::DEMO_USERS;
 use cafe::{AllowedOrigins, AuthMode, Config};
 use clap::{Parser, Subcommand, ValueEnum};
 use jwt::RevocationChecks;
-use jwt::keys::SigningAlgorithm;
+use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,32 @@ enum Command {
     /// Take a JWT apart, or check its signature.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Several café servers behind a round-robin load balancer.
+    Cluster(ClusterArgs),
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// How many café servers.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    instances: u16,
+    /// How every server remembers who is logged in.
+    #[arg(long, value_enum, default_value_t = Auth::Sessions)]
+    auth: Auth,
+    /// Where the servers keep their state: each its own memory, or one Redis.
+    #[arg(long, value_enum, default_value_t = Store::Memory)]
+    store: Store,
+    /// With --store redis: the Redis server.
+    #[arg(long, env = "CAFE_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// The load balancer's address; the servers take the ports after it
+    /// (port 0: every one picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// JWT and hybrid: the HS256 secret every server shares, from a file.
+    /// Or set CAFE_JWT_SECRET; without either, a random one made now.
+    #[arg(long)]
+    jwt_secret_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -211,6 +237,61 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+async fn cluster(args: ClusterArgs) -> Result<(), String> {
+    let auth = match args.auth {
+        Auth::Sessions => AuthMode::Sessions,
+        Auth::Jwt => AuthMode::Jwt,
+        Auth::Hybrid => AuthMode::Hybrid,
+    };
+    let secret = shared_hs256_secret(
+        args.jwt_secret_file.as_deref(),
+        std::env::var_os("CAFE_JWT_SECRET"),
+    )?;
+    let bind = |address: SocketAddr| async move {
+        tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))
+    };
+    let balancer = bind(args.addr).await?;
+    let balancer_port = balancer.local_addr().map_err(|e| e.to_string())?.port();
+    let mut instances = Vec::new();
+    for n in 1..=args.instances {
+        let mut address = args.addr;
+        if args.addr.port() != 0 {
+            address.set_port(args.addr.port() + n);
+        }
+        let mut config = Config::new(auth);
+        // Pages come through the balancer, so its origin is the servers' own.
+        config.allowed_origins = AllowedOrigins::new([
+            format!("http://localhost:{balancer_port}"),
+            format!("http://127.0.0.1:{balancer_port}"),
+        ]);
+        config.jwt_keys =
+            KeyRing::new(SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?);
+        if let Store::Redis = args.store {
+            let store = RedisStore::connect(&args.redis_url, "cafe:")
+                .await
+                .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
+            store
+                .seed_demo_users()
+                .await
+                .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
+            config.stores = Stores::all_in(Arc::new(store));
+        }
+        instances.push((bind(address).await?, config));
+    }
+    // Scripts and tests read these lines to learn the ports.
+    println!("load balancer on http://127.0.0.1:{balancer_port}");
+    for (n, (listener, _)) in instances.iter().enumerate() {
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("instance {} on http://{address}", n + 1);
+    }
+    tokio::select! {
+        served = cafe::cluster::run(balancer, instances) => served.map_err(|e| e.to_string()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
 fn token(command: TokenCommand) -> Result<bool, String> {
     match command {
         TokenCommand::Decode { token } => {
@@ -253,6 +334,7 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve(args).await.map(|()| true),
         Command::Token(command) => token(command),
+        Command::Cluster(args) => cluster(args).await.map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

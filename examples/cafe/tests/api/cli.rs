@@ -15,8 +15,16 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
+        Server::run(
+            &[&["serve", "--addr", "127.0.0.1:0"], args].concat(),
+            "listening on http://",
+        )
+    }
+
+    /// Runs `cafe args…` and reads the address from its first line, after
+    /// `prefix`.
+    fn run(args: &[&str], prefix: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cafe"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
             .env_remove("CAFE_JWT_SECRET")
             .stdout(Stdio::piped())
@@ -26,7 +34,7 @@ impl Server {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().unwrap().unwrap();
         let address = first
-            .strip_prefix("listening on http://")
+            .strip_prefix(prefix)
             .unwrap_or_else(|| panic!("the first line gives the address: {first}"))
             .to_owned();
         Server {
@@ -350,4 +358,54 @@ fn token_commands_on_the_rfc_7515_example_are_recorded() {
     text.push_str(&String::from_utf8(verify.stdout).unwrap());
     assert!(verify.status.success());
     crate::transcripts::check_golden("jwt/token-commands.txt", &text);
+}
+
+/// What the "Many servers" chapter shows, with the real command: behind the
+/// balancer, three servers with their own memory know a session only one
+/// time in three.
+#[test]
+fn the_cluster_command_reproduces_the_sticky_session_problem() {
+    let mut cluster = Server::run(
+        &[
+            "cluster",
+            "--instances",
+            "3",
+            "--auth",
+            "sessions",
+            "--store",
+            "memory",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+        "load balancer on http://",
+    );
+    let instances: Vec<String> = (0..3).map(|_| cluster.next_line()).collect();
+    assert!(
+        instances[2].starts_with("instance 3 on http://127.0.0.1:"),
+        "{instances:?}"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let statuses = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let login = client
+            .post(format!("http://{}/login", cluster.address))
+            .json(&serde_json::json!({ "username": "alice", "password": "wonderland-42" }))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let me = client
+                .get(format!("http://{}/me", cluster.address))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(me.status().as_u16());
+        }
+        statuses
+    });
+    assert_eq!(statuses, [401, 401, 200]);
 }

@@ -94,6 +94,35 @@ pub async fn spawn_configured(mode: Mode, config: Config, clock: Arc<ManualClock
     start(mode, config, clock, None).await
 }
 
+/// `cafe cluster` in-process: one server per entry of `stores`, behind the
+/// round-robin balancer. The app returned is the balancer's address.
+pub async fn spawn_cluster(mode: Mode, stores: Vec<Stores>, clock: Arc<ManualClock>) -> TestApp {
+    let balancer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", balancer.local_addr().unwrap());
+    let port = balancer.local_addr().unwrap().port();
+    let mut instances = Vec::new();
+    let mut passwords = None;
+    for stores in stores {
+        let mut config = mode.config();
+        config.stores = stores;
+        config.clock = clock.clone();
+        config.allowed_origins = cafe::AllowedOrigins::new([format!("http://localhost:{port}")]);
+        passwords.get_or_insert_with(|| Arc::clone(&config.passwords));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        instances.push((listener, config));
+    }
+    tokio::spawn(cafe::cluster::run(balancer, instances));
+    TestApp {
+        address,
+        mode,
+        clock,
+        session_store: None,
+        probe: Arc::new(Probe::default()),
+        passwords: passwords.expect("at least one instance"),
+        client: reqwest::Client::new(),
+    }
+}
+
 async fn start(
     mode: Mode,
     mut config: Config,

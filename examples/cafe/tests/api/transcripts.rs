@@ -9,10 +9,15 @@
 //! and review the diff. Random values (session IDs and their hashes) are
 //! replaced by placeholders; the port is shown as the default, 8080.
 
-use crate::support::{Answer, Call, Credential, Mode, TestApp, Visitor, session_id_of, spawn_app};
+use crate::support::{
+    Answer, Call, Credential, Mode, TestApp, Visitor, session_id_of, spawn_app, spawn_cluster,
+};
+use cafe::clock::ManualClock;
+use cafe::store::Stores;
 use serde_json::json;
 use sessions::SessionId;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// How a curl command carries the session cookie.
@@ -494,4 +499,46 @@ async fn jwt_logout_with_the_denylist() {
         "With --check-denylist, the replayed copy's jti is on the denylist:",
     )
     .await;
+}
+
+/// Alice logs in through the balancer, then asks "who am I?" three times:
+/// round robin sends each request to the next of three servers.
+async fn record_three_servers(app: &TestApp, golden: &str) -> Vec<u16> {
+    let mut alice = app.visitor();
+    let mut t = Transcript::new();
+    assert_eq!(log_in(&mut t, &mut alice, "session id").await.status, 200);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            t.exchange(&alice, &Call::get("/me"), Jar::Send)
+                .await
+                .status,
+        );
+    }
+    check_golden(golden, &t.finish());
+    statuses
+}
+
+#[tokio::test]
+async fn many_servers_with_memory_stores() {
+    let clock = Arc::new(ManualClock::starting_at(crate::support::opening_time()));
+    let stores = (0..3).map(|_| Stores::in_memory()).collect();
+    let app = spawn_cluster(Mode::Sessions, stores, clock).await;
+    let statuses = record_three_servers(&app, "many-servers/memory.txt").await;
+    assert_eq!(statuses, [401, 401, 200], "only server 1 knows the session");
+}
+
+#[tokio::test]
+async fn many_servers_with_redis() {
+    let Some(redis) = crate::redis_server::RedisServer::start() else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::starting_at(crate::support::opening_time()));
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        stores.push(Stores::all_in(Arc::new(redis.store("cafe:").await)));
+    }
+    let app = spawn_cluster(Mode::Sessions, stores, clock).await;
+    let statuses = record_three_servers(&app, "many-servers/redis.txt").await;
+    assert_eq!(statuses, [200, 200, 200], "every server finds it in Redis");
 }
