@@ -255,3 +255,29 @@ async fn on_a_cluster_losing_one_master_fails_only_its_keys_and_never_lets_anyon
         "some keys were on the lost master: {statuses:?}"
     );
 }
+
+/// The chapter's memory table is written by
+/// `cargo run -p cafe --example memory_per_login`; this checks that it is
+/// there and covers every store and every kind of state, with a number each.
+#[test]
+fn the_memory_table_covers_every_store_and_state() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/measurements/memory-per-login.md"
+    );
+    let table = std::fs::read_to_string(path).unwrap();
+    for store in ["memory", "Redis"] {
+        for state in ["a session record", "a refresh family", "a denylist entry"] {
+            let row = table
+                .lines()
+                .find(|line| line.starts_with(&format!("| {store} | {state}")))
+                .unwrap_or_else(|| panic!("no row for {store}, {state}:\n{table}"));
+            let bytes = row.trim_end_matches(" |").rsplit("| ").next().unwrap();
+            let bytes: u64 = bytes
+                .parse()
+                .unwrap_or_else(|_| panic!("not a number: {row}"));
+            assert!(bytes > 0, "{row}");
+        }
+    }
+    assert!(table.contains("Measured with 1000000 of each"), "{table}");
+}
