@@ -48,9 +48,13 @@ struct ClusterArgs {
     /// Where the servers keep their state: each its own memory, or one Redis.
     #[arg(long, value_enum, default_value_t = Store::Memory)]
     store: Store,
-    /// With --store redis: the Redis server.
+    /// With --store redis: the Redis server, or with --redis-cluster any of
+    /// the cluster's nodes, comma-separated.
     #[arg(long, env = "CAFE_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
+    /// With --store redis: Redis is a Redis Cluster.
+    #[arg(long)]
+    redis_cluster: bool,
     /// The load balancer's address; the servers take the ports after it
     /// (port 0: every one picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -70,9 +74,13 @@ struct ServeArgs {
     /// by every server that points at the same Redis.
     #[arg(long, value_enum, default_value_t = Store::Memory)]
     store: Store,
-    /// With --store redis: the Redis server.
+    /// With --store redis: the Redis server, or with --redis-cluster any of
+    /// the cluster's nodes, comma-separated.
     #[arg(long, env = "CAFE_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
+    /// With --store redis: Redis is a Redis Cluster.
+    #[arg(long)]
+    redis_cluster: bool,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -209,14 +217,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 
     if let Store::Redis = args.store {
-        let store = RedisStore::connect(&args.redis_url, "cafe:")
-            .await
-            .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
-        store
-            .seed_demo_users()
-            .await
-            .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
-        config.stores = Stores::all_in(Arc::new(store));
+        config.stores = redis_stores(&args.redis_url, args.redis_cluster).await?;
     }
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -235,6 +236,24 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     cafe::serve(listener, config)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Every store on Redis (one server, or a cluster reached through `urls`,
+/// comma-separated), with the demo accounts.
+async fn redis_stores(urls: &str, cluster: bool) -> Result<Stores, String> {
+    let failed = |e: cafe::store::StoreError| format!("cannot use Redis at {urls}: {e}");
+    if cluster {
+        let nodes: Vec<String> = urls.split(',').map(|url| url.trim().to_owned()).collect();
+        let store = RedisStore::connect_cluster(&nodes, "cafe:")
+            .await
+            .map_err(failed)?;
+        store.seed_demo_users().await.map_err(failed)?;
+        Ok(Stores::all_in(Arc::new(store)))
+    } else {
+        let store = RedisStore::connect(urls, "cafe:").await.map_err(failed)?;
+        store.seed_demo_users().await.map_err(failed)?;
+        Ok(Stores::all_in(Arc::new(store)))
+    }
 }
 
 async fn cluster(args: ClusterArgs) -> Result<(), String> {
@@ -269,14 +288,7 @@ async fn cluster(args: ClusterArgs) -> Result<(), String> {
         config.jwt_keys =
             KeyRing::new(SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?);
         if let Store::Redis = args.store {
-            let store = RedisStore::connect(&args.redis_url, "cafe:")
-                .await
-                .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
-            store
-                .seed_demo_users()
-                .await
-                .map_err(|e| format!("cannot use Redis at {}: {e}", args.redis_url))?;
-            config.stores = Stores::all_in(Arc::new(store));
+            config.stores = redis_stores(&args.redis_url, args.redis_cluster).await?;
         }
         instances.push((bind(address).await?, config));
     }

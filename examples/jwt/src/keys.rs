@@ -104,20 +104,50 @@ impl SigningKey {
 
     /// A fresh key: 256 random bits for HS256, a new key pair otherwise.
     pub fn generate(kid: &str, algorithm: SigningAlgorithm) -> Result<SigningKey, KeyError> {
-        let crypto = |e: aws_lc_rs::error::Unspecified| KeyError::Crypto(e.to_string());
-        let rng = SystemRandom::new();
         match algorithm {
             SigningAlgorithm::Hs256 => {
                 let mut secret = [0u8; MIN_HS256_SECRET_BYTES];
                 getrandom::fill(&mut secret).map_err(|e| KeyError::Crypto(e.to_string()))?;
                 SigningKey::hs256(kid, &secret)
             }
+            SigningAlgorithm::Es256 | SigningAlgorithm::EdDsa => {
+                SigningKey::from_pkcs8(kid, algorithm, &SigningKey::generate_pkcs8(algorithm)?)
+            }
+        }
+    }
+
+    /// A new ES256 or EdDSA private key, as PKCS#8 DER: what several servers
+    /// that sign with one key are each given.
+    pub fn generate_pkcs8(algorithm: SigningAlgorithm) -> Result<Vec<u8>, KeyError> {
+        let crypto = |e: aws_lc_rs::error::Unspecified| KeyError::Crypto(e.to_string());
+        let rng = SystemRandom::new();
+        let document = match algorithm {
             SigningAlgorithm::Es256 => {
-                let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(crypto)?
+            }
+            SigningAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng).map_err(crypto)?,
+            SigningAlgorithm::Hs256 => {
+                return Err(KeyError::Crypto(
+                    "HS256 has a secret, not a key pair".to_owned(),
+                ));
+            }
+        };
+        Ok(document.as_ref().to_vec())
+    }
+
+    /// An ES256 or EdDSA key from its PKCS#8 DER private key.
+    pub fn from_pkcs8(
+        kid: &str,
+        algorithm: SigningAlgorithm,
+        pkcs8: &[u8],
+    ) -> Result<SigningKey, KeyError> {
+        let crypto = |e: aws_lc_rs::error::KeyRejected| KeyError::Crypto(e.to_string());
+        let jwt_error = |e: jsonwebtoken::errors::Error| KeyError::Crypto(e.to_string());
+        match algorithm {
+            SigningAlgorithm::Es256 => {
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
                     .map_err(crypto)?;
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-                        .map_err(|e| KeyError::Crypto(e.to_string()))?;
                 // An uncompressed P-256 point: 0x04, then x and y, 32 bytes each.
                 let point = pair.public_key().as_ref();
                 let (x, y) = (
@@ -127,9 +157,8 @@ impl SigningKey {
                 Ok(SigningKey {
                     kid: kid.to_owned(),
                     algorithm,
-                    encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
-                    decoding: DecodingKey::from_ec_components(&x, &y)
-                        .map_err(|e| KeyError::Crypto(e.to_string()))?,
+                    encoding: EncodingKey::from_ec_der(pkcs8),
+                    decoding: DecodingKey::from_ec_components(&x, &y).map_err(jwt_error)?,
                     public_jwk: Some(public_jwk(
                         kid,
                         KeyAlgorithm::ES256,
@@ -143,16 +172,13 @@ impl SigningKey {
                 })
             }
             SigningAlgorithm::EdDsa => {
-                let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(crypto)?;
-                let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-                    .map_err(|e| KeyError::Crypto(e.to_string()))?;
+                let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(crypto)?;
                 let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
                 Ok(SigningKey {
                     kid: kid.to_owned(),
                     algorithm,
-                    encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
-                    decoding: DecodingKey::from_ed_components(&x)
-                        .map_err(|e| KeyError::Crypto(e.to_string()))?,
+                    encoding: EncodingKey::from_ed_der(pkcs8),
+                    decoding: DecodingKey::from_ed_components(&x).map_err(jwt_error)?,
                     public_jwk: Some(public_jwk(
                         kid,
                         KeyAlgorithm::EdDSA,
@@ -164,6 +190,9 @@ impl SigningKey {
                     )),
                 })
             }
+            SigningAlgorithm::Hs256 => Err(KeyError::Crypto(
+                "HS256 has a secret, not a key pair".to_owned(),
+            )),
         }
     }
 
@@ -206,7 +235,9 @@ fn public_jwk(kid: &str, algorithm: KeyAlgorithm, parameters: AlgorithmParameter
 #[derive(Debug)]
 pub struct KeyRing {
     signing: SigningKey,
-    retired: Vec<SigningKey>,
+    /// Keys that verify but do not sign: the previous ones, until their
+    /// tokens expire, and the next one, published before it signs.
+    verifying: Vec<SigningKey>,
 }
 
 impl KeyRing {
@@ -214,21 +245,30 @@ impl KeyRing {
     pub fn new(signing: SigningKey) -> KeyRing {
         KeyRing {
             signing,
-            retired: Vec::new(),
+            verifying: Vec::new(),
         }
     }
 
     // ANCHOR: rotate
     /// A new key signs from now on; the old one keeps verifying the tokens it
     /// already signed, until [`KeyRing::retire`] drops it after they expire.
+    /// Rotating ends nothing by itself; retiring does.
     pub fn rotate(&mut self, next: SigningKey) {
+        self.verifying.retain(|key| key.kid != next.kid);
         let previous = std::mem::replace(&mut self.signing, next);
-        self.retired.push(previous);
+        self.verifying.push(previous);
     }
 
-    /// Drops a retired key: tokens it signed no longer verify.
+    /// Drops a key that no longer signs: tokens it signed no longer verify.
     pub fn retire(&mut self, kid: &str) {
-        self.retired.retain(|key| key.kid != kid);
+        self.verifying.retain(|key| key.kid != kid);
+    }
+
+    /// Verifies with `key` too, without signing with it: how the *next* key
+    /// reaches every server before any of them signs with it, so that a
+    /// rolling rotation logs nobody out.
+    pub fn also_verify(&mut self, key: SigningKey) {
+        self.verifying.push(key);
     }
     // ANCHOR_END: rotate
 
@@ -240,7 +280,7 @@ impl KeyRing {
     /// The key with this `kid`, if the ring holds it.
     pub fn verification_key(&self, kid: &str) -> Option<&SigningKey> {
         std::iter::once(&self.signing)
-            .chain(&self.retired)
+            .chain(&self.verifying)
             .find(|key| key.kid == kid)
     }
 
@@ -249,7 +289,7 @@ impl KeyRing {
     /// published.
     pub fn jwks(&self) -> JwkSet {
         let keys = std::iter::once(&self.signing)
-            .chain(&self.retired)
+            .chain(&self.verifying)
             .filter_map(|key| key.public_jwk.clone())
             .collect();
         JwkSet { keys }

@@ -152,6 +152,7 @@ fn help_documents_every_flag() {
         "--allowed-origin",
         "--store",
         "--redis-url",
+        "--redis-cluster",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
@@ -408,4 +409,46 @@ fn the_cluster_command_reproduces_the_sticky_session_problem() {
         statuses
     });
     assert_eq!(statuses, [401, 401, 200]);
+}
+
+/// `--store redis --redis-cluster` on a real three-master cluster: two
+/// servers, a login on one, the session found through the other.
+#[test]
+fn two_servers_share_sessions_through_a_redis_cluster() {
+    let Some(cluster) = crate::redis_server::RedisCluster::start() else {
+        return;
+    };
+    let nodes = cluster.urls().join(",");
+    let args = [
+        "--auth",
+        "sessions",
+        "--store",
+        "redis",
+        "--redis-cluster",
+        "--redis-url",
+        &nodes,
+    ];
+    let first = Server::start(&args);
+    let second = Server::start(&args);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let login = client
+            .post(format!("http://{}/login", first.address))
+            .json(&serde_json::json!({ "username": "alice", "password": "wonderland-42" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let cookie = login.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let me = client
+            .get(format!("http://{}/me", second.address))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        me.status().as_u16()
+    });
+    assert_eq!(status, 200);
 }

@@ -8,7 +8,7 @@ use crate::support::{
 };
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
-use jwt::keys::{KeyRing, SigningKey};
+use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -280,4 +280,68 @@ fn the_memory_table_covers_every_store_and_state() {
         }
     }
     assert!(table.contains("Measured with 1000000 of each"), "{table}");
+}
+
+/// An ES256 key every server is given, from the same private key.
+fn es256(kid: &str, pkcs8: &[u8]) -> SigningKey {
+    SigningKey::from_pkcs8(kid, SigningAlgorithm::Es256, pkcs8).unwrap()
+}
+
+async fn es256_server(ring: KeyRing) -> crate::support::TestApp {
+    let mut config = Mode::Jwt.config();
+    config.jwt_keys = ring;
+    spawn_app_with(Mode::Jwt, config).await
+}
+
+/// A rolling key rotation over two ES256 servers: publish the next key
+/// everywhere, then switch signing one server at a time. Nobody is logged
+/// out; switching before publishing would have.
+#[tokio::test]
+async fn a_rolling_es256_key_rotation_logs_nobody_out_when_the_next_key_is_published_first() {
+    let first = SigningKey::generate_pkcs8(SigningAlgorithm::Es256).unwrap();
+    let next = SigningKey::generate_pkcs8(SigningAlgorithm::Es256).unwrap();
+
+    // Both servers sign with the first key: a token from one works on the other.
+    let a = es256_server(KeyRing::new(es256("2026-01", &first))).await;
+    let b = es256_server(KeyRing::new(es256("2026-01", &first))).await;
+    let mut old_token = a.logged_in("alice", "wonderland-42").await;
+    old_token.address = b.address.clone();
+    assert_eq!(old_token.get("/me").await.status, 200);
+    let jwks = |app: &crate::support::TestApp| {
+        let visitor = app.visitor();
+        async move { visitor.get("/.well-known/jwks.json").await.body }
+    };
+    assert_eq!(jwks(&a).await, jwks(&b).await, "one key, published by both");
+
+    // Step 1: every server learns the next key, and still signs with the first.
+    let published = || {
+        let mut ring = KeyRing::new(es256("2026-01", &first));
+        ring.also_verify(es256("2026-02", &next));
+        ring
+    };
+    let b = es256_server(published()).await;
+    assert_eq!(jwks(&b).await["keys"].as_array().unwrap().len(), 2);
+
+    // Step 2, server by server: A signs with the next key, B not yet.
+    let mut switched = KeyRing::new(es256("2026-01", &first));
+    switched.rotate(es256("2026-02", &next));
+    let a = es256_server(switched).await;
+    let mut new_token = a.logged_in("alice", "wonderland-42").await;
+    new_token.address = b.address.clone();
+    assert_eq!(
+        new_token.get("/me").await.status,
+        200,
+        "B already knew the next key"
+    );
+    old_token.address = a.address.clone();
+    assert_eq!(
+        old_token.get("/me").await.status,
+        200,
+        "A still verifies the first key"
+    );
+
+    // The mistake the order avoids: a server that never learnt the next key.
+    let unprepared = es256_server(KeyRing::new(es256("2026-01", &first))).await;
+    new_token.address = unprepared.address.clone();
+    assert_eq!(new_token.get("/me").await.status, 401);
 }
