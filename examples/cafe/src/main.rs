@@ -45,16 +45,8 @@ struct ClusterArgs {
     /// How every server remembers who is logged in.
     #[arg(long, value_enum, default_value_t = Auth::Sessions)]
     auth: Auth,
-    /// Where the servers keep their state: each its own memory, or one Redis.
-    #[arg(long, value_enum, default_value_t = Store::Memory)]
-    store: Store,
-    /// With --store redis: the Redis server, or with --redis-cluster any of
-    /// the cluster's nodes, comma-separated.
-    #[arg(long, env = "CAFE_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
-    redis_url: String,
-    /// With --store redis: Redis is a Redis Cluster.
-    #[arg(long)]
-    redis_cluster: bool,
+    #[command(flatten)]
+    store: StoreArgs,
     /// The load balancer's address; the servers take the ports after it
     /// (port 0: every one picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -70,17 +62,8 @@ struct ServeArgs {
     /// How the server remembers who is logged in.
     #[arg(long, value_enum, default_value_t = Auth::Sessions)]
     auth: Auth,
-    /// Where the server keeps its state: in this process, or in Redis, shared
-    /// by every server that points at the same Redis.
-    #[arg(long, value_enum, default_value_t = Store::Memory)]
-    store: Store,
-    /// With --store redis: the Redis server, or with --redis-cluster any of
-    /// the cluster's nodes, comma-separated.
-    #[arg(long, env = "CAFE_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
-    redis_url: String,
-    /// With --store redis: Redis is a Redis Cluster.
-    #[arg(long)]
-    redis_cluster: bool,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -129,6 +112,34 @@ enum Auth {
     /// A short JWT in the page's memory; the refresh token in an HttpOnly
     /// cookie sent to /refresh only.
     Hybrid,
+}
+
+/// Where state lives: `serve` and `cluster` take the same flags.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// Where the server keeps its state: in this process, or in Redis, shared
+    /// by every server that points at the same Redis.
+    #[arg(long, value_enum, default_value_t = Store::Memory)]
+    store: Store,
+    /// With --store redis: the Redis server, or with --redis-cluster any of
+    /// the cluster's nodes, comma-separated.
+    #[arg(long, env = "CAFE_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// With --store redis: Redis is a Redis Cluster.
+    #[arg(long)]
+    redis_cluster: bool,
+}
+
+impl StoreArgs {
+    /// The stores these flags name: `None` for the default, memory.
+    async fn stores(&self) -> Result<Option<Stores>, String> {
+        match self.store {
+            Store::Memory => Ok(None),
+            Store::Redis => redis_stores(&self.redis_url, self.redis_cluster)
+                .await
+                .map(Some),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -216,8 +227,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         note = Some(about);
     }
 
-    if let Store::Redis = args.store {
-        config.stores = redis_stores(&args.redis_url, args.redis_cluster).await?;
+    if let Some(stores) = args.store.stores().await? {
+        config.stores = stores;
     }
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -287,8 +298,8 @@ async fn cluster(args: ClusterArgs) -> Result<(), String> {
         ]);
         config.jwt_keys =
             KeyRing::new(SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?);
-        if let Store::Redis = args.store {
-            config.stores = redis_stores(&args.redis_url, args.redis_cluster).await?;
+        if let Some(stores) = args.store.stores().await? {
+            config.stores = stores;
         }
         instances.push((bind(address).await?, config));
     }

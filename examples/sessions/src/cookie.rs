@@ -55,14 +55,20 @@ pub fn logout_cookie() -> String {
 /// one of the right shape. IDs anywhere else (the URL, a header of our own
 /// invention) are never looked at.
 pub fn presented_id(headers: &HeaderMap) -> Option<SessionId> {
+    cookie_value(headers, COOKIE_NAME).and_then(|value| SessionId::parse(&value))
+}
+
+/// The value of the first cookie called `name` in the request's `Cookie`
+/// headers, if it is not empty.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == COOKIE_NAME)
-        .and_then(|cookie| SessionId::parse(cookie.value()))
+        .find(|cookie| cookie.name() == name && !cookie.value().is_empty())
+        .map(|cookie| cookie.value().to_owned())
 }
 // ANCHOR_END: presented
 

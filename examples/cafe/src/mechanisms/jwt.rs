@@ -7,7 +7,7 @@
 //! read and the browser sends to `/refresh` only.
 
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -130,14 +130,7 @@ pub fn expired_refresh_cookie() -> String {
 
 /// The refresh token in the request's `Cookie` header, if any.
 pub fn presented_refresh_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == REFRESH_COOKIE && !cookie.value().is_empty())
-        .map(|cookie| cookie.value().to_owned())
+    sessions::cookie::cookie_value(headers, REFRESH_COOKIE)
 }
 
 // ANCHOR: bearer
