@@ -46,6 +46,7 @@ pub mod routes;
 pub mod store;
 pub mod throttle;
 pub mod users;
+pub mod web;
 
 pub use guards::{AllowedOrigins, cross_site_verdict};
 pub use routes::BODY_LIMIT_BYTES;
@@ -174,7 +175,7 @@ pub fn app(config: Config) -> Router {
         AuthMode::Sessions => {
             let sessions = Sessions::new(stores.sessions.clone(), session_timeouts);
             let mechanism = SessionMechanism::new(sessions);
-            routes::router(shared.with_mechanism(mechanism), allowed_origins)
+            routes::router(shared.with_mechanism(mechanism), allowed_origins, auth)
         }
         AuthMode::Jwt | AuthMode::Hybrid => {
             let authority = TokenAuthority::new(
@@ -189,7 +190,7 @@ pub fn app(config: Config) -> Router {
             };
             let mechanism =
                 JwtMechanism::new(Arc::new(authority), stores.accounts.clone(), delivery);
-            routes::router(shared.with_mechanism(mechanism), allowed_origins)
+            routes::router(shared.with_mechanism(mechanism), allowed_origins, auth)
         }
     }
 }

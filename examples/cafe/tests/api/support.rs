@@ -13,6 +13,13 @@ use sessions::MemoryStore;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+/// A number no other call in this test run has had: for names of
+/// temporary folders.
+pub fn unique_number() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// 2026-01-01T09:00:00Z: every test starts its clock here.
 pub fn opening_time() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_258_000)

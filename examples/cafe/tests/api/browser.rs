@@ -1,0 +1,302 @@
+//! The web client in a real headless Chromium, driven over the Chrome
+//! DevTools Protocol. Chromium must be installed (Debian's `chromium`; CI
+//! installs it); set `SKIP_BROWSER_TESTS=1` to skip these tests on purpose.
+
+use crate::support::{Mode, TestApp, spawn_app};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A headless Chromium with one page open, killed when the test ends.
+pub struct Browser {
+    child: Child,
+    profile: std::path::PathBuf,
+    socket: Socket,
+    session: String,
+    next_id: u64,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::fs::remove_dir_all(&self.profile).ok();
+    }
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "google-chrome"].into_iter().find(|name| {
+        Command::new(name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    })
+}
+
+impl Browser {
+    /// Starts Chromium, or `None` when `SKIP_BROWSER_TESTS` is set.
+    pub async fn start() -> Option<Browser> {
+        if std::env::var_os("SKIP_BROWSER_TESTS").is_some() {
+            eprintln!("SKIP_BROWSER_TESTS is set: skipping a browser test");
+            return None;
+        }
+        let program = chromium().expect(
+            "the browser tests need Chromium: apt-get install chromium \
+             (or set SKIP_BROWSER_TESTS=1 to skip them)",
+        );
+        let profile = std::env::temp_dir().join(format!(
+            "cafe-browser-{}-{}",
+            std::process::id(),
+            crate::support::unique_number()
+        ));
+        std::fs::create_dir_all(&profile).unwrap();
+        let child = Command::new(program)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Chromium writes the port it picked, and the browser's path, here.
+        let port_file = profile.join("DevToolsActivePort");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let endpoint = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file)
+                && let [port, path] = text.lines().collect::<Vec<_>>()[..]
+            {
+                break format!("ws://127.0.0.1:{port}{path}");
+            }
+            assert!(Instant::now() < deadline, "Chromium did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let (socket, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
+        let mut browser = Browser {
+            child,
+            profile,
+            socket,
+            session: String::new(),
+            next_id: 0,
+        };
+        let target = browser
+            .command("Target.createTarget", json!({ "url": "about:blank" }))
+            .await;
+        let attached = browser
+            .command(
+                "Target.attachToTarget",
+                json!({ "targetId": target["targetId"], "flatten": true }),
+            )
+            .await;
+        browser.session = attached["sessionId"].as_str().unwrap().to_owned();
+        Some(browser)
+    }
+
+    /// Sends one DevTools command (to the page, once attached) and returns
+    /// its result, skipping the events that arrive meanwhile.
+    async fn command(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut message = json!({ "id": id, "method": method, "params": params });
+        if !self.session.is_empty() {
+            message["sessionId"] = json!(self.session);
+        }
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap();
+        loop {
+            let answer = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+                .await
+                .expect("Chromium answers within 20 s")
+                .expect("the connection stays open")
+                .unwrap();
+            let Message::Text(text) = answer else {
+                continue;
+            };
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            if answer["id"] == id {
+                assert!(answer.get("error").is_none(), "{method}: {answer}");
+                return answer["result"].clone();
+            }
+        }
+    }
+
+    /// Evaluates `expression` in the page (awaiting it if it is a promise)
+    /// and returns its value.
+    pub async fn eval(&mut self, expression: &str) -> Value {
+        let result = self
+            .command(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
+            )
+            .await;
+        assert!(
+            result.get("exceptionDetails").is_none(),
+            "{expression}: {}",
+            result["exceptionDetails"]
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Waits until `condition` is true in the page.
+    pub async fn wait_for(&mut self, condition: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.eval(&format!("Boolean({condition})")).await != json!(true) {
+            assert!(Instant::now() < deadline, "never true: {condition}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens the café's page and waits until its script has started.
+    pub async fn open(&mut self, app: &TestApp) {
+        // localhost, not 127.0.0.1: the name browsers trust with Secure cookies.
+        let url = app.address.replace("127.0.0.1", "localhost") + "/";
+        self.command("Page.navigate", json!({ "url": url })).await;
+        self.wait_for("window.cafe && window.cafe.ready").await;
+        self.eval("window.cafe.ready").await;
+    }
+}
+
+async fn log_in_through_the_page(browser: &mut Browser) {
+    browser
+        .eval(
+            "document.querySelector('#login [name=password]').value = 'wonderland-42'; \
+             document.getElementById('login').requestSubmit()",
+        )
+        .await;
+    browser
+        .wait_for("document.getElementById('who').textContent === 'alice'")
+        .await;
+}
+
+#[tokio::test]
+async fn the_page_logs_in_orders_and_logs_out_in_every_mode() {
+    for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
+        let Some(mut browser) = Browser::start().await else {
+            return;
+        };
+        let app = spawn_app(mode).await;
+        browser.open(&app).await;
+        browser
+            .wait_for("!document.getElementById('login').hidden")
+            .await;
+        log_in_through_the_page(&mut browser).await;
+
+        browser
+            .eval("document.getElementById('order').requestSubmit()")
+            .await;
+        browser
+            .wait_for("document.querySelectorAll('#orders li').length === 1")
+            .await;
+        let order = browser
+            .eval("document.querySelector('#orders li').textContent")
+            .await;
+        assert_eq!(order, "#1 flat white", "{mode:?}");
+
+        // Where the login lives, as each mode's chapter says.
+        let stored = browser.eval("localStorage.getItem('cafe-tokens')").await;
+        let readable_cookies = browser.eval("document.cookie").await;
+        assert_eq!(readable_cookies, "", "{mode:?}: HttpOnly cookies only");
+        match mode {
+            Mode::Jwt => assert!(stored.as_str().unwrap().contains("refresh"), "{mode:?}"),
+            _ => assert_eq!(stored, Value::Null, "{mode:?}: nothing in localStorage"),
+        }
+
+        browser
+            .eval("document.getElementById('logout').click()")
+            .await;
+        browser
+            .wait_for("!document.getElementById('login').hidden")
+            .await;
+        assert_eq!(
+            browser.eval("localStorage.getItem('cafe-tokens')").await,
+            Value::Null
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once_for_ten_requests_and_the_user_sees_no_error() {
+    for mode in [Mode::Jwt, Mode::Hybrid] {
+        let Some(mut browser) = Browser::start().await else {
+            return;
+        };
+        let app = spawn_app(mode).await;
+        browser.open(&app).await;
+        log_in_through_the_page(&mut browser).await;
+
+        // The access token expires while the page is open...
+        app.wait(Duration::from_secs(16 * 60));
+        app.probe.take_calls();
+        // ...and ten requests meet the 401 at once.
+        let statuses = browser
+            .eval(
+                "Promise.all(Array.from({ length: 10 }, () => window.cafe.api('/me')))\
+                 .then((answers) => answers.map((answer) => answer.status))",
+            )
+            .await;
+        assert_eq!(statuses, json!(vec![200; 10]), "{mode:?}");
+        let rotations = app
+            .probe
+            .take_calls()
+            .into_iter()
+            .filter(|call| *call == "families.rotate")
+            .count();
+        assert_eq!(
+            rotations, 1,
+            "{mode:?}: exactly one /refresh reached the server"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_page_is_served_under_a_strict_content_security_policy() {
+    let app = spawn_app(Mode::Hybrid).await;
+    let page = app.visitor().get("/").await;
+    assert_eq!(page.status, 200);
+    let policy = page.header("content-security-policy").unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            policy.contains(directive),
+            "{directive} missing from {policy}"
+        );
+    }
+    assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        page.text
+            .contains(r#"<meta name="cafe-auth" content="hybrid">"#)
+    );
+    // No inline script for the policy to have to allow.
+    assert!(
+        !page.text.contains("<script>") && !page.text.contains(" on"),
+        "{}",
+        page.text
+    );
+    let script = app.visitor().get("/app.js").await;
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+}

@@ -1,0 +1,169 @@
+// The café's web client: one module, no framework, no build step.
+//
+// How it keeps the login depends on the server's mode:
+// - sessions: the browser keeps an HttpOnly cookie; this script never sees it.
+// - hybrid: the access token lives in this module's memory only, and the
+//   refresh token in an HttpOnly cookie that only /refresh receives.
+// - jwt: both tokens in localStorage, where any script on the page can read
+//   them. This is the risky choice the book warns about, shown on purpose.
+
+const mode = document.querySelector('meta[name="cafe-auth"]').content;
+const STORAGE_KEY = 'cafe-tokens';
+
+// The hybrid's access token: in memory, gone when the tab closes.
+let accessInMemory = null;
+
+
+function accessToken() {
+  if (mode === 'hybrid') return accessInMemory;
+  if (mode === 'jwt') return JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null')?.access;
+  return null;
+}
+
+function keepTokens(body) {
+  if (mode === 'hybrid') accessInMemory = body.access_token;
+  if (mode === 'jwt') {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify({
+      access: body.access_token,
+      refresh: body.refresh_token,
+    }));
+  }
+}
+
+function forgetTokens() {
+  accessInMemory = null;
+  localStorage.removeItem(STORAGE_KEY);
+}
+
+// One refresh at a time. Within this tab, every caller that meets a 401
+// while a refresh is under way waits for that same refresh; across tabs, the
+// Web Locks API lets one tab refresh while the others wait, so two tabs never
+// present the same refresh token (which the server would take for theft).
+// `failed` is the access token that was refused: if the token has changed
+// since, someone else has refreshed already, and there is nothing to do.
+let refreshing = null;
+
+function refreshOnce(failed) {
+  refreshing ??= navigator.locks
+    .request('cafe-refresh', () => refreshHoldingTheLock(failed))
+    .finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function refreshHoldingTheLock(failed) {
+  if (accessToken() && accessToken() !== failed) return true;
+  const request = mode === 'jwt'
+    ? {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          refresh_token: JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null')?.refresh,
+        }),
+      }
+    : { method: 'POST' }; // hybrid: the cookie is the credential
+  const answer = await fetch('/refresh', request);
+  if (!answer.ok) {
+    forgetTokens();
+    return false;
+  }
+  keepTokens(await answer.json());
+  return true;
+}
+
+// Every API call goes through here: the token attached, and on a 401 one
+// refresh (shared, as above) and one retry.
+async function api(path, options = {}) {
+  const sentWith = accessToken();
+  const send = () => {
+    const headers = new Headers(options.headers);
+    const token = accessToken();
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    return fetch(path, { ...options, headers });
+  };
+  let answer = await send();
+  if (answer.status === 401 && mode !== 'sessions' && await refreshOnce(sentWith)) {
+    answer = await send();
+  }
+  return answer;
+}
+
+function show(element, visible) {
+  document.getElementById(element).hidden = !visible;
+}
+
+function say(text) {
+  document.getElementById('status').textContent = text;
+}
+
+async function showAccount() {
+  const me = await api('/me');
+  if (me.status !== 200) {
+    show('account', false);
+    show('login', true);
+    return;
+  }
+  const user = await me.json();
+  document.getElementById('who').textContent = user.name;
+  document.getElementById('role').textContent = user.role;
+  const orders = await (await api('/orders')).json();
+  const list = document.getElementById('orders');
+  list.replaceChildren(...orders.map((order) => {
+    const item = document.createElement('li');
+    item.textContent = `#${order.id} ${order.item}`;
+    return item;
+  }));
+  show('login', false);
+  show('account', true);
+}
+
+document.getElementById('login').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const answer = await fetch('/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: form.get('username'), password: form.get('password') }),
+  });
+  const body = await answer.json();
+  if (!answer.ok) {
+    say(body.error);
+    return;
+  }
+  say('');
+  keepTokens(body);
+  await showAccount();
+});
+
+document.getElementById('order').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const item = new FormData(event.target).get('item');
+  const answer = await api('/orders', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ item }),
+  });
+  say(answer.ok ? '' : (await answer.json()).error);
+  await showAccount();
+});
+
+document.getElementById('logout').addEventListener('click', async () => {
+  await api('/logout', { method: 'POST' });
+  forgetTokens();
+  await showAccount();
+});
+
+document.getElementById('mode').textContent = {
+  sessions: 'Server-side session: an HttpOnly cookie this page cannot read.',
+  hybrid: 'Hybrid: a 5-minute token in memory, the refresh token in an HttpOnly cookie.',
+  jwt: 'JWT in localStorage: any script on this page can read it.',
+}[mode] ?? mode;
+
+// For tests and the curious: the wrapper every request goes through.
+window.cafe = { api, refreshOnce, ready: null };
+
+// The hybrid's access token does not survive a reload: get a new one with
+// the refresh cookie, if there is one.
+window.cafe.ready = (async () => {
+  if (mode === 'hybrid') await refreshOnce(null);
+  await showAccount();
+})();
