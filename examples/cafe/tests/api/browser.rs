@@ -17,7 +17,9 @@ pub struct Browser {
     child: Child,
     profile: std::path::PathBuf,
     socket: Socket,
-    session: String,
+    /// One DevTools session per open tab; commands go to `current`.
+    tabs: Vec<String>,
+    current: usize,
     next_id: u64,
 }
 
@@ -92,20 +94,37 @@ impl Browser {
             child,
             profile,
             socket,
-            session: String::new(),
+            tabs: Vec::new(),
+            current: 0,
             next_id: 0,
         };
-        let target = browser
+        browser.open_tab().await;
+        Some(browser)
+    }
+
+    /// Opens another tab of the same browser profile (same cookies, same
+    /// localStorage, same locks) and makes it the current one.
+    pub async fn open_tab(&mut self) -> usize {
+        let browser_level = std::mem::take(&mut self.tabs);
+        let target = self
             .command("Target.createTarget", json!({ "url": "about:blank" }))
             .await;
-        let attached = browser
+        let attached = self
             .command(
                 "Target.attachToTarget",
                 json!({ "targetId": target["targetId"], "flatten": true }),
             )
             .await;
-        browser.session = attached["sessionId"].as_str().unwrap().to_owned();
-        Some(browser)
+        self.tabs = browser_level;
+        self.tabs
+            .push(attached["sessionId"].as_str().unwrap().to_owned());
+        self.current = self.tabs.len() - 1;
+        self.current
+    }
+
+    /// Sends the next commands to tab `index`.
+    pub fn use_tab(&mut self, index: usize) {
+        self.current = index;
     }
 
     /// Sends one DevTools command (to the page, once attached) and returns
@@ -114,8 +133,8 @@ impl Browser {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({ "id": id, "method": method, "params": params });
-        if !self.session.is_empty() {
-            message["sessionId"] = json!(self.session);
+        if let Some(session) = self.tabs.get(self.current) {
+            message["sessionId"] = json!(session);
         }
         self.socket
             .send(Message::text(message.to_string()))
@@ -299,4 +318,122 @@ async fn the_page_is_served_under_a_strict_content_security_policy() {
         script.header("content-type"),
         Some("text/javascript; charset=utf-8")
     );
+}
+
+fn rotations(app: &TestApp) -> usize {
+    app.probe
+        .take_calls()
+        .into_iter()
+        .filter(|call| *call == "families.rotate")
+        .count()
+}
+
+/// Two tabs of one browser, both meeting an expired token at once: the
+/// Web Lock lets one refresh at a time, so neither presents a refresh token
+/// the other has already used, and nobody is logged out for "reuse".
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_never_look_like_theft() {
+    for mode in [Mode::Jwt, Mode::Hybrid] {
+        let Some(mut browser) = Browser::start().await else {
+            return;
+        };
+        let app = spawn_app(mode).await;
+        browser.open(&app).await;
+        log_in_through_the_page(&mut browser).await;
+        let second = browser.open_tab().await;
+        browser.open(&app).await;
+        browser
+            .wait_for("document.getElementById('who').textContent === 'alice'")
+            .await;
+
+        app.wait(Duration::from_secs(16 * 60));
+        app.probe.take_calls();
+        // Both tabs start their requests before either has an answer.
+        let fire = "window.pending = Promise.all(Array.from({ length: 5 }, () => window.cafe.api('/me')))\
+                    .then((answers) => answers.map((answer) => answer.status)); true";
+        browser.use_tab(0);
+        browser.eval(fire).await;
+        browser.use_tab(second);
+        browser.eval(fire).await;
+        for tab in [0, second] {
+            browser.use_tab(tab);
+            assert_eq!(
+                browser.eval("window.pending").await,
+                json!(vec![200; 5]),
+                "{mode:?}"
+            );
+        }
+        // Still logged in, in both tabs, after the dust settles.
+        for tab in [0, second] {
+            browser.use_tab(tab);
+            let status = browser
+                .eval("window.cafe.api('/me').then((a) => a.status)")
+                .await;
+            assert_eq!(status, 200, "{mode:?}, tab {tab}");
+        }
+        let refreshed = rotations(&app);
+        match mode {
+            // One tab refreshed; the other found the new tokens in storage.
+            Mode::Jwt => assert_eq!(refreshed, 1),
+            // Each tab keeps its access token in its own memory, so each
+            // refreshes, one after the other, each with the newest cookie.
+            _ => assert_eq!(refreshed, 2),
+        }
+    }
+}
+
+/// A page on another origin tries to order on alice's behalf, with a form
+/// and with `fetch`: no order is placed in any mode.
+#[tokio::test]
+async fn a_page_from_another_origin_cannot_order_for_alice() {
+    for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
+        let Some(mut browser) = Browser::start().await else {
+            return;
+        };
+        let app = spawn_app(mode).await;
+        browser.open(&app).await;
+        log_in_through_the_page(&mut browser).await;
+        let cafe = app.address.replace("127.0.0.1", "localhost");
+
+        // The attacker's site: another origin, and another site too
+        // (127.0.0.1 is not localhost), serving a page of its own.
+        let evil = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let evil_address = format!("http://{}", evil.local_addr().unwrap());
+        let page = format!(
+            "<!doctype html><form id=f method=post action='{cafe}/orders' enctype='text/plain'>\
+             <input name='{{\"item\":\"forty espressos\",\"x\":\"' value='\"}}'></form>"
+        );
+        let router = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Html(page) }),
+        );
+        tokio::spawn(async move { axum::serve(evil, router).await });
+
+        browser.open_tab().await;
+        browser
+            .command(
+                "Page.navigate",
+                json!({ "url": format!("{evil_address}/") }),
+            )
+            .await;
+        browser.wait_for("document.getElementById('f')").await;
+        let by_fetch = browser
+            .eval(&format!(
+                "fetch('{cafe}/orders', {{ method: 'POST', credentials: 'include', \
+                 headers: {{ 'content-type': 'text/plain' }}, body: '{{\"item\":\"a latte\"}}' }})\
+                 .then((answer) => answer.status, () => 'blocked')"
+            ))
+            .await;
+        browser
+            .eval("document.getElementById('f').submit(); true")
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        // Back in the café's tab, alice's own orders: none.
+        browser.use_tab(0);
+        let orders = browser
+            .eval("window.cafe.api('/orders').then((answer) => answer.json())")
+            .await;
+        assert_eq!(orders, json!([]), "{mode:?}: fetch got {by_fetch}");
+    }
 }
