@@ -437,3 +437,34 @@ async fn a_page_from_another_origin_cannot_order_for_alice() {
         assert_eq!(orders, json!([]), "{mode:?}: fetch got {by_fetch}");
     }
 }
+
+/// CORS is never opened: a foreign origin asking to read answers with the
+/// user's credentials gets no `Access-Control-Allow-*` header, so the
+/// browser keeps the answer from its script.
+#[tokio::test]
+async fn no_foreign_origin_may_read_answers_with_credentials() {
+    for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
+        let app = spawn_app(mode).await;
+        let alice = app.logged_in("alice", "wonderland-42").await;
+        let preflight = crate::support::Call {
+            method: reqwest::Method::OPTIONS,
+            ..crate::support::Call::get("/orders")
+        }
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, authorization",
+        );
+        let read = crate::support::Call::get("/me").header("origin", "https://evil.example");
+        for call in [preflight, read] {
+            let answer = alice.send(&call).await;
+            let cors: Vec<_> = answer
+                .headers
+                .keys()
+                .filter(|name| name.as_str().starts_with("access-control-"))
+                .collect();
+            assert!(cors.is_empty(), "{mode:?}: {cors:?}");
+        }
+    }
+}
