@@ -193,6 +193,15 @@ impl Browser {
     }
 }
 
+/// A café in `mode`, and a browser with alice logged in through its page.
+async fn alice_in_a_browser(mode: Mode) -> Option<(Browser, TestApp)> {
+    let mut browser = Browser::start().await?;
+    let app = spawn_app(mode).await;
+    browser.open(&app).await;
+    log_in_through_the_page(&mut browser).await;
+    Some((browser, app))
+}
+
 async fn log_in_through_the_page(browser: &mut Browser) {
     browser
         .eval(
@@ -254,12 +263,9 @@ async fn the_page_logs_in_orders_and_logs_out_in_every_mode() {
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_once_for_ten_requests_and_the_user_sees_no_error() {
     for mode in [Mode::Jwt, Mode::Hybrid] {
-        let Some(mut browser) = Browser::start().await else {
+        let Some((mut browser, app)) = alice_in_a_browser(mode).await else {
             return;
         };
-        let app = spawn_app(mode).await;
-        browser.open(&app).await;
-        log_in_through_the_page(&mut browser).await;
 
         // The access token expires while the page is open...
         app.wait(Duration::from_secs(16 * 60));
@@ -334,12 +340,9 @@ fn rotations(app: &TestApp) -> usize {
 #[tokio::test]
 async fn two_tabs_refreshing_at_once_never_look_like_theft() {
     for mode in [Mode::Jwt, Mode::Hybrid] {
-        let Some(mut browser) = Browser::start().await else {
+        let Some((mut browser, app)) = alice_in_a_browser(mode).await else {
             return;
         };
-        let app = spawn_app(mode).await;
-        browser.open(&app).await;
-        log_in_through_the_page(&mut browser).await;
         let second = browser.open_tab().await;
         browser.open(&app).await;
         browser
@@ -387,12 +390,9 @@ async fn two_tabs_refreshing_at_once_never_look_like_theft() {
 #[tokio::test]
 async fn a_page_from_another_origin_cannot_order_for_alice() {
     for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
-        let Some(mut browser) = Browser::start().await else {
+        let Some((mut browser, app)) = alice_in_a_browser(mode).await else {
             return;
         };
-        let app = spawn_app(mode).await;
-        browser.open(&app).await;
-        log_in_through_the_page(&mut browser).await;
         let cafe = app.address.replace("127.0.0.1", "localhost");
 
         // The attacker's site: another origin, and another site too
