@@ -104,6 +104,10 @@ pub struct Config {
     /// from any other origin are refused. Empty: [`serve`] allows
     /// `http://localhost:PORT` and `http://127.0.0.1:PORT` of its listener.
     pub allowed_origins: AllowedOrigins,
+    /// Serve `/xss-demo`, a page with a deliberate cross-site scripting hole,
+    /// so the book can show what an injected script reaches in each mode.
+    /// Off unless `--enable-deliberately-vulnerable-xss-demo` says otherwise.
+    pub xss_demo: bool,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -143,6 +147,7 @@ impl Config {
             },
             revocation_checks: RevocationChecks::default(),
             allowed_origins: AllowedOrigins::default(),
+            xss_demo: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -161,6 +166,7 @@ pub fn app(config: Config) -> Router {
         jwt_lifetimes,
         revocation_checks,
         allowed_origins,
+        xss_demo,
         clock,
     } = config;
     // Everything but the mechanism is the same in every mode.
@@ -175,7 +181,11 @@ pub fn app(config: Config) -> Router {
         AuthMode::Sessions => {
             let sessions = Sessions::new(stores.sessions.clone(), session_timeouts);
             let mechanism = SessionMechanism::new(sessions);
-            routes::router(shared.with_mechanism(mechanism), allowed_origins, auth)
+            routes::router(
+                shared.with_mechanism(mechanism),
+                allowed_origins,
+                web::routes(auth, xss_demo),
+            )
         }
         AuthMode::Jwt | AuthMode::Hybrid => {
             let authority = TokenAuthority::new(
@@ -190,7 +200,11 @@ pub fn app(config: Config) -> Router {
             };
             let mechanism =
                 JwtMechanism::new(Arc::new(authority), stores.accounts.clone(), delivery);
-            routes::router(shared.with_mechanism(mechanism), allowed_origins, auth)
+            routes::router(
+                shared.with_mechanism(mechanism),
+                allowed_origins,
+                web::routes(auth, xss_demo),
+            )
         }
     }
 }

@@ -101,6 +101,11 @@ struct ServeArgs {
     /// Default: http://localhost:PORT and http://127.0.0.1:PORT.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// Serve /xss-demo, a page with a deliberate cross-site scripting hole,
+    /// to watch what an injected script can do in each mode. Never in
+    /// production.
+    #[arg(long)]
+    enable_deliberately_vulnerable_xss_demo: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,6 +219,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         token_version: args.check_token_version,
     };
     config.allowed_origins = AllowedOrigins::new(&args.allowed_origins);
+    config.xss_demo = args.enable_deliberately_vulnerable_xss_demo;
     let mut note = None;
     if matches!(args.auth, Auth::Jwt | Auth::Hybrid) {
         // A short or empty secret stops the server here, before it listens.

@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use cafe::AuthMode;
 use cafe::auth::{Admin, AppState, CurrentUser, Issued, Mechanism, Renewal};
 use cafe::error::ApiError;
 use cafe::guards::{AllowedOrigins, no_store, refuse_cross_site_writes, require_json_bodies};
@@ -31,12 +30,16 @@ const MAX_NAME_BYTES: usize = 64;
 const MAX_PASSWORD_BYTES: usize = 1024;
 const MAX_ITEM_CHARS: usize = 100;
 
-/// The app's routes over `state`, and the web client for `auth`;
+/// The app's routes over `state`, and the `web` client's;
 /// state-changing requests must come from one of `origins` (or from no
 /// browser at all).
-pub fn router<M: Mechanism>(state: AppState<M>, origins: AllowedOrigins, auth: AuthMode) -> Router {
+pub fn router<M: Mechanism>(
+    state: AppState<M>,
+    origins: AllowedOrigins,
+    web: Router<AppState<M>>,
+) -> Router {
     Router::new()
-        .merge(cafe::web::routes(auth))
+        .merge(web)
         .route("/healthz", get(healthz))
         .route("/login", post(login::<M>))
         .route("/refresh", post(refresh::<M>))

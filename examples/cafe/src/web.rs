@@ -36,9 +36,10 @@ fn asset(content_type: &'static str, body: String) -> impl IntoResponse + Clone 
     )
 }
 
-/// `/`, `/app.js` and `/app.css`. The page names the mode in a `<meta>`
-/// element, so the script knows where to keep the login.
-pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthMode) -> Router<S> {
+/// `/`, `/app.js` and `/app.css`, and with `xss_demo` the vulnerable demo
+/// page. The page names the mode in a `<meta>` element, so the script knows
+/// where to keep the login.
+pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthMode, xss_demo: bool) -> Router<S> {
     let mode = match auth {
         AuthMode::Sessions => "sessions",
         AuthMode::Jwt => "jwt",
@@ -47,8 +48,34 @@ pub fn routes<S: Clone + Send + Sync + 'static>(auth: AuthMode) -> Router<S> {
     let page = asset("text/html; charset=utf-8", PAGE.replace("{{AUTH}}", mode));
     let script = asset("text/javascript; charset=utf-8", SCRIPT.to_owned());
     let style = asset("text/css; charset=utf-8", STYLE.to_owned());
-    Router::new()
+    let router = Router::new()
         .route("/", get(move || async move { page }))
         .route("/app.js", get(move || async move { script }))
-        .route("/app.css", get(move || async move { style }))
+        .route("/app.css", get(move || async move { style }));
+    if xss_demo {
+        router.route("/xss-demo", get(deliberately_vulnerable_page))
+    } else {
+        router
+    }
 }
+
+#[derive(serde::Deserialize)]
+struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+// ANCHOR: xss_demo
+/// DELIBERATELY VULNERABLE, for the book's XSS demonstration only: echoes
+/// the query into HTML without escaping, and without the Content Security
+/// Policy that would stop an injected inline script. It exists only when the
+/// server is started with `--enable-deliberately-vulnerable-xss-demo`.
+async fn deliberately_vulnerable_page(
+    axum::extract::Query(search): axum::extract::Query<Search>,
+) -> axum::response::Html<String> {
+    axum::response::Html(format!(
+        "<!doctype html><title>Search</title><p>You searched for {}</p>",
+        search.q
+    ))
+}
+// ANCHOR_END: xss_demo

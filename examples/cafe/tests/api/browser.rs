@@ -468,3 +468,127 @@ async fn no_foreign_origin_may_read_answers_with_credentials() {
         }
     }
 }
+
+/// What the script an attacker injects into the café's origin does, in one
+/// go: read what it can, order as alice while the page is open, and try to
+/// obtain a credential it could use from anywhere (with no token in reach,
+/// by asking `/refresh`, which any same-origin script may call). It travels
+/// as one line, so it holds no `//` comments.
+const XSS_PAYLOAD: &str = r#"
+(async () => {
+  const stored = localStorage.getItem('cafe-tokens');
+  const readable = document.cookie || stored || '';
+  let bearer = stored ? JSON.parse(stored).access : null;
+  let stolen = stored ? JSON.parse(stored) : null;
+  if (!stored) {
+    const answer = await fetch('/refresh', { method: 'POST' });
+    if (answer.ok) {
+      bearer = (await answer.json()).access_token;
+      stolen = { access: bearer };
+    }
+  }
+  const headers = { 'content-type': 'application/json' };
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  const order = await fetch('/orders', {
+    method: 'POST', headers, body: JSON.stringify({ item: 'ordered by the attacker' }),
+  });
+  window.xss = { readable: readable !== '', ordered: order.status === 201, stolen };
+})()
+"#;
+
+#[tokio::test]
+async fn what_an_injected_script_reaches_in_each_mode() {
+    let mut table = String::from(
+        "# an injected script on the café's own origin, while alice is logged in\n\
+         mode      reads the credential  orders as alice  steals a usable credential  for how long\n",
+    );
+    for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
+        let mut config = mode.config();
+        config.xss_demo = true;
+        let app = crate::support::spawn_app_with(mode, config).await;
+        let Some(mut browser) = Browser::start().await else {
+            return;
+        };
+        browser.open(&app).await;
+        log_in_through_the_page(&mut browser).await;
+
+        // Alice follows a link to the vulnerable page, on the café's origin.
+        let payload = XSS_PAYLOAD.replace(['\n'], " ");
+        let link = format!(
+            "{}/xss-demo?q=%3Cscript%3E{}%3C/script%3E",
+            app.address.replace("127.0.0.1", "localhost"),
+            percent_encode(&payload)
+        );
+        browser
+            .command("Page.navigate", json!({ "url": link }))
+            .await;
+        browser.wait_for("window.xss").await;
+        let reach = browser.eval("window.xss").await;
+
+        // The attacker, on another machine, with whatever the script sent home.
+        let stolen = &reach["stolen"];
+        let mut attacker = app.visitor();
+        attacker.credential =
+            stolen["access"]
+                .as_str()
+                .map(|access| crate::support::Credential::Bearer {
+                    access: access.to_owned(),
+                    refresh: stolen["refresh"].as_str().unwrap_or_default().to_owned(),
+                });
+        let works_elsewhere =
+            attacker.credential.is_some() && attacker.get("/me").await.status == 200;
+        // How long: until the stolen access token expires, or, with a
+        // refresh token, for as long as the login lasts.
+        let lasts = match (works_elsewhere, stolen["refresh"].is_string()) {
+            (false, _) => "-".to_owned(),
+            (true, true) => {
+                app.wait(Duration::from_secs(60 * 60));
+                assert_eq!(attacker.refresh().await.status, 200, "{mode:?}");
+                let days = jwt::Lifetimes::default().refresh / 86_400;
+                format!("{days} days from login (the refresh token)")
+            }
+            (true, false) => {
+                let access = app.visitor().get("/me").await; // not logged in: a control
+                assert_eq!(access.status, 401);
+                let minutes = Mode::Hybrid.config().jwt_lifetimes.access / 60;
+                app.wait(Duration::from_secs(
+                    minutes * 60 + jwt::tokens::LEEWAY_SECONDS,
+                ));
+                assert_eq!(attacker.get("/me").await.status, 401, "{mode:?}");
+                format!("{minutes} minutes (one access token)")
+            }
+        };
+        let name = match mode {
+            Mode::Sessions => "sessions",
+            Mode::Jwt => "jwt",
+            _ => "hybrid",
+        };
+        let yes_no = |value: bool| if value { "yes" } else { "no" };
+        table.push_str(&format!(
+            "{name:<9} {:<21} {:<16} {:<27} {lasts}\n",
+            yes_no(reach["readable"] == json!(true)),
+            yes_no(reach["ordered"] == json!(true)),
+            yes_no(works_elsewhere),
+        ));
+    }
+    crate::transcripts::check_golden("browser/xss.txt", &table);
+}
+
+/// Percent-encodes everything but letters and digits, for a URL's query.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_xss_demo_page_does_not_exist_unless_asked_for() {
+    let app = spawn_app(Mode::Sessions).await;
+    assert_eq!(app.visitor().get("/xss-demo?q=hi").await.status, 404);
+}
