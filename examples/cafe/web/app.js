@@ -14,6 +14,7 @@ const STORAGE_KEY = 'cafe-tokens';
 let accessInMemory = null;
 
 
+// ANCHOR: storage
 function accessToken() {
   if (mode === 'hybrid') return accessInMemory;
   if (mode === 'jwt') return JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null')?.access;
@@ -34,7 +35,9 @@ function forgetTokens() {
   accessInMemory = null;
   localStorage.removeItem(STORAGE_KEY);
 }
+// ANCHOR_END: storage
 
+// ANCHOR: refresh
 // One refresh at a time. Within this tab, every caller that meets a 401
 // while a refresh is under way waits for that same refresh; across tabs, the
 // Web Locks API lets one tab refresh while the others wait, so two tabs never
@@ -86,6 +89,7 @@ async function api(path, options = {}) {
   }
   return answer;
 }
+// ANCHOR_END: refresh
 
 function show(element, visible) {
   document.getElementById(element).hidden = !visible;
