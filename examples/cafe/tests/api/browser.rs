@@ -183,6 +183,30 @@ impl Browser {
         }
     }
 
+    /// Saves what the tab shows as `book/browser/screenshots/NAME.png`, for
+    /// the chapters: `UPDATE_SCREENSHOTS=1 cargo test -p cafe --test api
+    /// the_page_logs_in` rewrites them.
+    pub async fn screenshot(&mut self, name: &str) {
+        use base64::Engine;
+        self.command(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 720, "height": 420, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await;
+        let shot = self
+            .command("Page.captureScreenshot", json!({ "format": "png" }))
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        let folder = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../book/browser/screenshots"
+        );
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::write(format!("{folder}/{name}.png"), png).unwrap();
+    }
+
     /// Opens the café's page and waits until its script has started.
     pub async fn open(&mut self, app: &TestApp) {
         // localhost, not 127.0.0.1: the name browsers trust with Secure cookies.
@@ -237,6 +261,11 @@ async fn the_page_logs_in_orders_and_logs_out_in_every_mode() {
             .eval("document.querySelector('#orders li').textContent")
             .await;
         assert_eq!(order, "#1 flat white", "{mode:?}");
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            browser
+                .screenshot(&format!("{mode:?}").to_lowercase())
+                .await;
+        }
 
         // Where the login lives, as each mode's chapter says.
         let stored = browser.eval("localStorage.getItem('cafe-tokens')").await;
