@@ -133,6 +133,32 @@ impl State {
     }
 }
 
+/// One refresh family, as [`MemoryTokenStore::snapshot`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyRecord {
+    /// The family id (the tokens' `sid`).
+    pub sid: String,
+    /// Whose login it is.
+    pub user: String,
+    /// The one refresh token id that may be used next.
+    pub current_jti: String,
+    /// Ended by logout, a ban, or detected reuse.
+    pub revoked: bool,
+    /// When the login ends (NumericDate).
+    pub expires: u64,
+}
+
+/// Everything a [`MemoryTokenStore`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSnapshot {
+    /// The refresh families, by id.
+    pub families: Vec<FamilyRecord>,
+    /// Logged-out access-token ids, and until when each is refused.
+    pub denylist: Vec<(String, u64)>,
+    /// Token versions, by user.
+    pub versions: Vec<(String, u64)>,
+}
+
 /// Refresh families, the denylist and token versions, in this process.
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
@@ -148,6 +174,40 @@ impl MemoryTokenStore {
     /// How many denylist entries are held: the state logout costs.
     pub fn denylist_len(&self) -> usize {
         self.lock().denylist.len()
+    }
+
+    /// Everything held, sorted: what a thief who copied this store would get.
+    pub fn snapshot(&self) -> TokenSnapshot {
+        let state = self.lock();
+        let mut families: Vec<FamilyRecord> = state
+            .families
+            .iter()
+            .map(|(sid, family)| FamilyRecord {
+                sid: sid.clone(),
+                user: family.user.clone(),
+                current_jti: family.current_jti.clone(),
+                revoked: family.revoked,
+                expires: family.expires,
+            })
+            .collect();
+        families.sort_by(|a, b| a.sid.cmp(&b.sid));
+        let mut denylist: Vec<(String, u64)> = state
+            .denylist
+            .iter()
+            .map(|(jti, until)| (jti.clone(), *until))
+            .collect();
+        denylist.sort();
+        let mut versions: Vec<(String, u64)> = state
+            .versions
+            .iter()
+            .map(|(user, v)| (user.clone(), *v))
+            .collect();
+        versions.sort();
+        TokenSnapshot {
+            families,
+            denylist,
+            versions,
+        }
     }
 
     /// How many refresh families are held, revoked or not.

@@ -542,3 +542,83 @@ async fn many_servers_with_redis() {
     let statuses = record_three_servers(&app, "many-servers/redis.txt").await;
     assert_eq!(statuses, [200, 200, 200], "every server finds it in Redis");
 }
+
+/// The JWT counterpart of the sessions' "where the data lives": after alice
+/// logs in, refreshes once and logs out, with both revocation checks on.
+#[tokio::test]
+async fn jwt_where_the_data_lives() {
+    let tokens = Arc::new(jwt::revocation::MemoryTokenStore::new());
+    let mut config = Mode::JwtChecked.config();
+    config.revocation_checks.denylist = true;
+    config.stores.tokens = jwt::TokenStores::all_in(tokens.clone());
+    let app = crate::support::spawn_app_with(Mode::JwtChecked, config).await;
+    let mut alice = app.visitor();
+    let mut t = Transcript::new();
+    jwt_log_in(&mut Transcript::new(), &mut alice).await;
+    assert_eq!(alice.refresh().await.status, 200);
+    let Some(Credential::Bearer { access, refresh }) = alice.credential.clone() else {
+        panic!("a JWT login");
+    };
+    assert_eq!(alice.send(&Call::post("/logout")).await.status, 204);
+
+    let snapshot = tokens.snapshot();
+    let claim = |token: &str, name: &str| {
+        let payload = token.split('.').nth(1).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap(),
+        )
+        .unwrap();
+        json[name].as_str().unwrap().to_owned()
+    };
+    t.hide(&claim(&access, "sid"), "<family id>");
+    t.hide(&claim(&access, "jti"), "<jti of access token 2>");
+    t.hide(&claim(&refresh, "jti"), "<jti of refresh token 2>");
+
+    t.text.push_str(
+        "# --auth jwt --check-denylist --check-token-version: alice logged in,\n\
+         # refreshed once, and logged out. What the client held last:\n",
+    );
+    t.text.push_str(&format!(
+        "access token:  {} characters, signed, readable by whoever holds it\n",
+        access.len()
+    ));
+    t.text.push_str(&format!(
+        "refresh token: {} characters, sent only to /refresh\n\n",
+        refresh.len()
+    ));
+    t.text
+        .push_str("# What the server holds besides its signing key:\n");
+    for family in &snapshot.families {
+        t.text.push_str(&format!(
+            "refresh family {}: user {}, current refresh {}, revoked {}, ends {}\n",
+            family.sid,
+            family.user,
+            family.current_jti,
+            family.revoked,
+            crate::transcripts::utc(SystemTime::UNIX_EPOCH + Duration::from_secs(family.expires)),
+        ));
+    }
+    for (jti, until) in &snapshot.denylist {
+        t.text.push_str(&format!(
+            "denylist: {jti} refused until {}\n",
+            utc(SystemTime::UNIX_EPOCH + Duration::from_secs(*until))
+        ));
+    }
+    for (user, version) in &snapshot.versions {
+        t.text
+            .push_str(&format!("token version: {user} {version}\n"));
+    }
+    if snapshot.versions.is_empty() {
+        t.text
+            .push_str("token versions: none stored (every user is at 0 until a change)\n");
+    }
+    assert_eq!(snapshot.families.len(), 1);
+    assert!(snapshot.families[0].revoked, "logout revoked the family");
+    assert_eq!(
+        snapshot.denylist.len(),
+        1,
+        "and denied the last access token"
+    );
+    check_golden("jwt/where-the-data-lives.txt", &t.finish());
+}
