@@ -47,10 +47,41 @@ function forgetTokens() {
 let refreshing = null;
 
 function refreshOnce(failed) {
-  refreshing ??= navigator.locks
-    .request('cafe-refresh', () => refreshHoldingTheLock(failed))
-    .finally(() => { refreshing = null; });
+  refreshing ??= refreshAcrossTabs(failed).finally(() => { refreshing = null; });
   return refreshing;
+}
+
+async function refreshAcrossTabs(failed) {
+  // The lock is free: no other tab is refreshing, so this one does.
+  const alone = await navigator.locks.request(
+    'cafe-refresh', { ifAvailable: true },
+    (lock) => (lock ? refreshHoldingTheLock(failed) : null),
+  );
+  if (alone !== null) return alone;
+  // Another tab is refreshing: wait for it to finish. With tokens in
+  // localStorage, its new tokens reach this tab a moment later (another
+  // renderer process), so wait for them too, or its refresh token would be
+  // presented a second time, which the server takes for theft.
+  return navigator.locks.request('cafe-refresh', async () => {
+    if (mode === 'jwt') await tokensChangedFrom(failed, 2000);
+    return refreshHoldingTheLock(failed);
+  });
+}
+
+// Resolves once the stored access token is no longer `failed`, or after
+// `ms` milliseconds.
+function tokensChangedFrom(failed, ms) {
+  return new Promise((resolve) => {
+    const done = () => {
+      window.removeEventListener('storage', check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const check = () => { if (accessToken() !== failed) done(); };
+    const timer = setTimeout(done, ms);
+    window.addEventListener('storage', check);
+    check();
+  });
 }
 
 async function refreshHoldingTheLock(failed) {
