@@ -19,21 +19,13 @@ const MODES: [Mode; 5] = [
     Mode::Hybrid,
 ];
 
-/// Sends `count` copies of `call` at once, each from its own client, and
-/// returns the statuses.
+/// Sends `calls` at once, each from its own client, and returns the statuses.
 async fn all_at_once(app: &crate::support::TestApp, calls: Vec<Call>) -> Vec<u16> {
-    let sends: Vec<_> = calls
+    let sends = calls
         .into_iter()
-        .map(|call| {
-            let visitor = app.visitor();
-            tokio::spawn(async move { visitor.send(&call).await })
-        })
+        .map(|call| (app.visitor(), call))
         .collect();
-    let mut statuses = Vec::new();
-    for send in sends {
-        statuses.push(send.await.unwrap().status);
-    }
-    statuses
+    crate::support::statuses_at_once(sends).await
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! chapters name these tests; the attacks on the verifier itself are in
 //! `examples/jwt/tests/attacks.rs`.
 
-use crate::support::{Call, Credential, Mode, spawn_app, spawn_app_with};
+use crate::support::{
+    Call, Credential, Mode, assert_exactly_one_winner, spawn_app, spawn_app_with, statuses_at_once,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
@@ -152,23 +154,8 @@ async fn two_concurrent_refreshes_with_one_token_exactly_one_wins() {
     let alice = app.logged_in("alice", "wonderland-42").await;
     let (_, refresh) = tokens(&alice.credential);
     let call = Call::post("/refresh").json(&json!({ "refresh_token": refresh }));
-    let attempts = (0..6).map(|_| {
-        let (visitor, call) = (app.visitor(), call.clone());
-        tokio::spawn(async move { visitor.send(&call).await.status })
-    });
-    let mut statuses = Vec::new();
-    for attempt in attempts.collect::<Vec<_>>() {
-        statuses.push(attempt.await.unwrap());
-    }
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|&s| s == 200 || s == 401),
-        "{statuses:?}"
-    );
+    let sends = (0..6).map(|_| (app.visitor(), call.clone())).collect();
+    assert_exactly_one_winner(&statuses_at_once(sends).await);
 }
 
 #[tokio::test]

@@ -138,25 +138,10 @@ async fn two_refreshes_with_one_token_on_two_servers_exactly_one_wins() {
         panic!("a JWT login");
     };
     let call = Call::post("/refresh").json(&json!({ "refresh_token": refresh }));
-    let attempts: Vec<_> = (0..6)
-        .map(|n| {
-            let (visitor, call) = (servers[n % 2].visitor(), call.clone());
-            tokio::spawn(async move { visitor.send(&call).await.status })
-        })
+    let sends = (0..6)
+        .map(|n| (servers[n % 2].visitor(), call.clone()))
         .collect();
-    let mut statuses = Vec::new();
-    for attempt in attempts {
-        statuses.push(attempt.await.unwrap());
-    }
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|&s| s == 200 || s == 401),
-        "{statuses:?}"
-    );
+    crate::support::assert_exactly_one_winner(&crate::support::statuses_at_once(sends).await);
 }
 
 #[tokio::test]

@@ -345,6 +345,33 @@ impl Visitor {
     }
 }
 
+/// Sends every `(visitor, call)` at once, each on its own task, and returns
+/// the statuses in order: how the tests make requests race.
+pub async fn statuses_at_once(sends: Vec<(Visitor, Call)>) -> Vec<u16> {
+    let tasks: Vec<_> = sends
+        .into_iter()
+        .map(|(visitor, call)| tokio::spawn(async move { visitor.send(&call).await.status }))
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
+}
+
+/// Exactly one of `statuses` is 200 and the rest 401: one refresh won.
+pub fn assert_exactly_one_winner(statuses: &[u16]) {
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 401),
+        "{statuses:?}"
+    );
+}
+
 pub fn login_call(name: &str, password: &str) -> Call {
     Call::post("/login").json(&serde_json::json!({ "username": name, "password": password }))
 }
