@@ -34,6 +34,13 @@ pub enum SigningAlgorithm {
 }
 
 impl SigningAlgorithm {
+    /// Every algorithm, in declaration order.
+    pub const ALL: [SigningAlgorithm; 3] = [
+        SigningAlgorithm::Hs256,
+        SigningAlgorithm::Es256,
+        SigningAlgorithm::EdDsa,
+    ];
+
     /// The `alg` header value.
     pub fn jwt_algorithm(self) -> Algorithm {
         match self {

@@ -5,9 +5,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
-use jwt::keys::KeyRing;
+use jwt::keys::{KeyRing, SigningAlgorithm};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 /// Who issues the café's tokens (`iss`).
 pub const ISSUER: &str = "cafe";
@@ -30,6 +31,9 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
+    /// Both kinds, in declaration order.
+    pub const ALL: [TokenKind; 2] = [TokenKind::Access, TokenKind::Refresh];
+
     /// The `typ` header: `at+jwt` is RFC 9068's media type for access tokens.
     pub fn typ(self) -> &'static str {
         match self {
@@ -235,24 +239,12 @@ pub fn verify_ignoring_time<C: DeserializeOwned>(
         .as_deref()
         .and_then(|kid| keys.verification_key(kid))
         .ok_or(TokenError::UnknownKey)?;
-    let algorithm = key.algorithm().jwt_algorithm();
-    if header.alg != algorithm {
+    if header.alg != key.algorithm().jwt_algorithm() {
         return Err(TokenError::WrongAlgorithm);
     }
+    let validation = validation(key.algorithm(), kind);
 
-    let mut validation = Validation::new(algorithm);
-    validation.algorithms = vec![algorithm]; // the allowlist: this key's algorithm only
-    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[kind.audience()]);
-    validation.validate_aud = true;
-    // jsonwebtoken compares exp and nbf with the system clock; we compare
-    // them with the app's clock below, so tests can move time.
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.leeway = 0;
-
-    let claims: C = jsonwebtoken::decode(token, key.decoding(), &validation)
+    let claims: C = jsonwebtoken::decode(token, key.decoding(), validation)
         .map_err(|error| match error.kind() {
             ErrorKind::InvalidSignature => TokenError::BadSignature,
             ErrorKind::InvalidAlgorithm => TokenError::WrongAlgorithm,
@@ -265,6 +257,37 @@ pub fn verify_ignoring_time<C: DeserializeOwned>(
         .claims;
     Ok(claims)
 }
+
+// ANCHOR: validation
+/// What jsonwebtoken checks for a token of `kind` signed with `algorithm`.
+/// Built once per pair and kept: a `Validation` is a handful of small
+/// allocations, and rebuilding it on every request cost more than the
+/// HS256 signature check itself.
+pub fn validation(algorithm: SigningAlgorithm, kind: TokenKind) -> &'static Validation {
+    static RULES: LazyLock<[[Validation; 2]; 3]> = LazyLock::new(|| {
+        SigningAlgorithm::ALL.map(|algorithm| TokenKind::ALL.map(|kind| rules(algorithm, kind)))
+    });
+    // `ALL` lists each enum in declaration order, so a variant's number is
+    // its place in it.
+    &RULES[algorithm as usize][kind as usize]
+}
+
+fn rules(algorithm: SigningAlgorithm, kind: TokenKind) -> Validation {
+    let algorithm = algorithm.jwt_algorithm();
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm]; // the allowlist: this key's algorithm only
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[kind.audience()]);
+    validation.validate_aud = true;
+    // jsonwebtoken compares exp and nbf with the system clock; we compare
+    // them with the app's clock (see `check_time`), so tests can move time.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.leeway = 0;
+    validation
+}
+// ANCHOR_END: validation
 
 // ANCHOR: check_header
 /// The JOSE header parameters of RFC 7515 §4.1, one decision each:

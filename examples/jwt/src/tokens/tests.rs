@@ -52,3 +52,18 @@ fn expiry_and_not_before_use_the_given_clock_and_the_small_leeway() {
         Err(TokenError::NotYetValid)
     );
 }
+
+#[test]
+fn each_algorithm_and_kind_gets_its_own_kept_validation() {
+    for algorithm in SigningAlgorithm::ALL {
+        for kind in TokenKind::ALL {
+            let rules = validation(algorithm, kind);
+            assert_eq!(rules.algorithms, [algorithm.jwt_algorithm()]);
+            let audience = rules.aud.as_ref().expect("an audience is required");
+            assert_eq!(audience.iter().collect::<Vec<_>>(), [kind.audience()]);
+            assert_eq!(rules.leeway, 0, "the leeway is ours, applied in check_time");
+            // Built once: asking again gives the very same rules.
+            assert!(std::ptr::eq(rules, validation(algorithm, kind)));
+        }
+    }
+}
