@@ -132,19 +132,6 @@ pub struct AppState<M> {
     pub clock: Arc<dyn Clock>,
 }
 
-impl AppState<()> {
-    /// The same state, around `mechanism`.
-    pub fn with_mechanism<M>(self, mechanism: M) -> AppState<M> {
-        AppState {
-            mechanism,
-            stores: self.stores,
-            passwords: self.passwords,
-            throttle: self.throttle,
-            clock: self.clock,
-        }
-    }
-}
-
 /// The logged-in caller. Handlers that take one are authenticated endpoints:
 /// no credential is a 401, a banned account is a 403.
 #[derive(Debug, Clone, PartialEq, Eq)]

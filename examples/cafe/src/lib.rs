@@ -156,56 +156,54 @@ impl Config {
 // ANCHOR: app
 /// The app as an axum [`Router`], ready to serve or to call in-process.
 pub fn app(config: Config) -> Router {
-    let Config {
-        auth,
-        stores,
-        session_timeouts,
-        throttle,
-        passwords,
-        jwt_keys,
-        jwt_lifetimes,
-        revocation_checks,
-        allowed_origins,
-        xss_demo,
-        clock,
-    } = config;
-    // Everything but the mechanism is the same in every mode.
-    let shared = AppState {
-        mechanism: (),
-        stores: stores.clone(),
-        passwords,
-        throttle,
-        clock,
-    };
+    let origins = config.allowed_origins.clone();
+    let (auth, xss_demo) = (config.auth, config.xss_demo);
     match auth {
         AuthMode::Sessions => {
-            let sessions = Sessions::new(stores.sessions.clone(), session_timeouts);
-            let mechanism = SessionMechanism::new(sessions);
-            routes::router(
-                shared.with_mechanism(mechanism),
-                allowed_origins,
-                web::routes(auth, xss_demo),
-            )
+            let pages = web::routes(auth, xss_demo);
+            routes::router(session_state(config), origins, pages)
         }
         AuthMode::Jwt | AuthMode::Hybrid => {
-            let authority = TokenAuthority::new(
-                jwt_keys,
-                jwt_lifetimes,
-                revocation_checks,
-                stores.tokens.clone(),
-            );
-            let delivery = match auth {
-                AuthMode::Hybrid => RefreshDelivery::Cookie,
-                _ => RefreshDelivery::Body,
-            };
-            let mechanism =
-                JwtMechanism::new(Arc::new(authority), stores.accounts.clone(), delivery);
-            routes::router(
-                shared.with_mechanism(mechanism),
-                allowed_origins,
-                web::routes(auth, xss_demo),
-            )
+            let pages = web::routes(auth, xss_demo);
+            routes::router(token_state(config), origins, pages)
         }
+    }
+}
+
+/// What the handlers of `--auth sessions` reach: the session store behind
+/// a cookie, and everything every mode shares.
+pub fn session_state(config: Config) -> AppState<SessionMechanism> {
+    let sessions = Sessions::new(config.stores.sessions.clone(), config.session_timeouts);
+    AppState {
+        mechanism: SessionMechanism::new(sessions),
+        stores: config.stores,
+        passwords: config.passwords,
+        throttle: config.throttle,
+        clock: config.clock,
+    }
+}
+
+/// What the handlers of `--auth jwt` and `--auth hybrid` reach: a token
+/// authority with the configured keys, lifetimes and checks.
+pub fn token_state(config: Config) -> AppState<JwtMechanism> {
+    let authority = TokenAuthority::new(
+        config.jwt_keys,
+        config.jwt_lifetimes,
+        config.revocation_checks,
+        config.stores.tokens.clone(),
+    );
+    let delivery = match config.auth {
+        AuthMode::Hybrid => RefreshDelivery::Cookie,
+        AuthMode::Sessions | AuthMode::Jwt => RefreshDelivery::Body,
+    };
+    let accounts = config.stores.accounts.clone();
+    let mechanism = JwtMechanism::new(Arc::new(authority), accounts, delivery);
+    AppState {
+        mechanism,
+        stores: config.stores,
+        passwords: config.passwords,
+        throttle: config.throttle,
+        clock: config.clock,
     }
 }
 // ANCHOR_END: app
