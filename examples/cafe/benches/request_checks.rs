@@ -1,0 +1,209 @@
+//! What the café does per request to know who is asking, in each mode, as
+//! the app does it: the `CurrentUser` extractor run on a request's headers
+//! (credential parsed and checked, the account's role loaded where the mode
+//! loads it). And, for scale, what one login's password check costs.
+//!
+//! ```console
+//! $ cargo bench -p cafe --bench request_checks
+//! $ CAFE_REDIS_URL=redis://127.0.0.1:6379 cargo bench -p cafe --bench request_checks
+//! ```
+//!
+//! Without `CAFE_REDIS_URL` the Redis rows are left out.
+//! `cargo run --release -p perf` starts a Redis of its own, runs this, and
+//! counts its instructions under callgrind to make the book's tables.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Request, header};
+use bench_harness::Check;
+use cafe::auth::{AppState, CurrentUser, Mechanism};
+use cafe::redis_store::RedisStore;
+use cafe::store::Stores;
+use cafe::users::{Profile, Role};
+use cafe::{AuthMode, Config};
+use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use jwt::{Lifetimes, RevocationChecks};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::runtime::Runtime;
+
+/// One café mode, as a row of the table.
+struct Mode {
+    name: &'static str,
+    auth: AuthMode,
+    algorithm: SigningAlgorithm,
+    checks: RevocationChecks,
+    redis: bool,
+}
+
+const fn mode(name: &'static str, auth: AuthMode, algorithm: SigningAlgorithm) -> Mode {
+    Mode {
+        name,
+        auth,
+        algorithm,
+        checks: RevocationChecks {
+            denylist: false,
+            token_version: false,
+        },
+        redis: false,
+    }
+}
+
+const MODES: [Mode; 10] = [
+    mode(
+        "sessions-memory",
+        AuthMode::Sessions,
+        SigningAlgorithm::Hs256,
+    ),
+    Mode {
+        redis: true,
+        ..mode(
+            "sessions-redis",
+            AuthMode::Sessions,
+            SigningAlgorithm::Hs256,
+        )
+    },
+    mode("jwt-hs256", AuthMode::Jwt, SigningAlgorithm::Hs256),
+    mode("jwt-es256", AuthMode::Jwt, SigningAlgorithm::Es256),
+    mode("jwt-eddsa", AuthMode::Jwt, SigningAlgorithm::EdDsa),
+    Mode {
+        checks: RevocationChecks {
+            denylist: true,
+            token_version: true,
+        },
+        ..mode(
+            "jwt-hs256-checked-memory",
+            AuthMode::Jwt,
+            SigningAlgorithm::Hs256,
+        )
+    },
+    Mode {
+        checks: RevocationChecks {
+            denylist: true,
+            token_version: true,
+        },
+        redis: true,
+        ..mode(
+            "jwt-hs256-checked-redis",
+            AuthMode::Jwt,
+            SigningAlgorithm::Hs256,
+        )
+    },
+    mode("hybrid-hs256", AuthMode::Hybrid, SigningAlgorithm::Hs256),
+    mode("hybrid-es256", AuthMode::Hybrid, SigningAlgorithm::Es256),
+    mode("hybrid-eddsa", AuthMode::Hybrid, SigningAlgorithm::EdDsa),
+];
+
+fn config(mode: &Mode, stores: Stores) -> Config {
+    let key = SigningKey::generate("bench-1", mode.algorithm).expect("a key");
+    Config {
+        stores,
+        jwt_keys: KeyRing::new(key),
+        jwt_lifetimes: Lifetimes::default(),
+        revocation_checks: mode.checks,
+        ..Config::new(mode.auth)
+    }
+}
+
+/// Logs alice in with `state`'s mechanism and returns the request parts a
+/// client would then send: a cookie, or a bearer token.
+fn logged_in_request<M: Mechanism>(runtime: &Runtime, state: &AppState<M>) -> Parts {
+    let alice = Profile {
+        name: "alice".to_owned(),
+        role: Role::Member,
+    };
+    let issued = runtime
+        .block_on(
+            state
+                .mechanism
+                .issue(&Default::default(), &alice, SystemTime::now()),
+        )
+        .expect("a credential");
+    let mut request = Request::get("/me");
+    if let Some(token) = issued.body.get("access_token").and_then(|t| t.as_str()) {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (name, value) in &issued.headers {
+        let cookie = value
+            .to_str()
+            .expect("ASCII")
+            .split(';')
+            .next()
+            .expect("a pair");
+        if name == header::SET_COOKIE && !cookie.starts_with("__Secure-cafe-refresh") {
+            request = request.header(header::COOKIE, HeaderValue::from_str(cookie).expect("ok"));
+        }
+    }
+    request.body(()).expect("a request").into_parts().0
+}
+
+/// The extractor every authenticated handler runs, on `parts`, again and again.
+fn current_user<M: Mechanism>(
+    name: &'static str,
+    runtime: Arc<Runtime>,
+    state: AppState<M>,
+) -> Check {
+    let mut parts = logged_in_request(&runtime, &state);
+    Check::new("request_check", name, move || {
+        let user = runtime.block_on(CurrentUser::from_request_parts(&mut parts, &state));
+        assert_eq!(black_box(user).expect("alice is logged in").name, "alice");
+    })
+}
+
+fn request_checks(runtime: &Arc<Runtime>, redis_url: Option<&str>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (n, mode) in MODES.iter().enumerate() {
+        let stores = match (mode.redis, redis_url) {
+            (false, _) => Stores::in_memory(),
+            (true, Some(url)) => {
+                let prefix = format!("bench-{n}-{}:", std::process::id());
+                let store = runtime
+                    .block_on(RedisStore::connect(url, &prefix))
+                    .expect("Redis at CAFE_REDIS_URL");
+                runtime
+                    .block_on(store.seed_demo_users())
+                    .expect("demo users");
+                Stores::all_in(Arc::new(store))
+            }
+            (true, None) => continue,
+        };
+        let config = config(mode, stores);
+        checks.push(match mode.auth {
+            AuthMode::Sessions => {
+                current_user(mode.name, runtime.clone(), cafe::session_state(config))
+            }
+            AuthMode::Jwt | AuthMode::Hybrid => {
+                current_user(mode.name, runtime.clone(), cafe::token_state(config))
+            }
+        });
+    }
+    checks
+}
+
+/// One Argon2id verification of alice's password, through the bounded checker.
+fn login_check(runtime: &Arc<Runtime>) -> Check {
+    let state = cafe::session_state(Config::new(AuthMode::Sessions));
+    let runtime = runtime.clone();
+    let alice = runtime
+        .block_on(state.stores.accounts.account("alice"))
+        .expect("memory answers")
+        .expect("alice is a demo user");
+    Check::new("login", "argon2id-password-check", move || {
+        let matches = runtime.block_on(state.passwords.check(Some(&alice), "wonderland-42"));
+        assert!(matches.expect("a free hashing slot"));
+    })
+}
+
+fn main() {
+    // One worker thread: the checks run one at a time, as a request does.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let runtime = Arc::new(runtime);
+    let redis_url = std::env::var("CAFE_REDIS_URL").ok();
+    let mut checks = request_checks(&runtime, redis_url.as_deref());
+    checks.push(login_check(&runtime));
+    bench_harness::main(checks);
+}
