@@ -1,0 +1,253 @@
+//! The pieces of `cargo run --release -p perf` that are worth testing on
+//! their own: the Markdown tables it writes into the book, and the readers
+//! of what criterion, callgrind and wrk print.
+
+/// Where the generated tables live, from the repository root.
+pub const TABLE_DIR: &str = "book/performance";
+
+/// The generated files, and the rows (the first column) each must have.
+pub const TABLES: [(&str, &[&str]); 8] = [
+    (
+        "environment.md",
+        &["date", "machine", "rustc", "jsonwebtoken"],
+    ),
+    (
+        "request-checks.md",
+        &[
+            "sessions-memory",
+            "sessions-redis",
+            "jwt-hs256",
+            "jwt-es256",
+            "jwt-eddsa",
+            "jwt-hs256-checked-memory",
+            "jwt-hs256-checked-redis",
+            "hybrid-hs256",
+            "hybrid-es256",
+            "hybrid-eddsa",
+            "argon2id-password-check",
+        ],
+    ),
+    (
+        "jwt-layers.md",
+        &[
+            "hs256-hmac-alone",
+            "hs256-jsonwebtoken-decode",
+            "hs256-cafe-verify",
+            "hs256-authority",
+            "es256-jsonwebtoken-decode",
+            "es256-cafe-verify",
+            "eddsa-jsonwebtoken-decode",
+            "eddsa-cafe-verify",
+            "hs256-authority-denylist",
+            "hs256-authority-token-version",
+        ],
+    ),
+    ("load.md", LOAD_VARIANTS),
+    ("cluster.md", CLUSTER_VARIANTS),
+    (
+        "sizes.md",
+        &[
+            "session cookie",
+            "hs256 access",
+            "es256 access",
+            "eddsa access",
+        ],
+    ),
+    ("fat-tokens.md", &["the café's claims", "+ email and name"]),
+    (
+        "backends.md",
+        &[
+            "eddsa aws_lc_rs",
+            "eddsa rust_crypto",
+            "es256 aws_lc_rs",
+            "es256 rust_crypto",
+            "hs256 aws_lc_rs",
+            "hs256 rust_crypto",
+        ],
+    ),
+];
+
+/// The load benchmark's rows: one server each, plus the no-auth baseline.
+pub const LOAD_VARIANTS: &[&str] = &[
+    "no-auth (GET /healthz)",
+    "sessions-memory",
+    "sessions-redis",
+    "jwt-hs256",
+    "jwt-es256",
+    "jwt-eddsa",
+    "jwt-hs256-checked-redis",
+    "hybrid-hs256",
+];
+
+/// The cluster rows: the same requests through `cafe cluster`'s balancer.
+pub const CLUSTER_VARIANTS: &[&str] = &[
+    "no-auth ×1",
+    "no-auth ×3",
+    "jwt-hs256 ×1",
+    "jwt-hs256 ×3",
+    "sessions-redis ×1",
+    "sessions-redis ×3",
+];
+
+/// A Markdown table: a header row and rows of cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Column titles.
+    pub header: Vec<String>,
+    /// One entry per row, as many cells as the header.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column titles and no rows yet.
+    pub fn new(header: &[&str]) -> Table {
+        Table {
+            header: header.iter().map(|title| title.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The table as GitHub-flavoured Markdown, numbers aligned right.
+    pub fn to_markdown(&self) -> String {
+        let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+        let mut text = line(&self.header);
+        let rule: Vec<String> = (0..self.header.len())
+            .map(|column| if column == 0 { "---" } else { "---:" }.to_owned())
+            .collect();
+        text.push_str(&line(&rule));
+        for row in &self.rows {
+            text.push_str(&line(row));
+        }
+        text
+    }
+
+    /// Reads the first table in `markdown`; `None` if there is none, or a
+    /// row has a different number of cells from the header.
+    pub fn parse(markdown: &str) -> Option<Table> {
+        let mut lines = markdown
+            .lines()
+            .map(str::trim)
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'));
+        let cells = |line: &str| -> Vec<String> {
+            let inner = line.trim_matches('|');
+            inner
+                .split('|')
+                .map(|cell| cell.trim().to_owned())
+                .collect()
+        };
+        let header = cells(lines.next()?);
+        let rule = cells(lines.next()?);
+        if rule.len() != header.len() || !rule.iter().all(|c| c.trim_matches(':') == "---") {
+            return None;
+        }
+        let rows: Vec<Vec<String>> = lines.map(cells).collect();
+        rows.iter()
+            .all(|row| row.len() == header.len())
+            .then_some(Table { header, rows })
+    }
+
+    /// The first cell of every row.
+    pub fn row_names(&self) -> Vec<&str> {
+        self.rows.iter().map(|row| row[0].as_str()).collect()
+    }
+}
+
+/// What a generated file says first, so nobody edits it by hand.
+pub fn generated_notice(command: &str) -> String {
+    format!("<!-- Generated by `{command}`. Do not edit: rerun it. -->\n\n")
+}
+
+/// The median from a criterion `estimates.json`, in nanoseconds.
+pub fn criterion_median_ns(estimates_json: &str) -> Option<f64> {
+    let value: serde_json::Value = serde_json::from_str(estimates_json).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+/// The event total callgrind prints when it ends (`Collected : N`).
+pub fn callgrind_collected(stderr: &str) -> Option<u64> {
+    stderr
+        .lines()
+        .find_map(|line| line.split("Collected :").nth(1))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadResult {
+    /// Requests per second.
+    pub requests_per_second: f64,
+    /// Median latency, in microseconds.
+    pub p50_us: f64,
+    /// 99th-percentile latency, in microseconds.
+    pub p99_us: f64,
+    /// Responses that were not 2xx or 3xx.
+    pub errors: u64,
+}
+
+/// Reads `wrk --latency` output.
+pub fn parse_wrk(output: &str) -> Option<LoadResult> {
+    let field = |prefix: &str| {
+        output
+            .lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let requests_per_second = field("Requests/sec:")?.parse().ok()?;
+    let p50_us = wrk_duration_us(field("50%")?)?;
+    let p99_us = wrk_duration_us(field("99%")?)?;
+    let errors = field("Non-2xx or 3xx responses:").map_or(Some(0), |n| n.parse().ok())?;
+    Some(LoadResult {
+        requests_per_second,
+        p50_us,
+        p99_us,
+        errors,
+    })
+}
+
+/// `512.00us`, `1.23ms`, `2.00s` → microseconds.
+fn wrk_duration_us(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "us" => 1.0,
+        "ms" => 1e3,
+        "s" => 1e6,
+        _ => return None,
+    };
+    Some(number * scale)
+}
+
+/// A duration in nanoseconds, as people read it: `850 ns`, `4.2 µs`, `61 ms`.
+pub fn human_ns(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{:.1} ms", ns / 1e6)
+    }
+}
+
+/// A count with thousands separators: `61,234`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

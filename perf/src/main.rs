@@ -1,0 +1,806 @@
+//! Runs every benchmark behind the book's figures and rewrites the tables
+//! in `book/performance/`:
+//!
+//! ```console
+//! $ cargo run --release -p perf            # everything, about 15 minutes
+//! $ cargo run --release -p perf -- load    # one part: environment, checks,
+//!                                          # load, cluster, sizes, backends
+//! ```
+//!
+//! It needs `valgrind`, `wrk` and `redis-server` (`apt-get install valgrind
+//! wrk redis-server`). `PERF_SECONDS` (default 5) sets each load run's
+//! length, `PERF_ROUNDS` (default 2) how many times every load variant runs;
+//! the best round counts, the one least disturbed by the rest of the machine.
+
+use perf::{
+    CLUSTER_VARIANTS, LOAD_VARIANTS, LoadResult, TABLE_DIR, Table, callgrind_collected,
+    criterion_median_ns, generated_notice, grouped, human_ns, parse_wrk,
+};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+type Failure = Box<dyn std::error::Error>;
+
+const COMMAND: &str = "cargo run --release -p perf";
+
+fn main() -> ExitCode {
+    let parts: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    let Some(root) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() else {
+        return ExitCode::FAILURE;
+    };
+    let steps: [(&str, fn(&Path) -> Result<(), Failure>); 6] = [
+        ("environment", environment),
+        ("sizes", sizes),
+        ("checks", checks),
+        ("load", load),
+        ("cluster", cluster),
+        ("backends", backends),
+    ];
+    for (name, step) in steps {
+        if wanted(name) {
+            eprintln!("== {name}");
+            if let Err(error) = step(root) {
+                eprintln!("{name} failed: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn write_table(root: &Path, file: &str, intro: &str, table: &Table) -> Result<(), Failure> {
+    let path = root.join(TABLE_DIR).join(file);
+    std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+    let text = format!(
+        "{}{intro}{}",
+        generated_notice(COMMAND),
+        table.to_markdown()
+    );
+    std::fs::write(&path, text)?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|out| {
+            let text = if out.stdout.is_empty() {
+                out.stderr
+            } else {
+                out.stdout
+            };
+            String::from_utf8_lossy(&text).trim().to_owned()
+        })
+        .unwrap_or_else(|_| "not installed".to_owned())
+}
+
+/// The version of `package` that Cargo.lock pins.
+fn locked_version(root: &Path, package: &str) -> Result<String, Failure> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"") {
+            let version = lines.next().ok_or("no version line")?;
+            return Ok(version
+                .trim_start_matches("version = ")
+                .trim_matches('"')
+                .to_owned());
+        }
+    }
+    Err(format!("{package} is not in Cargo.lock").into())
+}
+
+/// Date, machine, toolchain and crate versions: what every figure depends on.
+fn environment(root: &Path) -> Result<(), Failure> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")?
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|name| name.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")?
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|kib| kib.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        .map_or("unknown".to_owned(), |kib| {
+            format!("{} GiB", kib / 1024 / 1024)
+        });
+    let mut table = Table::new(&["what", "value"]);
+    let mut row = |what: &str, value: String| table.push(vec![what.to_owned(), value]);
+    row("date", output("date", &["-u", "+%Y-%m-%d"]));
+    row("machine", format!("{cpu}, {cores} cores, {memory}"));
+    row("kernel", output("uname", &["-sr"]));
+    row("rustc", output("rustc", &["--version"]));
+    for package in [
+        "jsonwebtoken",
+        "aws-lc-rs",
+        "axum",
+        "hyper",
+        "redis",
+        "argon2",
+    ] {
+        row(package, locked_version(root, package)?);
+    }
+    row(
+        "crypto backend",
+        "aws_lc_rs (jsonwebtoken feature)".to_owned(),
+    );
+    let redis = output("redis-server", &["--version"]);
+    row(
+        "redis-server",
+        redis.split(" sha=").next().unwrap_or("").to_owned(),
+    );
+    row(
+        "wrk",
+        output("wrk", &["--version"])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+    );
+    row("valgrind", output("valgrind", &["--version"]));
+    write_table(root, "environment.md", "", &table)
+}
+
+/// Bytes on the wire: every credential as the client sends it.
+fn sizes(root: &Path) -> Result<(), Failure> {
+    let mut table = Table::new(&["credential", "token bytes", "header bytes per request"]);
+    let session = sessions::SessionId::generate().map_err(|e| format!("no random bytes: {e:?}"))?;
+    let header = format!(
+        "Cookie: {}={}",
+        sessions::cookie::COOKIE_NAME,
+        session.as_str()
+    );
+    table.push(vec![
+        "session cookie".to_owned(),
+        session.as_str().len().to_string(),
+        header.len().to_string(),
+    ]);
+    for (name, algorithm) in [
+        ("hs256", jwt::keys::SigningAlgorithm::Hs256),
+        ("es256", jwt::keys::SigningAlgorithm::Es256),
+        ("eddsa", jwt::keys::SigningAlgorithm::EdDsa),
+    ] {
+        let pair = token_pair(algorithm)?;
+        let header = format!("Authorization: Bearer {}", pair.access_token);
+        table.push(vec![
+            format!("{name} access"),
+            pair.access_token.len().to_string(),
+            header.len().to_string(),
+        ]);
+        let cookie = cafe_refresh_cookie(&pair.refresh_token);
+        table.push(vec![
+            format!("{name} refresh (hybrid cookie, to /refresh only)"),
+            pair.refresh_token.len().to_string(),
+            cookie.len().to_string(),
+        ]);
+    }
+    write_table(root, "sizes.md", "", &table)?;
+    fat_tokens(root)
+}
+
+fn cafe_refresh_cookie(token: &str) -> String {
+    format!("Cookie: __Secure-cafe-refresh={token}")
+}
+
+fn token_pair(algorithm: jwt::keys::SigningAlgorithm) -> Result<jwt::TokenPair, Failure> {
+    let key = jwt::keys::SigningKey::generate("key-1", algorithm)?;
+    let authority = jwt::TokenAuthority::new(
+        jwt::keys::KeyRing::new(key),
+        jwt::Lifetimes::default(),
+        jwt::RevocationChecks::default(),
+        jwt::TokenStores::in_memory(),
+    );
+    Ok(finish_now(authority.log_in(
+        "alice",
+        "member",
+        1_767_258_000,
+    ))?)
+}
+
+/// Runs a future that the in-memory stores finish at once: no runtime
+/// needed, as nothing waits.
+fn finish_now<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
+/// An access token with more in it: what each extra claim costs on every
+/// request, and when a cookie carrying it passes browsers' 4096-byte limit.
+#[derive(serde::Serialize)]
+struct FatClaims {
+    #[serde(flatten)]
+    access: jwt::tokens::AccessClaims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    permissions: Vec<String>,
+}
+
+fn fat_tokens(root: &Path) -> Result<(), Failure> {
+    let ring = jwt::keys::KeyRing::new(jwt::keys::SigningKey::generate(
+        "key-1",
+        jwt::keys::SigningAlgorithm::Hs256,
+    )?);
+    let pair = token_pair(jwt::keys::SigningAlgorithm::Hs256)?;
+    let access: jwt::tokens::AccessClaims =
+        jsonwebtoken::dangerous::insecure_decode(&pair.access_token)?.claims;
+    let sign = |email: bool, permissions: usize| -> Result<String, Failure> {
+        let claims = FatClaims {
+            access: access.clone(),
+            email: email.then(|| "alice@example.com".to_owned()),
+            name: email.then(|| "Alice Liddell".to_owned()),
+            permissions: (0..permissions)
+                .map(|n| format!("orders:read:shop-{n:03}"))
+                .collect(),
+        };
+        Ok(jwt::tokens::sign(
+            &ring,
+            jwt::tokens::TokenKind::Access,
+            &claims,
+        )?)
+    };
+    let mut table = Table::new(&[
+        "access token (HS256)",
+        "token bytes",
+        "over the café's 4 KiB cap",
+    ]);
+    let mut row = |what: String, token: String| {
+        let over = token.len() > jwt::tokens::MAX_TOKEN_BYTES;
+        table.push(vec![
+            what,
+            token.len().to_string(),
+            if over { "yes" } else { "no" }.into(),
+        ]);
+    };
+    row("the café's claims".to_owned(), sign(false, 0)?);
+    row("+ email and name".to_owned(), sign(true, 0)?);
+    for permissions in [10, 50, 100] {
+        row(
+            format!("+ email, name, {permissions} permissions"),
+            sign(true, permissions)?,
+        );
+    }
+    // Browsers keep cookies up to 4096 bytes of name, value and attributes
+    // (RFC 6265 §6.1 asks for at least that much): find where this one stops fitting.
+    let cookie_limit = (0..1000)
+        .map(|permissions| (permissions, sign(true, permissions)))
+        .find(|(_, token)| match token {
+            Ok(token) => format!("access_token={token}; Path=/; Secure; HttpOnly").len() > 4096,
+            Err(_) => true,
+        })
+        .map_or(0, |(permissions, _)| permissions);
+    let intro = format!(
+        "With email, name and {cookie_limit} permission strings, a cookie carrying this token \
+         passes the 4096 bytes browsers are required to keep.\n\n"
+    );
+    write_table(root, "fat-tokens.md", &intro, &table)
+}
+
+/// A `redis-server` on a free loopback port, stopped when dropped.
+struct Redis {
+    child: Child,
+    url: String,
+}
+
+impl Redis {
+    fn start() -> Result<Redis, Failure> {
+        let port = free_port()?;
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("redis-server: {e} (apt-get install redis-server)"))?;
+        wait_for_port(port)?;
+        Ok(Redis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn free_port() -> Result<u16, Failure> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16) -> Result<(), Failure> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("nothing listens on port {port}").into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// The bench executables `cargo bench --no-run` built for these arguments.
+fn bench_binaries(
+    root: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Vec<PathBuf>, Failure> {
+    let out = Command::new("cargo")
+        .current_dir(root)
+        .args(["bench", "--no-run", "--message-format=json"])
+        .args(args)
+        .envs(env.iter().copied())
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err("cargo bench --no-run failed".into());
+    }
+    let mut binaries = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let message: serde_json::Value = serde_json::from_str(line)?;
+        let is_bench = message["target"]["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "bench"));
+        if let (true, Some(path)) = (is_bench, message["executable"].as_str()) {
+            binaries.push(PathBuf::from(path));
+        }
+    }
+    Ok(binaries)
+}
+
+/// Criterion's median and callgrind's instructions for every check of one
+/// bench binary, in its own order.
+struct Measured {
+    id: String,
+    median_ns: f64,
+    instructions: u64,
+}
+
+fn measure(
+    binary: &Path,
+    target_dir: &Path,
+    env: &[(&str, &str)],
+) -> Result<Vec<Measured>, Failure> {
+    let status = Command::new(binary)
+        .arg("--bench")
+        .envs(env.iter().copied())
+        .env("CARGO_TARGET_DIR", target_dir)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("{} failed", binary.display()).into());
+    }
+    let listed = Command::new(binary)
+        .env("BENCH_LIST", "1")
+        .envs(env.iter().copied())
+        .output()?;
+    let mut results = Vec::new();
+    for id in String::from_utf8_lossy(&listed.stdout).lines() {
+        let estimates = target_dir
+            .join("criterion")
+            .join(id)
+            .join("new/estimates.json");
+        let median_ns = criterion_median_ns(&std::fs::read_to_string(&estimates)?)
+            .ok_or_else(|| format!("no median in {}", estimates.display()))?;
+        let instructions = instructions_per_run(binary, id, median_ns, env)?;
+        eprintln!(
+            "{id}: {} ({} instructions)",
+            human_ns(median_ns),
+            grouped(instructions)
+        );
+        results.push(Measured {
+            id: id.to_owned(),
+            median_ns,
+            instructions,
+        });
+    }
+    Ok(results)
+}
+
+/// Instructions per run of one check: callgrind counts inside the measured
+/// loop at two iteration counts, and the difference is divided out, so
+/// nothing done once (first-use setup) is counted.
+fn instructions_per_run(
+    binary: &Path,
+    id: &str,
+    median_ns: f64,
+    env: &[(&str, &str)],
+) -> Result<u64, Failure> {
+    // About a tenth of a second of work natively, whatever the check costs.
+    let extra = ((1e8 / median_ns) as u64).clamp(2, 2000);
+    let count = |iterations: u64| -> Result<u64, Failure> {
+        let out = Command::new("valgrind")
+            .args(["--tool=callgrind", "--toggle-collect=*measured_loop*"])
+            .arg("--callgrind-out-file=/dev/null")
+            .arg(binary)
+            .envs(env.iter().copied())
+            .env("BENCH_CHECK", id)
+            .env("BENCH_ITERATIONS", iterations.to_string())
+            .output()
+            .map_err(|e| format!("valgrind: {e} (apt-get install valgrind)"))?;
+        callgrind_collected(&String::from_utf8_lossy(&out.stderr))
+            .ok_or_else(|| format!("callgrind counted nothing for {id}").into())
+    };
+    let (few, many) = (count(1)?, count(1 + extra)?);
+    Ok(many.saturating_sub(few) / extra)
+}
+
+fn checks(root: &Path) -> Result<(), Failure> {
+    let redis = Redis::start()?;
+    let target_dir = root.join("target");
+    let env = [("CAFE_REDIS_URL", redis.url.as_str())];
+    let mut measured = Vec::new();
+    for binary in bench_binaries(root, &["-p", "jwt", "-p", "cafe"], &[])? {
+        measured.extend(measure(&binary, &target_dir, &env)?);
+    }
+    let find = |id: &str| measured.iter().find(|m| m.id == id);
+    let row = |m: &Measured, baseline: Option<&Measured>| {
+        let name = m.id.rsplit('/').next().unwrap_or(&m.id).to_owned();
+        let mut cells = vec![name, human_ns(m.median_ns), grouped(m.instructions)];
+        if let Some(base) = baseline {
+            cells.push(format!(
+                "{:.2}×",
+                m.instructions as f64 / base.instructions as f64
+            ));
+        }
+        cells
+    };
+
+    let mut requests = Table::new(&["mode", "median time", "instructions"]);
+    for m in measured
+        .iter()
+        .filter(|m| m.id.starts_with("request_check/") || m.id.starts_with("login/"))
+    {
+        requests.push(row(m, None));
+    }
+    write_table(root, "request-checks.md", "", &requests)?;
+
+    let mut layers = Table::new(&["check", "median time", "instructions", "× bare decode"]);
+    for m in measured
+        .iter()
+        .filter(|m| m.id.starts_with("jwt_layers/") || m.id.starts_with("jwt_issue/"))
+    {
+        let algorithm =
+            m.id.trim_start_matches("jwt_layers/")
+                .trim_start_matches("jwt_issue/");
+        let algorithm = algorithm.split('-').next().unwrap_or("");
+        let bare = find(&format!("jwt_layers/{algorithm}-jsonwebtoken-decode"));
+        layers.push(row(m, bare));
+    }
+    write_table(root, "jwt-layers.md", "", &layers)
+}
+
+/// A running `cafe` process, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn cafe_binary(root: &Path) -> Result<PathBuf, Failure> {
+    let status = Command::new("cargo")
+        .current_dir(root)
+        .args(["build", "--release", "-p", "cafe", "--bin", "cafe"])
+        .status()?;
+    if !status.success() {
+        return Err("cargo build -p cafe failed".into());
+    }
+    Ok(root.join("target/release/cafe"))
+}
+
+/// Starts `cafe <args>` and waits for the line that says where it listens.
+fn start_cafe(binary: &Path, args: &[String], listening: &str) -> Result<Server, Failure> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().ok_or("cafe ended before it listened")??;
+        if let Some(address) = line.strip_prefix(listening) {
+            break address.trim().to_owned();
+        }
+    };
+    // Keep reading, so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(Server { child, base })
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns the head and body.
+fn http(base: &str, method: &str, path: &str, body: &str) -> Result<(String, String), Failure> {
+    let host = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host)?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
+    Ok((head.to_owned(), body.to_owned()))
+}
+
+/// Logs alice in and returns the header that proves it on later requests.
+fn credential_header(base: &str) -> Result<String, Failure> {
+    let login = r#"{"username":"alice","password":"wonderland-42"}"#;
+    let (head, body) = http(base, "POST", "/login", login)?;
+    if let Some(token) = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|json| json["access_token"].as_str().map(str::to_owned))
+    {
+        return Ok(format!("Authorization: Bearer {token}"));
+    }
+    head.lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, value)| {
+            value
+                .trim()
+                .split(';')
+                .next()
+                .map(|c| format!("Cookie: {c}"))
+        })
+        .ok_or_else(|| format!("login did not succeed: {head}").into())
+}
+
+/// The wrk script that turns every request into `POST /orders`.
+fn order_script(root: &Path) -> Result<PathBuf, Failure> {
+    let path = root.join("target/perf-order.lua");
+    std::fs::write(
+        &path,
+        "wrk.method = \"POST\"\nwrk.body = '{\"item\":\"flat white\"}'\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n",
+    )?;
+    Ok(path)
+}
+
+fn run_wrk(url: &str, header: Option<&str>, script: Option<&Path>) -> Result<LoadResult, Failure> {
+    let seconds = std::env::var("PERF_SECONDS").unwrap_or_else(|_| "5".to_owned());
+    let mut command = Command::new("wrk");
+    command.args(["-t1", "-c32", "--latency", &format!("-d{seconds}s")]);
+    if let Some(header) = header {
+        command.args(["-H", header]);
+    }
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let out = command
+        .arg(url)
+        .output()
+        .map_err(|e| format!("wrk: {e} (apt-get install wrk)"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let result = parse_wrk(&text).ok_or_else(|| format!("wrk printed no result: {text}"))?;
+    if result.errors > 0 {
+        return Err(format!("{} error responses from {url}", result.errors).into());
+    }
+    Ok(result)
+}
+
+fn rounds() -> usize {
+    std::env::var("PERF_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2)
+}
+
+/// The server arguments of one load variant.
+fn serve_args(variant: &str, redis: &str) -> Vec<String> {
+    let args: &[&str] = match variant {
+        "sessions-redis" => &[
+            "--auth",
+            "sessions",
+            "--store",
+            "redis",
+            "--redis-url",
+            redis,
+        ],
+        "jwt-hs256" => &["--auth", "jwt", "--alg", "hs256"],
+        "jwt-es256" => &["--auth", "jwt", "--alg", "es256"],
+        "jwt-eddsa" => &["--auth", "jwt", "--alg", "eddsa"],
+        "jwt-hs256-checked-redis" => &[
+            "--auth",
+            "jwt",
+            "--store",
+            "redis",
+            "--redis-url",
+            redis,
+            "--check-denylist",
+            "--check-token-version",
+        ],
+        "hybrid-hs256" => &["--auth", "hybrid"],
+        _ => &["--auth", "sessions"],
+    };
+    let mut all: Vec<String> = vec!["serve".into(), "--addr".into(), "127.0.0.1:0".into()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    all
+}
+
+/// Best (highest-rate) result of each (variant, endpoint), over the rounds.
+type Results = Vec<(String, &'static str, LoadResult)>;
+
+fn keep_best(results: &mut Results, variant: &str, endpoint: &'static str, result: LoadResult) {
+    match results
+        .iter_mut()
+        .find(|(v, e, _)| v == variant && *e == endpoint)
+    {
+        Some((_, _, best)) if best.requests_per_second >= result.requests_per_second => {}
+        Some((_, _, best)) => *best = result,
+        None => results.push((variant.to_owned(), endpoint, result)),
+    }
+}
+
+fn load(root: &Path) -> Result<(), Failure> {
+    let binary = cafe_binary(root)?;
+    let redis = Redis::start()?;
+    let script = order_script(root)?;
+    let mut results = Results::new();
+    for round in 1..=rounds() {
+        for variant in LOAD_VARIANTS {
+            eprintln!("round {round}: {variant}");
+            let server = start_cafe(&binary, &serve_args(variant, &redis.url), "listening on")?;
+            if variant.starts_with("no-auth") {
+                let result = run_wrk(&format!("{}/healthz", server.base), None, None)?;
+                keep_best(&mut results, variant, "GET /me", result);
+                continue;
+            }
+            let header = credential_header(&server.base)?;
+            let me = run_wrk(&format!("{}/me", server.base), Some(&header), None)?;
+            keep_best(&mut results, variant, "GET /me", me);
+            let orders = format!("{}/orders", server.base);
+            let order = run_wrk(&orders, Some(&header), Some(&script))?;
+            keep_best(&mut results, variant, "POST /orders", order);
+        }
+    }
+    let intro = "Each row is a fresh `cafe serve`, driven by `wrk -t1 -c32` on the same \
+                 machine; the baseline is `GET /healthz`, the same server and layers with \
+                 no authentication. Ratios are to that baseline.\n\n";
+    write_table(root, "load.md", intro, &load_table(&results))
+}
+
+fn load_table(results: &Results) -> Table {
+    let baseline = results
+        .iter()
+        .find(|(v, _, _)| v.starts_with("no-auth"))
+        .map_or(f64::NAN, |(_, _, r)| r.requests_per_second);
+    let mut table = Table::new(&["server", "request", "requests/s", "× no-auth", "p50", "p99"]);
+    for (variant, endpoint, result) in results {
+        let endpoint = if variant.starts_with("no-auth") {
+            "GET /healthz"
+        } else {
+            endpoint
+        };
+        table.push(vec![
+            variant.clone(),
+            endpoint.to_owned(),
+            grouped(result.requests_per_second as u64),
+            format!("{:.2}", result.requests_per_second / baseline),
+            format!("{:.0} µs", result.p50_us),
+            format!("{:.0} µs", result.p99_us),
+        ]);
+    }
+    table
+}
+
+fn cluster(root: &Path) -> Result<(), Failure> {
+    let binary = cafe_binary(root)?;
+    let redis = Redis::start()?;
+    let secret = root.join("target/perf-jwt-secret");
+    std::fs::write(
+        &secret,
+        "a benchmark secret shared by every instance, 32+ bytes",
+    )?;
+    let secret = secret.to_string_lossy().into_owned();
+    let mut results = Results::new();
+    for round in 1..=rounds() {
+        for variant in CLUSTER_VARIANTS {
+            eprintln!("round {round}: {variant}");
+            let (mode, instances) = variant
+                .split_once(" ×")
+                .ok_or("a variant names instances")?;
+            let mut args: Vec<String> =
+                ["cluster", "--addr", "127.0.0.1:0", "--instances", instances]
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect();
+            let extra: Vec<&str> = match mode {
+                "sessions-redis" => vec![
+                    "--auth",
+                    "sessions",
+                    "--store",
+                    "redis",
+                    "--redis-url",
+                    &redis.url,
+                ],
+                _ => vec!["--auth", "jwt", "--jwt-secret-file", &secret],
+            };
+            args.extend(extra.iter().map(|a| a.to_string()));
+            let server = start_cafe(&binary, &args, "load balancer on")?;
+            let result = if mode == "no-auth" {
+                run_wrk(&format!("{}/healthz", server.base), None, None)?
+            } else {
+                let header = credential_header(&server.base)?;
+                run_wrk(&format!("{}/me", server.base), Some(&header), None)?
+            };
+            keep_best(&mut results, variant, "GET /me", result);
+        }
+    }
+    let intro = "The same `GET /me`, through `cafe cluster`'s round-robin balancer, with one \
+                 and with three café servers in one process (the no-auth rows are `GET /healthz`). \
+                 All of them share the machine's two cores with the balancer and `wrk`.\n\n";
+    write_table(root, "cluster.md", intro, &load_table(&results))
+}
+
+fn backends(root: &Path) -> Result<(), Failure> {
+    let manifest = root.join("perf/backends/Cargo.toml");
+    let manifest = manifest.to_string_lossy();
+    let mut table = Table::new(&["verify", "median time", "instructions", "clean build"]);
+    for backend in ["aws_lc_rs", "rust_crypto"] {
+        // A clean build of the library and its crypto, timed.
+        let build_dir = root.join("target/perf-backends/build").join(backend);
+        std::fs::remove_dir_all(&build_dir).ok();
+        let started = Instant::now();
+        let status = Command::new("cargo")
+            .args([
+                "build",
+                "--release",
+                "--lib",
+                "--manifest-path",
+                &manifest,
+                "--features",
+                backend,
+            ])
+            .env("CARGO_TARGET_DIR", &build_dir)
+            .status()?;
+        if !status.success() {
+            return Err(format!("building with {backend} failed").into());
+        }
+        let build_seconds = started.elapsed().as_secs();
+        std::fs::remove_dir_all(&build_dir).ok();
+
+        let target_dir = root.join("target/perf-backends").join(backend);
+        let target = target_dir.to_string_lossy().into_owned();
+        let env = [("CARGO_TARGET_DIR", target.as_str())];
+        let args = ["--manifest-path", &manifest, "--features", backend];
+        for binary in bench_binaries(root, &args, &env)? {
+            for m in measure(&binary, &target_dir, &[])? {
+                let name =
+                    m.id.trim_start_matches("backend_verify/")
+                        .replacen('-', " ", 1);
+                table.push(vec![
+                    name,
+                    human_ns(m.median_ns),
+                    grouped(m.instructions),
+                    format!("{build_seconds} s"),
+                ]);
+            }
+        }
+    }
+    table.rows.sort();
+    write_table(root, "backends.md", "", &table)
+}
