@@ -23,6 +23,8 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 type Failure = Box<dyn std::error::Error>;
+/// One part of the run: it measures and writes its tables.
+type Step = fn(&Path) -> Result<(), Failure>;
 
 const COMMAND: &str = "cargo run --release -p perf";
 
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
     let Some(root) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() else {
         return ExitCode::FAILURE;
     };
-    let steps: [(&str, fn(&Path) -> Result<(), Failure>); 6] = [
+    let steps: [(&str, Step); 6] = [
         ("environment", environment),
         ("sizes", sizes),
         ("checks", checks),

@@ -37,63 +37,50 @@ struct Mode {
     redis: bool,
 }
 
-const fn mode(name: &'static str, auth: AuthMode, algorithm: SigningAlgorithm) -> Mode {
+/// `--check-denylist --check-token-version`, or neither.
+const BOTH: RevocationChecks = RevocationChecks {
+    denylist: true,
+    token_version: true,
+};
+const NONE: RevocationChecks = RevocationChecks {
+    denylist: false,
+    token_version: false,
+};
+const IN_REDIS: bool = true;
+const IN_MEMORY: bool = false;
+
+const MODES: [Mode; 10] = {
+    use AuthMode::{Hybrid, Jwt, Sessions};
+    use SigningAlgorithm::{EdDsa, Es256, Hs256};
+    [
+        mode("sessions-memory", Sessions, Hs256, NONE, IN_MEMORY),
+        mode("sessions-redis", Sessions, Hs256, NONE, IN_REDIS),
+        mode("jwt-hs256", Jwt, Hs256, NONE, IN_MEMORY),
+        mode("jwt-es256", Jwt, Es256, NONE, IN_MEMORY),
+        mode("jwt-eddsa", Jwt, EdDsa, NONE, IN_MEMORY),
+        mode("jwt-hs256-checked-memory", Jwt, Hs256, BOTH, IN_MEMORY),
+        mode("jwt-hs256-checked-redis", Jwt, Hs256, BOTH, IN_REDIS),
+        mode("hybrid-hs256", Hybrid, Hs256, NONE, IN_MEMORY),
+        mode("hybrid-es256", Hybrid, Es256, NONE, IN_MEMORY),
+        mode("hybrid-eddsa", Hybrid, EdDsa, NONE, IN_MEMORY),
+    ]
+};
+
+const fn mode(
+    name: &'static str,
+    auth: AuthMode,
+    algorithm: SigningAlgorithm,
+    checks: RevocationChecks,
+    redis: bool,
+) -> Mode {
     Mode {
         name,
         auth,
         algorithm,
-        checks: RevocationChecks {
-            denylist: false,
-            token_version: false,
-        },
-        redis: false,
+        checks,
+        redis,
     }
 }
-
-const MODES: [Mode; 10] = [
-    mode(
-        "sessions-memory",
-        AuthMode::Sessions,
-        SigningAlgorithm::Hs256,
-    ),
-    Mode {
-        redis: true,
-        ..mode(
-            "sessions-redis",
-            AuthMode::Sessions,
-            SigningAlgorithm::Hs256,
-        )
-    },
-    mode("jwt-hs256", AuthMode::Jwt, SigningAlgorithm::Hs256),
-    mode("jwt-es256", AuthMode::Jwt, SigningAlgorithm::Es256),
-    mode("jwt-eddsa", AuthMode::Jwt, SigningAlgorithm::EdDsa),
-    Mode {
-        checks: RevocationChecks {
-            denylist: true,
-            token_version: true,
-        },
-        ..mode(
-            "jwt-hs256-checked-memory",
-            AuthMode::Jwt,
-            SigningAlgorithm::Hs256,
-        )
-    },
-    Mode {
-        checks: RevocationChecks {
-            denylist: true,
-            token_version: true,
-        },
-        redis: true,
-        ..mode(
-            "jwt-hs256-checked-redis",
-            AuthMode::Jwt,
-            SigningAlgorithm::Hs256,
-        )
-    },
-    mode("hybrid-hs256", AuthMode::Hybrid, SigningAlgorithm::Hs256),
-    mode("hybrid-es256", AuthMode::Hybrid, SigningAlgorithm::Es256),
-    mode("hybrid-eddsa", AuthMode::Hybrid, SigningAlgorithm::EdDsa),
-];
 
 fn config(mode: &Mode, stores: Stores) -> Config {
     let key = SigningKey::generate("bench-1", mode.algorithm).expect("a key");
