@@ -12,6 +12,7 @@
 //! length, `PERF_ROUNDS` (default 2) how many times every load variant runs;
 //! the best round counts, the one least disturbed by the rest of the machine.
 
+use bench_harness::finish_now;
 use perf::{
     CLUSTER_VARIANTS, LOAD_VARIANTS, LoadResult, TABLE_DIR, Table, callgrind_collected,
     criterion_median_ns, generated_notice, grouped, human_ns, parse_wrk,
@@ -27,6 +28,8 @@ type Failure = Box<dyn std::error::Error>;
 type Step = fn(&Path) -> Result<(), Failure>;
 
 const COMMAND: &str = "cargo run --release -p perf";
+/// When the size tables' tokens are issued (NumericDate): any fixed time.
+const LOGIN_TIME: u64 = 1_767_258_000;
 
 fn main() -> ExitCode {
     let parts: Vec<String> = std::env::args().skip(1).collect();
@@ -169,7 +172,7 @@ fn sizes(root: &Path) -> Result<(), Failure> {
         ("es256", jwt::keys::SigningAlgorithm::Es256),
         ("eddsa", jwt::keys::SigningAlgorithm::EdDsa),
     ] {
-        let pair = token_pair(algorithm)?;
+        let (_, pair) = logged_in(algorithm)?;
         let header = format!("Authorization: Bearer {}", pair.access_token);
         table.push(vec![
             format!("{name} access"),
@@ -188,10 +191,13 @@ fn sizes(root: &Path) -> Result<(), Failure> {
 }
 
 fn cafe_refresh_cookie(token: &str) -> String {
-    format!("Cookie: __Secure-cafe-refresh={token}")
+    format!("Cookie: {}={token}", cafe::mechanisms::jwt::REFRESH_COOKIE)
 }
 
-fn token_pair(algorithm: jwt::keys::SigningAlgorithm) -> Result<jwt::TokenPair, Failure> {
+/// A login's tokens, and the authority that issued and checks them.
+fn logged_in(
+    algorithm: jwt::keys::SigningAlgorithm,
+) -> Result<(jwt::TokenAuthority, jwt::TokenPair), Failure> {
     let key = jwt::keys::SigningKey::generate("key-1", algorithm)?;
     let authority = jwt::TokenAuthority::new(
         jwt::keys::KeyRing::new(key),
@@ -199,23 +205,8 @@ fn token_pair(algorithm: jwt::keys::SigningAlgorithm) -> Result<jwt::TokenPair, 
         jwt::RevocationChecks::default(),
         jwt::TokenStores::in_memory(),
     );
-    Ok(finish_now(authority.log_in(
-        "alice",
-        "member",
-        1_767_258_000,
-    ))?)
-}
-
-/// Runs a future that the in-memory stores finish at once: no runtime
-/// needed, as nothing waits.
-fn finish_now<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-    }
+    let pair = finish_now(authority.log_in("alice", "member", LOGIN_TIME))?;
+    Ok((authority, pair))
 }
 
 /// An access token with more in it: what each extra claim costs on every
@@ -237,9 +228,9 @@ fn fat_tokens(root: &Path) -> Result<(), Failure> {
         "key-1",
         jwt::keys::SigningAlgorithm::Hs256,
     )?);
-    let pair = token_pair(jwt::keys::SigningAlgorithm::Hs256)?;
-    let access: jwt::tokens::AccessClaims =
-        jsonwebtoken::dangerous::insecure_decode(&pair.access_token)?.claims;
+    let (authority, pair) = logged_in(jwt::keys::SigningAlgorithm::Hs256)?;
+    let access = finish_now(authority.authenticate(&pair.access_token, LOGIN_TIME))
+        .map_err(|refusal| format!("our own token was refused: {refusal:?}"))?;
     let sign = |email: bool, permissions: usize| -> Result<String, Failure> {
         let claims = FatClaims {
             access: access.clone(),

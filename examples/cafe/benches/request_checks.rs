@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Request, header};
 use bench_harness::Check;
 use cafe::auth::{AppState, CurrentUser, Mechanism};
+use cafe::mechanisms::jwt::REFRESH_COOKIE;
 use cafe::redis_store::RedisStore;
 use cafe::store::Stores;
 use cafe::users::{Profile, Role};
@@ -118,7 +119,7 @@ fn logged_in_request<M: Mechanism>(runtime: &Runtime, state: &AppState<M>) -> Pa
             .split(';')
             .next()
             .expect("a pair");
-        if name == header::SET_COOKIE && !cookie.starts_with("__Secure-cafe-refresh") {
+        if name == header::SET_COOKIE && !cookie.starts_with(REFRESH_COOKIE) {
             request = request.header(header::COOKIE, HeaderValue::from_str(cookie).expect("ok"));
         }
     }

@@ -10,26 +10,15 @@
 //! `cargo run --release -p perf` runs this (and counts its instructions
 //! under callgrind) to make the book's tables.
 
-use bench_harness::Check;
+use bench_harness::{Check, finish_now};
 use jsonwebtoken::{DecodingKey, Validation};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use jwt::tokens::{AccessClaims, TokenKind, validation, verify};
 use jwt::{Lifetimes, RevocationChecks, TokenAuthority, TokenStores};
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 const NOW: u64 = 1_700_000_000;
-
-/// Runs a future that the in-memory stores finish at once. A runtime would
-/// add its own cost to every measurement; these futures never wait.
-fn finish_now<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("an in-memory store never waits"),
-    }
-}
 
 /// One key, built from the same material as often as asked: the authority
 /// owns its ring, and the lower layers get a ring of their own.
