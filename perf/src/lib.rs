@@ -6,7 +6,7 @@
 pub const TABLE_DIR: &str = "book/performance";
 
 /// The generated files, and the rows (the first column) each must have.
-pub const TABLES: [(&str, &[&str]); 8] = [
+pub const TABLES: [(&str, &[&str]); 9] = [
     (
         "environment.md",
         &["date", "machine", "rustc", "jsonwebtoken"],
@@ -54,6 +54,7 @@ pub const TABLES: [(&str, &[&str]); 8] = [
         ],
     ),
     ("fat-tokens.md", &["the café's claims", "+ email and name"]),
+    ("targets.md", TARGET_ROWS),
     (
         "backends.md",
         &[
@@ -247,6 +248,97 @@ pub fn grouped(n: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// The targets issue 10 set, one row each in `targets.md`.
+pub const TARGET_ROWS: &[&str] = &[
+    "GET /me, sessions in memory",
+    "GET /me, sessions in Redis",
+    "GET /me, JWT HS256",
+    "GET /me, hybrid HS256",
+    "HS256 check, café against bare decode",
+    "memory session check, ID hash included",
+];
+
+/// `913 ns`, `5.5 µs`, `20.4 ms` (as [`human_ns`] writes them) → nanoseconds.
+pub fn parse_human_ns(text: &str) -> Option<f64> {
+    let (number, unit) = text.trim().split_once(' ')?;
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "ns" => 1.0,
+        "µs" => 1e3,
+        "ms" => 1e6,
+        _ => return None,
+    };
+    Some(number * scale)
+}
+
+/// The cell of `table` in the row named `row`, column `column`.
+fn cell<'t>(table: &'t Table, row: &str, column: &str) -> Option<&'t str> {
+    let column = table.header.iter().position(|title| title == column)?;
+    let row = table.rows.iter().find(|cells| cells[0] == row)?;
+    row.get(column).map(String::as_str)
+}
+
+/// The `GET /me` ratio to the no-auth baseline of one load variant.
+fn load_ratio(load: &Table, variant: &str) -> Option<f64> {
+    let row = load
+        .rows
+        .iter()
+        .find(|cells| cells[0] == variant && cells[1] == "GET /me")?;
+    let column = load.header.iter().position(|title| title == "× no-auth")?;
+    row[column].parse().ok()
+}
+
+/// The targets, each with the figure from the tables it is judged on:
+/// `load` (load.md), `layers` (jwt-layers.md), `checks` (request-checks.md).
+pub fn targets(load: &Table, layers: &Table, checks: &Table) -> Option<Table> {
+    let mut table = Table::new(&["target", "goal", "measured", "met"]);
+    let verdict = |met: bool| if met { "yes" } else { "no" }.to_owned();
+    let ratios = [
+        ("sessions-memory", 0.95),
+        ("sessions-redis", 0.60),
+        ("jwt-hs256", 0.90),
+    ];
+    for ((variant, goal), name) in ratios.iter().zip(TARGET_ROWS) {
+        let ratio = load_ratio(load, variant)?;
+        table.push(vec![
+            name.to_string(),
+            format!("≥ {goal:.2}× no-auth"),
+            format!("{ratio:.2}×"),
+            verdict(ratio >= *goal),
+        ]);
+    }
+    let jwt = load_ratio(load, "jwt-hs256")?;
+    let hybrid = load_ratio(load, "hybrid-hs256")?;
+    table.push(vec![
+        TARGET_ROWS[3].to_owned(),
+        "≥ JWT HS256 − 0.05".to_owned(),
+        format!("{hybrid:.2}×"),
+        verdict(hybrid >= jwt - 0.05),
+    ]);
+    let instructions = |row: &str| -> Option<f64> {
+        cell(layers, row, "instructions")?
+            .replace(',', "")
+            .parse()
+            .ok()
+    };
+    let layer_ratio =
+        instructions("hs256-cafe-verify")? / instructions("hs256-jsonwebtoken-decode")?;
+    table.push(vec![
+        TARGET_ROWS[4].to_owned(),
+        "≤ 1.20× instructions".to_owned(),
+        format!("{layer_ratio:.2}×"),
+        verdict(layer_ratio <= 1.2),
+    ]);
+    let session = parse_human_ns(cell(checks, "sessions-memory", "median time")?)?;
+    table.push(vec![
+        TARGET_ROWS[5].to_owned(),
+        "≤ 1 µs".to_owned(),
+        human_ns(session),
+        verdict(session <= 1e3),
+    ]);
+    Some(table)
 }
 
 #[cfg(test)]

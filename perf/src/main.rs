@@ -4,7 +4,8 @@
 //! ```console
 //! $ cargo run --release -p perf            # everything, about 15 minutes
 //! $ cargo run --release -p perf -- load    # one part: environment, checks,
-//!                                          # load, cluster, sizes, backends
+//!                                          # load, cluster, sizes, backends,
+//!                                          # targets
 //! ```
 //!
 //! It needs `valgrind`, `wrk` and `redis-server` (`apt-get install valgrind
@@ -37,13 +38,15 @@ fn main() -> ExitCode {
     let Some(root) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() else {
         return ExitCode::FAILURE;
     };
-    let steps: [(&str, Step); 6] = [
+    let steps: [(&str, Step); 7] = [
         ("environment", environment),
         ("sizes", sizes),
         ("checks", checks),
         ("load", load),
         ("cluster", cluster),
         ("backends", backends),
+        // Last: judged on the tables the other steps wrote.
+        ("targets", targets),
     ];
     for (name, step) in steps {
         if wanted(name) {
@@ -143,11 +146,12 @@ fn environment(root: &Path) -> Result<(), Failure> {
     );
     row(
         "wrk",
+        // "wrk debian/4.1.0-3+b2 [epoll] Copyright …": the name and version.
         output("wrk", &["--version"])
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned(),
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
     );
     row("valgrind", output("valgrind", &["--version"]));
     write_table(root, "environment.md", "", &table)
@@ -683,6 +687,22 @@ fn load(root: &Path) -> Result<(), Failure> {
                  machine; the baseline is `GET /healthz`, the same server and layers with \
                  no authentication. Ratios are to that baseline.\n\n";
     write_table(root, "load.md", intro, &load_table(&results))
+}
+
+/// The targets table, from the load, JWT-layer and request-check tables
+/// already in the book.
+fn targets(root: &Path) -> Result<(), Failure> {
+    let read = |file: &str| -> Result<Table, Failure> {
+        let text = std::fs::read_to_string(root.join(TABLE_DIR).join(file))?;
+        Table::parse(&text).ok_or_else(|| format!("{file} has no table").into())
+    };
+    let table = perf::targets(
+        &read("load.md")?,
+        &read("jwt-layers.md")?,
+        &read("request-checks.md")?,
+    )
+    .ok_or("a figure the targets need is missing")?;
+    write_table(root, "targets.md", "", &table)
 }
 
 fn load_table(results: &Results) -> Table {

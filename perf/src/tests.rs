@@ -75,3 +75,56 @@ fn numbers_read_as_people_read_them() {
     assert_eq!(human_ns(4_210.0), "4.2 µs");
     assert_eq!(human_ns(61_000_000.0), "61.0 ms");
 }
+
+#[test]
+fn human_times_read_back_as_written() {
+    for ns in [913.0, 5_500.0, 20_400_000.0] {
+        assert_eq!(parse_human_ns(&human_ns(ns)), Some(ns));
+    }
+    assert_eq!(parse_human_ns("5 parsecs"), None);
+}
+
+#[test]
+fn targets_are_judged_on_the_tables_figures() {
+    let load = Table::parse(
+        "| server | request | requests/s | × no-auth | p50 | p99 |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n\
+         | no-auth (GET /healthz) | GET /healthz | 100 | 1.00 | 1 µs | 2 µs |\n\
+         | sessions-memory | GET /me | 97 | 0.97 | 1 µs | 2 µs |\n\
+         | sessions-redis | GET /me | 40 | 0.40 | 1 µs | 2 µs |\n\
+         | jwt-hs256 | GET /me | 70 | 0.70 | 1 µs | 2 µs |\n\
+         | jwt-hs256 | POST /orders | 95 | 0.95 | 1 µs | 2 µs |\n\
+         | hybrid-hs256 | GET /me | 66 | 0.66 | 1 µs | 2 µs |\n",
+    )
+    .expect("parses");
+    let layers = Table::parse(
+        "| check | median time | instructions | × bare decode |\n\
+         | --- | ---: | ---: | ---: |\n\
+         | hs256-jsonwebtoken-decode | 5.0 µs | 50,000 | 1.00× |\n\
+         | hs256-cafe-verify | 5.5 µs | 65,000 | 1.30× |\n",
+    )
+    .expect("parses");
+    let checks = Table::parse(
+        "| mode | median time | instructions |\n| --- | ---: | ---: |\n\
+         | sessions-memory | 913 ns | 10,428 |\n",
+    )
+    .expect("parses");
+    let table = targets(&load, &layers, &checks).expect("every figure is there");
+    let met: Vec<(&str, &str, &str)> = table
+        .rows
+        .iter()
+        .map(|row| (row[0].as_str(), row[2].as_str(), row[3].as_str()))
+        .collect();
+    assert_eq!(
+        met,
+        [
+            ("GET /me, sessions in memory", "0.97×", "yes"),
+            ("GET /me, sessions in Redis", "0.40×", "no"),
+            // The GET row, not the POST row of the same server.
+            ("GET /me, JWT HS256", "0.70×", "no"),
+            ("GET /me, hybrid HS256", "0.66×", "yes"),
+            ("HS256 check, café against bare decode", "1.30×", "no"),
+            ("memory session check, ID hash included", "913 ns", "yes"),
+        ]
+    );
+}

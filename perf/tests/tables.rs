@@ -17,7 +17,6 @@ fn read(file: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs the tables of a full `cargo run --release -p perf` (about 15 minutes); not yet run on this commit: issue 10 stays open until it is"]
 fn every_table_was_written_by_the_command_and_parses() {
     for (file, _) in TABLES {
         let text = read(file);
@@ -31,7 +30,6 @@ fn every_table_was_written_by_the_command_and_parses() {
 }
 
 #[test]
-#[ignore = "needs the tables of a full `cargo run --release -p perf` (about 15 minutes); not yet run on this commit: issue 10 stays open until it is"]
 fn every_table_covers_every_mechanism_it_should() {
     for (file, rows) in TABLES {
         let table = Table::parse(&read(file)).expect("parses");
@@ -46,7 +44,6 @@ fn every_table_covers_every_mechanism_it_should() {
 }
 
 #[test]
-#[ignore = "needs the tables of a full `cargo run --release -p perf` (about 15 minutes); not yet run on this commit: issue 10 stays open until it is"]
 fn the_numbers_are_numbers() {
     for (file, _) in TABLES.iter().filter(|(file, _)| *file != "environment.md") {
         let table = Table::parse(&read(file)).expect("parses");
@@ -65,9 +62,8 @@ fn the_numbers_are_numbers() {
 }
 
 #[test]
-#[ignore = "needs the tables of a full `cargo run --release -p perf` (about 15 minutes); not yet run on this commit: issue 10 stays open until it is"]
 fn the_chapter_includes_every_table() {
-    let chapter = std::fs::read_to_string(root().join("perf/chapter-draft.md")).expect("chapter");
+    let chapter = std::fs::read_to_string(root().join("book/performance.md")).expect("chapter");
     for (file, _) in TABLES {
         let include = format!(
             "{{{{#include {}/{file}}}}}",
