@@ -1,7 +1,11 @@
 //! Checks every request passes before it reaches a handler.
 
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, TRANSFER_ENCODING};
+use axum::http::HeaderName;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ORIGIN, REFERRER_POLICY,
+    STRICT_TRANSPORT_SECURITY, TRANSFER_ENCODING, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -117,13 +121,70 @@ pub async fn require_json_bodies(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Responses about who you are must not be stored by caches along the way
-/// (OWASP Session Management Cheat Sheet, "Web Content Caching").
-pub async fn no_store(request: Request, next: Next) -> Response {
+// ANCHOR: security_headers
+/// The headers every response carries (ASVS 5.0 3.4, OWASP HTTP Headers
+/// Cheat Sheet). A response that sets its own Content-Security-Policy (the
+/// café's pages) keeps it; every other one gets the strictest.
+const SECURITY_HEADERS: [(HeaderName, &str); 7] = [
+    // Answers about who you are must not be kept by caches along the way
+    // (ASVS 5.0 14.2.2; OWASP Session Management Cheat Sheet).
+    (CACHE_CONTROL, "no-store"),
+    // A JSON answer is never run as a script or shown as HTML (3.4.4).
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    // Links from the café tell other sites nothing about where they came
+    // from (3.4.5).
+    (REFERRER_POLICY, "no-referrer"),
+    // No other window keeps a handle on the café's (3.4.8).
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+    // Other sites cannot embed the café's answers (3.5.8).
+    (
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    ),
+    // HTTPS only, for a year, subdomains too (3.4.1). Browsers ignore it
+    // over plain HTTP, so the loopback demo is unaffected.
+    (
+        STRICT_TRANSPORT_SECURITY,
+        "max-age=31536000; includeSubDomains",
+    ),
+    // Nothing loads, nothing frames (3.4.3, 3.4.6).
+    (
+        CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+];
+
+/// Adds [`SECURITY_HEADERS`] to every response that lacks them.
+pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
     response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+// ANCHOR_END: security_headers
+
+/// Gives every 401 a `WWW-Authenticate` challenge, as RFC 9110 §15.5.2
+/// requires: the mechanism's own, where the handler did not set a more
+/// precise one.
+pub async fn challenge_every_401(
+    State(challenge): State<HeaderValue>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .entry(WWW_AUTHENTICATE)
+            .or_insert(challenge);
+    }
     response
 }
 

@@ -1,7 +1,8 @@
 //! `cafe serve` runs the café app on a TCP port; `cafe token` decodes and
-//! verifies JWTs. All the app is in the library: this file reads flags,
+//! verifies JWTs; `cafe attack` runs the attack lab against a server. All the app is in the library: this file reads flags,
 //! refuses bad ones, and serves.
 
+use cafe::attacks::{Attack, Lab, Outcome};
 use cafe::cli::{shared_hs256_secret, signing_keys, verification_key};
 use cafe::duration::parse_duration;
 use cafe::inspect::{decode, verify};
@@ -35,6 +36,32 @@ enum Command {
     Token(TokenCommand),
     /// Several café servers behind a round-robin load balancer.
     Cluster(ClusterArgs),
+    /// Run an attack from the book's attack lab against a running server,
+    /// printing what it sent and what it got.
+    Attack(AttackArgs),
+}
+
+#[derive(clap::Args)]
+#[command(arg_required_else_help = true)]
+struct AttackArgs {
+    /// The attack (see --list), or `all`.
+    #[arg(required_unless_present = "list")]
+    name: Option<String>,
+    /// List every attack and what it tries.
+    #[arg(long)]
+    list: bool,
+    /// The server to attack.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    target: String,
+    /// A second server on the same store, for the attacks that play two
+    /// servers against each other.
+    #[arg(long)]
+    second_target: Option<String>,
+    /// The server's HS256 secret, from a file: lets the lab sign tokens as a
+    /// key holder could, to test the rules behind the signature (expiry,
+    /// issuer, audience, type). Or set CAFE_JWT_SECRET.
+    #[arg(long)]
+    jwt_secret_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -321,6 +348,62 @@ async fn cluster(args: ClusterArgs) -> Result<(), String> {
     }
 }
 
+/// Runs one attack (or all) and prints every exchange and the verdict.
+/// Succeeds if the server refused every attack it ran.
+async fn attack(args: AttackArgs) -> Result<bool, String> {
+    if args.list {
+        print!("{}", cafe::attacks::listing());
+        return Ok(true);
+    }
+    let name = args.name.unwrap_or_default();
+    let attacks: Vec<Attack> = if name == "all" {
+        cafe::attacks::catalogue()
+    } else {
+        let found = cafe::attacks::find(&name)
+            .ok_or_else(|| format!("no attack called {name:?}; see `cafe attack --list`"))?;
+        vec![found]
+    };
+    let mut lab = Lab::connect(&args.target).await?;
+    if let Some(second) = &args.second_target {
+        lab = lab.with_second_target(second);
+    }
+    let secret = match (&args.jwt_secret_file, std::env::var_os("CAFE_JWT_SECRET")) {
+        (Some(path), _) => Some(cafe::cli::read_secret(path)?),
+        (None, Some(secret)) => Some(secret.into_encoded_bytes()),
+        (None, None) => None,
+    };
+    if let Some(secret) = secret {
+        lab =
+            lab.with_signing_key(SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?);
+    }
+    let server = lab.server();
+    println!("server: {:?}, {:?}\n", server.mechanism, server.algorithm);
+    let mut all_refused = true;
+    for attack in &attacks {
+        println!("== {} ({})", attack.name, attack.family.title());
+        println!("tries:  {}", attack.attempt);
+        println!("must:   {}", attack.defence);
+        println!("source: {}", attack.source);
+        let outcome = lab.run(attack).await;
+        for exchange in lab.take_exchanges() {
+            print!("{}", cafe::attacks::show_exchange(&exchange));
+        }
+        match outcome {
+            Ok(Outcome::Refused(how)) => println!("verdict: REFUSED: {how}\n"),
+            Ok(Outcome::Accepted(what)) => {
+                all_refused = false;
+                println!("verdict: ACCEPTED: {what}\n");
+            }
+            Ok(Outcome::Skipped(why)) => println!("verdict: skipped: {why}\n"),
+            Err(error) => {
+                all_refused = false;
+                println!("verdict: ERROR: {error}\n");
+            }
+        }
+    }
+    Ok(all_refused)
+}
+
 fn token(command: TokenCommand) -> Result<bool, String> {
     match command {
         TokenCommand::Decode { token } => {
@@ -364,6 +447,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await.map(|()| true),
         Command::Token(command) => token(command),
         Command::Cluster(args) => cluster(args).await.map(|()| true),
+        Command::Attack(args) => attack(args).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -9,9 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use cafe::auth::{Admin, AppState, CurrentUser, Issued, Mechanism, Renewal};
+use cafe::auth::{Admin, AppState, AuthFailure, CurrentUser, Issued, Mechanism, Renewal};
 use cafe::error::ApiError;
-use cafe::guards::{AllowedOrigins, no_store, refuse_cross_site_writes, require_json_bodies};
+use cafe::guards::{
+    AllowedOrigins, challenge_every_401, refuse_cross_site_writes, require_json_bodies,
+    security_headers,
+};
 use cafe::orders::Order;
 use cafe::throttle::Attempt;
 use cafe::users::{Profile, Role};
@@ -38,6 +41,12 @@ pub fn router<M: Mechanism>(
     origins: AllowedOrigins,
     web: Router<AppState<M>>,
 ) -> Router {
+    // Every mechanism here has a challenge; a new one without would be
+    // asked for a bearer token, the general HTTP API default.
+    let challenge = state
+        .mechanism
+        .challenge(AuthFailure::Missing)
+        .unwrap_or(HeaderValue::from_static("Bearer"));
     Router::new()
         .merge(web)
         .route("/healthz", get(healthz))
@@ -59,7 +68,11 @@ pub fn router<M: Mechanism>(
             Arc::new(origins),
             refuse_cross_site_writes,
         ))
-        .layer(middleware::from_fn(no_store))
+        .layer(middleware::from_fn_with_state(
+            challenge,
+            challenge_every_401,
+        ))
+        .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

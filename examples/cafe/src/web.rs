@@ -67,15 +67,20 @@ struct Search {
 
 // ANCHOR: xss_demo
 /// DELIBERATELY VULNERABLE, for the book's XSS demonstration only: echoes
-/// the query into HTML without escaping, and without the Content Security
-/// Policy that would stop an injected inline script. It exists only when the
-/// server is started with `--enable-deliberately-vulnerable-xss-demo`.
+/// the query into HTML without escaping, under a policy that allows inline
+/// scripts, the opposite of the café's own. It exists only when the server
+/// is started with `--enable-deliberately-vulnerable-xss-demo`.
 async fn deliberately_vulnerable_page(
     axum::extract::Query(search): axum::extract::Query<Search>,
-) -> axum::response::Html<String> {
-    axum::response::Html(format!(
+) -> impl IntoResponse {
+    let page = format!(
         "<!doctype html><title>Search</title><p>You searched for {}</p>",
         search.q
-    ))
+    );
+    let no_protection = HeaderValue::from_static("default-src * 'unsafe-inline'");
+    (
+        [(CONTENT_SECURITY_POLICY, no_protection)],
+        axum::response::Html(page),
+    )
 }
 // ANCHOR_END: xss_demo

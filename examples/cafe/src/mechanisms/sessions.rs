@@ -10,6 +10,10 @@ use sessions::Sessions;
 use sessions::cookie::{login_cookie, logout_cookie, presented_id};
 use std::time::SystemTime;
 
+/// The `WWW-Authenticate` challenge of a 401 in sessions mode.
+pub const SESSION_CHALLENGE: &str =
+    r#"Cookie realm="cafe", form-action="/login", cookie-name="__Host-session""#;
+
 /// Sessions kept in a session store.
 #[derive(Clone)]
 pub struct SessionMechanism {
@@ -81,5 +85,15 @@ impl Mechanism for SessionMechanism {
     async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
         Ok(self.sessions.end_all_for(user).await?)
     }
+
+    // ANCHOR: challenge
+    /// RFC 9110 §15.5.2 asks every 401 for a challenge, and no registered
+    /// scheme fits a cookie; this one, from the (expired) cookie
+    /// authentication draft, tells a client where to log in and which
+    /// cookie will come back.
+    fn challenge(&self, _failure: AuthFailure) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static(SESSION_CHALLENGE))
+    }
+    // ANCHOR_END: challenge
 }
 // ANCHOR_END: mechanism

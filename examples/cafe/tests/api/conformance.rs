@@ -2,7 +2,7 @@
 //! macro at the bottom runs every test once per mechanism. Where mechanisms
 //! are allowed to differ, the test says so with a `match` on the mode.
 
-use crate::support::{Call, Mode, spawn_app};
+use crate::support::{Call, Mode, login_call, spawn_app};
 use serde_json::json;
 use std::time::Duration;
 
@@ -37,8 +37,11 @@ async fn me_without_a_credential_is_401(mode: Mode) {
     assert_eq!(answer.status, 401);
     assert!(answer.body["error"].is_string());
     match mode {
-        // No standard challenge exists for cookies.
-        Mode::Sessions => assert_eq!(answer.header("www-authenticate"), None),
+        // No registered scheme fits a cookie; RFC 9110 still asks for one.
+        Mode::Sessions => assert_eq!(
+            answer.header("www-authenticate"),
+            Some(cafe::mechanisms::sessions::SESSION_CHALLENGE)
+        ),
         // RFC 6750 §3.1: no error code when no token was sent.
         Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked | Mode::Hybrid => {
             assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
@@ -234,6 +237,72 @@ async fn answers_are_never_cached(mode: Mode) {
         alice.get("/me").await.header("cache-control"),
         Some("no-store")
     );
+}
+
+/// RFC 9110 §15.5.2: a 401 without a challenge is not a valid 401.
+async fn every_401_carries_a_challenge(mode: Mode) {
+    let app = spawn_app(mode).await;
+    let visitor = app.visitor();
+    let forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.";
+    let refusals = [
+        visitor.get("/me").await,
+        visitor
+            .send(&Call::get("/me").header("authorization", &format!("Bearer {forged}")))
+            .await,
+        visitor
+            .send(&Call::get("/orders").header("cookie", "__Host-session=made-up"))
+            .await,
+        visitor.send(&login_call("alice", "not-her-password")).await,
+        visitor.send(&login_call("nobody", "wonderland-42")).await,
+    ];
+    for answer in refusals {
+        assert_eq!(answer.status, 401, "{:?}", answer.body);
+        let challenge = answer.header("www-authenticate");
+        assert!(
+            challenge.is_some_and(|c| c.starts_with("Bearer") || c.starts_with("Cookie ")),
+            "a 401 without a challenge: {challenge:?}"
+        );
+    }
+}
+
+/// ASVS 5.0 3.4: the browser-facing headers on every answer, JSON or not,
+/// success or error.
+async fn every_answer_carries_the_security_headers(mode: Mode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let answers = [
+        alice.get("/me").await,
+        alice.get("/").await,
+        app.visitor().get("/me").await,
+        app.visitor().get("/no-such-page").await,
+        alice.post("/orders", json!({ "item": "" })).await,
+    ];
+    for answer in answers {
+        for (name, value) in [
+            ("cache-control", "no-store"),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "no-referrer"),
+            ("cross-origin-opener-policy", "same-origin"),
+            ("cross-origin-resource-policy", "same-origin"),
+            (
+                "strict-transport-security",
+                "max-age=31536000; includeSubDomains",
+            ),
+        ] {
+            assert_eq!(
+                answer.header(name),
+                Some(value),
+                "{name} on a {}",
+                answer.status
+            );
+        }
+        let policy = answer.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.contains("frame-ancestors 'none'") && policy.contains("base-uri 'none'"),
+            "{policy:?} on a {}",
+            answer.status
+        );
+    }
 }
 
 async fn members_cannot_use_admin_endpoints(mode: Mode) {
@@ -484,6 +553,8 @@ for_every_mechanism!(
     an_overlong_password_is_refused_before_hashing,
     unknown_paths_are_404_in_json,
     answers_are_never_cached,
+    every_401_carries_a_challenge,
+    every_answer_carries_the_security_headers,
     members_cannot_use_admin_endpoints,
     an_admin_changes_a_role,
     a_banned_user_is_refused,

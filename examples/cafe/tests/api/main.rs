@@ -3,6 +3,7 @@
 //! against every mechanism; the other modules test one mechanism each, or
 //! record the transcripts the book shows.
 
+mod attack_lab;
 mod browser;
 mod cli;
 mod conformance;

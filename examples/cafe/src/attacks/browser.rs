@@ -1,0 +1,285 @@
+//! What a page on another site can make a logged-in browser do, and what a
+//! script injected into the café's own page can reach. The lab sends the
+//! requests a browser would send, with the headers a browser adds.
+
+use super::{
+    ATTACKER_ORIGIN, Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server,
+    everywhere, judge, judge_all,
+};
+use serde_json::json;
+
+fn browser_attack(
+    name: &'static str,
+    attempt: &'static str,
+    defence: &'static str,
+    source: &'static str,
+    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+) -> Attack {
+    Attack {
+        name,
+        family: Family::Browser,
+        attempt,
+        defence,
+        source,
+        applies: everywhere,
+        run,
+    }
+}
+
+/// The browser attacks.
+pub fn attacks() -> Vec<Attack> {
+    vec![
+        browser_attack(
+            "csrf-form-post",
+            "another site's auto-submitting form posts an order with the victim's cookies",
+            "403 or 415: cross-site writes are refused, and an HTML form cannot send JSON",
+            "ASVS 5.0 3.5.1; OWASP CSRF Prevention Cheat Sheet",
+            |lab| Box::pin(csrf_form_post(lab)),
+        ),
+        browser_attack(
+            "csrf-fetch-json",
+            "another site's script posts a JSON order with `credentials: include`",
+            "403: Sec-Fetch-Site and Origin say cross-site",
+            "ASVS 5.0 3.5.1, 3.5.3; OWASP CSRF Prevention Cheat Sheet (Fetch Metadata)",
+            |lab| Box::pin(csrf_fetch_json(lab)),
+        ),
+        browser_attack(
+            "csrf-login",
+            "another site logs the victim into the attacker's account (login CSRF)",
+            "403: logging in is a write like any other",
+            "OWASP CSRF Prevention Cheat Sheet (login CSRF)",
+            |lab| Box::pin(csrf_login(lab)),
+        ),
+        Attack {
+            applies: hybrid_servers,
+            ..browser_attack(
+                "csrf-refresh",
+                "another site posts to /refresh, hoping the refresh cookie goes along",
+                "403; and SameSite=Strict keeps the cookie home in the first place",
+                "ASVS 5.0 3.3.2, 3.5.1",
+                |lab| Box::pin(csrf_refresh(lab)),
+            )
+        },
+        browser_attack(
+            "cors-credentialed-read",
+            "another site's script reads /me with the victim's credentials",
+            "no Access-Control-Allow-Origin for foreign origins: the browser hides the answer",
+            "ASVS 5.0 3.4.2; OWASP HTML5 Security Cheat Sheet (CORS)",
+            |lab| Box::pin(cors_credentialed_read(lab)),
+        ),
+        browser_attack(
+            "xss-reads-credential",
+            "a script injected into the café's page reads the login's credential",
+            "nothing to read where the credential is an HttpOnly cookie; a token in the page is readable",
+            "ASVS 5.0 3.3.4; OWASP HTML5 Security Cheat Sheet (local storage)",
+            |lab| Box::pin(xss_reads_credential(lab)),
+        ),
+        browser_attack(
+            "xss-session-riding",
+            "a script injected into the café's page orders coffee as the victim",
+            "none at this layer, in any mode: the Content Security Policy keeps the script out",
+            "OWASP Cross Site Scripting Prevention Cheat Sheet",
+            |lab| Box::pin(xss_session_riding(lab)),
+        ),
+        browser_attack(
+            "xss-inline-script",
+            "an inline `<script>` injected into the café's page",
+            "the page's Content Security Policy allows only the café's own script file",
+            "ASVS 5.0 3.4.3; OWASP Content Security Policy Cheat Sheet",
+            |lab| Box::pin(xss_inline_script(lab)),
+        ),
+        browser_attack(
+            "clickjacking",
+            "the café's page framed invisibly on another site",
+            "CSP frame-ancestors 'none'",
+            "ASVS 5.0 3.4.6",
+            |lab| Box::pin(clickjacking(lab)),
+        ),
+        browser_attack(
+            "cached-credentialed-response",
+            "a shared cache keeps /me and shows it to the next user",
+            "Cache-Control: no-store on every API answer",
+            "ASVS 5.0 14.2.2; OWASP Session Management Cheat Sheet (web content caching)",
+            |lab| Box::pin(cached_credentialed_response(lab)),
+        ),
+        browser_attack(
+            "credential-replayed-elsewhere",
+            "a stolen credential used from another machine and browser",
+            "none in any mode: a bearer credential works for whoever holds it; short lifetimes and logout limit it",
+            "RFC 6750 §5.2; RFC 9449 (DPoP) for sender-constrained tokens",
+            |lab| Box::pin(credential_replayed_elsewhere(lab)),
+        ),
+    ]
+}
+
+fn hybrid_servers(server: &Server) -> Applies {
+    if server.mechanism == Mechanism::Hybrid {
+        Applies::Yes
+    } else {
+        Applies::No("no refresh cookie")
+    }
+}
+
+/// What the browser attaches by itself to a request from another site: the
+/// session cookie (sessions), nothing otherwise (a token lives in the café's
+/// page, and the hybrid's refresh cookie goes to /refresh only).
+fn browser_attached(lab: &Lab, credential: &super::Credential, call: Call) -> Call {
+    match lab.server().mechanism {
+        Mechanism::Sessions => credential.attach(call),
+        Mechanism::Jwt | Mechanism::Hybrid => call,
+    }
+}
+
+async fn csrf_form_post(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let call = Call::post("/orders")
+        .body("application/x-www-form-urlencoded", "item=forged+latte")
+        .from_another_site();
+    let reply = lab.send(browser_attached(lab, &login, call)).await?;
+    judge(&reply, &[401, 403, 415], "the forged order was placed")
+}
+
+async fn csrf_fetch_json(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let call = Call::post("/orders")
+        .json(&json!({ "item": "forged latte" }))
+        .from_another_site();
+    let reply = lab.send(browser_attached(lab, &login, call)).await?;
+    judge(&reply, &[401, 403], "the forged order was placed")
+}
+
+async fn csrf_login(lab: &Lab) -> LabResult {
+    let call = Call::post("/login")
+        .json(&json!({ "username": "alice", "password": super::demo_password("alice") }))
+        .from_another_site();
+    judge(
+        &lab.send(call).await?,
+        &[403],
+        "a cross-site login went through",
+    )
+}
+
+async fn csrf_refresh(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let call = lab.refresh_call(login.refresh_token()?).from_another_site();
+    judge(
+        &lab.send(call).await?,
+        &[403],
+        "a cross-site refresh went through",
+    )
+}
+
+async fn cors_credentialed_read(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let preflight = Call::new(reqwest::Method::OPTIONS, "/me")
+        .header("origin", ATTACKER_ORIGIN)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization");
+    let preflight = lab.send(preflight).await?;
+    let read = login.attach(
+        Call::get("/me")
+            .header("origin", ATTACKER_ORIGIN)
+            .header("sec-fetch-site", "cross-site"),
+    );
+    let read = lab.send(read).await?;
+    let mut verdicts = Vec::new();
+    for reply in [&preflight, &read] {
+        verdicts.push(match reply.header("access-control-allow-origin") {
+            None => Outcome::Refused(format!("{}, no Access-Control-Allow-Origin", reply.status)),
+            Some(allowed) => Outcome::Accepted(format!("Access-Control-Allow-Origin: {allowed}")),
+        });
+    }
+    judge_all(verdicts)
+}
+
+async fn xss_reads_credential(lab: &Lab) -> LabResult {
+    let reply = lab
+        .send(Call::post("/login").json(&json!({
+            "username": "alice",
+            "password": super::demo_password("alice"),
+        })))
+        .await?;
+    let readable: Vec<&str> = ["access_token", "refresh_token"]
+        .into_iter()
+        .filter(|member| reply.json_str(member).is_some())
+        .collect();
+    Ok(if readable.is_empty() {
+        Outcome::Refused("200, the credential is only in an HttpOnly cookie".to_owned())
+    } else {
+        Outcome::Accepted(format!(
+            "the login's JSON hands the page's scripts: {}",
+            readable.join(", ")
+        ))
+    })
+}
+
+async fn xss_session_riding(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    // A script on the café's own page: same origin, and it can attach
+    // whatever the page attaches.
+    let call = login.attach(
+        Call::post("/orders")
+            .json(&json!({ "item": "latte ordered by an injected script" }))
+            .header("sec-fetch-site", "same-origin"),
+    );
+    judge(
+        &lab.send(call).await?,
+        &[401, 403],
+        "the injected script placed an order",
+    )
+}
+
+/// The page's `Content-Security-Policy` directive `name`, if any.
+async fn page_policy(lab: &Lab, name: &str) -> Result<Option<String>, String> {
+    let page = lab.send(Call::get("/")).await?;
+    Ok(page.header("content-security-policy").and_then(|policy| {
+        policy
+            .split(';')
+            .map(str::trim)
+            .find(|directive| directive.starts_with(name))
+            .map(str::to_owned)
+    }))
+}
+
+async fn xss_inline_script(lab: &Lab) -> LabResult {
+    Ok(match page_policy(lab, "script-src").await? {
+        Some(directive) if !directive.contains("'unsafe-inline'") => {
+            Outcome::Refused(format!("Content-Security-Policy: {directive}"))
+        }
+        other => Outcome::Accepted(format!("script-src allows inline scripts: {other:?}")),
+    })
+}
+
+async fn clickjacking(lab: &Lab) -> LabResult {
+    Ok(match page_policy(lab, "frame-ancestors").await? {
+        Some(directive) if directive.contains("'none'") => {
+            Outcome::Refused(format!("Content-Security-Policy: {directive}"))
+        }
+        other => Outcome::Accepted(format!("the page may be framed: {other:?}")),
+    })
+}
+
+async fn cached_credentialed_response(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let reply = lab.send(login.attach(Call::get("/me"))).await?;
+    Ok(match reply.header("cache-control") {
+        Some(value) if value.contains("no-store") => {
+            Outcome::Refused(format!("{}, Cache-Control: {value}", reply.status))
+        }
+        other => Outcome::Accepted(format!("Cache-Control: {other:?}")),
+    })
+}
+
+async fn credential_replayed_elsewhere(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let call = login.attach(
+        Call::get("/me")
+            .header("user-agent", "curl/8.0 (the attacker's machine)")
+            .header("x-forwarded-for", "203.0.113.66"),
+    );
+    judge(
+        &lab.send(call).await?,
+        &[401],
+        "the copied credential worked from elsewhere",
+    )
+}

@@ -1,0 +1,239 @@
+//! Attacks on the login itself: learning who has an account, and guessing
+//! passwords one at a time, many at once, from many places.
+//!
+//! The café limits failed attempts per *user name*, whether or not the name
+//! exists, so the guessing attacks aim at a name nobody has: the demo users
+//! stay usable while the lab runs, and the limit looks the same.
+
+use super::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn login_attack(
+    name: &'static str,
+    attempt: &'static str,
+    defence: &'static str,
+    source: &'static str,
+    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+) -> Attack {
+    Attack {
+        name,
+        family: Family::Login,
+        attempt,
+        defence,
+        source,
+        applies: everywhere,
+        run,
+    }
+}
+
+/// The login attacks.
+pub fn attacks() -> Vec<Attack> {
+    vec![
+        login_attack(
+            "login-user-enumeration",
+            "compare the answers for an unknown name and a wrong password",
+            "the same status and the same body for both",
+            "ASVS 5.0 6.3.8; OWASP Authentication Cheat Sheet",
+            |lab| Box::pin(user_enumeration(lab)),
+        ),
+        login_attack(
+            "login-timing-enumeration",
+            "time the answers for an unknown name and a wrong password",
+            "the same Argon2 work for both: an unknown name is checked against a dummy hash",
+            "ASVS 5.0 6.3.8; OWASP Authentication Cheat Sheet",
+            |lab| Box::pin(timing_enumeration(lab)),
+        ),
+        login_attack(
+            "login-parallel-guessing",
+            "20 password guesses for one name, all at once",
+            "at most 5 are checked; the rest get 429 with Retry-After",
+            "ASVS 5.0 6.3.1; OWASP Authentication Cheat Sheet",
+            |lab| Box::pin(parallel_guessing(lab)),
+        ),
+        login_attack(
+            "login-guessing-from-many-addresses",
+            "10 guesses for one name, each claiming another client address",
+            "429 after 5: the limit counts per name, and X-Forwarded-For is not trusted",
+            "ASVS 5.0 6.3.1",
+            |lab| Box::pin(guessing_from_many_addresses(lab)),
+        ),
+        login_attack(
+            "login-password-spraying",
+            "one guess each for 12 different names, from one address",
+            "each name's limit is untouched by the others; only a per-address limit (not built) would slow this",
+            "ASVS 5.0 6.3.1; OWASP Credential Stuffing Prevention Cheat Sheet",
+            |lab| Box::pin(password_spraying(lab)),
+        ),
+        login_attack(
+            "login-oversized-password",
+            "a 2 KiB password, and a 1 MiB login body",
+            "422 before any hashing, 413 before reading the body",
+            "ASVS 5.0 6.2.9 (64+ characters allowed); OWASP Password Storage Cheat Sheet",
+            |lab| Box::pin(oversized_password(lab)),
+        ),
+        login_attack(
+            "login-password-variants",
+            "the right password with other letter case, a trailing space, or an extra character",
+            "401 for each: the password is checked exactly as sent, never truncated or case-folded",
+            "ASVS 5.0 6.2.8",
+            |lab| Box::pin(password_variants(lab)),
+        ),
+    ]
+}
+
+/// A user name nobody has, different on every call.
+fn nobody() -> String {
+    let mut bytes = [0u8; 6];
+    let _ = getrandom::fill(&mut bytes);
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("nobody-{suffix}")
+}
+
+fn guess(name: &str, password: &str) -> Call {
+    Call::post("/login").json(&json!({ "username": name, "password": password }))
+}
+
+async fn user_enumeration(lab: &Lab) -> LabResult {
+    let unknown = lab.send(guess(&nobody(), "wonderland-42")).await?;
+    let wrong = lab.send(guess("alice", "not-her-password")).await?;
+    // Clears alice's failed attempt, as her next real login would.
+    lab.log_in("alice").await?;
+    if unknown.status == wrong.status && unknown.body == wrong.body {
+        Ok(Outcome::Refused(format!(
+            "both answered {}",
+            unknown.summary()
+        )))
+    } else {
+        Ok(Outcome::Accepted(format!(
+            "unknown name: {}; wrong password: {}",
+            unknown.summary(),
+            wrong.summary()
+        )))
+    }
+}
+
+async fn timed(lab: &Lab, call: Call) -> Result<(Duration, Reply), String> {
+    let started = Instant::now();
+    let reply = lab.send(call).await?;
+    Ok((started.elapsed(), reply))
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+async fn timing_enumeration(lab: &Lab) -> LabResult {
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    // Three of each, interleaved, under alice's limit of five.
+    for _ in 0..3 {
+        unknown.push(timed(lab, guess(&nobody(), "wonderland-42")).await?.0);
+        wrong.push(timed(lab, guess("alice", "not-her-password")).await?.0);
+    }
+    lab.log_in("alice").await?;
+    let (unknown, wrong) = (median(unknown), median(wrong));
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64().max(1e-9);
+    let shown =
+        format!("median {unknown:.1?} for an unknown name, {wrong:.1?} for a wrong password");
+    // An unknown name answered without hashing would take a tiny fraction
+    // of a hashed one: Argon2id is tens of milliseconds, the rest microseconds.
+    Ok(if (0.5..2.0).contains(&ratio) {
+        Outcome::Refused(shown)
+    } else {
+        Outcome::Accepted(shown)
+    })
+}
+
+async fn parallel_guessing(lab: &Lab) -> LabResult {
+    let name = nobody();
+    let guesses = (0..20).map(|n| lab.send(guess(&name, &format!("guess-{n}"))));
+    let (mut checked, mut throttled, mut busy) = (0, 0, 0);
+    for reply in futures_util::future::join_all(guesses).await {
+        match reply?.status {
+            401 => checked += 1,
+            429 => throttled += 1,
+            // Every password-check slot taken: refused unchecked.
+            503 => busy += 1,
+            other => return Err(format!("a guess got {other}")),
+        }
+    }
+    lab.keep_first_exchanges(1);
+    Ok(if checked <= 5 {
+        let busy = if busy > 0 {
+            format!(", {busy} × 503 (every check slot busy)")
+        } else {
+            String::new()
+        };
+        Outcome::Refused(format!("{checked} checked, {throttled} × 429{busy}"))
+    } else {
+        Outcome::Accepted(format!("{checked} guesses were checked"))
+    })
+}
+
+async fn guessing_from_many_addresses(lab: &Lab) -> LabResult {
+    let name = nobody();
+    let mut statuses = Vec::new();
+    for n in 0..10 {
+        let call = guess(&name, &format!("guess-{n}"))
+            .header("x-forwarded-for", &format!("198.51.100.{}", n + 1))
+            .header("x-real-ip", &format!("198.51.100.{}", n + 1));
+        statuses.push(lab.send(call).await?.status);
+    }
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    Ok(if throttled >= 5 {
+        Outcome::Refused(format!(
+            "{} checked, then {throttled} × 429 whatever the address",
+            statuses.len() - throttled
+        ))
+    } else {
+        Outcome::Accepted(format!("statuses {statuses:?}"))
+    })
+}
+
+async fn password_spraying(lab: &Lab) -> LabResult {
+    let mut checked = 0;
+    let sprayed = 12;
+    for _ in 0..sprayed {
+        let reply = lab.send(guess(&nobody(), "Summer2026!")).await?;
+        if reply.status == 401 {
+            checked += 1;
+        }
+    }
+    lab.keep_first_exchanges(2);
+    Ok(if checked == sprayed {
+        Outcome::Accepted(format!(
+            "all {sprayed} guesses were checked: one guess per name never meets a per-name limit"
+        ))
+    } else {
+        Outcome::Refused(format!("{} of {sprayed} refused", sprayed - checked))
+    })
+}
+
+async fn oversized_password(lab: &Lab) -> LabResult {
+    let long = lab.send(guess("alice", &"x".repeat(2048))).await?;
+    let huge = lab.send(guess("alice", &"x".repeat(1024 * 1024))).await?;
+    judge_all(vec![
+        judge(&long, &[422], "a 2 KiB password was hashed")?,
+        judge(&huge, &[413], "a 1 MiB body was read")?,
+    ])
+}
+
+async fn password_variants(lab: &Lab) -> LabResult {
+    let right = super::demo_password("alice");
+    let mut verdicts = Vec::new();
+    for variant in [
+        right.to_uppercase(),
+        format!("{right} "),
+        format!("{right}!"),
+    ] {
+        let reply = lab.send(guess("alice", &variant)).await?;
+        verdicts.push(judge(
+            &reply,
+            &[401],
+            "a variant of the password let alice in",
+        )?);
+    }
+    lab.log_in("alice").await?;
+    judge_all(verdicts)
+}

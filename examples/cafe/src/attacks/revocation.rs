@@ -1,0 +1,267 @@
+//! Ending a login, and what still works afterwards: logout, bans, "log out
+//! everywhere", and the refresh token's rotation.
+
+use super::{
+    Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all,
+    token_servers,
+};
+use std::time::Duration;
+
+const RFC_9700_REFRESH: &str = "RFC 9700 §4.14.2; OWASP JWT Cheat Sheet";
+
+fn refresh_attack(
+    name: &'static str,
+    attempt: &'static str,
+    defence: &'static str,
+    source: &'static str,
+    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+) -> Attack {
+    Attack {
+        name,
+        family: Family::Revocation,
+        attempt,
+        defence,
+        source,
+        applies: token_servers,
+        run,
+    }
+}
+
+/// The revocation and refresh attacks.
+pub fn attacks() -> Vec<Attack> {
+    vec![
+        refresh_attack(
+            "refresh-reuse-after-rotation",
+            "a refresh token used again after it was swapped for a new one",
+            "401, and the whole family ends: the new token stops working too",
+            RFC_9700_REFRESH,
+            |lab| Box::pin(reuse_after_rotation(lab)),
+        ),
+        refresh_attack(
+            "refresh-parallel-reuse",
+            "one refresh token sent four times at once",
+            "exactly one new pair; the rest 401",
+            RFC_9700_REFRESH,
+            |lab| Box::pin(parallel_reuse(lab)),
+        ),
+        refresh_attack(
+            "refresh-parallel-reuse-two-servers",
+            "one refresh token sent to two servers of the same deployment at once",
+            "exactly one new pair across both: the rotation is atomic in the shared store",
+            RFC_9700_REFRESH,
+            |lab| Box::pin(parallel_reuse_two_servers(lab)),
+        ),
+        refresh_attack(
+            "refresh-after-logout",
+            "the refresh token of a login that has logged out",
+            "401",
+            "RFC 9700 §4.14.2; ASVS 5.0 7.4.1",
+            |lab| Box::pin(refresh_after_logout(lab)),
+        ),
+        refresh_attack(
+            "refresh-after-ban",
+            "the refresh token of a user an admin has since banned",
+            "403: no new access token for a banned account",
+            "ASVS 5.0 7.4.2",
+            |lab| Box::pin(refresh_after_ban(lab)),
+        ),
+        refresh_attack(
+            "refresh-after-logout-everywhere",
+            "a refresh token after an admin logged its user out everywhere",
+            "401",
+            "ASVS 5.0 7.4.5",
+            |lab| Box::pin(refresh_after_logout_everywhere(lab)),
+        ),
+        refresh_attack(
+            "refresh-expired",
+            "a refresh token used after its login's lifetime (7 days) ended",
+            "401: the family ends at login + 7 days, however often refreshed",
+            "RFC 9700 §4.14.2; ASVS 5.0 7.3.2",
+            |lab| Box::pin(refresh_expired(lab)),
+        ),
+        Attack {
+            applies: everywhere,
+            ..refresh_attack(
+                "access-after-logout",
+                "the credential of a login that has logged out, replayed",
+                "401 where the server keeps state per request; plain JWTs work until they expire",
+                "ASVS 5.0 7.4.1; OWASP JWT Cheat Sheet (token revocation)",
+                |lab| Box::pin(access_after_logout(lab)),
+            )
+        },
+        Attack {
+            applies: everywhere,
+            ..refresh_attack(
+                "access-after-ban",
+                "the credential of a user an admin has just banned",
+                "403 or 401 at once where the role or version is looked up; plain JWTs until expiry",
+                "ASVS 5.0 7.4.2",
+                |lab| Box::pin(access_after_ban(lab)),
+            )
+        },
+        Attack {
+            applies: everywhere,
+            ..refresh_attack(
+                "access-after-logout-everywhere",
+                "a credential after an admin logged its user out everywhere",
+                "401 where the server keeps state per request; plain JWTs until expiry",
+                "ASVS 5.0 7.4.5",
+                |lab| Box::pin(access_after_logout_everywhere(lab)),
+            )
+        },
+    ]
+}
+
+async fn refresh(lab: &Lab, token: &str) -> Result<Reply, String> {
+    lab.send(lab.refresh_call(token)).await
+}
+
+async fn reuse_after_rotation(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let first = login.refresh_token()?.to_owned();
+    let rotated = refresh(lab, &first).await?;
+    let second = lab
+        .refreshed_token(&rotated)
+        .ok_or("the first refresh gave no new token")?;
+    let reused = judge(
+        &refresh(lab, &first).await?,
+        &[401],
+        "the old token refreshed",
+    )?;
+    let successor = judge(
+        &refresh(lab, &second).await?,
+        &[401],
+        "the family survived the reuse",
+    )?;
+    judge_all(vec![reused, successor])
+}
+
+/// Exactly one of `replies` may have succeeded.
+fn one_winner(replies: &[Reply]) -> LabResult {
+    let winners = replies.iter().filter(|reply| reply.status == 200).count();
+    let losers = replies.iter().filter(|reply| reply.status == 401).count();
+    match (winners, losers) {
+        (1, rest) if rest == replies.len() - 1 => {
+            Ok(Outcome::Refused(format!("one 200, {rest} × 401")))
+        }
+        (0, _) => Err("no refresh succeeded at all".to_owned()),
+        (many, _) => Ok(Outcome::Accepted(format!(
+            "{many} refreshes succeeded with one token"
+        ))),
+    }
+}
+
+async fn parallel_reuse(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let token = login.refresh_token()?;
+    let (a, b, c, d) = tokio::join!(
+        refresh(lab, token),
+        refresh(lab, token),
+        refresh(lab, token),
+        refresh(lab, token)
+    );
+    one_winner(&[a?, b?, c?, d?])
+}
+
+async fn parallel_reuse_two_servers(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let token = login.refresh_token()?;
+    let (a, b, c, d) = tokio::join!(
+        refresh(lab, token),
+        lab.send_to_second(lab.refresh_call(token)),
+        refresh(lab, token),
+        lab.send_to_second(lab.refresh_call(token)),
+    );
+    let (Some(b), Some(d)) = (b?, d?) else {
+        return Ok(Outcome::Skipped(
+            "needs a second server on the same store (`--second-target`)".to_owned(),
+        ));
+    };
+    one_winner(&[a?, b, c?, d])
+}
+
+async fn refresh_after_logout(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    lab.log_out(&login).await?;
+    judge(
+        &refresh(lab, login.refresh_token()?).await?,
+        &[401],
+        "a logged-out login refreshed",
+    )
+}
+
+/// Bans alice, runs `then`, and gives alice her role back whatever happened.
+async fn while_alice_is_banned(lab: &Lab, then: Call) -> LabResult {
+    lab.set_role("alice", "banned").await?;
+    let reply = lab.send(then).await;
+    lab.set_role("alice", "member").await?;
+    judge(&reply?, &[401, 403], "the banned user got in")
+}
+
+async fn refresh_after_ban(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let call = lab.refresh_call(login.refresh_token()?);
+    while_alice_is_banned(lab, call).await
+}
+
+async fn logged_out_everywhere(lab: &Lab) -> Result<(), String> {
+    let admin = lab.log_in("admin").await?;
+    let call = Call::post("/admin/users/alice/logout-everywhere");
+    let reply = lab.send(admin.attach(call)).await?;
+    if reply.status == 200 {
+        Ok(())
+    } else {
+        Err(format!("logout-everywhere failed: {}", reply.summary()))
+    }
+}
+
+async fn refresh_after_logout_everywhere(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    logged_out_everywhere(lab).await?;
+    judge(
+        &refresh(lab, login.refresh_token()?).await?,
+        &[401],
+        "the login survived logout-everywhere",
+    )
+}
+
+async fn refresh_expired(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let token = login.refresh_token()?;
+    // Refresh every 6 days: the login itself still ends at day 7.
+    if !lab.advance_clock(Duration::from_secs(6 * 24 * 3600)) {
+        return Ok(Outcome::Skipped(
+            "needs to move the server's clock forward 7 days: run it in the test suite".to_owned(),
+        ));
+    }
+    let renewed = refresh(lab, token).await?;
+    let next = lab
+        .refreshed_token(&renewed)
+        .ok_or("a refresh inside the lifetime failed")?;
+    lab.advance_clock(Duration::from_secs(24 * 3600 + 60));
+    judge(
+        &refresh(lab, &next).await?,
+        &[401],
+        "a refresh after the login's end",
+    )
+}
+
+async fn access_after_logout(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    lab.log_out(&login).await?;
+    let reply = lab.send(login.attach(Call::get("/me"))).await?;
+    judge(&reply, &[401], "GET /me still answered after logout")
+}
+
+async fn access_after_ban(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let call = login.attach(Call::get("/me"));
+    while_alice_is_banned(lab, call).await
+}
+
+async fn access_after_logout_everywhere(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    logged_out_everywhere(lab).await?;
+    let reply = lab.send(login.attach(Call::get("/me"))).await?;
+    judge(&reply, &[401], "GET /me still answered")
+}

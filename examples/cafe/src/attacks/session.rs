@@ -1,0 +1,264 @@
+//! Attacks on the session ID: planting one, guessing one, finding one in a
+//! URL, and using one after it should have ended.
+
+use super::{
+    Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server, judge, judge_all,
+    session_servers,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sessions::cookie::COOKIE_NAME;
+use std::time::Duration;
+
+/// How many made-up IDs the guessing attack tries.
+pub const GUESSES: usize = 500;
+
+fn session_attack(
+    name: &'static str,
+    attempt: &'static str,
+    defence: &'static str,
+    source: &'static str,
+    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+) -> Attack {
+    Attack {
+        name,
+        family: Family::Sessions,
+        attempt,
+        defence,
+        source,
+        applies: session_servers,
+        run,
+    }
+}
+
+/// The session attacks.
+pub fn attacks() -> Vec<Attack> {
+    vec![
+        session_attack(
+            "session-fixation",
+            "plant a session ID in the victim's browser before they log in, then use it",
+            "login issues a new ID and ends the planted one",
+            "ASVS 5.0 7.2.4; OWASP Session Management Cheat Sheet",
+            |lab| Box::pin(fixation(lab)),
+        ),
+        session_attack(
+            "session-forged-id",
+            "a made-up session ID of the right shape",
+            "401",
+            "ASVS 5.0 7.2.1",
+            |lab| Box::pin(forged_id(lab)),
+        ),
+        session_attack(
+            "session-id-guessing",
+            "500 random IDs, looking for anyone's session",
+            "401 every time: 256 random bits make a hit one chance in 2^256 per guess",
+            "ASVS 5.0 7.2.3",
+            |lab| Box::pin(id_guessing(lab)),
+        ),
+        session_attack(
+            "session-id-in-url",
+            "a real session ID in the query string and as a path parameter",
+            "401: the ID is read from the cookie only, so it never lands in logs or Referer",
+            "ASVS 5.0 14.2.1; OWASP Session Management Cheat Sheet",
+            |lab| Box::pin(id_in_url(lab)),
+        ),
+        Attack {
+            applies: cookie_servers,
+            ..session_attack(
+                "cookie-attributes",
+                "read the login cookie from script, send it over plain HTTP, or from another site",
+                "HttpOnly, Secure, SameSite and a __Host- or __Secure- prefix on every login cookie",
+                "ASVS 5.0 3.3.1–3.3.4; RFC 6265bis §4.1.3",
+                |lab| Box::pin(cookie_attributes(lab)),
+            )
+        },
+        session_attack(
+            "session-idle-timeout",
+            "a session ID used after 31 minutes without a request",
+            "401: sessions end after 30 idle minutes",
+            "ASVS 5.0 7.3.1",
+            |lab| Box::pin(idle_timeout(lab)),
+        ),
+        session_attack(
+            "session-absolute-timeout",
+            "a session kept busy every 20 minutes for more than 8 hours",
+            "401: sessions end 8 hours after login, however active",
+            "ASVS 5.0 7.3.2",
+            |lab| Box::pin(absolute_timeout(lab)),
+        ),
+    ]
+}
+
+fn cookie_servers(server: &Server) -> Applies {
+    match server.mechanism {
+        Mechanism::Sessions | Mechanism::Hybrid => Applies::Yes,
+        Mechanism::Jwt => Applies::No("no cookies: tokens travel in the body and a header"),
+    }
+}
+
+/// A random string shaped like a session ID: 32 bytes, base64url.
+fn made_up_id() -> Result<String, String> {
+    let mut bytes = [0u8; sessions::id::SESSION_ID_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+async fn me_with(lab: &Lab, session_id: &str) -> Result<super::Reply, String> {
+    lab.send(Call::get("/me").cookie(COOKIE_NAME, session_id))
+        .await
+}
+
+async fn fixation(lab: &Lab) -> LabResult {
+    // The attacker's own, real session ID, planted in the victim's browser.
+    let planted = lab.log_in("alice").await?.session_id()?.to_owned();
+    let login = lab
+        .send(
+            Call::post("/login")
+                .cookie(COOKIE_NAME, &planted)
+                .json(&serde_json::json!({
+                    "username": "admin",
+                    "password": super::demo_password("admin"),
+                })),
+        )
+        .await?;
+    let issued = login
+        .cookie_value(COOKIE_NAME)
+        .ok_or("the victim's login set no session cookie")?;
+    if issued == planted {
+        return Ok(Outcome::Accepted(
+            "the login kept the planted ID: the attacker is now logged in as the victim".to_owned(),
+        ));
+    }
+    judge(
+        &me_with(lab, &planted).await?,
+        &[401],
+        "the planted ID still works",
+    )
+}
+
+async fn forged_id(lab: &Lab) -> LabResult {
+    judge(
+        &me_with(lab, &made_up_id()?).await?,
+        &[401],
+        "a made-up ID was accepted",
+    )
+}
+
+async fn id_guessing(lab: &Lab) -> LabResult {
+    let mut hits = 0;
+    for _ in 0..GUESSES {
+        if me_with(lab, &made_up_id()?).await?.status == 200 {
+            hits += 1;
+        }
+    }
+    // Keep the transcript short: the first guess shows them all.
+    lab.keep_first_exchanges(1);
+    Ok(if hits == 0 {
+        Outcome::Refused(format!("0 of {GUESSES} guesses hit a session"))
+    } else {
+        Outcome::Accepted(format!("{hits} of {GUESSES} guesses hit a session"))
+    })
+}
+
+async fn id_in_url(lab: &Lab) -> LabResult {
+    let id = lab.log_in("alice").await?.session_id()?.to_owned();
+    let mut verdicts = Vec::new();
+    for path in [
+        format!("/me?session={id}"),
+        format!("/me?{COOKIE_NAME}={id}"),
+        format!("/me;jsessionid={id}"),
+    ] {
+        let reply = lab.send(Call::get(&path)).await?;
+        verdicts.push(judge(
+            &reply,
+            &[401, 404],
+            "the ID in the URL was accepted",
+        )?);
+    }
+    judge_all(verdicts)
+}
+
+async fn cookie_attributes(lab: &Lab) -> LabResult {
+    let reply = lab
+        .send(Call::post("/login").json(&serde_json::json!({
+            "username": "alice",
+            "password": super::demo_password("alice"),
+        })))
+        .await?;
+    let cookie = reply
+        .set_cookie(COOKIE_NAME)
+        .or_else(|| reply.set_cookie(cafe::mechanisms::jwt::REFRESH_COOKIE))
+        .ok_or("the login set no cookie")?
+        .to_owned();
+    let attributes: Vec<String> = cookie
+        .split(';')
+        .skip(1)
+        .map(|attribute| attribute.trim().to_ascii_lowercase())
+        .collect();
+    let has = |wanted: &str| attributes.iter().any(|a| a.starts_with(wanted));
+    let mut missing: Vec<&str> = [("httponly", "HttpOnly"), ("secure", "Secure")]
+        .iter()
+        .filter(|(wanted, _)| !has(wanted))
+        .map(|(_, name)| *name)
+        .collect();
+    // Lax or Strict: both keep the cookie off other sites' subrequests and
+    // form posts; None would send it everywhere.
+    if !has("samesite=lax") && !has("samesite=strict") {
+        missing.push("SameSite=Lax or Strict");
+    }
+    let prefixed = cookie.starts_with("__Host-") || cookie.starts_with("__Secure-");
+    Ok(if missing.is_empty() && prefixed {
+        Outcome::Refused(format!(
+            "Set-Cookie: {}",
+            cookie
+                .split_once('=')
+                .map_or("", |(name, _)| name)
+                .to_owned()
+                + "=…; "
+                + &attributes.join("; ")
+        ))
+    } else {
+        Outcome::Accepted(format!("missing: {missing:?}, prefixed: {prefixed}"))
+    })
+}
+
+fn needs_clock() -> Outcome {
+    Outcome::Skipped(
+        "needs to move the server's clock forward: run it in the test suite, or against \
+         `cafe serve --idle-timeout 90s` and wait"
+            .to_owned(),
+    )
+}
+
+async fn idle_timeout(lab: &Lab) -> LabResult {
+    let id = lab.log_in("alice").await?.session_id()?.to_owned();
+    if !lab.advance_clock(Duration::from_secs(31 * 60)) {
+        return Ok(needs_clock());
+    }
+    judge(
+        &me_with(lab, &id).await?,
+        &[401],
+        "an idle session still works",
+    )
+}
+
+async fn absolute_timeout(lab: &Lab) -> LabResult {
+    let id = lab.log_in("alice").await?.session_id()?.to_owned();
+    // A request every 20 minutes, never idle for long, for 8 h 20 min.
+    for interval in 1..=25u64 {
+        if !lab.advance_clock(Duration::from_secs(20 * 60)) {
+            return Ok(needs_clock());
+        }
+        let reply = me_with(lab, &id).await?;
+        if reply.status != 200 {
+            let busy_for = Duration::from_secs(interval * 20 * 60);
+            if busy_for < Duration::from_secs(8 * 3600) {
+                return Err(format!("the session ended early, after {busy_for:?}"));
+            }
+            return judge(&reply, &[401], "");
+        }
+    }
+    Ok(Outcome::Accepted(
+        "the session outlived the 8-hour limit".to_owned(),
+    ))
+}

@@ -1,0 +1,250 @@
+//! The attack lab against every mechanism: each attack in
+//! `cafe::attacks::catalogue()` runs against a deployment of each kind,
+//! must end as this file expects (refused, unless listed as a risk the mode
+//! accepts by design), and the results become the table the book shows:
+//!
+//! ```console
+//! $ UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api attack_lab
+//! ```
+
+use crate::support::{Mode, opening_time, spawn_configured};
+use crate::transcripts::check_generated;
+use cafe::attacks::{Applies, Attack, Lab, Outcome, catalogue};
+use cafe::clock::ManualClock;
+use cafe::store::Stores;
+use cafe::{AuthMode, Config};
+use futures_util::future::join_all;
+use jwt::RevocationChecks;
+use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const SECRET: &[u8] = b"the attack lab's HS256 secret, 32+ bytes";
+
+/// The columns of the table: the mechanisms, as a deployment runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    /// `--auth sessions`.
+    Sessions,
+    /// `--auth jwt`: HS256, nothing looked up per request.
+    Jwt,
+    /// `--auth jwt --alg es256 --check-denylist --check-token-version`.
+    JwtEs256Checked,
+    /// `--auth hybrid`: HS256, 5-minute access tokens, refresh cookie.
+    Hybrid,
+}
+
+const COLUMNS: [Column; 4] = [
+    Column::Sessions,
+    Column::Jwt,
+    Column::JwtEs256Checked,
+    Column::Hybrid,
+];
+
+impl Column {
+    fn title(self) -> &'static str {
+        match self {
+            Column::Sessions => "sessions",
+            Column::Jwt => "JWT",
+            Column::JwtEs256Checked => "JWT ES256 + checks",
+            Column::Hybrid => "hybrid",
+        }
+    }
+
+    fn mode(self) -> Mode {
+        match self {
+            Column::Sessions => Mode::Sessions,
+            Column::Jwt => Mode::Jwt,
+            Column::JwtEs256Checked => Mode::JwtChecked,
+            Column::Hybrid => Mode::Hybrid,
+        }
+    }
+
+    /// The server's signing key, made again from the same material so the
+    /// lab can hold a copy.
+    fn key(self, es256_pkcs8: &[u8]) -> SigningKey {
+        match self {
+            Column::JwtEs256Checked => {
+                SigningKey::from_pkcs8("es256-1", SigningAlgorithm::Es256, es256_pkcs8).unwrap()
+            }
+            _ => SigningKey::hs256("hs256-1", SECRET).unwrap(),
+        }
+    }
+
+    fn config(self, es256_pkcs8: &[u8], stores: Stores) -> Config {
+        let mut config = Config::new(match self {
+            Column::Sessions => AuthMode::Sessions,
+            Column::Jwt | Column::JwtEs256Checked => AuthMode::Jwt,
+            Column::Hybrid => AuthMode::Hybrid,
+        });
+        config.jwt_keys = KeyRing::new(self.key(es256_pkcs8));
+        if self == Column::JwtEs256Checked {
+            config.revocation_checks = RevocationChecks {
+                denylist: true,
+                token_version: true,
+            };
+        }
+        config.stores = stores;
+        config
+    }
+
+    /// The attacks this mode lets through by design: each is a trade-off a
+    /// chapter explains, not a bug.
+    fn accepted_by_design(self) -> &'static [&'static str] {
+        const EVERY_MODE: [&str; 3] = [
+            // A script running in the page acts as the user in every mode.
+            "xss-session-riding",
+            // Bearer credentials work for whoever holds them.
+            "credential-replayed-elsewhere",
+            // Limits are per user name; there is no per-address limit.
+            "login-password-spraying",
+        ];
+        const SELF_CONTAINED: [&str; 7] = [
+            "xss-session-riding",
+            "credential-replayed-elsewhere",
+            "login-password-spraying",
+            // Nothing is looked up per request, so an access token outlives
+            // its logout, ban or logout-everywhere until it expires.
+            "access-after-logout",
+            "access-after-ban",
+            "access-after-logout-everywhere",
+            // The page's script holds the access token (and, for plain
+            // JWT, the refresh token).
+            "xss-reads-credential",
+        ];
+        match self {
+            Column::Sessions => &EVERY_MODE,
+            // Checked per request, but its tokens are still in the page.
+            Column::JwtEs256Checked => &[
+                "xss-session-riding",
+                "credential-replayed-elsewhere",
+                "login-password-spraying",
+                "xss-reads-credential",
+            ],
+            Column::Jwt | Column::Hybrid => &SELF_CONTAINED,
+        }
+    }
+}
+
+/// Starts two servers of `column` on one store and one clock, as a
+/// deployment runs them, and runs every attack against them in turn, as
+/// `cafe attack all` does; returns the outcomes in catalogue order.
+async fn run_all(attacks: &[Attack], column: Column, es256_pkcs8: &[u8]) -> Vec<Outcome> {
+    let stores = Stores::in_memory();
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let first = column.config(es256_pkcs8, stores.clone());
+    let second = column.config(es256_pkcs8, stores);
+    let app = spawn_configured(column.mode(), first, clock.clone()).await;
+    let other = spawn_configured(column.mode(), second, clock.clone()).await;
+    let lab = Lab::connect(&app.address)
+        .await
+        .unwrap()
+        .with_second_target(&other.address)
+        .with_signing_key(column.key(es256_pkcs8))
+        .with_time_machine(Arc::new(move |by| clock.advance(by)));
+    let mut outcomes = Vec::new();
+    for attack in attacks {
+        let outcome = lab
+            .run(attack)
+            .await
+            .unwrap_or_else(|error| panic!("{} against {column:?}: {error}", attack.name));
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn cell(attack: &Attack, column: Column, outcome: &Outcome) -> &'static str {
+    let expected_risk = column.accepted_by_design().contains(&attack.name);
+    match outcome {
+        Outcome::Refused(_) if !expected_risk => "refused",
+        Outcome::Accepted(_) if expected_risk => "risk",
+        Outcome::Skipped(why) if why.starts_with("not applicable") => "—",
+        other => panic!(
+            "{} against {column:?}: expected {}, got {other:?}",
+            attack.name,
+            if expected_risk { "a risk" } else { "a refusal" }
+        ),
+    }
+}
+
+// ANCHOR: lab
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_lab_every_attack_against_every_mechanism() {
+    let es256_pkcs8 = SigningKey::generate_pkcs8(SigningAlgorithm::Es256).unwrap();
+    let attacks = catalogue();
+    let mut table = String::from("| attack | ");
+    table.push_str(&COLUMNS.map(Column::title).join(" | "));
+    table.push_str(" | rule |\n| --- |");
+    table.push_str(&" :---: |".repeat(COLUMNS.len()));
+    table.push_str(" --- |\n");
+    // The columns at once: each has its own servers and store.
+    let outcomes = join_all(COLUMNS.map(|column| run_all(&attacks, column, &es256_pkcs8))).await;
+    let mut family = None;
+    for (row, attack) in attacks.iter().enumerate() {
+        if family != Some(attack.family) {
+            family = Some(attack.family);
+            table.push_str(&format!("| **{}** |", attack.family.title()));
+            table.push_str(&" |".repeat(COLUMNS.len() + 1));
+            table.push('\n');
+        }
+        let cells: Vec<&str> = COLUMNS
+            .iter()
+            .zip(&outcomes)
+            .map(|(column, outcomes)| cell(attack, *column, &outcomes[row]))
+            .collect();
+        table.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            attack.name,
+            cells.join(" | "),
+            attack.source
+        ));
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../book/attacks/results.md");
+    let notice = "<!-- Generated by `UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api attack_lab`. Do not edit: rerun it. -->\n\n";
+    check_generated(&path, &format!("{notice}{table}"));
+}
+// ANCHOR_END: lab
+
+#[test]
+fn the_lab_has_at_least_forty_attacks_with_unique_names() {
+    let attacks = catalogue();
+    assert!(attacks.len() >= 40, "{} attacks", attacks.len());
+    let mut names: Vec<&str> = attacks.iter().map(|attack| attack.name).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), attacks.len(), "a name is used twice");
+}
+
+#[test]
+fn every_expected_risk_names_a_real_attack() {
+    let names: Vec<&str> = catalogue().iter().map(|attack| attack.name).collect();
+    for column in COLUMNS {
+        for risk in column.accepted_by_design() {
+            assert!(names.contains(risk), "{risk} is no attack");
+        }
+    }
+}
+
+#[test]
+fn every_attack_applies_somewhere() {
+    use cafe::attacks::{Mechanism, Server};
+    let servers = [
+        (Mechanism::Sessions, None),
+        (Mechanism::Jwt, Some(SigningAlgorithm::Hs256)),
+        (Mechanism::Jwt, Some(SigningAlgorithm::Es256)),
+        (Mechanism::Hybrid, Some(SigningAlgorithm::Hs256)),
+    ]
+    .map(|(mechanism, algorithm)| Server {
+        mechanism,
+        algorithm,
+    });
+    for attack in catalogue() {
+        assert!(
+            servers
+                .iter()
+                .any(|server| (attack.applies)(server) == Applies::Yes),
+            "{} applies to no column",
+            attack.name
+        );
+    }
+}
