@@ -686,15 +686,15 @@ pub fn show_exchange(exchange: &Exchange) -> String {
     };
     let mut text = format!("> {}\n", exchange.request_line);
     for (name, value) in &exchange.request_headers {
-        text.push_str(&format!("> {name}: {}\n", shorten(value, 72)));
+        text.push_str(&format!("> {name}: {}\n", shorten(value, 160)));
     }
     if let Some(body) = &exchange.request_body {
-        text.push_str(&format!("> {}\n", shorten(body, 120)));
+        text.push_str(&format!("> {}\n", shorten(body, 160)));
     }
     text.push_str(&format!(
         "< {} {}\n",
         exchange.reply.status,
-        shorten(&exchange.reply.body, 120)
+        shorten(&exchange.reply.body, 160)
     ));
     text
 }

@@ -8,8 +8,8 @@
 //! ```
 
 use crate::support::{Mode, opening_time, spawn_configured};
-use crate::transcripts::check_generated;
-use cafe::attacks::{Applies, Attack, Lab, Outcome, catalogue};
+use crate::transcripts::{check_generated, check_golden};
+use cafe::attacks::{Applies, Attack, Lab, Outcome, catalogue, show_exchange};
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
 use cafe::{AuthMode, Config};
@@ -148,9 +148,81 @@ async fn run_all(attacks: &[Attack], column: Column, es256_pkcs8: &[u8]) -> Vec<
             .run(attack)
             .await
             .unwrap_or_else(|error| panic!("{} against {column:?}: {error}", attack.name));
+        let exchanges = lab.take_exchanges();
+        if TRANSCRIBED.contains(&(attack.name, column)) {
+            // Redacted before the display shortens long values, so every
+            // token is seen whole.
+            let mut text = String::new();
+            for exchange in exchanges {
+                let mut exchange = exchange.clone();
+                let redact = |text: &str| redacted(text, &app.address);
+                exchange.request_line = redact(&exchange.request_line);
+                for (_, value) in &mut exchange.request_headers {
+                    *value = redact(value);
+                }
+                exchange.request_body = exchange.request_body.as_deref().map(redact);
+                exchange.reply.body = redact(&exchange.reply.body);
+                text.push_str(&show_exchange(&exchange));
+            }
+            text.push_str(&format!(
+                "verdict: {}\n",
+                redacted(&format!("{outcome:?}"), &app.address)
+            ));
+            check_golden(&format!("attacks/{}.txt", attack.name), &text);
+        }
         outcomes.push(outcome);
     }
     outcomes
+}
+
+/// The attacks whose exchanges the book shows, and against which mode.
+const TRANSCRIBED: [(&str, Column); 7] = [
+    ("jwt-alg-none", Column::Jwt),
+    ("jwt-algorithm-confusion", Column::JwtEs256Checked),
+    ("jwt-header-jku", Column::Jwt),
+    ("jwt-refresh-as-access", Column::Jwt),
+    ("jwt-ecdsa-malleability", Column::JwtEs256Checked),
+    ("refresh-reuse-after-rotation", Column::Hybrid),
+    ("session-fixation", Column::Sessions),
+];
+
+/// `text` with what changes from run to run replaced: the server's address
+/// by the book's, each JWT by its (decoded) header, which is what the
+/// attacks change, and any other long random string by `<random>`.
+fn redacted(text: &str, address: &str) -> String {
+    let text = text.replace(address, "http://localhost:8080");
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(|c: char| is_token_char(c)) {
+        out.push_str(&rest[..start]);
+        let word_end = rest[start..]
+            .find(|c: char| !is_token_char(c))
+            .map_or(rest.len(), |end| start + end);
+        let word = &rest[start..word_end];
+        out.push_str(&redact_word(word));
+        rest = &rest[word_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_word(word: &str) -> String {
+    if word.starts_with("eyJ") && word.contains('.') {
+        let header = word.split('.').next().unwrap_or_default();
+        let decoded =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+        match decoded {
+            Some(header) => format!("<JWT {header}>"),
+            None => "<JWT>".to_owned(),
+        }
+    } else if word.len() >= 40 && !word.contains('.') {
+        "<random>".to_owned()
+    } else {
+        word.to_owned()
+    }
 }
 
 fn cell(attack: &Attack, column: Column, outcome: &Outcome) -> &'static str {

@@ -452,3 +452,68 @@ fn two_servers_share_sessions_through_a_redis_cluster() {
     });
     assert_eq!(status, 200);
 }
+
+#[test]
+fn attack_list_names_every_attack_in_the_lab() {
+    let output = cafe(&["attack", "--list"]);
+    assert!(output.status.success());
+    let listing = String::from_utf8(output.stdout).unwrap();
+    let names: Vec<&str> = listing
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    let expected: Vec<&str> = cafe::attacks::catalogue()
+        .iter()
+        .map(|attack| attack.name)
+        .collect();
+    assert_eq!(names, expected);
+}
+
+/// The lab against a real `cafe serve`: a refused attack exits 0 and shows
+/// what it sent; an attack the mode lets through by design exits 1 and
+/// says ACCEPTED; an attack that needs the server's key says so without it.
+#[test]
+fn attack_runs_against_a_running_server_and_reports_each_exchange() {
+    let secret_file = std::env::temp_dir().join(format!(
+        "cafe-attack-secret-{}",
+        crate::support::unique_number()
+    ));
+    std::fs::write(&secret_file, "an attack-lab test secret of 32+ bytes").unwrap();
+    let secret = secret_file.to_str().unwrap();
+    let server = Server::start(&["--auth", "jwt", "--jwt-secret-file", secret]);
+    let target = format!("http://{}", server.address);
+    let attack = |args: &[&str]| {
+        let output = cafe(&[&["attack", "--target", &target], args].concat());
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    };
+
+    let (refused, shown) = attack(&["jwt-alg-none"]);
+    assert!(refused, "{shown}");
+    assert!(shown.contains("> GET "), "{shown}");
+    assert!(shown.contains("< 401 "), "{shown}");
+    assert!(shown.contains("verdict: REFUSED"), "{shown}");
+
+    let (refused, shown) = attack(&["access-after-logout"]);
+    assert!(!refused, "{shown}");
+    assert!(shown.contains("verdict: ACCEPTED"), "{shown}");
+
+    let (_, shown) = attack(&["jwt-wrong-audience"]);
+    assert!(
+        shown.contains("verdict: skipped: needs the server's signing key"),
+        "{shown}"
+    );
+    let (refused, shown) = attack(&["jwt-wrong-audience", "--jwt-secret-file", secret]);
+    assert!(refused, "{shown}");
+    std::fs::remove_file(secret_file).ok();
+}
+
+#[test]
+fn an_unknown_attack_is_refused_with_a_pointer_to_the_list() {
+    let output = cafe(&["attack", "jwt-sorcery", "--target", "http://127.0.0.1:9"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("cafe attack --list"), "{stderr}");
+}

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod conformance;
 mod hardening;
+mod hostile_input;
 mod hybrid;
 mod jwt;
 mod many_servers;
