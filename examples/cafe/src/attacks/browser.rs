@@ -2,7 +2,7 @@
 //! script injected into the café's own page can reach. The lab sends the
 //! requests a browser would send, with the headers a browser adds.
 
-use super::{
+use cafe::attacks::{
     ATTACKER_ORIGIN, Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server,
     everywhere, judge, judge_all,
 };
@@ -13,7 +13,7 @@ fn browser_attack(
     attempt: &'static str,
     defence: &'static str,
     source: &'static str,
-    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
 ) -> Attack {
     Attack {
         name,
@@ -123,7 +123,7 @@ fn hybrid_servers(server: &Server) -> Applies {
 /// What the browser attaches by itself to a request from another site: the
 /// session cookie (sessions), nothing otherwise (a token lives in the café's
 /// page, and the hybrid's refresh cookie goes to /refresh only).
-fn browser_attached(lab: &Lab, credential: &super::Credential, call: Call) -> Call {
+fn browser_attached(lab: &Lab, credential: &cafe::attacks::Credential, call: Call) -> Call {
     match lab.server().mechanism {
         Mechanism::Sessions => credential.attach(call),
         Mechanism::Jwt | Mechanism::Hybrid => call,
@@ -150,7 +150,7 @@ async fn csrf_fetch_json(lab: &Lab) -> LabResult {
 
 async fn csrf_login(lab: &Lab) -> LabResult {
     let call = Call::post("/login")
-        .json(&json!({ "username": "alice", "password": super::demo_password("alice") }))
+        .json(&json!({ "username": "alice", "password": cafe::attacks::demo_password("alice") }))
         .from_another_site();
     judge(
         &lab.send(call).await?,
@@ -196,7 +196,7 @@ async fn xss_reads_credential(lab: &Lab) -> LabResult {
     let reply = lab
         .send(Call::post("/login").json(&json!({
             "username": "alice",
-            "password": super::demo_password("alice"),
+            "password": cafe::attacks::demo_password("alice"),
         })))
         .await?;
     let readable: Vec<&str> = ["access_token", "refresh_token"]

@@ -5,7 +5,9 @@
 //! exists, so the guessing attacks aim at a name nobody has: the demo users
 //! stay usable while the lab runs, and the limit looks the same.
 
-use super::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all};
+use cafe::attacks::{
+    Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,7 @@ fn login_attack(
     attempt: &'static str,
     defence: &'static str,
     source: &'static str,
-    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
 ) -> Attack {
     Attack {
         name,
@@ -220,7 +222,7 @@ async fn oversized_password(lab: &Lab) -> LabResult {
 }
 
 async fn password_variants(lab: &Lab) -> LabResult {
-    let right = super::demo_password("alice");
+    let right = cafe::attacks::demo_password("alice");
     let mut verdicts = Vec::new();
     for variant in [
         right.to_uppercase(),

@@ -1,7 +1,7 @@
 //! Ending a login, and what still works afterwards: logout, bans, "log out
 //! everywhere", and the refresh token's rotation.
 
-use super::{
+use cafe::attacks::{
     Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all,
     token_servers,
 };
@@ -14,7 +14,7 @@ fn refresh_attack(
     attempt: &'static str,
     defence: &'static str,
     source: &'static str,
-    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
 ) -> Attack {
     Attack {
         name,

@@ -1,12 +1,12 @@
 //! Attacks on the session ID: planting one, guessing one, finding one in a
 //! URL, and using one after it should have ended.
 
-use super::{
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cafe::attacks::{
     Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server, judge, judge_all,
     session_servers,
 };
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sessions::cookie::COOKIE_NAME;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ fn session_attack(
     attempt: &'static str,
     defence: &'static str,
     source: &'static str,
-    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
 ) -> Attack {
     Attack {
         name,
@@ -103,7 +103,7 @@ fn made_up_id() -> Result<String, String> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-async fn me_with(lab: &Lab, session_id: &str) -> Result<super::Reply, String> {
+async fn me_with(lab: &Lab, session_id: &str) -> Result<cafe::attacks::Reply, String> {
     lab.send(Call::get("/me").cookie(COOKIE_NAME, session_id))
         .await
 }
@@ -117,7 +117,7 @@ async fn fixation(lab: &Lab) -> LabResult {
                 .cookie(COOKIE_NAME, &planted)
                 .json(&serde_json::json!({
                     "username": "admin",
-                    "password": super::demo_password("admin"),
+                    "password": cafe::attacks::demo_password("admin"),
                 })),
         )
         .await?;
@@ -182,7 +182,7 @@ async fn cookie_attributes(lab: &Lab) -> LabResult {
     let reply = lab
         .send(Call::post("/login").json(&serde_json::json!({
             "username": "alice",
-            "password": super::demo_password("alice"),
+            "password": cafe::attacks::demo_password("alice"),
         })))
         .await?;
     let cookie = reply

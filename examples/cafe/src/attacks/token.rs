@@ -2,12 +2,12 @@
 //! verifier about the algorithm or the key, and tokens that are well signed
 //! but wrong (expired, for someone else, of the wrong type).
 
-use super::{
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cafe::attacks::{
     Applies, Attack, Call, Family, Lab, LabError, LabResult, Outcome, Server, judge, judge_all,
     token_servers,
 };
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt::keys::SigningAlgorithm;
 use serde_json::{Value, json};
 
@@ -58,7 +58,7 @@ fn attack(
     attempt: &'static str,
     defence: &'static str,
     source: &'static str,
-    run: for<'a> fn(&'a Lab) -> super::Running<'a>,
+    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
 ) -> Attack {
     Attack {
         name,
@@ -130,6 +130,23 @@ pub fn attacks() -> Vec<Attack> {
             "ASVS 5.0 9.1.1, 9.1.3",
             |lab| Box::pin(signed_with_attacker_key(lab)),
         ),
+        attack(
+            "jwt-empty-hmac-key",
+            "admin claims HS256-signed with an empty key, under the server's `kid`",
+            "401: an HS256 key is at least 256 bits, and an empty one is no key",
+            "RFC 7518 §3.2; jwt_tool's blank-password check",
+            |lab| Box::pin(empty_hmac_key(lab)),
+        ),
+        Attack {
+            applies: es256_servers,
+            ..attack(
+                "jwt-psychic-signature",
+                "admin claims with the ES256 signature r = 0, s = 0",
+                "401: r and s must lie in [1, n − 1] (CVE-2022-21449 accepted zeros)",
+                "RFC 7518 §3.4; CVE-2022-21449",
+                |lab| Box::pin(psychic_signature(lab)),
+            )
+        },
         Attack {
             applies: hs256_servers,
             ..attack(
@@ -457,6 +474,7 @@ async fn key_holder_attack(lab: &Lab, extra_header: &[(&str, Value)], claims: St
     }
 }
 
+// ANCHOR: alg_none
 async fn alg_none(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
     let header = json!({ "alg": "none", "typ": "at+jwt" });
@@ -467,6 +485,7 @@ async fn alg_none(lab: &Lab) -> LabResult {
     )
     .await
 }
+// ANCHOR_END: alg_none
 
 async fn alg_none_spellings(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
@@ -526,6 +545,29 @@ async fn signed_with_attacker_key(lab: &Lab) -> LabResult {
     presented(lab, &token, ADMIN_ONLY).await
 }
 
+async fn empty_hmac_key(lab: &Lab) -> LabResult {
+    let captured = capture(lab).await?;
+    let token = hmac_signed(
+        &forged_header(&captured, &[]),
+        &captured.admin_claims(),
+        b"",
+    );
+    presented(lab, &token, ADMIN_ONLY).await
+}
+
+// ANCHOR: psychic
+/// CVE-2022-21449: Java 15–18 accepted an ECDSA signature of all zeros for
+/// any message and any key. A verifier must check that r and s lie in
+/// [1, n − 1] before it does any arithmetic.
+async fn psychic_signature(lab: &Lab) -> LabResult {
+    let captured = capture(lab).await?;
+    let zeros = b64(&[0u8; 64]);
+    let token = assemble(&captured.header, &captured.admin_claims(), &zeros);
+    presented(lab, &token, ADMIN_ONLY).await
+}
+// ANCHOR_END: psychic
+
+// ANCHOR: crack
 /// The word from `words` that is the HS256 secret of `token`, if any: all
 /// an attacker needs is one token and time, offline, unseen by the server.
 pub fn crack_hs256<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
@@ -534,6 +576,7 @@ pub fn crack_hs256<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
         .find(|word| jwt::anatomy::verify_hs256(token, word.as_bytes()).is_ok())
         .copied()
 }
+// ANCHOR_END: crack
 
 async fn weak_secret_wordlist(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
@@ -570,6 +613,7 @@ fn public_key_spellings(jwk: &Value) -> Vec<Vec<u8>> {
     spellings
 }
 
+// ANCHOR: algorithm_confusion
 async fn algorithm_confusion(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
     let jwks = lab.send(Call::get("/.well-known/jwks.json")).await?.json();
@@ -584,6 +628,7 @@ async fn algorithm_confusion(lab: &Lab) -> LabResult {
     }
     judge_all(verdicts)
 }
+// ANCHOR_END: algorithm_confusion
 
 async fn alg_swapped(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
@@ -606,12 +651,14 @@ async fn alg_swapped(lab: &Lab) -> LabResult {
     judge_all(verdicts)
 }
 
+// ANCHOR: header_keys
 async fn header_key_attack(lab: &Lab, member: &str, value: Value) -> LabResult {
     let captured = capture(lab).await?;
     let header = forged_header(&captured, &[(member, value)]);
     let token = hmac_signed(&header, &captured.admin_claims(), ATTACKER_KEY);
     presented(lab, &token, ADMIN_ONLY).await
 }
+// ANCHOR_END: header_keys
 
 async fn header_jwk(lab: &Lab) -> LabResult {
     let jwk = json!({ "kty": "oct", "kid": "attacker", "k": b64(ATTACKER_KEY) });
@@ -619,12 +666,12 @@ async fn header_jwk(lab: &Lab) -> LabResult {
 }
 
 async fn header_jku(lab: &Lab) -> LabResult {
-    let url = format!("{}/.well-known/jwks.json", super::ATTACKER_ORIGIN);
+    let url = format!("{}/.well-known/jwks.json", cafe::attacks::ATTACKER_ORIGIN);
     header_key_attack(lab, "jku", json!(url)).await
 }
 
 async fn header_x5u(lab: &Lab) -> LabResult {
-    let url = format!("{}/cert.pem", super::ATTACKER_ORIGIN);
+    let url = format!("{}/cert.pem", cafe::attacks::ATTACKER_ORIGIN);
     header_key_attack(lab, "x5u", json!(url)).await
 }
 
@@ -789,6 +836,7 @@ async fn untyped(lab: &Lab) -> LabResult {
     }
 }
 
+// ANCHOR: twin
 /// The P-256 group order n, big-endian.
 const P256_ORDER: [u8; 32] = [
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -821,6 +869,7 @@ pub fn ecdsa_twin(token: &str) -> Option<String> {
     let twin = [&bytes[..32], &negate_mod_order(&bytes[32..])].concat();
     Some(format!("{body}.{}", b64(&twin)))
 }
+// ANCHOR_END: twin
 
 async fn ecdsa_malleability(lab: &Lab) -> LabResult {
     let login = lab.log_in("alice").await?;
