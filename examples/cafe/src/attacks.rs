@@ -40,6 +40,8 @@ pub type LabError = String;
 pub type LabResult = Result<Outcome, LabError>;
 /// An attack under way.
 pub type Running<'a> = Pin<Box<dyn Future<Output = LabResult> + Send + 'a>>;
+/// The code of one attack.
+pub type Run = for<'a> fn(&'a Lab) -> Running<'a>;
 /// Moves the server's clock forward (tests run the server on a clock they
 /// control).
 pub type TimeMachine = Arc<dyn Fn(Duration) + Send + Sync>;
@@ -137,7 +139,54 @@ pub struct Attack {
     /// Which servers it means anything against.
     pub applies: fn(&Server) -> Applies,
     /// The attack itself.
-    pub run: for<'a> fn(&'a Lab) -> Running<'a>,
+    pub run: Run,
+}
+
+impl Family {
+    /// An attack of this family, meant for the servers the family's attacks
+    /// usually are: token attacks for token servers, session attacks for
+    /// session servers, the rest for every server.
+    pub fn attack(
+        self,
+        name: &'static str,
+        attempt: &'static str,
+        defence: &'static str,
+        source: &'static str,
+        run: Run,
+    ) -> Attack {
+        let applies = match self {
+            Family::Jwt | Family::Revocation => token_servers,
+            Family::Sessions => session_servers,
+            Family::Browser | Family::Login => everywhere,
+        };
+        Attack {
+            name,
+            family: self,
+            attempt,
+            defence,
+            source,
+            applies,
+            run,
+        }
+    }
+}
+
+impl Attack {
+    /// The same attack, meant only for the servers `applies` accepts.
+    pub fn only(self, applies: fn(&Server) -> Applies) -> Attack {
+        Attack { applies, ..self }
+    }
+}
+
+impl Applies {
+    /// `Yes` if `condition` holds, otherwise `No(why)`.
+    pub fn when(condition: bool, why: &'static str) -> Applies {
+        if condition {
+            Applies::Yes
+        } else {
+            Applies::No(why)
+        }
+    }
 }
 
 /// Every attack the lab knows, grouped by family.
@@ -162,20 +211,12 @@ pub fn everywhere(_: &Server) -> Applies {
 
 /// Applies to servers that hand out JWTs.
 pub fn token_servers(server: &Server) -> Applies {
-    if server.uses_tokens() {
-        Applies::Yes
-    } else {
-        Applies::No("sessions use no tokens")
-    }
+    Applies::when(server.uses_tokens(), "sessions use no tokens")
 }
 
 /// Applies to servers with a session cookie.
 pub fn session_servers(server: &Server) -> Applies {
-    if server.mechanism == Mechanism::Sessions {
-        Applies::Yes
-    } else {
-        Applies::No("no session cookie")
-    }
+    Applies::when(server.mechanism == Mechanism::Sessions, "no session cookie")
 }
 
 /// A request, as the lab will send it.

@@ -4,105 +4,86 @@
 
 use cafe::attacks::{
     ATTACKER_ORIGIN, Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server,
-    everywhere, judge, judge_all,
+    judge, judge_all,
 };
 use serde_json::json;
 
-fn browser_attack(
-    name: &'static str,
-    attempt: &'static str,
-    defence: &'static str,
-    source: &'static str,
-    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
-) -> Attack {
-    Attack {
-        name,
-        family: Family::Browser,
-        attempt,
-        defence,
-        source,
-        applies: everywhere,
-        run,
-    }
-}
+const FAMILY: Family = Family::Browser;
 
 /// The browser attacks.
 pub fn attacks() -> Vec<Attack> {
     vec![
-        browser_attack(
+        FAMILY.attack(
             "csrf-form-post",
             "another site's auto-submitting form posts an order with the victim's cookies",
             "403 or 415: cross-site writes are refused, and an HTML form cannot send JSON",
             "ASVS 5.0 3.5.1; OWASP CSRF Prevention Cheat Sheet",
             |lab| Box::pin(csrf_form_post(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "csrf-fetch-json",
             "another site's script posts a JSON order with `credentials: include`",
             "403: Sec-Fetch-Site and Origin say cross-site",
             "ASVS 5.0 3.5.1, 3.5.3; OWASP CSRF Prevention Cheat Sheet (Fetch Metadata)",
             |lab| Box::pin(csrf_fetch_json(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "csrf-login",
             "another site logs the victim into the attacker's account (login CSRF)",
             "403: logging in is a write like any other",
             "OWASP CSRF Prevention Cheat Sheet (login CSRF)",
             |lab| Box::pin(csrf_login(lab)),
         ),
-        Attack {
-            applies: hybrid_servers,
-            ..browser_attack(
+        FAMILY.attack(
                 "csrf-refresh",
                 "another site posts to /refresh, hoping the refresh cookie goes along",
                 "403; and SameSite=Strict keeps the cookie home in the first place",
                 "ASVS 5.0 3.3.2, 3.5.1",
                 |lab| Box::pin(csrf_refresh(lab)),
-            )
-        },
-        browser_attack(
+        ).only(hybrid_servers),
+        FAMILY.attack(
             "cors-credentialed-read",
             "another site's script reads /me with the victim's credentials",
             "no Access-Control-Allow-Origin for foreign origins: the browser hides the answer",
             "ASVS 5.0 3.4.2; OWASP HTML5 Security Cheat Sheet (CORS)",
             |lab| Box::pin(cors_credentialed_read(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "xss-reads-credential",
             "a script injected into the café's page reads the login's credential",
             "nothing to read where the credential is an HttpOnly cookie; a token in the page is readable",
             "ASVS 5.0 3.3.4; OWASP HTML5 Security Cheat Sheet (local storage)",
             |lab| Box::pin(xss_reads_credential(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "xss-session-riding",
             "a script injected into the café's page orders coffee as the victim",
             "none at this layer, in any mode: the Content Security Policy keeps the script out",
             "OWASP Cross Site Scripting Prevention Cheat Sheet",
             |lab| Box::pin(xss_session_riding(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "xss-inline-script",
             "an inline `<script>` injected into the café's page",
             "the page's Content Security Policy allows only the café's own script file",
             "ASVS 5.0 3.4.3; OWASP Content Security Policy Cheat Sheet",
             |lab| Box::pin(xss_inline_script(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "clickjacking",
             "the café's page framed invisibly on another site",
             "CSP frame-ancestors 'none'",
             "ASVS 5.0 3.4.6",
             |lab| Box::pin(clickjacking(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "cached-credentialed-response",
             "a shared cache keeps /me and shows it to the next user",
             "Cache-Control: no-store on every API answer",
             "ASVS 5.0 14.2.2; OWASP Session Management Cheat Sheet (web content caching)",
             |lab| Box::pin(cached_credentialed_response(lab)),
         ),
-        browser_attack(
+        FAMILY.attack(
             "credential-replayed-elsewhere",
             "a stolen credential used from another machine and browser",
             "none in any mode: a bearer credential works for whoever holds it; short lifetimes and logout limit it",
@@ -113,11 +94,7 @@ pub fn attacks() -> Vec<Attack> {
 }
 
 fn hybrid_servers(server: &Server) -> Applies {
-    if server.mechanism == Mechanism::Hybrid {
-        Applies::Yes
-    } else {
-        Applies::No("no refresh cookie")
-    }
+    Applies::when(server.mechanism == Mechanism::Hybrid, "no refresh cookie")
 }
 
 /// What the browser attaches by itself to a request from another site: the

@@ -3,112 +3,86 @@
 
 use cafe::attacks::{
     Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all,
-    token_servers,
 };
 use std::time::Duration;
 
 const RFC_9700_REFRESH: &str = "RFC 9700 §4.14.2; OWASP JWT Cheat Sheet";
 
-fn refresh_attack(
-    name: &'static str,
-    attempt: &'static str,
-    defence: &'static str,
-    source: &'static str,
-    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
-) -> Attack {
-    Attack {
-        name,
-        family: Family::Revocation,
-        attempt,
-        defence,
-        source,
-        applies: token_servers,
-        run,
-    }
-}
+const FAMILY: Family = Family::Revocation;
 
 /// The revocation and refresh attacks.
 pub fn attacks() -> Vec<Attack> {
     vec![
-        refresh_attack(
+        FAMILY.attack(
             "refresh-reuse-after-rotation",
             "a refresh token used again after it was swapped for a new one",
             "401, and the whole family ends: the new token stops working too",
             RFC_9700_REFRESH,
             |lab| Box::pin(reuse_after_rotation(lab)),
         ),
-        refresh_attack(
+        FAMILY.attack(
             "refresh-parallel-reuse",
             "one refresh token sent four times at once",
             "exactly one new pair; the rest 401",
             RFC_9700_REFRESH,
             |lab| Box::pin(parallel_reuse(lab)),
         ),
-        refresh_attack(
+        FAMILY.attack(
             "refresh-parallel-reuse-two-servers",
             "one refresh token sent to two servers of the same deployment at once",
             "exactly one new pair across both: the rotation is atomic in the shared store",
             RFC_9700_REFRESH,
             |lab| Box::pin(parallel_reuse_two_servers(lab)),
         ),
-        refresh_attack(
+        FAMILY.attack(
             "refresh-after-logout",
             "the refresh token of a login that has logged out",
             "401",
             "RFC 9700 §4.14.2; ASVS 5.0 7.4.1",
             |lab| Box::pin(refresh_after_logout(lab)),
         ),
-        refresh_attack(
+        FAMILY.attack(
             "refresh-after-ban",
             "the refresh token of a user an admin has since banned",
             "403: no new access token for a banned account",
             "ASVS 5.0 7.4.2",
             |lab| Box::pin(refresh_after_ban(lab)),
         ),
-        refresh_attack(
+        FAMILY.attack(
             "refresh-after-logout-everywhere",
             "a refresh token after an admin logged its user out everywhere",
             "401",
             "ASVS 5.0 7.4.5",
             |lab| Box::pin(refresh_after_logout_everywhere(lab)),
         ),
-        refresh_attack(
+        FAMILY.attack(
             "refresh-expired",
             "a refresh token used after its login's lifetime (7 days) ended",
             "401: the family ends at login + 7 days, however often refreshed",
             "RFC 9700 §4.14.2; ASVS 5.0 7.3.2",
             |lab| Box::pin(refresh_expired(lab)),
         ),
-        Attack {
-            applies: everywhere,
-            ..refresh_attack(
+        FAMILY.attack(
                 "access-after-logout",
                 "the credential of a login that has logged out, replayed",
                 "401 where the server keeps state per request; plain JWTs work until they expire",
                 "ASVS 5.0 7.4.1; OWASP JWT Cheat Sheet (token revocation)",
                 |lab| Box::pin(access_after_logout(lab)),
-            )
-        },
-        Attack {
-            applies: everywhere,
-            ..refresh_attack(
+        ).only(everywhere),
+        FAMILY.attack(
                 "access-after-ban",
                 "the credential of a user an admin has just banned",
                 "403 or 401 at once where the role or version is looked up; plain JWTs until expiry",
                 "ASVS 5.0 7.4.2",
                 |lab| Box::pin(access_after_ban(lab)),
-            )
-        },
-        Attack {
-            applies: everywhere,
-            ..refresh_attack(
+        ).only(everywhere),
+        FAMILY.attack(
                 "access-after-logout-everywhere",
                 "a credential after an admin logged its user out everywhere",
                 "401 where the server keeps state per request; plain JWTs until expiry",
                 "ASVS 5.0 7.4.5",
                 |lab| Box::pin(access_after_logout_everywhere(lab)),
-            )
-        },
+        ).only(everywhere),
     ]
 }
 

@@ -5,7 +5,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cafe::attacks::{
     Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server, judge, judge_all,
-    session_servers,
 };
 use sessions::cookie::COOKIE_NAME;
 use std::time::Duration;
@@ -13,73 +12,54 @@ use std::time::Duration;
 /// How many made-up IDs the guessing attack tries.
 pub const GUESSES: usize = 500;
 
-fn session_attack(
-    name: &'static str,
-    attempt: &'static str,
-    defence: &'static str,
-    source: &'static str,
-    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
-) -> Attack {
-    Attack {
-        name,
-        family: Family::Sessions,
-        attempt,
-        defence,
-        source,
-        applies: session_servers,
-        run,
-    }
-}
+const FAMILY: Family = Family::Sessions;
 
 /// The session attacks.
 pub fn attacks() -> Vec<Attack> {
     vec![
-        session_attack(
+        FAMILY.attack(
             "session-fixation",
             "plant a session ID in the victim's browser before they log in, then use it",
             "login issues a new ID and ends the planted one",
             "ASVS 5.0 7.2.4; OWASP Session Management Cheat Sheet",
             |lab| Box::pin(fixation(lab)),
         ),
-        session_attack(
+        FAMILY.attack(
             "session-forged-id",
             "a made-up session ID of the right shape",
             "401",
             "ASVS 5.0 7.2.1",
             |lab| Box::pin(forged_id(lab)),
         ),
-        session_attack(
+        FAMILY.attack(
             "session-id-guessing",
             "500 random IDs, looking for anyone's session",
             "401 every time: 256 random bits make a hit one chance in 2^256 per guess",
             "ASVS 5.0 7.2.3",
             |lab| Box::pin(id_guessing(lab)),
         ),
-        session_attack(
+        FAMILY.attack(
             "session-id-in-url",
             "a real session ID in the query string and as a path parameter",
             "401: the ID is read from the cookie only, so it never lands in logs or Referer",
             "ASVS 5.0 14.2.1; OWASP Session Management Cheat Sheet",
             |lab| Box::pin(id_in_url(lab)),
         ),
-        Attack {
-            applies: cookie_servers,
-            ..session_attack(
+        FAMILY.attack(
                 "cookie-attributes",
                 "read the login cookie from script, send it over plain HTTP, or from another site",
                 "HttpOnly, Secure, SameSite and a __Host- or __Secure- prefix on every login cookie",
                 "ASVS 5.0 3.3.1–3.3.4; RFC 6265bis §4.1.3",
                 |lab| Box::pin(cookie_attributes(lab)),
-            )
-        },
-        session_attack(
+        ).only(cookie_servers),
+        FAMILY.attack(
             "session-idle-timeout",
             "a session ID used after 31 minutes without a request",
             "401: sessions end after 30 idle minutes",
             "ASVS 5.0 7.3.1",
             |lab| Box::pin(idle_timeout(lab)),
         ),
-        session_attack(
+        FAMILY.attack(
             "session-absolute-timeout",
             "a session kept busy every 20 minutes for more than 8 hours",
             "401: sessions end 8 hours after login, however active",

@@ -53,295 +53,273 @@ pub const WEAK_SECRETS: &[&str] = &[
     "a-string-secret-at-least-256-bits-long",
 ];
 
-fn attack(
-    name: &'static str,
-    attempt: &'static str,
-    defence: &'static str,
-    source: &'static str,
-    run: for<'a> fn(&'a Lab) -> cafe::attacks::Running<'a>,
-) -> Attack {
-    Attack {
-        name,
-        family: Family::Jwt,
-        attempt,
-        defence,
-        source,
-        applies: token_servers,
-        run,
-    }
-}
+const FAMILY: Family = Family::Jwt;
 
 /// The JWT attacks.
 pub fn attacks() -> Vec<Attack> {
     vec![
-        attack(
+        FAMILY.attack(
             "jwt-alg-none",
             "an unsigned token (`alg: none`) claiming the admin role",
             "401: `none` is not on the algorithm allowlist",
             RFC_8725_ALGORITHMS,
             |lab| Box::pin(alg_none(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-alg-none-spellings",
             "`None`, `NONE`, `nOnE`: the same, for verifiers that compare case-sensitively",
             "401 for every spelling",
             RFC_8725_ALGORITHMS,
             |lab| Box::pin(alg_none_spellings(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-signature-stripped",
             "a real token's header and admin claims with the signature removed",
             "401: a token without a valid signature is nothing",
             "RFC 7515 §5.2; ASVS 5.0 9.1.1",
             |lab| Box::pin(signature_stripped(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-signature-truncated",
             "a real token with the end of its signature cut off",
             "401",
             "RFC 7515 §5.2; ASVS 5.0 9.1.1",
             |lab| Box::pin(signature_truncated(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-role-tampered",
             "a real token with `role` changed to admin, signature kept",
             "401: the signature no longer matches",
             "ASVS 5.0 9.1.1",
             |lab| Box::pin(role_tampered(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-subject-tampered",
             "a real token with `sub` changed to another user, signature kept",
             "401",
             "ASVS 5.0 9.1.1",
             |lab| Box::pin(subject_tampered(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-expiry-extended",
             "a real token with `exp` moved a year ahead, signature kept",
             "401",
             "ASVS 5.0 9.1.1, 9.2.1",
             |lab| Box::pin(expiry_extended(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-signed-with-attacker-key",
             "admin claims, correctly HS256-signed with a key the attacker made up",
             "401: only the server's keys count",
             "ASVS 5.0 9.1.1, 9.1.3",
             |lab| Box::pin(signed_with_attacker_key(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-empty-hmac-key",
             "admin claims HS256-signed with an empty key, under the server's `kid`",
             "401: an HS256 key is at least 256 bits, and an empty one is no key",
             "RFC 7518 §3.2; jwt_tool's blank-password check",
             |lab| Box::pin(empty_hmac_key(lab)),
         ),
-        Attack {
-            applies: es256_servers,
-            ..attack(
+        FAMILY.attack(
                 "jwt-psychic-signature",
                 "admin claims with the ES256 signature r = 0, s = 0",
                 "401: r and s must lie in [1, n − 1] (CVE-2022-21449 accepted zeros)",
                 "RFC 7518 §3.4; CVE-2022-21449",
                 |lab| Box::pin(psychic_signature(lab)),
-            )
-        },
-        Attack {
-            applies: hs256_servers,
-            ..attack(
+        ).only(es256_servers),
+        FAMILY.attack(
                 "jwt-weak-secret-wordlist",
                 "crack the HS256 secret offline from one captured token with a wordlist",
                 "no candidate matches: the café refuses to start with a secret under 256 bits",
                 "RFC 8725 §3.5; RFC 7518 §3.2",
                 |lab| Box::pin(weak_secret_wordlist(lab)),
-            )
-        },
-        Attack {
-            applies: public_key_servers,
-            ..attack(
+        ).only(hs256_servers),
+        FAMILY.attack(
                 "jwt-algorithm-confusion",
                 "admin claims HS256-signed with the server's published public key as the HMAC secret",
                 "401: the key's algorithm is fixed; the header does not choose it",
                 RFC_8725_ALGORITHMS,
                 |lab| Box::pin(algorithm_confusion(lab)),
-            )
-        },
-        attack(
+        ).only(public_key_servers),
+        FAMILY.attack(
             "jwt-alg-swapped",
             "a real token relabelled HS384, HS512, RS256, PS256 or ES256, signature kept",
             "401 for every label but the key's own",
             RFC_8725_ALGORITHMS,
             |lab| Box::pin(alg_swapped(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-header-jwk",
             "admin claims signed with the attacker's key, that key embedded in the header (`jwk`)",
             "401: keys come from the server's configuration, never from the token",
             RFC_8725_KEYS,
             |lab| Box::pin(header_jwk(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-header-jku",
             "admin claims signed with the attacker's key, `jku` pointing at the attacker's key set",
             "401, and nothing fetched",
             RFC_8725_KEYS,
             |lab| Box::pin(header_jku(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-header-x5u",
             "the same with `x5u`, a URL of the attacker's certificate",
             "401, and nothing fetched",
             RFC_8725_KEYS,
             |lab| Box::pin(header_x5u(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-header-x5c",
             "the same with `x5c`, a certificate chain in the header",
             "401",
             RFC_8725_KEYS,
             |lab| Box::pin(header_x5c(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-kid-path-traversal",
             "`kid: ../../../../dev/null` and a signature made with an empty key",
             "401: `kid` only picks among keys the server holds",
             "RFC 8725 §3.10; OWASP JWT Cheat Sheet",
             |lab| Box::pin(kid_path_traversal(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-kid-injection",
             "`kid: x' UNION SELECT 'attacker-key' --` and a signature made with that key",
             "401: `kid` is never used in a query or a path",
             "RFC 8725 §3.10",
             |lab| Box::pin(kid_injection(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-refresh-as-access",
             "the real refresh token sent as a bearer access token",
             "401: `typ` and `aud` differ (refresh+jwt, cafe-refresh)",
             "RFC 8725 §3.11, §3.12; ASVS 5.0 9.2.2",
             |lab| Box::pin(refresh_as_access(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-access-as-refresh",
             "the real access token sent to /refresh as a refresh token",
             "401",
             "RFC 8725 §3.11, §3.12; ASVS 5.0 9.2.2",
             |lab| Box::pin(access_as_refresh(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-oversized",
             "a 12 KiB token",
             "401 before any decoding (the café's cap is 4 KiB)",
             "OWASP Denial of Service Cheat Sheet",
             |lab| Box::pin(oversized(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-deeply-nested",
             "claims nested 1,000 arrays deep, for parsers that recurse without a limit",
             "401, no crash",
             "OWASP Denial of Service Cheat Sheet",
             |lab| Box::pin(deeply_nested(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-non-canonical-base64",
             "a real token whose signature is spelt differently: padding, unused bits set",
             "401: one token has one spelling, so a denylist of token strings could not be sidestepped",
             "RFC 7515 §2, Appendix C",
             |lab| Box::pin(non_canonical_base64(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-duplicate-claim",
             "signed with the server's key: `role` twice, member then admin",
             "401: JSON with a member twice is refused, not read first- or last-wins",
             "RFC 7519 §4",
             |lab| Box::pin(duplicate_claim(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-crit-unknown",
             "signed with the server's key: `crit` naming an extension the server does not know",
             "401",
             "RFC 7515 §4.1.11",
             |lab| Box::pin(crit_unknown(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-expired",
             "signed with the server's key: `exp` a minute past, beyond the 5 s leeway",
             "401",
             "RFC 7519 §4.1.4; ASVS 5.0 9.2.1",
             |lab| Box::pin(expired(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-not-yet-valid",
             "signed with the server's key: `nbf` an hour ahead",
             "401",
             "RFC 7519 §4.1.5; ASVS 5.0 9.2.1",
             |lab| Box::pin(not_yet_valid(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-wrong-issuer",
             "signed with the server's key: another `iss`",
             "401",
             "RFC 8725 §3.8",
             |lab| Box::pin(wrong_issuer(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-wrong-audience",
             "signed with the server's key: an `aud` for another service",
             "401",
             "RFC 8725 §3.9; ASVS 5.0 9.2.3",
             |lab| Box::pin(wrong_audience(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-missing-expiry",
             "signed with the server's key: no `exp` at all, a token that never ends",
             "401: `exp` is required",
             "RFC 7519 §4.1.4; ASVS 5.0 9.2.1",
             |lab| Box::pin(missing_expiry(lab)),
         ),
-        attack(
+        FAMILY.attack(
             "jwt-untyped",
             "signed with the server's key: `typ: JWT` instead of `at+jwt`",
             "401: explicit typing keeps other JWTs from passing as access tokens",
             "RFC 8725 §3.11; RFC 9068 §2.1",
             |lab| Box::pin(untyped(lab)),
         ),
-        Attack {
-            applies: es256_servers,
-            ..attack(
+        FAMILY.attack(
                 "jwt-ecdsa-malleability",
                 "after logout, the token's twin: the same ECDSA signature with s replaced by n − s",
                 "401: the denylist keys on `jti`, which the twin shares, not on the token's bytes",
                 "RFC 7518 §3.4; RFC 7519 §4.1.7",
                 |lab| Box::pin(ecdsa_malleability(lab)),
-            )
-        },
+        ).only(es256_servers),
     ]
 }
 
-fn hs256_servers(server: &Server) -> Applies {
-    match (token_servers(server), server.algorithm) {
-        (Applies::Yes, Some(SigningAlgorithm::Hs256)) => Applies::Yes,
-        (Applies::Yes, _) => Applies::No("no shared secret to guess"),
-        (no, _) => no,
+/// Applies to token servers signing with one of `algorithms`.
+fn signing_with(server: &Server, algorithms: &[SigningAlgorithm], why: &'static str) -> Applies {
+    match token_servers(server) {
+        Applies::Yes => Applies::when(
+            server.algorithm.is_some_and(|a| algorithms.contains(&a)),
+            why,
+        ),
+        no => no,
     }
+}
+
+fn hs256_servers(server: &Server) -> Applies {
+    let why = "no shared secret to guess";
+    signing_with(server, &[SigningAlgorithm::Hs256], why)
 }
 
 fn public_key_servers(server: &Server) -> Applies {
-    match (token_servers(server), server.algorithm) {
-        (Applies::Yes, Some(SigningAlgorithm::Es256 | SigningAlgorithm::EdDsa)) => Applies::Yes,
-        (Applies::Yes, _) => Applies::No("HS256 publishes no public key"),
-        (no, _) => no,
-    }
+    let why = "HS256 publishes no public key";
+    signing_with(
+        server,
+        &[SigningAlgorithm::Es256, SigningAlgorithm::EdDsa],
+        why,
+    )
 }
 
 fn es256_servers(server: &Server) -> Applies {
-    match (token_servers(server), server.algorithm) {
-        (Applies::Yes, Some(SigningAlgorithm::Es256)) => Applies::Yes,
-        (Applies::Yes, _) => Applies::No("only ECDSA signatures have a twin"),
-        (no, _) => no,
-    }
+    let why = "only ECDSA signatures have a twin";
+    signing_with(server, &[SigningAlgorithm::Es256], why)
 }
 
 fn b64(bytes: &[u8]) -> String {
