@@ -7,6 +7,7 @@
 //! $ UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api attack_lab
 //! ```
 
+use crate::redis_server::RedisServer;
 use crate::support::{Mode, opening_time, spawn_configured};
 use crate::transcripts::{check_generated, check_golden};
 use cafe::attacks::{Applies, Attack, Lab, Outcome, catalogue, show_exchange};
@@ -126,11 +127,17 @@ impl Column {
     }
 }
 
-/// Starts two servers of `column` on one store and one clock, as a
+/// Starts two servers of `column` on `stores` and one clock, as a
 /// deployment runs them, and runs every attack against them in turn, as
-/// `cafe attack all` does; returns the outcomes in catalogue order.
-async fn run_all(attacks: &[Attack], column: Column, es256_pkcs8: &[u8]) -> Vec<Outcome> {
-    let stores = Stores::in_memory();
+/// `cafe attack all` does; returns the outcomes in catalogue order, and
+/// with `transcribe` checks the transcripts the book shows.
+async fn run_all(
+    attacks: &[Attack],
+    column: Column,
+    es256_pkcs8: &[u8],
+    stores: Stores,
+    transcribe: bool,
+) -> Vec<Outcome> {
     let clock = Arc::new(ManualClock::starting_at(opening_time()));
     let first = column.config(es256_pkcs8, stores.clone());
     let second = column.config(es256_pkcs8, stores);
@@ -149,7 +156,7 @@ async fn run_all(attacks: &[Attack], column: Column, es256_pkcs8: &[u8]) -> Vec<
             .await
             .unwrap_or_else(|error| panic!("{} against {column:?}: {error}", attack.name));
         let exchanges = lab.take_exchanges();
-        if TRANSCRIBED.contains(&(attack.name, column)) {
+        if TRANSCRIBED.contains(&(attack.name, column)) && transcribe {
             // Redacted before the display shortens long values, so every
             // token is seen whole.
             let mut text = String::new();
@@ -250,7 +257,10 @@ async fn attack_lab_every_attack_against_every_mechanism() {
     table.push_str(&" :---: |".repeat(COLUMNS.len()));
     table.push_str(" --- |\n");
     // The columns at once: each has its own servers and store.
-    let outcomes = join_all(COLUMNS.map(|column| run_all(&attacks, column, &es256_pkcs8))).await;
+    let outcomes = join_all(
+        COLUMNS.map(|column| run_all(&attacks, column, &es256_pkcs8, Stores::in_memory(), true)),
+    )
+    .await;
     let mut family = None;
     for (row, attack) in attacks.iter().enumerate() {
         if family != Some(attack.family) {
@@ -318,5 +328,28 @@ fn every_attack_applies_somewhere() {
             "{} applies to no column",
             attack.name
         );
+    }
+}
+
+/// The stateful modes again with every store in Redis, shared by both
+/// servers: each attack must end exactly as it does in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_lab_on_redis_ends_as_in_memory() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let es256_pkcs8 = SigningKey::generate_pkcs8(SigningAlgorithm::Es256).unwrap();
+    let attacks = catalogue();
+    for (column, prefix) in [
+        (Column::Sessions, "lab-sessions:"),
+        (Column::JwtEs256Checked, "lab-checked:"),
+        (Column::Hybrid, "lab-hybrid:"),
+    ] {
+        let stores = Stores::all_in(Arc::new(redis.store(prefix).await));
+        let outcomes = run_all(&attacks, column, &es256_pkcs8, stores, false).await;
+        for (attack, outcome) in attacks.iter().zip(&outcomes) {
+            // Panics, naming the attack, if it ends otherwise than in memory.
+            cell(attack, column, outcome);
+        }
     }
 }
