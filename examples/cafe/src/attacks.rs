@@ -437,6 +437,10 @@ impl Lab {
     pub async fn connect(target: &str) -> Result<Lab, LabError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A fresh connection per request: some attacks end with the
+            // server closing theirs (an oversized body is refused before it
+            // is read), and a pooled connection could be that one.
+            .pool_max_idle_per_host(0)
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| e.to_string())?;
@@ -476,6 +480,14 @@ impl Lab {
     pub fn with_time_machine(mut self, time_machine: TimeMachine) -> Lab {
         self.time_machine = Some(time_machine);
         self
+    }
+
+    /// Whether the target runs on this machine (loopback), where the lab
+    /// can watch what it connects to.
+    pub fn target_is_local(&self) -> bool {
+        ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+            .iter()
+            .any(|prefix| self.target.starts_with(prefix))
     }
 
     /// What the lab learnt about the server.

@@ -158,7 +158,7 @@ pub fn attacks() -> Vec<Attack> {
         ),
         FAMILY.attack(
             "jwt-header-jku",
-            "admin claims signed with the attacker's key, `jku` pointing at the attacker's key set",
+            "admin claims signed with the attacker's key, `jku` pointing at the attacker's key set (a URL the lab watches)",
             "401, and nothing fetched",
             RFC_8725_KEYS,
             |lab| Box::pin(header_jku(lab)),
@@ -643,14 +643,56 @@ async fn header_jwk(lab: &Lab) -> LabResult {
     header_key_attack(lab, "jwk", jwk).await
 }
 
+// ANCHOR: canary
+/// A URL on the lab's machine that notices being fetched: a verifier that
+/// follows `jku` or `x5u` connects to it (a server-side request forgery, even
+/// if the token is then refused).
+struct Canary {
+    listener: std::net::TcpListener,
+}
+
+impl Canary {
+    fn new() -> Result<Canary, LabError> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        Ok(Canary { listener })
+    }
+
+    fn url(&self, path: &str) -> Result<String, LabError> {
+        let address = self.listener.local_addr().map_err(|e| e.to_string())?;
+        Ok(format!("http://{address}{path}"))
+    }
+
+    /// Whether anything has connected since it was made.
+    fn was_fetched(&self) -> bool {
+        self.listener.accept().is_ok()
+    }
+}
+
+/// A token whose header points `member` at the canary: refused, and the
+/// canary never fetched. Against a server on another machine the canary
+/// would be that machine's own loopback, which the lab cannot watch.
+async fn header_url_attack(lab: &Lab, member: &str, path: &str) -> LabResult {
+    let canary = Canary::new()?;
+    let verdict = header_key_attack(lab, member, json!(canary.url(path)?)).await?;
+    Ok(match verdict {
+        _ if canary.was_fetched() => {
+            Outcome::Accepted(format!("the server fetched the `{member}` URL"))
+        }
+        Outcome::Refused(how) if lab.target_is_local() => {
+            Outcome::Refused(format!("{how}; the {member} URL was never fetched"))
+        }
+        other => other,
+    })
+}
+// ANCHOR_END: canary
+
 async fn header_jku(lab: &Lab) -> LabResult {
-    let url = format!("{}/.well-known/jwks.json", cafe::attacks::ATTACKER_ORIGIN);
-    header_key_attack(lab, "jku", json!(url)).await
+    header_url_attack(lab, "jku", "/.well-known/jwks.json").await
 }
 
 async fn header_x5u(lab: &Lab) -> LabResult {
-    let url = format!("{}/cert.pem", cafe::attacks::ATTACKER_ORIGIN);
-    header_key_attack(lab, "x5u", json!(url)).await
+    header_url_attack(lab, "x5u", "/cert.pem").await
 }
 
 async fn header_x5c(lab: &Lab) -> LabResult {

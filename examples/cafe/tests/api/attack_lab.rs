@@ -201,14 +201,31 @@ fn redacted(text: &str, address: &str) -> String {
     let is_token_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
     let mut out = String::new();
     let mut rest = text.as_str();
-    while let Some(start) = rest.find(|c: char| is_token_char(c)) {
+    while let Some(start) = rest.find(is_token_char) {
         out.push_str(&rest[..start]);
         let word_end = rest[start..]
             .find(|c: char| !is_token_char(c))
             .map_or(rest.len(), |end| start + end);
-        let word = &rest[start..word_end];
-        out.push_str(&redact_word(word));
+        out.push_str(&redact_word(&rest[start..word_end]));
         rest = &rest[word_end..];
+    }
+    out.push_str(rest);
+    hide_loopback_ports(&out)
+}
+
+/// Loopback ports other than the server's (the lab's canary) change from
+/// run to run: `127.0.0.1:PORT`.
+fn hide_loopback_ports(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("127.0.0.1:") {
+        let port_start = start + "127.0.0.1:".len();
+        let port_end = rest[port_start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(rest.len(), |end| port_start + end);
+        out.push_str(&rest[..start]);
+        out.push_str("127.0.0.1:PORT");
+        rest = &rest[port_end..];
     }
     out.push_str(rest);
     out
