@@ -167,3 +167,87 @@ fn the_dependency_list_is_read_from_the_manifest() {
     assert!(crates.contains(&"sessions".to_owned()), "{crates:?}");
     assert!(crates.contains(&"serde_json".to_owned()), "{crates:?}");
 }
+
+/// Every function the repository defines (`fn name`), by name: what a
+/// chapter's reference to a test or a function must match.
+fn functions_defined_in(dirs: &[&str]) -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut names = BTreeSet::new();
+    let mut pending: Vec<PathBuf> = dirs.iter().map(|dir| root.join(dir)).collect();
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            if path.ends_with("target") {
+                continue;
+            }
+            let entries = std::fs::read_dir(&path).unwrap();
+            pending.extend(entries.map(|entry| entry.unwrap().path()));
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            let source = std::fs::read_to_string(&path).unwrap();
+            for after in source.split("fn ").skip(1) {
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
+/// The `module::test_name` paths a chapter names in inline code: a last
+/// segment with two or more underscores is a test or function of ours
+/// (library paths such as `std::env::var` are not checked).
+fn named_functions(markdown: &str) -> Vec<String> {
+    markdown
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.contains("::") && !span.contains(char::is_whitespace))
+        .filter_map(|span| span.rsplit("::").next())
+        .filter(|last| last.matches('_').count() >= 2)
+        .filter(|last| {
+            last.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A chapter that cites a test as its proof must cite one that exists: a
+/// renamed or deleted test fails here, not silently in the reader's hands.
+#[test]
+fn every_test_the_book_names_exists() {
+    let defined = functions_defined_in(&["examples", "perf", "book-tests"]);
+    let named: usize = CHAPTERS
+        .iter()
+        .map(|chapter| named_functions(chapter.markdown).len())
+        .sum();
+    // The book cites about a hundred; far fewer means the reader broke.
+    assert!(named > 50, "only {named} tests named in the whole book");
+    let missing: Vec<String> = CHAPTERS
+        .iter()
+        .flat_map(|chapter| {
+            named_functions(chapter.markdown)
+                .into_iter()
+                .filter(|name| !defined.contains(name))
+                .map(move |name| format!("book/{}: {name}", chapter.path))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no such test or function:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn named_functions_are_found_in_inline_code_only_when_they_look_like_ours() {
+    let markdown = "proved by `sessions::an_idle_session_expires` and \
+                    `conformance::<mode>::every_401_carries_a_challenge`; \
+                    uses `std::env::var` and `cafe attack --list`";
+    assert_eq!(
+        named_functions(markdown),
+        ["an_idle_session_expires", "every_401_carries_a_challenge"]
+    );
+}
