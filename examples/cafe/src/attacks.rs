@@ -401,14 +401,6 @@ impl Credential {
             .as_deref()
             .ok_or_else(|| "the login gave no session cookie".to_owned())
     }
-
-    /// Whatever the credential is, as a string (for replay attacks).
-    pub fn shown(&self) -> &str {
-        self.session
-            .as_deref()
-            .or(self.access.as_deref())
-            .unwrap_or("")
-    }
 }
 
 /// The demo users' passwords, as the server prints them at start.

@@ -18,6 +18,19 @@ pub fn read_secret(path: &Path) -> Result<Vec<u8>, String> {
     Ok(secret)
 }
 
+/// The HS256 secret the operator gave: from `--jwt-secret-file`, else from
+/// `CAFE_JWT_SECRET`, else none.
+pub fn given_secret(
+    secret_file: Option<&Path>,
+    secret_from_env: Option<OsString>,
+) -> Result<Option<Vec<u8>>, String> {
+    match (secret_file, secret_from_env) {
+        (Some(path), _) => read_secret(path).map(Some),
+        (None, Some(secret)) => Ok(Some(secret.into_encoded_bytes())),
+        (None, None) => Ok(None),
+    }
+}
+
 /// The key ring `serve` signs with, and a line telling the operator what it
 /// is. A given secret is for HS256 only, and must be at least 32 bytes; a
 /// short one stops the server before it listens.
@@ -26,11 +39,7 @@ pub fn signing_keys(
     secret_file: Option<&Path>,
     secret_from_env: Option<OsString>,
 ) -> Result<(KeyRing, String), String> {
-    let given = match (secret_file, secret_from_env) {
-        (Some(path), _) => Some(read_secret(path)?),
-        (None, Some(secret)) => Some(secret.into_encoded_bytes()),
-        (None, None) => None,
-    };
+    let given = given_secret(secret_file, secret_from_env)?;
     let generate = |kid: &str| SigningKey::generate(kid, algorithm).map_err(|e| e.to_string());
     let (key, note) = match (algorithm, given) {
         (SigningAlgorithm::Hs256, Some(secret)) => (
@@ -64,10 +73,9 @@ pub fn shared_hs256_secret(
     secret_file: Option<&Path>,
     secret_from_env: Option<OsString>,
 ) -> Result<Vec<u8>, String> {
-    let secret = match (secret_file, secret_from_env) {
-        (Some(path), _) => read_secret(path)?,
-        (None, Some(secret)) => secret.into_encoded_bytes(),
-        (None, None) => {
+    let secret = match given_secret(secret_file, secret_from_env)? {
+        Some(secret) => secret,
+        None => {
             let mut secret = vec![0u8; MIN_HS256_SECRET_BYTES];
             getrandom::fill(&mut secret).map_err(|e| e.to_string())?;
             secret

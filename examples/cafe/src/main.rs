@@ -3,7 +3,7 @@
 //! refuses bad ones, and serves.
 
 use cafe::attacks::{Attack, Lab, Outcome};
-use cafe::cli::{shared_hs256_secret, signing_keys, verification_key};
+use cafe::cli::{given_secret, shared_hs256_secret, signing_keys, verification_key};
 use cafe::duration::parse_duration;
 use cafe::inspect::{decode, verify};
 use cafe::redis_store::RedisStore;
@@ -367,11 +367,10 @@ async fn attack(args: AttackArgs) -> Result<bool, String> {
     if let Some(second) = &args.second_target {
         lab = lab.with_second_target(second);
     }
-    let secret = match (&args.jwt_secret_file, std::env::var_os("CAFE_JWT_SECRET")) {
-        (Some(path), _) => Some(cafe::cli::read_secret(path)?),
-        (None, Some(secret)) => Some(secret.into_encoded_bytes()),
-        (None, None) => None,
-    };
+    let secret = given_secret(
+        args.jwt_secret_file.as_deref(),
+        std::env::var_os("CAFE_JWT_SECRET"),
+    )?;
     if let Some(secret) = secret {
         lab =
             lab.with_signing_key(SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?);

@@ -67,11 +67,9 @@ pub fn attacks() -> Vec<Attack> {
 }
 
 /// A user name nobody has, different on every call.
-fn nobody() -> String {
-    let mut bytes = [0u8; 6];
-    let _ = getrandom::fill(&mut bytes);
-    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("nobody-{suffix}")
+fn nobody() -> Result<String, String> {
+    let suffix = jwt::tokens::random_id().map_err(|e| e.to_string())?;
+    Ok(format!("nobody-{suffix}"))
 }
 
 fn guess(name: &str, password: &str) -> Call {
@@ -79,7 +77,7 @@ fn guess(name: &str, password: &str) -> Call {
 }
 
 async fn user_enumeration(lab: &Lab) -> LabResult {
-    let unknown = lab.send(guess(&nobody(), "wonderland-42")).await?;
+    let unknown = lab.send(guess(&nobody()?, "wonderland-42")).await?;
     let wrong = lab.send(guess("alice", "not-her-password")).await?;
     // Clears alice's failed attempt, as her next real login would.
     lab.log_in("alice").await?;
@@ -112,7 +110,7 @@ async fn timing_enumeration(lab: &Lab) -> LabResult {
     let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
     // Three of each, interleaved, under alice's limit of five.
     for _ in 0..3 {
-        unknown.push(timed(lab, guess(&nobody(), "wonderland-42")).await?.0);
+        unknown.push(timed(lab, guess(&nobody()?, "wonderland-42")).await?.0);
         wrong.push(timed(lab, guess("alice", "not-her-password")).await?.0);
     }
     lab.log_in("alice").await?;
@@ -131,7 +129,7 @@ async fn timing_enumeration(lab: &Lab) -> LabResult {
 }
 
 async fn parallel_guessing(lab: &Lab) -> LabResult {
-    let name = nobody();
+    let name = nobody()?;
     let guesses = (0..20).map(|n| lab.send(guess(&name, &format!("guess-{n}"))));
     let (mut checked, mut throttled, mut busy) = (0, 0, 0);
     for reply in futures_util::future::join_all(guesses).await {
@@ -157,7 +155,7 @@ async fn parallel_guessing(lab: &Lab) -> LabResult {
 }
 
 async fn guessing_from_many_addresses(lab: &Lab) -> LabResult {
-    let name = nobody();
+    let name = nobody()?;
     let mut statuses = Vec::new();
     for n in 0..10 {
         let call = guess(&name, &format!("guess-{n}"))
@@ -180,7 +178,7 @@ async fn password_spraying(lab: &Lab) -> LabResult {
     let mut checked = 0;
     let sprayed = 12;
     for _ in 0..sprayed {
-        let reply = lab.send(guess(&nobody(), "Summer2026!")).await?;
+        let reply = lab.send(guess(&nobody()?, "Summer2026!")).await?;
         if reply.status == 401 {
             checked += 1;
         }

@@ -1,8 +1,6 @@
 //! Attacks on the session ID: planting one, guessing one, finding one in a
 //! URL, and using one after it should have ended.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cafe::attacks::{
     Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server, judge, judge_all,
 };
@@ -76,11 +74,10 @@ fn cookie_servers(server: &Server) -> Applies {
     }
 }
 
-/// A random string shaped like a session ID: 32 bytes, base64url.
+/// An ID drawn exactly as the café draws its own, but never issued.
 fn made_up_id() -> Result<String, String> {
-    let mut bytes = [0u8; sessions::id::SESSION_ID_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    let id = sessions::SessionId::generate().map_err(|e| e.to_string())?;
+    Ok(id.as_str().to_owned())
 }
 
 async fn me_with(lab: &Lab, session_id: &str) -> Result<cafe::attacks::Reply, String> {
