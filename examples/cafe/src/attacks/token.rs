@@ -144,7 +144,7 @@ pub fn attacks() -> Vec<Attack> {
         ).only(public_key_servers),
         FAMILY.attack(
             "jwt-alg-swapped",
-            "a real token relabelled HS384, HS512, RS256, PS256 or ES256, signature kept",
+            "a real token relabelled with each other algorithm (HS256/384/512, RS256, PS256, ES256, EdDSA), signature kept",
             "401 for every label but the key's own",
             RFC_8725_ALGORITHMS,
             |lab| Box::pin(alg_swapped(lab)),
