@@ -15,6 +15,7 @@ mod many_servers;
 mod probe;
 mod redis_server;
 mod sessions;
+mod side_by_side;
 mod store_conformance;
 mod support;
 mod transcripts;

@@ -67,3 +67,19 @@ fn each_algorithm_and_kind_gets_its_own_kept_validation() {
         }
     }
 }
+
+/// RFC 9068 (JWT access tokens for OAuth 2.0) asks for `typ: at+jwt` (§2.1)
+/// and the claims `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`
+/// (§2.2). The café's access tokens carry all of them but `client_id`: it
+/// has no OAuth clients, only its own login.
+#[test]
+fn access_tokens_follow_rfc_9068_except_client_id() {
+    let keys = ring(SigningAlgorithm::Hs256);
+    let token = sign(&keys, TokenKind::Access, &access(NOW)).unwrap();
+    let (header, claims) = crate::anatomy::decode_unverified(&token).unwrap();
+    assert_eq!(header["typ"], "at+jwt");
+    for claim in ["iss", "exp", "aud", "sub", "iat", "jti"] {
+        assert!(claims.get(claim).is_some(), "{claim} is missing");
+    }
+    assert!(claims.get("client_id").is_none());
+}

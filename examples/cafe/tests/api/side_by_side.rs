@@ -1,0 +1,669 @@
+//! The book's side-by-side comparison, measured rather than written: five
+//! café deployments, one per column, are probed the same way and attacked
+//! with the whole lab, the per-request figures are read from the tables
+//! the benchmarks wrote, and the result becomes
+//! `book/verdict/side-by-side-table.md`:
+//!
+//! ```console
+//! $ UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api side_by_side
+//! ```
+
+use crate::redis_server::RedisServer;
+use crate::support::{Mode, TestApp, opening_time, spawn_configured, unique_number};
+use crate::transcripts::check_generated;
+use cafe::attacks::{Call, Credential, Lab, Outcome, catalogue};
+use cafe::clock::ManualClock;
+use cafe::store::Stores;
+use cafe::{AuthMode, Config};
+use futures_util::future::join_all;
+use jwt::RevocationChecks;
+use jwt::keys::{KeyRing, SigningKey};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SECRET: &[u8] = b"the side-by-side HS256 secret, 32+ bytes";
+
+/// The columns: each a `cafe serve` command a reader can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    SessionsMemory,
+    SessionsRedis,
+    Jwt,
+    JwtChecked,
+    Hybrid,
+}
+
+const COLUMNS: [Column; 5] = [
+    Column::SessionsMemory,
+    Column::SessionsRedis,
+    Column::Jwt,
+    Column::JwtChecked,
+    Column::Hybrid,
+];
+
+impl Column {
+    fn title(self) -> &'static str {
+        match self {
+            Column::SessionsMemory => "sessions",
+            Column::SessionsRedis => "sessions, Redis",
+            Column::Jwt => "JWT",
+            Column::JwtChecked => "JWT + checks",
+            Column::Hybrid => "hybrid",
+        }
+    }
+
+    /// What the column runs: `cafe serve` with these flags.
+    fn flags(self) -> &'static str {
+        match self {
+            Column::SessionsMemory => "--auth sessions",
+            Column::SessionsRedis => "--auth sessions --store redis",
+            Column::Jwt => "--auth jwt --jwt-secret-file secret",
+            Column::JwtChecked => {
+                "--auth jwt --jwt-secret-file secret --check-denylist --check-token-version --store redis"
+            }
+            Column::Hybrid => "--auth hybrid --jwt-secret-file secret",
+        }
+    }
+
+    /// Its row in the benchmark tables.
+    fn benchmark(self) -> &'static str {
+        match self {
+            Column::SessionsMemory => "sessions-memory",
+            Column::SessionsRedis => "sessions-redis",
+            Column::Jwt => "jwt-hs256",
+            Column::JwtChecked => "jwt-hs256-checked-redis",
+            Column::Hybrid => "hybrid-hs256",
+        }
+    }
+
+    fn in_redis(self) -> bool {
+        matches!(self, Column::SessionsRedis | Column::JwtChecked)
+    }
+
+    fn mode(self) -> Mode {
+        match self {
+            Column::SessionsMemory | Column::SessionsRedis => Mode::Sessions,
+            Column::Jwt => Mode::Jwt,
+            Column::JwtChecked => Mode::JwtChecked,
+            Column::Hybrid => Mode::Hybrid,
+        }
+    }
+
+    fn config(self, stores: Stores) -> Config {
+        let mut config = Config::new(match self {
+            Column::SessionsMemory | Column::SessionsRedis => AuthMode::Sessions,
+            Column::Jwt | Column::JwtChecked => AuthMode::Jwt,
+            Column::Hybrid => AuthMode::Hybrid,
+        });
+        config.jwt_keys = KeyRing::new(SigningKey::hs256("hs256-1", SECRET).unwrap());
+        config.revocation_checks = RevocationChecks {
+            denylist: self == Column::JwtChecked,
+            token_version: self == Column::JwtChecked,
+        };
+        config.stores = stores;
+        config
+    }
+
+    /// A server's stores: its own memory, or the Redis keys under `prefix`
+    /// that every server of the deployment (and a restarted one) shares.
+    async fn stores(self, redis: &RedisServer, prefix: &str) -> Stores {
+        if self.in_redis() {
+            Stores::all_in(Arc::new(redis.store(prefix).await))
+        } else {
+            Stores::in_memory()
+        }
+    }
+}
+
+/// Two servers of one column behind a load balancer, on one clock: with
+/// memory stores each has its own, as two processes do.
+struct Deployment {
+    column: Column,
+    first: TestApp,
+    second: TestApp,
+    clock: Arc<ManualClock>,
+    prefix: String,
+}
+
+impl Deployment {
+    async fn start(column: Column, redis: &RedisServer) -> Deployment {
+        let prefix = format!("side-by-side-{}:", unique_number());
+        let clock = Arc::new(ManualClock::starting_at(opening_time()));
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            let config = column.config(column.stores(redis, &prefix).await);
+            servers.push(spawn_configured(column.mode(), config, clock.clone()).await);
+        }
+        let second = servers.pop().unwrap();
+        let first = servers.pop().unwrap();
+        Deployment {
+            column,
+            first,
+            second,
+            clock,
+            prefix,
+        }
+    }
+
+    /// The first server after a restart: the same key and configuration,
+    /// and whatever its stores kept.
+    async fn restarted(&self, redis: &RedisServer) -> TestApp {
+        let stores = self.column.stores(redis, &self.prefix).await;
+        let config = self.column.config(stores);
+        spawn_configured(self.column.mode(), config, self.clock.clone()).await
+    }
+
+    async fn lab(&self) -> Lab {
+        let clock = self.clock.clone();
+        Lab::connect(&self.first.address)
+            .await
+            .unwrap()
+            .with_second_target(&self.second.address)
+            .with_signing_key(SigningKey::hs256("hs256-1", SECRET).unwrap())
+            .with_time_machine(Arc::new(move |by| clock.advance(by)))
+    }
+}
+
+/// Whether a login's credential still works somewhere: the access
+/// credential (the session cookie, or the access token) and, for tokens,
+/// the refresh token.
+struct StillWorks {
+    access: bool,
+    refresh: Option<bool>,
+}
+
+impl StillWorks {
+    fn cell(&self) -> String {
+        let word = |works: bool| if works { "yes" } else { "no" };
+        match self.refresh {
+            None => word(self.access).to_owned(),
+            Some(refresh) if refresh == self.access => format!("{}, both tokens", word(refresh)),
+            Some(refresh) => format!(
+                "access token {}; refresh token {}",
+                word(self.access),
+                word(refresh)
+            ),
+        }
+    }
+}
+
+/// How long a login lasts, as the clock shows it.
+struct Lifetime {
+    /// Sessions: the idle timeout. Tokens: the access token's lifetime.
+    access: Duration,
+    /// Sessions: the absolute timeout. Tokens: the refresh token's lifetime.
+    login: Duration,
+}
+
+/// What one column does, measured.
+struct Measured {
+    stored_at_login: Vec<&'static str>,
+    lookups_per_request: Vec<&'static str>,
+    credential_bytes: usize,
+    second_server: StillWorks,
+    after_restart: StillWorks,
+    lifetime: Lifetime,
+    attacks: BTreeMap<&'static str, Outcome>,
+}
+
+async fn gets_me(lab: &Lab, credential: &Credential) -> bool {
+    let reply = lab.send(credential.attach(Call::get("/me"))).await.unwrap();
+    reply.status == 200
+}
+
+/// Which of the deployment's servers a request goes to.
+#[derive(Clone, Copy)]
+enum Server {
+    First,
+    Second,
+}
+
+/// Whether `refresh_token` is swapped for a new one by `server`.
+async fn refreshes(lab: &Lab, server: Server, refresh_token: &str) -> bool {
+    let call = lab.refresh_call(refresh_token);
+    let reply = match server {
+        Server::First => lab.send(call).await.unwrap(),
+        Server::Second => lab.send_to_second(call).await.unwrap().unwrap(),
+    };
+    reply.status == 200
+}
+
+/// The header a request carries the credential in, and its size on the
+/// wire (`Name: value`).
+fn credential_header_bytes(credential: &Credential) -> usize {
+    match (&credential.session, &credential.access) {
+        (Some(session), _) => {
+            "Cookie: ".len() + sessions::cookie::COOKIE_NAME.len() + 1 + session.len()
+        }
+        (None, Some(access)) => "Authorization: Bearer ".len() + access.len(),
+        (None, None) => 0,
+    }
+}
+
+/// The calls a login makes that keep something on the server (the lookups
+/// every mode makes, the account and the attempt limit, left out).
+fn state_calls(calls: Vec<&'static str>) -> Vec<&'static str> {
+    calls
+        .into_iter()
+        .filter(|call| !call.starts_with("accounts.") && !call.starts_with("throttle."))
+        .collect()
+}
+
+async fn measure(column: Column, redis: &RedisServer) -> Measured {
+    let deployment = Deployment::start(column, redis).await;
+    let lab = deployment.lab().await;
+    let is_tokens = column != Column::SessionsMemory && column != Column::SessionsRedis;
+
+    deployment.first.probe.take_calls();
+    let alice = lab.log_in("alice").await.unwrap();
+    let stored_at_login = state_calls(deployment.first.probe.take_calls());
+    assert!(gets_me(&lab, &alice).await);
+    let lookups_per_request = deployment.first.probe.take_calls();
+
+    let other = lab
+        .send_to_second(alice.attach(Call::get("/me")))
+        .await
+        .unwrap()
+        .unwrap();
+    let second_server = StillWorks {
+        access: other.status == 200,
+        refresh: match &alice.refresh {
+            Some(token) => Some(refreshes(&lab, Server::Second, token).await),
+            None => None,
+        },
+    };
+
+    let before_restart = lab.log_in("alice").await.unwrap();
+    let restarted = deployment.restarted(redis).await;
+    let restarted_lab = Lab::connect(&restarted.address).await.unwrap();
+    let after_restart = StillWorks {
+        access: gets_me(&restarted_lab, &before_restart).await,
+        refresh: match &before_restart.refresh {
+            Some(token) => Some(refreshes(&restarted_lab, Server::First, token).await),
+            None => None,
+        },
+    };
+
+    let lifetime = measure_lifetime(&deployment, &lab, is_tokens).await;
+
+    // The whole lab, on a deployment of its own: its attacks move clocks,
+    // ban users and lock accounts.
+    let attacked = Deployment::start(column, redis).await;
+    let attack_lab = attacked.lab().await;
+    let mut attacks = BTreeMap::new();
+    for attack in catalogue() {
+        let outcome = attack_lab
+            .run(&attack)
+            .await
+            .unwrap_or_else(|error| panic!("{} against {column:?}: {error}", attack.name));
+        attacks.insert(attack.name, outcome);
+    }
+
+    Measured {
+        stored_at_login,
+        lookups_per_request,
+        credential_bytes: credential_header_bytes(&alice),
+        second_server,
+        after_restart,
+        lifetime,
+        attacks,
+    }
+}
+
+/// Finds, on the deployment's clock, how long a login lasts: a credential
+/// must work one second before each limit the configuration sets and be
+/// refused one second after it (after the leeway, for tokens).
+async fn measure_lifetime(deployment: &Deployment, lab: &Lab, is_tokens: bool) -> Lifetime {
+    let config = deployment.column.config(Stores::in_memory());
+    let second = Duration::from_secs(1);
+    if is_tokens {
+        // Token checks allow the verifier's clock-skew leeway past `exp`.
+        let leeway = Duration::from_secs(jwt::tokens::LEEWAY_SECONDS);
+        let access = Duration::from_secs(config.jwt_lifetimes.access);
+        let login = Duration::from_secs(config.jwt_lifetimes.refresh);
+        let alice = lab.log_in("alice").await.unwrap();
+        deployment.clock.advance(access - second);
+        assert!(gets_me(lab, &alice).await, "access token before its end");
+        deployment.clock.advance(leeway + second * 2);
+        assert!(!gets_me(lab, &alice).await, "access token after its end");
+        // The refresh token: renewing stops when the login's lifetime ends,
+        // however often it was renewed.
+        let refresh = alice.refresh.clone().unwrap();
+        deployment
+            .clock
+            .advance(login - access - leeway - second * 2);
+        let reply = lab.send(lab.refresh_call(&refresh)).await.unwrap();
+        assert_eq!(reply.status, 200, "refresh before the login's end");
+        let renewed = lab.refreshed_token(&reply).unwrap();
+        deployment.clock.advance(leeway + second * 2);
+        assert!(
+            !refreshes(lab, Server::First, &renewed).await,
+            "refresh after the login's end"
+        );
+        Lifetime { access, login }
+    } else {
+        let idle = config.session_timeouts.idle;
+        let absolute = config.session_timeouts.absolute;
+        let alice = lab.log_in("alice").await.unwrap();
+        deployment.clock.advance(idle - second);
+        assert!(
+            gets_me(lab, &alice).await,
+            "session before the idle timeout"
+        );
+        deployment.clock.advance(idle + second);
+        assert!(
+            !gets_me(lab, &alice).await,
+            "session after the idle timeout"
+        );
+        // Kept busy, a session still ends at the absolute timeout.
+        let busy = lab.log_in("alice").await.unwrap();
+        let step = idle / 2;
+        let mut elapsed = Duration::ZERO;
+        while elapsed + step < absolute - second {
+            deployment.clock.advance(step);
+            elapsed += step;
+            assert!(gets_me(lab, &busy).await, "busy session at {elapsed:?}");
+        }
+        deployment.clock.advance(absolute - second - elapsed);
+        assert!(gets_me(lab, &busy).await, "busy session before its end");
+        deployment.clock.advance(second * 2);
+        assert!(!gets_me(lab, &busy).await, "busy session after its end");
+        Lifetime {
+            access: idle,
+            login: absolute,
+        }
+    }
+}
+
+/// `1800 s` as `30 min`, `604800 s` as `7 days`.
+fn spoken(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s % 3_600 == 0 => format!("{} h", s / 3_600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+/// The cells of a row the benchmarks wrote (`cargo run --release -p perf`),
+/// found by its first cells: figures are read, never typed.
+fn benchmark_row(file: &str, first_cells: &[&str]) -> Vec<String> {
+    let path = book_dir().join("performance").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().to_owned())
+                .collect::<Vec<String>>()
+        })
+        .find(|cells| {
+            cells.len() >= first_cells.len()
+                && cells
+                    .iter()
+                    .zip(first_cells)
+                    .all(|(cell, wanted)| cell == wanted)
+        })
+        .unwrap_or_else(|| panic!("no row {first_cells:?} in {}", path.display()))
+}
+
+fn book_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book")
+}
+
+/// How a lab attack ended, in a word; a risk or a refusal the lab table
+/// does not expect fails the attack lab's own test, not this one.
+fn attack_cell(measured: &Measured, attack: &str) -> &'static str {
+    match &measured.attacks[attack] {
+        Outcome::Refused(_) => "refused",
+        Outcome::Accepted(_) => "**risk**",
+        Outcome::Skipped(_) => "—",
+    }
+}
+
+/// One row: what it is (linked to the chapter that explains it), one cell
+/// per column, and the evidence.
+struct Row {
+    label: &'static str,
+    chapter: &'static str,
+    cells: Vec<String>,
+    evidence: &'static str,
+}
+
+fn rows(measured: &[Measured]) -> Vec<Row> {
+    let per_column = |cell: &dyn Fn(Column, &Measured) -> String| -> Vec<String> {
+        COLUMNS
+            .iter()
+            .zip(measured)
+            .map(|(column, measured)| cell(*column, measured))
+            .collect()
+    };
+    let calls = |calls: &[&str]| {
+        if calls.is_empty() {
+            "nothing".to_owned()
+        } else {
+            calls
+                .iter()
+                .map(|call| format!("`{call}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let attack =
+        |name: &'static str| move |_: Column, m: &Measured| attack_cell(m, name).to_owned();
+    vec![
+        Row {
+            label: "Store calls at login, besides account and rate limit",
+            chapter: "../jwt/where-the-data-lives.md",
+            cells: per_column(&|_, m| calls(&m.stored_at_login)),
+            evidence: "store calls of `POST /login`",
+        },
+        Row {
+            label: "Store calls per request (`GET /me`)",
+            chapter: "../performance.md",
+            cells: per_column(&|_, m| {
+                format!(
+                    "{}: {}",
+                    m.lookups_per_request.len(),
+                    calls(&m.lookups_per_request)
+                )
+            }),
+            evidence: "`hardening::each_mode_looks_up_exactly_what_its_chapter_says`",
+        },
+        Row {
+            label: "Check per request, median",
+            chapter: "../performance.md",
+            cells: per_column(&|column, _| {
+                benchmark_row("request-checks.md", &[column.benchmark()])[1].clone()
+            }),
+            evidence: "[request checks](../performance.md), criterion",
+        },
+        Row {
+            label: "`GET /me` throughput, × no auth",
+            chapter: "../performance.md",
+            cells: per_column(&|column, _| {
+                format!(
+                    "{}×",
+                    benchmark_row("load.md", &[column.benchmark(), "GET /me"])[3]
+                )
+            }),
+            evidence: "[load](../performance.md), `wrk`",
+        },
+        Row {
+            label: "Credential header on every request",
+            chapter: "../performance.md",
+            cells: per_column(&|_, m| format!("{} bytes", m.credential_bytes)),
+            evidence: "measured on the login's answer; [sizes](../performance.md)",
+        },
+        Row {
+            label: "A login lasts",
+            chapter: "../sessions/expiry.md",
+            cells: per_column(&|column, m| match column {
+                Column::SessionsMemory | Column::SessionsRedis => format!(
+                    "{} idle, {} at most",
+                    spoken(m.lifetime.access),
+                    spoken(m.lifetime.login)
+                ),
+                _ => format!(
+                    "access {}, renewed for {}",
+                    spoken(m.lifetime.access),
+                    spoken(m.lifetime.login)
+                ),
+            }),
+            evidence: "measured on the server's clock, ±1 s",
+        },
+        Row {
+            label: "After logout, the old credential",
+            chapter: "../jwt/logging-out.md",
+            cells: per_column(&attack("access-after-logout")),
+            evidence: "lab: `access-after-logout`",
+        },
+        Row {
+            label: "After logout, the refresh token",
+            chapter: "../jwt/logging-out.md",
+            cells: per_column(&attack("refresh-after-logout")),
+            evidence: "lab: `refresh-after-logout`",
+        },
+        Row {
+            label: "After a ban, the old credential",
+            chapter: "../jwt/expiry-and-revocation.md",
+            cells: per_column(&attack("access-after-ban")),
+            evidence: "lab: `access-after-ban`",
+        },
+        Row {
+            label: "Refresh token used twice",
+            chapter: "../jwt/refreshing.md",
+            cells: per_column(&attack("refresh-reuse-after-rotation")),
+            evidence: "lab: `refresh-reuse-after-rotation`",
+        },
+        Row {
+            label: "A second server accepts the login",
+            chapter: "../many-servers.md",
+            cells: per_column(&|_, m| m.second_server.cell()),
+            evidence: "measured; `many_servers::with_redis_every_server_knows_every_session`",
+        },
+        Row {
+            label: "The login survives a restart",
+            chapter: "../many-servers.md",
+            cells: per_column(&|_, m| m.after_restart.cell()),
+            evidence: "measured; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`",
+        },
+        Row {
+            label: "Another site forges a write (CSRF)",
+            chapter: "../sessions/attacks.md",
+            cells: per_column(&attack("csrf-form-post")),
+            evidence: "lab: `csrf-form-post`",
+        },
+        Row {
+            label: "Another site posts to `/refresh`",
+            chapter: "../browser/hybrid.md",
+            cells: per_column(&attack("csrf-refresh")),
+            evidence: "lab: `csrf-refresh`",
+        },
+        Row {
+            label: "Injected script reads the credential",
+            chapter: "../browser/where-to-keep-it.md",
+            cells: per_column(&attack("xss-reads-credential")),
+            evidence: "lab: `xss-reads-credential`",
+        },
+        Row {
+            label: "Injected script acts as the user",
+            chapter: "../browser/where-to-keep-it.md",
+            cells: per_column(&attack("xss-session-riding")),
+            evidence: "lab: `xss-session-riding`",
+        },
+        Row {
+            label: "Stolen cookie or access token, used elsewhere",
+            chapter: "../attacks/threats.md",
+            cells: per_column(&|column, m| {
+                let ends_at_logout =
+                    matches!(m.attacks["access-after-logout"], Outcome::Refused(_));
+                let until = if ends_at_logout { "until logout, " } else { "" };
+                match (attack_cell(m, "credential-replayed-elsewhere"), column) {
+                    ("**risk**", Column::SessionsMemory | Column::SessionsRedis) => format!(
+                        "**risk**: works {until}≤ {} idle, ≤ {}",
+                        spoken(m.lifetime.access),
+                        spoken(m.lifetime.login)
+                    ),
+                    ("**risk**", _) => {
+                        format!("**risk**: works {until}≤ {}", spoken(m.lifetime.access))
+                    }
+                    (other, _) => other.to_owned(),
+                }
+            }),
+            evidence: "lab: `credential-replayed-elsewhere`",
+        },
+        Row {
+            label: "Forged or tampered credentials",
+            chapter: "../attacks/jwt.md",
+            cells: per_column(&|_, m| forgeries(m)),
+            evidence: "lab: the JWT and Sessions families",
+        },
+    ]
+}
+
+/// The forgery families of the lab, counted: how many applied, how many
+/// were refused.
+fn forgeries(measured: &Measured) -> String {
+    let forgery_families = [cafe::attacks::Family::Jwt, cafe::attacks::Family::Sessions];
+    let mut applied = 0;
+    let mut refused = 0;
+    for attack in catalogue() {
+        if !forgery_families.contains(&attack.family) {
+            continue;
+        }
+        match &measured.attacks[attack.name] {
+            Outcome::Refused(_) => {
+                applied += 1;
+                refused += 1;
+            }
+            Outcome::Accepted(_) => applied += 1,
+            Outcome::Skipped(_) => {}
+        }
+    }
+    if refused == applied {
+        format!("all {applied} refused")
+    } else {
+        format!("**{} of {applied} work**", applied - refused)
+    }
+}
+
+fn table(measured: &[Measured]) -> String {
+    let mut table = String::from("| | ");
+    table.push_str(&COLUMNS.map(Column::title).join(" | "));
+    table.push_str(" | evidence |\n| --- |");
+    table.push_str(&" --- |".repeat(COLUMNS.len() + 1));
+    table.push('\n');
+    for row in rows(measured) {
+        table.push_str(&format!(
+            "| [{}]({}) | {} | {} |\n",
+            row.label,
+            row.chapter,
+            row.cells.join(" | "),
+            row.evidence
+        ));
+    }
+    table.push_str("\nThe columns, as `cafe serve` runs them:\n\n");
+    for column in COLUMNS {
+        table.push_str(&format!(
+            "- **{}**: `cafe serve {}`\n",
+            column.title(),
+            column.flags()
+        ));
+    }
+    table
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn side_by_side_every_mode_measured_the_same_way() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let measured = join_all(COLUMNS.map(|column| measure(column, &redis))).await;
+    let path = book_dir().join("verdict/side-by-side-table.md");
+    let notice = "<!-- Generated by `UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api side_by_side`. Do not edit: rerun it. -->\n\n";
+    check_generated(&path, &format!("{notice}{}", table(&measured)));
+}
