@@ -17,9 +17,21 @@
     const isDark = () => darkThemes.some((theme) => html.classList.contains(theme));
     const drawnDark = isDark();
 
+    // The print page calls `window.print()` as soon as it has loaded, before
+    // the diagrams are drawn; until they are, a print waits for them.
+    let diagramsDone;
+    const drawn = new Promise((resolve) => {
+        diagramsDone = resolve;
+    });
+    const printNow = window.print.bind(window);
+    window.print = () => {
+        drawn.then(printNow);
+    };
+
     const library = document.createElement('script');
     // `path_to_root` is set by mdBook's page template.
     library.src = path_to_root + 'mermaid.min.js';
+    library.onerror = diagramsDone;
     library.onload = () => {
         mermaid.initialize({
             startOnLoad: false,
@@ -28,7 +40,7 @@
             // explicitly rather than trusting its default.
             securityLevel: 'strict',
         });
-        mermaid.run({ nodes: diagrams });
+        mermaid.run({ nodes: diagrams }).finally(diagramsDone);
     };
     document.head.appendChild(library);
 

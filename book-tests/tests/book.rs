@@ -251,3 +251,116 @@ fn named_functions_are_found_in_inline_code_only_when_they_look_like_ours() {
         ["an_idle_session_expires", "every_401_carries_a_challenge"]
     );
 }
+
+/// A glossary entry (`## Term`) is linked from the chapter where its term
+/// first appears in reading order, so the reader meets the link at the
+/// first use.
+#[test]
+fn every_glossary_term_is_linked_where_it_is_first_used() {
+    let summary = std::fs::read_to_string(book_dir().join("SUMMARY.md")).unwrap();
+    let chapter = |path: &str| CHAPTERS.iter().find(|chapter| chapter.path == path);
+    let glossary = chapter("glossary.md").expect("book/glossary.md");
+    let terms = glossary_terms(glossary.markdown);
+    assert!(terms.len() >= 30, "only {} glossary terms", terms.len());
+    let reading_order: Vec<&Chapter> = summary_links(&summary)
+        .iter()
+        .filter(|path| *path != "glossary.md")
+        .filter_map(|path| chapter(path))
+        .collect();
+    let mut unlinked = Vec::new();
+    for (term, anchor) in &terms {
+        let link = format!("glossary.md#{anchor}");
+        match reading_order
+            .iter()
+            .find(|chapter| mentions(&prose(chapter.markdown), term))
+        {
+            None => unlinked.push(format!("{term}: used in no chapter")),
+            Some(first) if !first.markdown.contains(&link) => unlinked.push(format!(
+                "{term}: first used in book/{}, which does not link {link}",
+                first.path
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(unlinked.is_empty(), "{}", unlinked.join("\n"));
+}
+
+#[test]
+fn glossary_terms_are_found_as_words_in_prose_only() {
+    let markdown = "An [access token](https://example.com/kid) is short.\n\
+                    ```text\nkid\n```\nThe kidney's `jti` claim.";
+    let text = prose(markdown);
+    assert!(mentions(&text, "Access token"));
+    assert!(mentions(&text, "jti"));
+    assert!(!mentions(&text, "kid"), "{text}");
+    assert_eq!(
+        glossary_terms("# Glossary\n## Session ID\ntext\n## BFF\n"),
+        [
+            ("Session ID".to_owned(), "session-id".to_owned()),
+            ("BFF".to_owned(), "bff".to_owned())
+        ]
+    );
+}
+
+/// The `## Term` headings of the glossary, with the anchor mdBook gives each.
+fn glossary_terms(markdown: &str) -> Vec<(String, String)> {
+    markdown
+        .lines()
+        .filter_map(|line| line.strip_prefix("## "))
+        .map(|term| {
+            let anchor = term
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect();
+            (term.to_owned(), anchor)
+        })
+        .collect()
+}
+
+/// A chapter's text without its code blocks and link targets: what a
+/// reader reads as words.
+fn prose(markdown: &str) -> String {
+    let mut text = String::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if !in_fence {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    let mut without_targets = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("](") {
+        without_targets.push_str(&rest[..start + 1]);
+        rest = rest[start..]
+            .find(')')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    without_targets.push_str(rest);
+    without_targets
+}
+
+/// Whether `text` uses `term` as a word (any case, or its plural).
+fn mentions(text: &str, term: &str) -> bool {
+    let text = text.to_lowercase();
+    let term = term.to_lowercase();
+    let is_word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    text.match_indices(&term).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let mut after = text[at + term.len()..].chars();
+        let mut next = after.next();
+        if next == Some('s') {
+            next = after.next();
+        }
+        !is_word_char(before) && !is_word_char(next)
+    })
+}

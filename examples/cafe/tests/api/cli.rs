@@ -7,14 +7,14 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// A `cafe serve` child process, killed when the test ends, whether the
 /// test passed or panicked: no server outlives its test.
-struct Server {
+pub struct Server {
     child: Child,
     lines: std::io::Lines<BufReader<ChildStdout>>,
-    address: String,
+    pub address: String,
 }
 
 impl Server {
-    fn start(args: &[&str]) -> Server {
+    pub fn start(args: &[&str]) -> Server {
         Server::run(
             &[&["serve", "--addr", "127.0.0.1:0"], args].concat(),
             "listening on http://",

@@ -8,10 +8,11 @@
 //! $ UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api side_by_side
 //! ```
 
+use crate::cli::Server as CafeProcess;
 use crate::redis_server::RedisServer;
 use crate::support::{Mode, TestApp, opening_time, spawn_configured, unique_number};
 use crate::transcripts::check_generated;
-use cafe::attacks::{Call, Credential, Lab, Outcome, catalogue};
+use cafe::attacks::{Call, Credential, Lab, Mechanism, Outcome, catalogue};
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
 use cafe::{AuthMode, Config};
@@ -456,10 +457,10 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
         |name: &'static str| move |_: Column, m: &Measured| attack_cell(m, name).to_owned();
     vec![
         Row {
-            label: "Store calls at login, besides account and rate limit",
+            label: "Store calls at login",
             chapter: "../jwt/where-the-data-lives.md",
             cells: per_column(&|_, m| calls(&m.stored_at_login)),
-            evidence: "store calls of `POST /login`",
+            evidence: "measured: the calls `POST /login` makes besides the account lookup and the rate limit, which every mode makes",
         },
         Row {
             label: "Store calls per request (`GET /me`)",
@@ -496,7 +497,7 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             label: "Credential header on every request",
             chapter: "../performance.md",
             cells: per_column(&|_, m| format!("{} bytes", m.credential_bytes)),
-            evidence: "measured on the login's answer; [sizes](../performance.md)",
+            evidence: "measured: `Cookie` or `Authorization` header of the login's credential; [sizes](../performance.md)",
         },
         Row {
             label: "A login lasts",
@@ -513,7 +514,7 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                     spoken(m.lifetime.login)
                 ),
             }),
-            evidence: "measured on the server's clock, ±1 s",
+            evidence: "measured: the credential works a second before each limit and not a second after (plus the 5 s leeway for tokens), on the server's clock",
         },
         Row {
             label: "After logout, the old credential",
@@ -543,13 +544,13 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             label: "A second server accepts the login",
             chapter: "../many-servers.md",
             cells: per_column(&|_, m| m.second_server.cell()),
-            evidence: "measured; `many_servers::with_redis_every_server_knows_every_session`",
+            evidence: "measured: the credential sent to the second server; `many_servers::with_redis_every_server_knows_every_session`",
         },
         Row {
             label: "The login survives a restart",
             chapter: "../many-servers.md",
             cells: per_column(&|_, m| m.after_restart.cell()),
-            evidence: "measured; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`",
+            evidence: "measured: the credential sent to the first server restarted; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`",
         },
         Row {
             label: "Another site forges a write (CSRF)",
@@ -600,7 +601,7 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             label: "Forged or tampered credentials",
             chapter: "../attacks/jwt.md",
             cells: per_column(&|_, m| forgeries(m)),
-            evidence: "lab: the JWT and Sessions families",
+            evidence: "lab: every attack of the JWT and Sessions families that applies to the mode",
         },
     ]
 }
@@ -631,19 +632,21 @@ fn forgeries(measured: &Measured) -> String {
     }
 }
 
+/// The table, then where each row comes from (a seventh column would not
+/// fit a page).
 fn table(measured: &[Measured]) -> String {
+    let rows = rows(measured);
     let mut table = String::from("| | ");
     table.push_str(&COLUMNS.map(Column::title).join(" | "));
-    table.push_str(" | evidence |\n| --- |");
-    table.push_str(&" --- |".repeat(COLUMNS.len() + 1));
+    table.push_str(" |\n| --- |");
+    table.push_str(&" --- |".repeat(COLUMNS.len()));
     table.push('\n');
-    for row in rows(measured) {
+    for row in &rows {
         table.push_str(&format!(
-            "| [{}]({}) | {} | {} |\n",
+            "| [{}]({}) | {} |\n",
             row.label,
             row.chapter,
-            row.cells.join(" | "),
-            row.evidence
+            row.cells.join(" | ")
         ));
     }
     table.push_str("\nThe columns, as `cafe serve` runs them:\n\n");
@@ -653,6 +656,10 @@ fn table(measured: &[Measured]) -> String {
             column.title(),
             column.flags()
         ));
+    }
+    table.push_str("\nWhere each row comes from:\n\n");
+    for row in &rows {
+        table.push_str(&format!("- {}: {}\n", row.label, row.evidence));
     }
     table
 }
@@ -666,4 +673,44 @@ async fn side_by_side_every_mode_measured_the_same_way() {
     let path = book_dir().join("verdict/side-by-side-table.md");
     let notice = "<!-- Generated by `UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api side_by_side`. Do not edit: rerun it. -->\n\n";
     check_generated(&path, &format!("{notice}{}", table(&measured)));
+}
+
+/// The commands under the table, copied as a reader would copy them, start
+/// the café each column describes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_columns_command_starts_the_cafe_it_describes() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let secret_file =
+        std::env::temp_dir().join(format!("side-by-side-secret-{}", std::process::id()));
+    std::fs::write(&secret_file, SECRET).unwrap();
+    let secret_path = secret_file.to_str().unwrap().to_owned();
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    for column in COLUMNS {
+        let mut args: Vec<&str> = column
+            .flags()
+            .split(' ')
+            .map(|arg| {
+                if arg == "secret" {
+                    secret_path.as_str()
+                } else {
+                    arg
+                }
+            })
+            .collect();
+        if column.in_redis() {
+            args.extend(["--redis-url", &redis_url]);
+        }
+        let cafe = CafeProcess::start(&args);
+        let target = format!("http://{}", cafe.address);
+        let server = Lab::connect(&target).await.unwrap().server();
+        let expected = match column {
+            Column::SessionsMemory | Column::SessionsRedis => Mechanism::Sessions,
+            Column::Jwt | Column::JwtChecked => Mechanism::Jwt,
+            Column::Hybrid => Mechanism::Hybrid,
+        };
+        assert_eq!(server.mechanism, expected, "{column:?}: {args:?}");
+    }
+    std::fs::remove_file(&secret_file).ok();
 }
