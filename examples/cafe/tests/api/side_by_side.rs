@@ -431,7 +431,7 @@ struct Row {
     label: &'static str,
     chapter: &'static str,
     cells: Vec<String>,
-    evidence: &'static str,
+    evidence: String,
 }
 
 fn rows(measured: &[Measured]) -> Vec<Row> {
@@ -455,12 +455,19 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
     };
     let attack =
         |name: &'static str| move |_: Column, m: &Measured| attack_cell(m, name).to_owned();
+    // A row read from one lab attack's outcomes.
+    let lab_row = |label: &'static str, chapter: &'static str, name: &'static str| Row {
+        label,
+        chapter,
+        cells: per_column(&attack(name)),
+        evidence: format!("lab: `{name}`"),
+    };
     vec![
         Row {
             label: "Store calls at login",
             chapter: "../jwt/where-the-data-lives.md",
             cells: per_column(&|_, m| calls(&m.stored_at_login)),
-            evidence: "measured: the calls `POST /login` makes besides the account lookup and the rate limit, which every mode makes",
+            evidence: "measured: the calls `POST /login` makes besides the account lookup and the rate limit, which every mode makes".to_owned(),
         },
         Row {
             label: "Store calls per request (`GET /me`)",
@@ -472,7 +479,7 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                     calls(&m.lookups_per_request)
                 )
             }),
-            evidence: "`hardening::each_mode_looks_up_exactly_what_its_chapter_says`",
+            evidence: "`hardening::each_mode_looks_up_exactly_what_its_chapter_says`".to_owned(),
         },
         Row {
             label: "Check per request, median",
@@ -480,7 +487,7 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             cells: per_column(&|column, _| {
                 benchmark_row("request-checks.md", &[column.benchmark()])[1].clone()
             }),
-            evidence: "[request checks](../performance.md), criterion",
+            evidence: "[request checks](../performance.md), criterion".to_owned(),
         },
         Row {
             label: "`GET /me` throughput, × no auth",
@@ -491,13 +498,13 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                     benchmark_row("load.md", &[column.benchmark(), "GET /me"])[3]
                 )
             }),
-            evidence: "[load](../performance.md), `wrk`",
+            evidence: "[load](../performance.md), `wrk`".to_owned(),
         },
         Row {
             label: "Credential header on every request",
             chapter: "../performance.md",
             cells: per_column(&|_, m| format!("{} bytes", m.credential_bytes)),
-            evidence: "measured: `Cookie` or `Authorization` header of the login's credential; [sizes](../performance.md)",
+            evidence: "measured: `Cookie` or `Authorization` header of the login's credential; [sizes](../performance.md)".to_owned(),
         },
         Row {
             label: "A login lasts",
@@ -514,68 +521,28 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                     spoken(m.lifetime.login)
                 ),
             }),
-            evidence: "measured: the credential works a second before each limit and not a second after (plus the 5 s leeway for tokens), on the server's clock",
+            evidence: "measured: the credential works a second before each limit and not a second after (plus the 5 s leeway for tokens), on the server's clock".to_owned(),
         },
-        Row {
-            label: "After logout, the old credential",
-            chapter: "../jwt/logging-out.md",
-            cells: per_column(&attack("access-after-logout")),
-            evidence: "lab: `access-after-logout`",
-        },
-        Row {
-            label: "After logout, the refresh token",
-            chapter: "../jwt/logging-out.md",
-            cells: per_column(&attack("refresh-after-logout")),
-            evidence: "lab: `refresh-after-logout`",
-        },
-        Row {
-            label: "After a ban, the old credential",
-            chapter: "../jwt/expiry-and-revocation.md",
-            cells: per_column(&attack("access-after-ban")),
-            evidence: "lab: `access-after-ban`",
-        },
-        Row {
-            label: "Refresh token used twice",
-            chapter: "../jwt/refreshing.md",
-            cells: per_column(&attack("refresh-reuse-after-rotation")),
-            evidence: "lab: `refresh-reuse-after-rotation`",
-        },
+        lab_row("After logout, the old credential", "../jwt/logging-out.md", "access-after-logout"),
+        lab_row("After logout, the refresh token", "../jwt/logging-out.md", "refresh-after-logout"),
+        lab_row("After a ban, the old credential", "../jwt/expiry-and-revocation.md", "access-after-ban"),
+        lab_row("Refresh token used twice", "../jwt/refreshing.md", "refresh-reuse-after-rotation"),
         Row {
             label: "A second server accepts the login",
             chapter: "../many-servers.md",
             cells: per_column(&|_, m| m.second_server.cell()),
-            evidence: "measured: the credential sent to the second server; `many_servers::with_redis_every_server_knows_every_session`",
+            evidence: "measured: the credential sent to the second server; `many_servers::with_redis_every_server_knows_every_session`".to_owned(),
         },
         Row {
             label: "The login survives a restart",
             chapter: "../many-servers.md",
             cells: per_column(&|_, m| m.after_restart.cell()),
-            evidence: "measured: the credential sent to the first server restarted; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`",
+            evidence: "measured: the credential sent to the first server restarted; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`".to_owned(),
         },
-        Row {
-            label: "Another site forges a write (CSRF)",
-            chapter: "../sessions/attacks.md",
-            cells: per_column(&attack("csrf-form-post")),
-            evidence: "lab: `csrf-form-post`",
-        },
-        Row {
-            label: "Another site posts to `/refresh`",
-            chapter: "../browser/hybrid.md",
-            cells: per_column(&attack("csrf-refresh")),
-            evidence: "lab: `csrf-refresh`",
-        },
-        Row {
-            label: "Injected script reads the credential",
-            chapter: "../browser/where-to-keep-it.md",
-            cells: per_column(&attack("xss-reads-credential")),
-            evidence: "lab: `xss-reads-credential`",
-        },
-        Row {
-            label: "Injected script acts as the user",
-            chapter: "../browser/where-to-keep-it.md",
-            cells: per_column(&attack("xss-session-riding")),
-            evidence: "lab: `xss-session-riding`",
-        },
+        lab_row("Another site forges a write (CSRF)", "../sessions/attacks.md", "csrf-form-post"),
+        lab_row("Another site posts to `/refresh`", "../browser/hybrid.md", "csrf-refresh"),
+        lab_row("Injected script reads the credential", "../browser/where-to-keep-it.md", "xss-reads-credential"),
+        lab_row("Injected script acts as the user", "../browser/where-to-keep-it.md", "xss-session-riding"),
         Row {
             label: "Stolen cookie or access token, used elsewhere",
             chapter: "../attacks/threats.md",
@@ -595,13 +562,13 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                     (other, _) => other.to_owned(),
                 }
             }),
-            evidence: "lab: `credential-replayed-elsewhere`",
+            evidence: "lab: `credential-replayed-elsewhere`".to_owned(),
         },
         Row {
             label: "Forged or tampered credentials",
             chapter: "../attacks/jwt.md",
             cells: per_column(&|_, m| forgeries(m)),
-            evidence: "lab: every attack of the JWT and Sessions families that applies to the mode",
+            evidence: "lab: every attack of the JWT and Sessions families that applies to the mode".to_owned(),
         },
     ]
 }
