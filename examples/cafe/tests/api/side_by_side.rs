@@ -392,8 +392,13 @@ fn spoken(duration: Duration) -> String {
 /// The cells of a row the benchmarks wrote (`cargo run --release -p perf`),
 /// found by its first cells: figures are read, never typed.
 fn benchmark_row(file: &str, first_cells: &[&str]) -> Vec<String> {
-    let path = book_dir().join("performance").join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
+    table_row(&book_dir().join("performance").join(file), first_cells)
+}
+
+/// The cells of a row of the Markdown table in `path`, found by its first
+/// cells.
+fn table_row(path: &Path, first_cells: &[&str]) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .map(|line| {
             line.trim_matches('|')
@@ -468,6 +473,12 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             chapter: "../jwt/where-the-data-lives.md",
             cells: per_column(&|_, m| calls(&m.stored_at_login)),
             evidence: "measured: the calls `POST /login` makes besides the account lookup and the rate limit, which every mode makes".to_owned(),
+        },
+        Row {
+            label: "Server memory per login",
+            chapter: "../many-servers.md",
+            cells: per_column(&|column, m| memory_per_login(column, m)),
+            evidence: "[Many servers](../many-servers.md): `cargo run -p cafe --example memory_per_login`, a million of each".to_owned(),
         },
         Row {
             label: "Store calls per request (`GET /me`)",
@@ -571,6 +582,29 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             evidence: "lab: every attack of the JWT and Sessions families that applies to the mode".to_owned(),
         },
     ]
+}
+
+/// What a login keeps in the column's store, in bytes, from the measurement
+/// of a million of each (`examples/cafe/measurements/memory-per-login.md`):
+/// a session record, or a refresh family, whichever the login was seen to
+/// create; with a denylist, each logout adds an entry until its token expires.
+fn memory_per_login(column: Column, measured: &Measured) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("measurements/memory-per-login.md");
+    let store = if column.in_redis() { "Redis" } else { "memory" };
+    let bytes = |state: &str| table_row(&path, &[store, state])[2].clone();
+    let record = if measured.stored_at_login.contains(&"sessions.create") {
+        "a session record (and its user index)"
+    } else {
+        "a refresh family (and its user index)"
+    };
+    let mut cell = format!("{} B", bytes(record));
+    if column == Column::JwtChecked {
+        cell.push_str(&format!(
+            ", + {} B per logout until its token expires",
+            bytes("a denylist entry")
+        ));
+    }
+    cell
 }
 
 /// The forgery families of the lab, counted: how many applied, how many
