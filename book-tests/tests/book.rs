@@ -364,3 +364,57 @@ fn mentions(text: &str, term: &str) -> bool {
         !is_word_char(before) && !is_word_char(next)
     })
 }
+
+/// The lab's attacks a chapter cites as evidence (`access-after-logout`)
+/// must be attacks the lab runs: a renamed attack fails here.
+#[test]
+fn every_attack_the_book_names_is_in_the_lab() {
+    let lab: BTreeSet<&str> = cafe::attacks::catalogue()
+        .iter()
+        .map(|attack| attack.name)
+        .collect();
+    let families: BTreeSet<&str> = lab
+        .iter()
+        .filter_map(|name| name.split('-').next())
+        .collect();
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for chapter in CHAPTERS {
+        for span in inline_code(chapter.markdown) {
+            let looks_like_an_attack = span.contains('-')
+                && span
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && span.split('-').next().is_some_and(|f| families.contains(f));
+            if !looks_like_an_attack {
+                continue;
+            }
+            named += 1;
+            if !lab.contains(span) {
+                missing.push(format!("book/{}: {span}", chapter.path));
+            }
+        }
+    }
+    assert!(named > 30, "only {named} attacks named in the whole book");
+    assert!(
+        missing.is_empty(),
+        "no such attack:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// The inline code spans of a chapter (fenced blocks skipped).
+fn inline_code(markdown: &str) -> Vec<&str> {
+    let mut spans = Vec::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if !in_fence {
+            spans.extend(line.split('`').skip(1).step_by(2));
+        }
+    }
+    spans
+}
