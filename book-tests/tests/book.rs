@@ -326,16 +326,9 @@ fn glossary_terms(markdown: &str) -> Vec<(String, String)> {
 /// reader reads as words.
 fn prose(markdown: &str) -> String {
     let mut text = String::new();
-    let mut in_fence = false;
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if !in_fence {
-            text.push_str(line);
-            text.push('\n');
-        }
+    for line in lines_outside_code_blocks(markdown) {
+        text.push_str(line);
+        text.push('\n');
     }
     let mut without_targets = String::new();
     let mut rest = text.as_str();
@@ -405,16 +398,23 @@ fn every_attack_the_book_names_is_in_the_lab() {
 
 /// The inline code spans of a chapter (fenced blocks skipped).
 fn inline_code(markdown: &str) -> Vec<&str> {
-    let mut spans = Vec::new();
+    lines_outside_code_blocks(markdown)
+        .into_iter()
+        .flat_map(|line| line.split('`').skip(1).step_by(2))
+        .collect()
+}
+
+/// The lines of a chapter outside its fenced code blocks (the fences
+/// themselves left out too).
+fn lines_outside_code_blocks(markdown: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
     let mut in_fence = false;
     for line in markdown.lines() {
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
-            continue;
-        }
-        if !in_fence {
-            spans.extend(line.split('`').skip(1).step_by(2));
+        } else if !in_fence {
+            lines.push(line);
         }
     }
-    spans
+    lines
 }
