@@ -198,21 +198,11 @@ fn cafe_refresh_cookie(token: &str) -> String {
     format!("Cookie: {}={token}", cafe::mechanisms::jwt::REFRESH_COOKIE)
 }
 
-/// The key ID `cafe serve` gives a key of `algorithm`: it is in every
-/// token's header, so the sizes measured are the sizes the café sends.
-fn cafe_key_id(algorithm: jwt::keys::SigningAlgorithm) -> &'static str {
-    match algorithm {
-        jwt::keys::SigningAlgorithm::Hs256 => "hs256-1",
-        jwt::keys::SigningAlgorithm::Es256 => "es256-1",
-        jwt::keys::SigningAlgorithm::EdDsa => "eddsa-1",
-    }
-}
-
 /// A login's tokens, and the authority that issued and checks them.
 fn logged_in(
     algorithm: jwt::keys::SigningAlgorithm,
 ) -> Result<(jwt::TokenAuthority, jwt::TokenPair), Failure> {
-    let key = jwt::keys::SigningKey::generate(cafe_key_id(algorithm), algorithm)?;
+    let key = jwt::keys::SigningKey::generate(cafe::cli::key_id(algorithm), algorithm)?;
     let authority = jwt::TokenAuthority::new(
         jwt::keys::KeyRing::new(key),
         jwt::Lifetimes::default(),
@@ -239,7 +229,10 @@ struct FatClaims {
 
 fn fat_tokens(root: &Path) -> Result<(), Failure> {
     let hs256 = jwt::keys::SigningAlgorithm::Hs256;
-    let ring = jwt::keys::KeyRing::new(jwt::keys::SigningKey::generate(cafe_key_id(hs256), hs256)?);
+    let ring = jwt::keys::KeyRing::new(jwt::keys::SigningKey::generate(
+        cafe::cli::key_id(hs256),
+        hs256,
+    )?);
     let (authority, pair) = logged_in(jwt::keys::SigningAlgorithm::Hs256)?;
     let access = finish_now(authority.authenticate(&pair.access_token, LOGIN_TIME))
         .map_err(|refusal| format!("our own token was refused: {refusal:?}"))?;

@@ -31,6 +31,16 @@ pub fn given_secret(
     }
 }
 
+/// The key ID the café gives its key of `algorithm`. It is in every token's
+/// header, so anything that measures or rebuilds the café's tokens uses it too.
+pub fn key_id(algorithm: SigningAlgorithm) -> &'static str {
+    match algorithm {
+        SigningAlgorithm::Hs256 => "hs256-1",
+        SigningAlgorithm::Es256 => "es256-1",
+        SigningAlgorithm::EdDsa => "eddsa-1",
+    }
+}
+
 /// The key ring `serve` signs with, and a line telling the operator what it
 /// is. A given secret is for HS256 only, and must be at least 32 bytes; a
 /// short one stops the server before it listens.
@@ -40,14 +50,15 @@ pub fn signing_keys(
     secret_from_env: Option<OsString>,
 ) -> Result<(KeyRing, String), String> {
     let given = given_secret(secret_file, secret_from_env)?;
-    let generate = |kid: &str| SigningKey::generate(kid, algorithm).map_err(|e| e.to_string());
+    let kid = key_id(algorithm);
+    let generate = || SigningKey::generate(kid, algorithm).map_err(|e| e.to_string());
     let (key, note) = match (algorithm, given) {
         (SigningAlgorithm::Hs256, Some(secret)) => (
-            SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?,
+            SigningKey::hs256(kid, &secret).map_err(|e| e.to_string())?,
             "HS256 with the given secret",
         ),
         (SigningAlgorithm::Hs256, None) => (
-            generate("hs256-1")?,
+            generate()?,
             "HS256 with a random secret made now (no --jwt-secret-file or CAFE_JWT_SECRET): tokens end with this process",
         ),
         (_, Some(_)) => {
@@ -56,11 +67,11 @@ pub fn signing_keys(
             );
         }
         (SigningAlgorithm::Es256, None) => (
-            generate("es256-1")?,
+            generate()?,
             "ES256 with a key pair made now; public key at /.well-known/jwks.json",
         ),
         (SigningAlgorithm::EdDsa, None) => (
-            generate("eddsa-1")?,
+            generate()?,
             "EdDSA with a key pair made now; public key at /.well-known/jwks.json",
         ),
     };
@@ -81,7 +92,7 @@ pub fn shared_hs256_secret(
             secret
         }
     };
-    SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?;
+    SigningKey::hs256(key_id(SigningAlgorithm::Hs256), &secret).map_err(|e| e.to_string())?;
     Ok(secret)
 }
 

@@ -126,8 +126,11 @@ impl Config {
     /// before any request, where stopping is the right answer.
     #[allow(clippy::expect_used)] // start-up, not a request path
     pub fn new(auth: AuthMode) -> Config {
-        let random_secret = SigningKey::generate("hs256-1", SigningAlgorithm::Hs256)
-            .expect("the OS random number generator is available");
+        let random_secret = SigningKey::generate(
+            cli::key_id(SigningAlgorithm::Hs256),
+            SigningAlgorithm::Hs256,
+        )
+        .expect("the OS random number generator is available");
         let passwords = PasswordChecker::new(HashingLimits::default())
             .expect("the OS random number generator is available");
         Config {

