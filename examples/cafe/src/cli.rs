@@ -31,14 +31,10 @@ pub fn given_secret(
     }
 }
 
-/// The key ID the café gives its key of `algorithm`. It is in every token's
-/// header, so anything that measures or rebuilds the café's tokens uses it too.
+/// The key ID the café gives its key of `algorithm`
+/// ([`SigningAlgorithm::first_key_id`]).
 pub fn key_id(algorithm: SigningAlgorithm) -> &'static str {
-    match algorithm {
-        SigningAlgorithm::Hs256 => "hs256-1",
-        SigningAlgorithm::Es256 => "es256-1",
-        SigningAlgorithm::EdDsa => "eddsa-1",
-    }
+    algorithm.first_key_id()
 }
 
 /// The key ring `serve` signs with, and a line telling the operator what it

@@ -4,10 +4,11 @@
 //! `jsonwebtoken` crate with an explicit algorithm allowlist. This module
 //! exists to show what that crate does for you.
 
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use serde_json::Value;
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// The HS256 example token of RFC 7515 (JSON Web Signature), Appendix A.1.
@@ -112,9 +113,12 @@ pub fn decode_unverified(token: &str) -> Result<(Value, Value), AnatomyError> {
 // ANCHOR: verify
 /// The HS256 signature of `signing_input` under `key`, base64url-encoded.
 pub fn hs256_signature(key: &[u8], signing_input: &str) -> String {
-    // HMAC takes a key of any length, so this cannot fail.
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    URL_SAFE_NO_PAD.encode(hmac::sign(&key, signing_input.as_bytes()))
+    // HMAC takes a key of any length (a long one is hashed first); the
+    // `Result` is there for MACs that need an exact size.
+    #[expect(clippy::expect_used, reason = "HMAC accepts keys of every length")]
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of every length");
+    mac.update(signing_input.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// Checks an HS256 signature by recomputing it, comparing in constant time

@@ -5,9 +5,10 @@
 //! the server already holds, and nothing else: a `jku` or `jwk` header that
 //! points at some other key is never followed (RFC 8725 §3.10).
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
+#[cfg(not(target_arch = "wasm32"))]
+use aws_lc_rs::{
+    rand::SystemRandom,
+    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair},
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -40,6 +41,17 @@ impl SigningAlgorithm {
         SigningAlgorithm::Es256,
         SigningAlgorithm::EdDsa,
     ];
+
+    /// The key ID the café gives its first key of this algorithm. It is in
+    /// every token's header, so anything that measures or rebuilds the
+    /// café's tokens (the benchmarks, the book's token lab) uses it too.
+    pub fn first_key_id(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Hs256 => "hs256-1",
+            SigningAlgorithm::Es256 => "es256-1",
+            SigningAlgorithm::EdDsa => "eddsa-1",
+        }
+    }
 
     /// The `alg` header value.
     pub fn jwt_algorithm(self) -> Algorithm {
@@ -109,6 +121,116 @@ impl SigningKey {
         })
     }
 
+    /// An ES256 or EdDSA key from its PKCS#8 DER private key and the public
+    /// key that goes with it: for ES256 the uncompressed P-256 point (65
+    /// bytes: 0x04, then x and y), for EdDSA the 32-byte Ed25519 key. Nothing
+    /// here checks that the two belong together; [`SigningKey::from_pkcs8`]
+    /// derives the public half itself and then calls this.
+    pub fn from_key_pair(
+        kid: &str,
+        algorithm: SigningAlgorithm,
+        pkcs8: &[u8],
+        public_key: &[u8],
+    ) -> Result<SigningKey, KeyError> {
+        let jwt_error = |e: jsonwebtoken::errors::Error| KeyError::Crypto(e.to_string());
+        let wrong_length = |expected: usize| {
+            KeyError::Crypto(format!(
+                "a {algorithm:?} public key has {expected} bytes, this one has {}",
+                public_key.len()
+            ))
+        };
+        match algorithm {
+            SigningAlgorithm::Es256 => {
+                let [0x04, point @ ..] = public_key else {
+                    return Err(wrong_length(65));
+                };
+                if point.len() != 64 {
+                    return Err(wrong_length(65));
+                }
+                let (x, y) = (
+                    URL_SAFE_NO_PAD.encode(&point[..32]),
+                    URL_SAFE_NO_PAD.encode(&point[32..]),
+                );
+                Ok(SigningKey {
+                    kid: kid.to_owned(),
+                    algorithm,
+                    encoding: EncodingKey::from_ec_der(pkcs8),
+                    decoding: DecodingKey::from_ec_components(&x, &y).map_err(jwt_error)?,
+                    public_jwk: Some(public_jwk(
+                        kid,
+                        KeyAlgorithm::ES256,
+                        AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                            key_type: EllipticCurveKeyType::EC,
+                            curve: EllipticCurve::P256,
+                            x,
+                            y,
+                        }),
+                    )),
+                })
+            }
+            SigningAlgorithm::EdDsa => {
+                if public_key.len() != 32 {
+                    return Err(wrong_length(32));
+                }
+                let x = URL_SAFE_NO_PAD.encode(public_key);
+                Ok(SigningKey {
+                    kid: kid.to_owned(),
+                    algorithm,
+                    encoding: EncodingKey::from_ed_der(pkcs8),
+                    decoding: DecodingKey::from_ed_components(&x).map_err(jwt_error)?,
+                    public_jwk: Some(public_jwk(
+                        kid,
+                        KeyAlgorithm::EdDSA,
+                        AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                            key_type: OctetKeyPairType::OctetKeyPair,
+                            curve: EllipticCurve::Ed25519,
+                            x,
+                        }),
+                    )),
+                })
+            }
+            SigningAlgorithm::Hs256 => Err(not_a_key_pair()),
+        }
+    }
+
+    /// The key id written into the `kid` header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm this key is for, and the only one it verifies.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
+    }
+
+    /// The half that signs.
+    pub fn encoding(&self) -> &EncodingKey {
+        &self.encoding
+    }
+
+    /// The half that verifies.
+    pub fn decoding(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// The signature of `signing_input` (`header.payload`, exactly as sent)
+    /// under this key, base64url-encoded: a token's third segment.
+    pub fn signature(&self, signing_input: &str) -> Result<String, KeyError> {
+        jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            &self.encoding,
+            self.algorithm.jwt_algorithm(),
+        )
+        .map_err(|e| KeyError::Crypto(e.to_string()))
+    }
+}
+
+/// Making keys: random secrets and new key pairs, and the public half of a
+/// private key. aws-lc-rs does all three and does not build for
+/// WebAssembly, so the book's in-browser token lab, which signs with fixed
+/// demo keys only, goes without them.
+#[cfg(not(target_arch = "wasm32"))]
+impl SigningKey {
     /// A fresh key: 256 random bits for HS256, a new key pair otherwise.
     pub fn generate(kid: &str, algorithm: SigningAlgorithm) -> Result<SigningKey, KeyError> {
         match algorithm {
@@ -134,11 +256,7 @@ impl SigningKey {
                     .map_err(crypto)?
             }
             SigningAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng).map_err(crypto)?,
-            SigningAlgorithm::Hs256 => {
-                return Err(KeyError::Crypto(
-                    "HS256 has a secret, not a key pair".to_owned(),
-                ));
-            }
+            SigningAlgorithm::Hs256 => return Err(not_a_key_pair()),
         };
         Ok(document.as_ref().to_vec())
     }
@@ -150,78 +268,27 @@ impl SigningKey {
         pkcs8: &[u8],
     ) -> Result<SigningKey, KeyError> {
         let crypto = |e: aws_lc_rs::error::KeyRejected| KeyError::Crypto(e.to_string());
-        let jwt_error = |e: jsonwebtoken::errors::Error| KeyError::Crypto(e.to_string());
-        match algorithm {
+        let public_key = match algorithm {
             SigningAlgorithm::Es256 => {
-                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
-                    .map_err(crypto)?;
-                // An uncompressed P-256 point: 0x04, then x and y, 32 bytes each.
-                let point = pair.public_key().as_ref();
-                let (x, y) = (
-                    URL_SAFE_NO_PAD.encode(&point[1..33]),
-                    URL_SAFE_NO_PAD.encode(&point[33..65]),
-                );
-                Ok(SigningKey {
-                    kid: kid.to_owned(),
-                    algorithm,
-                    encoding: EncodingKey::from_ec_der(pkcs8),
-                    decoding: DecodingKey::from_ec_components(&x, &y).map_err(jwt_error)?,
-                    public_jwk: Some(public_jwk(
-                        kid,
-                        KeyAlgorithm::ES256,
-                        AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
-                            key_type: EllipticCurveKeyType::EC,
-                            curve: EllipticCurve::P256,
-                            x,
-                            y,
-                        }),
-                    )),
-                })
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+                    .map_err(crypto)?
+                    .public_key()
+                    .as_ref()
+                    .to_vec()
             }
-            SigningAlgorithm::EdDsa => {
-                let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(crypto)?;
-                let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
-                Ok(SigningKey {
-                    kid: kid.to_owned(),
-                    algorithm,
-                    encoding: EncodingKey::from_ed_der(pkcs8),
-                    decoding: DecodingKey::from_ed_components(&x).map_err(jwt_error)?,
-                    public_jwk: Some(public_jwk(
-                        kid,
-                        KeyAlgorithm::EdDSA,
-                        AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
-                            key_type: OctetKeyPairType::OctetKeyPair,
-                            curve: EllipticCurve::Ed25519,
-                            x,
-                        }),
-                    )),
-                })
-            }
-            SigningAlgorithm::Hs256 => Err(KeyError::Crypto(
-                "HS256 has a secret, not a key pair".to_owned(),
-            )),
-        }
+            SigningAlgorithm::EdDsa => Ed25519KeyPair::from_pkcs8(pkcs8)
+                .map_err(crypto)?
+                .public_key()
+                .as_ref()
+                .to_vec(),
+            SigningAlgorithm::Hs256 => return Err(not_a_key_pair()),
+        };
+        SigningKey::from_key_pair(kid, algorithm, pkcs8, &public_key)
     }
+}
 
-    /// The key id written into the `kid` header.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The algorithm this key is for, and the only one it verifies.
-    pub fn algorithm(&self) -> SigningAlgorithm {
-        self.algorithm
-    }
-
-    /// The half that signs.
-    pub fn encoding(&self) -> &EncodingKey {
-        &self.encoding
-    }
-
-    /// The half that verifies.
-    pub fn decoding(&self) -> &DecodingKey {
-        &self.decoding
-    }
+fn not_a_key_pair() -> KeyError {
+    KeyError::Crypto("HS256 has a secret, not a key pair".to_owned())
 }
 
 /// A public key as a JWK for signatures (`"use": "sig"`), with its id and

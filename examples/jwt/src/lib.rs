@@ -7,6 +7,10 @@
 //! tokens checked with every rule spelled out ([`tokens`]), and the server
 //! state that revocation brings back ([`revocation`], [`TokenAuthority`]).
 //!
+//! It also builds for WebAssembly, where the book's token lab runs the same
+//! checks in the page; only making keys ([`keys::SigningKey::generate`])
+//! needs the server's crypto library, aws-lc-rs.
+//!
 //! ```
 //! let token = jwt::anatomy::RFC7515_A1_TOKEN;
 //! let (header, claims) = jwt::anatomy::decode_unverified(token)?;

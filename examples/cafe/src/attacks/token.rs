@@ -414,13 +414,8 @@ fn key_holder_signed(
     });
     header["kid"] = json!(key.kid());
     let input = format!("{}.{}", segment(&header), b64(claims_text.as_bytes()));
-    let signed = jsonwebtoken::crypto::sign(
-        input.as_bytes(),
-        key.encoding(),
-        key.algorithm().jwt_algorithm(),
-    );
     Some(
-        signed
+        key.signature(&input)
             .map(|signature| format!("{input}.{signature}"))
             .map_err(|e| e.to_string()),
     )
