@@ -187,10 +187,20 @@ impl Browser {
     /// the chapters: `UPDATE_SCREENSHOTS=1 cargo test -p cafe --test api
     /// the_page_logs_in` rewrites them.
     pub async fn screenshot(&mut self, name: &str) {
+        let folder = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../book/browser/screenshots"
+        );
+        let path = std::path::Path::new(folder).join(format!("{name}.png"));
+        self.screenshot_to(&path, 720, 420).await;
+    }
+
+    /// Saves what the tab shows, `width` × `height` pixels, as a PNG at `path`.
+    pub async fn screenshot_to(&mut self, path: &std::path::Path, width: u32, height: u32) {
         use base64::Engine;
         self.command(
             "Emulation.setDeviceMetricsOverride",
-            json!({ "width": 720, "height": 420, "deviceScaleFactor": 1, "mobile": false }),
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
         )
         .await;
         let shot = self
@@ -199,19 +209,20 @@ impl Browser {
         let png = base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().unwrap())
             .unwrap();
-        let folder = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../book/browser/screenshots"
-        );
-        std::fs::create_dir_all(folder).unwrap();
-        std::fs::write(format!("{folder}/{name}.png"), png).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    /// Loads `url` in the current tab.
+    pub async fn navigate(&mut self, url: &str) {
+        self.command("Page.navigate", json!({ "url": url })).await;
     }
 
     /// Opens the café's page and waits until its script has started.
     pub async fn open(&mut self, app: &TestApp) {
         // localhost, not 127.0.0.1: the name browsers trust with Secure cookies.
         let url = app.address.replace("127.0.0.1", "localhost") + "/";
-        self.command("Page.navigate", json!({ "url": url })).await;
+        self.navigate(&url).await;
         self.wait_for("window.cafe && window.cafe.ready").await;
         self.eval("window.cafe.ready").await;
     }

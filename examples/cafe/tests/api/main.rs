@@ -18,4 +18,5 @@ mod sessions;
 mod side_by_side;
 mod store_conformance;
 mod support;
+mod token_lab;
 mod transcripts;
