@@ -308,6 +308,14 @@ async fn shown_verdict(browser: &mut Browser) -> String {
     verdict.as_str().unwrap().to_owned()
 }
 
+/// What a form field holds.
+async fn field(browser: &mut Browser, id: &str) -> String {
+    let value = browser
+        .eval(&format!("document.getElementById('{id}').value"))
+        .await;
+    value.as_str().unwrap().to_owned()
+}
+
 /// Sets a form field as a reader would, and lets the page react.
 async fn set_field(browser: &mut Browser, id: &str, value: &str) {
     let value = json!(value);
@@ -317,6 +325,17 @@ async fn set_field(browser: &mut Browser, id: &str, value: &str) {
              field.dispatchEvent(new Event(field.tagName === 'SELECT' ? 'change' : 'input')); }})()"
         ))
         .await;
+}
+
+/// Picks the first preset of `attack` from the page's list.
+async fn load_preset(browser: &mut Browser, attack: &str) {
+    let preset = browser
+        .eval(&format!(
+            "[...document.getElementById('lab-preset').options]\
+             .find(o => o.textContent.startsWith('{attack} ')).value"
+        ))
+        .await;
+    set_field(browser, "lab-preset", preset.as_str().unwrap()).await;
 }
 
 #[tokio::test]
@@ -331,10 +350,7 @@ async fn a_reader_tampers_re_signs_and_loads_an_attack_in_the_page() {
     );
 
     // Promote alice in the claims: the old signature no longer matches.
-    let payload = browser
-        .eval("document.getElementById('lab-payload').value")
-        .await;
-    let payload = payload.as_str().unwrap();
+    let payload = field(&mut browser, "lab-payload").await;
     assert!(payload.contains("\"role\": \"member\""), "{payload}");
     let promoted = payload.replace("\"role\": \"member\"", "\"role\": \"admin\"");
     set_field(&mut browser, "lab-payload", &promoted).await;
@@ -349,27 +365,16 @@ async fn a_reader_tampers_re_signs_and_loads_an_attack_in_the_page() {
         shown_verdict(&mut browser).await,
         "valid: the café accepts it"
     );
-    let token = browser
-        .eval("document.getElementById('lab-token').value")
-        .await;
-    let claims = jwt::anatomy::decode_unverified(token.as_str().unwrap())
-        .unwrap()
-        .1;
+    let token = field(&mut browser, "lab-token").await;
+    let claims = jwt::anatomy::decode_unverified(&token).unwrap().1;
     assert_eq!(claims["role"], "admin");
 
-    // An attack from the lab: `alg: none`, refused for the reason the lab gives.
-    let preset = browser
-        .eval(
-            "[...document.getElementById('lab-preset').options]\
-             .find(o => o.textContent.startsWith('jwt-alg-none ')).value",
-        )
-        .await;
-    set_field(&mut browser, "lab-preset", preset.as_str().unwrap()).await;
-    assert_eq!(
-        shown_verdict(&mut browser).await,
-        "refused: not a well-formed JWT with a known algorithm"
-    );
+    // Attacks from the lab, each refused for the reason the lab gives.
     for (attack, reason) in [
+        (
+            "jwt-alg-none",
+            "not a well-formed JWT with a known algorithm",
+        ),
         (
             "jwt-algorithm-confusion",
             "algorithm not allowed for that key",
@@ -378,13 +383,7 @@ async fn a_reader_tampers_re_signs_and_loads_an_attack_in_the_page() {
         ("jwt-wrong-audience", "claims rejected: wrong aud"),
         ("jwt-refresh-as-access", "wrong token type (typ header)"),
     ] {
-        let preset = browser
-            .eval(&format!(
-                "[...document.getElementById('lab-preset').options]\
-                 .find(o => o.textContent.startsWith('{attack} ')).value"
-            ))
-            .await;
-        set_field(&mut browser, "lab-preset", preset.as_str().unwrap()).await;
+        load_preset(&mut browser, attack).await;
         assert_eq!(
             shown_verdict(&mut browser).await,
             format!("refused: {reason}"),
