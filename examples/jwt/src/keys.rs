@@ -133,20 +133,22 @@ impl SigningKey {
         public_key: &[u8],
     ) -> Result<SigningKey, KeyError> {
         let jwt_error = |e: jsonwebtoken::errors::Error| KeyError::Crypto(e.to_string());
-        let wrong_length = |expected: usize| {
+        let not_a_public_key = |expected: &str| {
             KeyError::Crypto(format!(
-                "a {algorithm:?} public key has {expected} bytes, this one has {}",
+                "{expected}; this one has {} bytes",
                 public_key.len()
             ))
         };
         match algorithm {
             SigningAlgorithm::Es256 => {
-                let [0x04, point @ ..] = public_key else {
-                    return Err(wrong_length(65));
+                let point = match public_key {
+                    [0x04, point @ ..] if point.len() == 64 => point,
+                    _ => {
+                        return Err(not_a_public_key(
+                            "an ES256 public key is 65 bytes: 0x04, then x and y",
+                        ));
+                    }
                 };
-                if point.len() != 64 {
-                    return Err(wrong_length(65));
-                }
                 let (x, y) = (
                     URL_SAFE_NO_PAD.encode(&point[..32]),
                     URL_SAFE_NO_PAD.encode(&point[32..]),
@@ -170,7 +172,7 @@ impl SigningKey {
             }
             SigningAlgorithm::EdDsa => {
                 if public_key.len() != 32 {
-                    return Err(wrong_length(32));
+                    return Err(not_a_public_key("an Ed25519 public key is 32 bytes"));
                 }
                 let x = URL_SAFE_NO_PAD.encode(public_key);
                 Ok(SigningKey {
