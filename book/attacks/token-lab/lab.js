@@ -79,7 +79,7 @@ function load(token, kind, now, about) {
 /** A fresh token from the demo key of `algorithm`, issued now. */
 function loadFresh(algorithm, kind) {
   const now = nowSeconds();
-  const about = `A ${kind} token for alice, issued just now and signed with the demo ${algorithm} key.`;
+  const about = `${kind === 'access' ? 'An' : 'A'} ${kind} token for alice, issued just now and signed with the demo ${algorithm} key.`;
   load(unwrap(lab.fresh_token(algorithm, kind, now)), kind, now, about);
 }
 

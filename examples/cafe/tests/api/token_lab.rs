@@ -4,6 +4,7 @@
 //!
 //! ```console
 //! $ UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api token_lab   # rewrites the vectors
+//! $ UPDATE_SCREENSHOTS=1 cargo test -p cafe --test api token_lab   # and the chapter's picture
 //! ```
 
 use crate::browser::Browser;
@@ -358,6 +359,14 @@ async fn a_reader_tampers_re_signs_and_loads_an_attack_in_the_page() {
         shown_verdict(&mut browser).await,
         "refused: signature does not match"
     );
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        // The chapter's picture of the lab, for the print view (which has no lab).
+        browser
+            .eval("document.getElementById('lab-preset').scrollIntoView()")
+            .await;
+        let picture = Path::new(CHAPTER_FOLDER).join("screenshot.png");
+        browser.screenshot_to(&picture, 900, 900).await;
+    }
 
     // Re-signed with the demo key its kid names, which a key holder could do.
     set_field(&mut browser, "lab-signature", "demo-key").await;
@@ -403,13 +412,6 @@ async fn a_reader_tampers_re_signs_and_loads_an_attack_in_the_page() {
     for url in &fetched {
         assert!(url.starts_with(&site), "the page fetched {url}");
     }
-    // A picture of the lab for the record, not for the book.
-    browser
-        .eval("document.getElementById('lab-preset').scrollIntoView()")
-        .await;
-    browser
-        .screenshot_to(&repository().join("target/token-lab.png"), 900, 1000)
-        .await;
 }
 
 /// The lab's download stays within its budget, and the sizes the chapter
