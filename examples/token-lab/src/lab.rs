@@ -14,6 +14,10 @@ use token_lab::json_text;
 /// a published key is no key, which is the lab's first lesson.
 pub const DEMO_HS256_SECRET: &str = "the token lab's demo secret: it is printed in the book";
 
+// The two key pairs were made once with `SigningKey::generate_pkcs8`;
+// `tests::the_demo_keys_public_halves_belong_to_their_private_keys` checks
+// that each public half is the one its private key derives.
+
 /// The demo ES256 private key (PKCS#8 DER, base64) and its public point.
 const DEMO_ES256_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgD1W1rk8Ysju9aFVvV3i0Nmx97OUEQ3IMmr+3TBnuqBKhRANCAAT4w5/oqynpd/9nomLw8wC0fTrImmGp+BU/4VrvxZILOpoh3oCqrTfqxEH/u0dQwxL9w4aomgLKs6uQAOdpLEG0";
 const DEMO_ES256_X: &str = "-MOf6Ksp6Xf_Z6Ji8PMAtH06yJphqfgVP-Fa78WSCzo";
