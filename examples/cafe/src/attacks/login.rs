@@ -101,9 +101,12 @@ async fn timed(lab: &Lab, call: Call) -> Result<(Duration, Reply), String> {
     Ok((started.elapsed(), reply))
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times.get(times.len() / 2).copied().unwrap_or_default()
+/// The fastest of `times`: what the work itself costs. Another process on
+/// the machine can only add time to a sample, so on a busy machine the
+/// fastest is steadier than the median (which a two-core CI box showed:
+/// 21.6 ms against 69.8 ms for the same Argon2 work).
+fn fastest(times: Vec<Duration>) -> Duration {
+    times.into_iter().min().unwrap_or_default()
 }
 
 async fn timing_enumeration(lab: &Lab) -> LabResult {
@@ -114,10 +117,11 @@ async fn timing_enumeration(lab: &Lab) -> LabResult {
         wrong.push(timed(lab, guess("alice", "not-her-password")).await?.0);
     }
     lab.log_in("alice").await?;
-    let (unknown, wrong) = (median(unknown), median(wrong));
+    let (unknown, wrong) = (fastest(unknown), fastest(wrong));
     let ratio = unknown.as_secs_f64() / wrong.as_secs_f64().max(1e-9);
-    let shown =
-        format!("median {unknown:.1?} for an unknown name, {wrong:.1?} for a wrong password");
+    let shown = format!(
+        "fastest of 3: {unknown:.1?} for an unknown name, {wrong:.1?} for a wrong password"
+    );
     // An unknown name answered without hashing would take a tiny fraction
     // of a hashed one (Argon2id is tens of milliseconds, the rest
     // microseconds), so a wide band still tells them apart on a busy machine.
