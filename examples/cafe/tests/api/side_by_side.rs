@@ -476,6 +476,14 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
         cells: per_column(&attack(name)),
         evidence: format!("lab: `{name}`"),
     };
+    // Whether the login still works somewhere else: the multi-server chapter's rows.
+    let many_servers_row =
+        |label: &'static str, outcome: fn(&Measured) -> &StillWorks, how: &str| Row {
+            label,
+            chapter: "../many-servers.md",
+            cells: per_column(&|_, m| outcome(m).cell()),
+            evidence: format!("measured: {how}"),
+        };
     vec![
         Row {
             label: "Store calls at login",
@@ -548,18 +556,16 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
         lab_row("After logout, the refresh token", "../jwt/logging-out.md", "refresh-after-logout"),
         lab_row("After a ban, the old credential", "../jwt/expiry-and-revocation.md", "access-after-ban"),
         lab_row("Refresh token used twice", "../jwt/refreshing.md", "refresh-reuse-after-rotation"),
-        Row {
-            label: "A second server accepts the login",
-            chapter: "../many-servers.md",
-            cells: per_column(&|_, m| m.second_server.cell()),
-            evidence: "measured: the credential sent to the second server; `many_servers::with_redis_every_server_knows_every_session`".to_owned(),
-        },
-        Row {
-            label: "The login survives a restart",
-            chapter: "../many-servers.md",
-            cells: per_column(&|_, m| m.after_restart.cell()),
-            evidence: "measured: the credential sent to the first server restarted; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`".to_owned(),
-        },
+        many_servers_row(
+            "A second server accepts the login",
+            |m| &m.second_server,
+            "the credential sent to the second server; `many_servers::with_redis_every_server_knows_every_session`",
+        ),
+        many_servers_row(
+            "The login survives a restart",
+            |m| &m.after_restart,
+            "the credential sent to the first server restarted; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`",
+        ),
         lab_row("Another site forges a write (CSRF)", "../sessions/attacks.md", "csrf-form-post"),
         lab_row("Another site posts to `/refresh`", "../browser/hybrid.md", "csrf-refresh"),
         lab_row("Injected script reads the credential", "../browser/where-to-keep-it.md", "xss-reads-credential"),
