@@ -20,7 +20,6 @@ const vectors = () => {
   vectorFile ??= fetch(here('vectors.json')).then((reply) => reply.json());
   return vectorFile;
 };
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function showTime() {
   const seconds = Number($('lab-now').value);
@@ -76,46 +75,39 @@ function load(token, kind, now, about) {
   takeApart();
 }
 
-/** A fresh token from the demo key of `algorithm`, issued now. */
-function loadFresh(algorithm, kind) {
-  const now = nowSeconds();
-  const about = `${kind === 'access' ? 'An' : 'A'} ${kind} token for alice, issued just now and signed with the demo ${algorithm} key.`;
-  load(unwrap(lab.fresh_token(algorithm, kind, now)), kind, now, about);
+/** Loads one of the vector file's tokens: an ordinary login's, or an attack's. */
+function loadVector(vector) {
+  const description = vector.description[0].toUpperCase() + vector.description.slice(1);
+  const sent = vector.kind === 'access' ? 'a bearer token' : 'a refresh token';
+  load(vector.token, vector.kind, vector.now,
+    `${description}. Sent as ${sent}; the café's clock then: ${vector.now}.`);
 }
 
+/** Fills the preset list from the vector file, one group per origin. */
 async function fillPresets() {
   const select = $('lab-preset');
-  const fresh = document.createElement('optgroup');
-  fresh.label = 'Fresh tokens';
-  for (const algorithm of ['HS256', 'ES256', 'EdDSA']) {
-    for (const kind of ['access', 'refresh']) {
-      fresh.append(new Option(`a fresh ${kind} token (${algorithm})`, `fresh:${algorithm}:${kind}`));
-    }
-  }
-  select.append(fresh);
   const file = await vectors();
   const groups = new Map();
   file.vectors.forEach((vector, index) => {
-    if (vector.attack === 'valid') return;
-    if (!groups.has(vector.algorithm)) {
+    const title = vector.attack === 'valid'
+      ? 'From an ordinary login'
+      : `From the attack lab, against a café signing with ${vector.algorithm}`;
+    if (!groups.has(title)) {
       const group = document.createElement('optgroup');
-      group.label = `From the attack lab, against a café signing with ${vector.algorithm}`;
-      groups.set(vector.algorithm, group);
+      group.label = title;
+      groups.set(title, group);
       select.append(group);
     }
     const repeat = file.vectors.slice(0, index)
-      .filter((v) => v.attack === vector.attack && v.algorithm === vector.algorithm).length;
-    const label = `${vector.attack} (${vector.algorithm}${repeat ? `, #${repeat + 1}` : ''})`;
-    groups.get(vector.algorithm).append(new Option(label, `vector:${index}`));
+      .filter((v) => v.attack === vector.attack && v.algorithm === vector.algorithm
+        && v.kind === vector.kind).length;
+    const name = vector.attack === 'valid' ? `alice's ${vector.kind} token` : vector.attack;
+    const label = `${name} (${vector.algorithm}${repeat ? `, #${repeat + 1}` : ''})`;
+    groups.get(title).append(new Option(label, String(index)));
   });
-  select.addEventListener('change', async () => {
-    const [source, first, second] = select.value.split(':');
-    if (source === 'fresh') return loadFresh(first, second);
-    const vector = (await vectors()).vectors[Number(first)];
-    const description = vector.description[0].toUpperCase() + vector.description.slice(1);
-    load(vector.token, vector.kind, vector.now,
-      `${description}. Sent as ${vector.kind === 'access' ? 'a bearer token' : 'a refresh token'}; the café's clock then: ${vector.now}.`);
-  });
+  select.addEventListener('change', () => loadVector(file.vectors[Number(select.value)]));
+  // The first entry is an ordinary login's access token.
+  loadVector(file.vectors[0]);
 }
 
 async function start() {
@@ -136,7 +128,6 @@ async function start() {
   $('lab-kind').addEventListener('change', judge);
   $('lab-now').addEventListener('input', judge);
   await fillPresets();
-  loadFresh('HS256', 'access');
   // For the book's tests: the same functions the editor calls.
   window.tokenLab = {
     ready: true,

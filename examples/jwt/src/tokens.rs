@@ -22,7 +22,10 @@ pub const LEEWAY_SECONDS: u64 = 5;
 
 /// The two kinds of token. They differ in `typ` header and audience, so
 /// neither can ever be accepted as the other (RFC 8725 §3.11 and §3.12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Written `access` and `refresh` where it is serialized (the token lab's
+/// vector file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TokenKind {
     /// Presented on every request, short-lived.
     Access,

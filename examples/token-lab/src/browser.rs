@@ -5,9 +5,9 @@
 // itself has none.
 #![allow(unsafe_code)]
 
-use jwt::keys::SigningAlgorithm;
+use jwt::tokens::TokenKind;
 use serde::Serialize;
-use token_lab::{Kind, Signature};
+use token_lab::Signature;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 fn answer<T: Serialize>(result: Result<T, String>) -> String {
@@ -42,21 +42,7 @@ pub fn put_together(header: &str, payload: &str, signature: &str, kept: &str) ->
 /// [`crate::check`]; `kind` is `access` or `refresh`, `now` in seconds.
 #[wasm_bindgen]
 pub fn check(token: &str, kind: &str, now: f64) -> String {
-    answer(parse::<Kind>("kind", kind).map(|kind| crate::check(token, kind, now as u64)))
-}
-
-/// [`crate::fresh_token`]; `algorithm` is `HS256`, `ES256` or `EdDSA`.
-#[wasm_bindgen]
-pub fn fresh_token(algorithm: &str, kind: &str, now: f64) -> String {
-    let algorithm = match algorithm {
-        "HS256" => Ok(SigningAlgorithm::Hs256),
-        "ES256" => Ok(SigningAlgorithm::Es256),
-        "EdDSA" => Ok(SigningAlgorithm::EdDsa),
-        other => Err(format!("unknown algorithm: {other}")),
-    };
-    answer(algorithm.and_then(|algorithm| {
-        parse::<Kind>("kind", kind).and_then(|kind| crate::fresh_token(algorithm, kind, now as u64))
-    }))
+    answer(parse::<TokenKind>("kind", kind).map(|kind| crate::check(token, kind, now as u64)))
 }
 
 /// [`crate::DEMO_HS256_SECRET`], for the page to show.

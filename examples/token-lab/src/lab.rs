@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jwt::anatomy;
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
-use jwt::tokens::{self, AccessClaims, ISSUER, RefreshClaims, TokenKind};
+use jwt::tokens::{self, AccessClaims, RefreshClaims, TokenKind};
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use token_lab::json_text;
@@ -66,25 +66,6 @@ fn demo_keys() -> Result<&'static KeyRing, String> {
         Ok(ring)
     });
     RING.as_ref().map_err(Clone::clone)
-}
-
-/// Which kind of token the café is asked to accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// As a bearer token on a request (`typ: at+jwt`, `aud: cafe-api`).
-    Access,
-    /// At `POST /refresh` (`typ: refresh+jwt`, `aud: cafe-refresh`).
-    Refresh,
-}
-
-impl Kind {
-    fn token_kind(self) -> TokenKind {
-        match self {
-            Kind::Access => TokenKind::Access,
-            Kind::Refresh => TokenKind::Refresh,
-        }
-    }
 }
 
 /// A token's three parts: header and payload decoded and laid out for
@@ -177,16 +158,12 @@ pub struct Verdict {
 /// its allowlist, `typ`, `iss`/`aud`, required claims, header rules, size
 /// cap and leeway. Only the store lookups (denylist, token version, refresh
 /// family) are missing: the page has no server.
-pub fn check(token: &str, kind: Kind, now: u64) -> Verdict {
+pub fn check(token: &str, kind: TokenKind, now: u64) -> Verdict {
     let outcome = demo_keys().and_then(|keys| {
         let token = token.trim();
-        let checked = match kind.token_kind() {
-            TokenKind::Access => {
-                tokens::verify::<AccessClaims>(keys, TokenKind::Access, token, now).map(|_| ())
-            }
-            TokenKind::Refresh => {
-                tokens::verify::<RefreshClaims>(keys, TokenKind::Refresh, token, now).map(|_| ())
-            }
+        let checked = match kind {
+            TokenKind::Access => tokens::verify::<AccessClaims>(keys, kind, token, now).map(drop),
+            TokenKind::Refresh => tokens::verify::<RefreshClaims>(keys, kind, token, now).map(drop),
         };
         checked.map_err(|refusal| refusal.to_string())
     });
@@ -203,47 +180,6 @@ pub fn check(token: &str, kind: Kind, now: u64) -> Verdict {
 }
 // ANCHOR_END: check
 
-/// A token for alice of `kind`, issued at `now` and signed with the demo
-/// key for `algorithm`, with the claims the café gives its own.
-pub fn fresh_token(algorithm: SigningAlgorithm, kind: Kind, now: u64) -> Result<String, String> {
-    let keys = KeyRing::new(demo_key(algorithm)?);
-    let token_kind = kind.token_kind();
-    let id = || tokens::random_id().map_err(|e| e.to_string());
-    let signed = match kind {
-        Kind::Access => tokens::sign(
-            &keys,
-            token_kind,
-            &AccessClaims {
-                iss: ISSUER.to_owned(),
-                sub: "alice".to_owned(),
-                aud: token_kind.audience().to_owned(),
-                iat: now,
-                nbf: now,
-                exp: now + 15 * 60,
-                jti: id()?,
-                role: "member".to_owned(),
-                sid: id()?,
-                ver: 0,
-            },
-        ),
-        Kind::Refresh => tokens::sign(
-            &keys,
-            token_kind,
-            &RefreshClaims {
-                iss: ISSUER.to_owned(),
-                sub: "alice".to_owned(),
-                aud: token_kind.audience().to_owned(),
-                iat: now,
-                nbf: now,
-                exp: now + 7 * 24 * 3600,
-                jti: id()?,
-                sid: id()?,
-            },
-        ),
-    };
-    signed.map_err(|e| e.to_string())
-}
-
 /// The file of tokens the attack lab sent, with the café's verdicts:
 /// `book/attacks/token-lab/vectors.json`, the page's presets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +188,22 @@ pub struct VectorFile {
     pub generated_by: String,
     /// The tokens.
     pub vectors: Vec<Vector>,
+}
+
+impl VectorFile {
+    /// Reads [`VECTOR_FILE`] (natively: the page fetches it).
+    pub fn load() -> Result<VectorFile, String> {
+        let text = std::fs::read_to_string(VECTOR_FILE).map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| format!("{VECTOR_FILE}: {e}"))
+    }
+
+    /// The token of `kind` an ordinary login got from a café signing with
+    /// `algorithm` (`HS256`, `ES256` or `EdDSA`).
+    pub fn login_token(&self, algorithm: &str, kind: TokenKind) -> Option<&Vector> {
+        self.vectors
+            .iter()
+            .find(|v| v.attack == "valid" && v.algorithm == algorithm && v.kind == kind)
+    }
 }
 
 /// One token the attack lab sent to a café signing with a demo key.
@@ -265,7 +217,7 @@ pub struct Vector {
     /// The café's signing algorithm: `HS256`, `ES256` or `EdDSA`.
     pub algorithm: String,
     /// Sent as an access token (a bearer token) or a refresh token.
-    pub kind: Kind,
+    pub kind: TokenKind,
     /// The café's clock when it was sent.
     pub now: u64,
     /// The token.

@@ -15,12 +15,13 @@ use cafe::clock::{Clock, ManualClock};
 use cafe::mechanisms::jwt::REFRESH_COOKIE;
 use cafe::{AuthMode, Config};
 use jwt::keys::{KeyRing, SigningAlgorithm};
+use jwt::tokens::TokenKind;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::UNIX_EPOCH;
-use token_lab::{Kind, Vector, VectorFile};
+use token_lab::{Vector, VectorFile};
 
 /// The chapter's folder of assets: the page's script, the vectors.
 const CHAPTER_FOLDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../book/attacks/token-lab");
@@ -28,7 +29,7 @@ const REGENERATE: &str = "UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api tok
 
 /// The token an exchange sent, and as what: a bearer token is presented as
 /// an access token, whatever reaches `/refresh` as a refresh token.
-fn sent_token(exchange: &Exchange) -> Option<(Kind, String)> {
+fn sent_token(exchange: &Exchange) -> Option<(TokenKind, String)> {
     let header = |name: &str| {
         exchange
             .request_headers
@@ -37,7 +38,7 @@ fn sent_token(exchange: &Exchange) -> Option<(Kind, String)> {
             .map(|(_, value)| value.as_str())
     };
     if let Some(token) = header("authorization").and_then(|value| value.strip_prefix("Bearer ")) {
-        return Some((Kind::Access, token.to_owned()));
+        return Some((TokenKind::Access, token.to_owned()));
     }
     if !exchange.request_line.ends_with("/refresh") {
         return None;
@@ -52,7 +53,7 @@ fn sent_token(exchange: &Exchange) -> Option<(Kind, String)> {
         .map(str::to_owned);
     from_body
         .or(from_cookie)
-        .map(|token| (Kind::Refresh, token))
+        .map(|token| (TokenKind::Refresh, token))
 }
 
 fn algorithm_name(algorithm: SigningAlgorithm) -> &'static str {
@@ -79,7 +80,7 @@ async fn vectors_against(algorithm: SigningAlgorithm) -> Vec<Vector> {
         .with_signing_key(demo_key())
         .with_time_machine(Arc::new(move |by| time_machine.advance(by)));
     let now = || clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let vector = |attack: &str, description: &str, kind: Kind, token: String| Vector {
+    let vector = |attack: &str, description: &str, kind: TokenKind, token: String| Vector {
         attack: attack.to_owned(),
         description: description.to_owned(),
         algorithm: algorithm_name(algorithm).to_owned(),
@@ -94,20 +95,20 @@ async fn vectors_against(algorithm: SigningAlgorithm) -> Vec<Vector> {
         vector(
             "valid",
             "alice's access token, straight from a login",
-            Kind::Access,
+            TokenKind::Access,
             login.access_token().unwrap().to_owned(),
         ),
         vector(
             "valid",
             "alice's refresh token, straight from a login",
-            Kind::Refresh,
+            TokenKind::Refresh,
             login.refresh_token().unwrap().to_owned(),
         ),
     ];
     lab.take_exchanges();
     for attack in catalogue().iter().filter(|a| a.family == Family::Jwt) {
         lab.run(attack).await.unwrap();
-        let mut sent: Vec<(Kind, String)> = Vec::new();
+        let mut sent: Vec<(TokenKind, String)> = Vec::new();
         for token in lab.take_exchanges().iter().filter_map(sent_token) {
             if !sent.contains(&token) {
                 sent.push(token);
@@ -182,8 +183,7 @@ async fn the_vector_file_holds_every_token_the_jwt_attacks_send() {
         std::fs::write(path, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
         return;
     }
-    let committed: VectorFile = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}; run {REGENERATE}", path.display()));
+    let committed = VectorFile::load().unwrap_or_else(|e| panic!("{e}; run {REGENERATE}"));
     assert_eq!(
         outline(&committed.vectors),
         outline(&vectors),
@@ -278,8 +278,7 @@ async fn the_page_and_the_native_checks_give_every_vector_the_same_verdict() {
     let Some((mut browser, _)) = the_lab_in_a_browser().await else {
         return;
     };
-    let file: VectorFile =
-        serde_json::from_str(&std::fs::read_to_string(token_lab::VECTOR_FILE).unwrap()).unwrap();
+    let file = VectorFile::load().unwrap();
     let in_the_page = browser
         .eval(
             "window.tokenLab.vectors().then(file => file.vectors.map(v => \
@@ -344,7 +343,7 @@ async fn a_reader_tampers_re_signs_and_loads_an_attack_in_the_page() {
     let Some((mut browser, site)) = the_lab_in_a_browser().await else {
         return;
     };
-    // It opens on a fresh, valid access token.
+    // It opens on the access token of an ordinary login, valid at its time.
     assert_eq!(
         shown_verdict(&mut browser).await,
         "valid: the café accepts it"
