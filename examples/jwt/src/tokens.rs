@@ -6,8 +6,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
 use jwt::keys::{KeyRing, SigningAlgorithm};
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
 use std::sync::LazyLock;
 
 /// Who issues the café's tokens (`iss`).
@@ -37,13 +39,33 @@ impl TokenKind {
     /// Both kinds, in declaration order.
     pub const ALL: [TokenKind; 2] = [TokenKind::Access, TokenKind::Refresh];
 
-    /// The `typ` header: `at+jwt` is RFC 9068's media type for access tokens.
+    /// The `typ` header the café writes: `at+jwt` is RFC 9068's media type
+    /// for access tokens, `refresh+jwt` the café's own for refresh tokens.
     pub fn typ(self) -> &'static str {
         match self {
             TokenKind::Access => "at+jwt",
             TokenKind::Refresh => "refresh+jwt",
         }
     }
+
+    // ANCHOR: is_typ
+    /// Whether a `typ` header names this kind. `typ` is a media type, not a
+    /// string to compare byte for byte: RFC 7515 §4.1.9 has a recipient read
+    /// a value without a `/` as if `application/` were in front of it, and
+    /// media types ignore letter case (RFC 2045, which §4.1.9 cites); RFC
+    /// 9068 §4 names both `at+jwt` and `application/at+jwt` for access
+    /// tokens. So `AT+JWT` and `application/at+jwt` are access tokens too,
+    /// while `text/at+jwt`, `at+jwt;charset=utf-8` and `refresh+jwt` in any
+    /// spelling are not.
+    pub fn is_typ(self, typ: &str) -> bool {
+        const APPLICATION: &str = "application/";
+        let subtype = match typ.split_at_checked(APPLICATION.len()) {
+            Some((top_level, subtype)) if top_level.eq_ignore_ascii_case(APPLICATION) => subtype,
+            _ => typ,
+        };
+        subtype.eq_ignore_ascii_case(self.typ())
+    }
+    // ANCHOR_END: is_typ
 
     /// The `aud` claim.
     pub fn audience(self) -> &'static str {
@@ -65,10 +87,13 @@ pub struct AccessClaims {
     /// Audience: `cafe-api`.
     pub aud: String,
     /// Issued at.
+    #[serde(deserialize_with = "jwt::tokens::numeric_date")]
     pub iat: u64,
     /// Not valid before.
+    #[serde(deserialize_with = "jwt::tokens::numeric_date")]
     pub nbf: u64,
     /// Expires at.
+    #[serde(deserialize_with = "jwt::tokens::numeric_date")]
     pub exp: u64,
     /// Unique token id: what logout puts on the denylist.
     pub jti: String,
@@ -91,10 +116,13 @@ pub struct RefreshClaims {
     /// Audience: `cafe-refresh`.
     pub aud: String,
     /// Issued at.
+    #[serde(deserialize_with = "jwt::tokens::numeric_date")]
     pub iat: u64,
     /// Not valid before.
+    #[serde(deserialize_with = "jwt::tokens::numeric_date")]
     pub nbf: u64,
     /// Expires at: the end of the login, however often it is refreshed.
+    #[serde(deserialize_with = "jwt::tokens::numeric_date")]
     pub exp: u64,
     /// Unique token id: the server remembers the current one per family.
     pub jti: String,
@@ -102,6 +130,45 @@ pub struct RefreshClaims {
     pub sid: String,
 }
 // ANCHOR_END: claims
+
+// ANCHOR: numeric_date
+/// Reads a time claim (`iat`, `nbf`, `exp`): a NumericDate, seconds since
+/// 1970 (RFC 7519 §2), written as a JSON integer from 0 to `u64::MAX`.
+/// Anything else is an error, never "absent": jsonwebtoken once read
+/// `"exp": "1000000000"` as no `exp` at all, so the token never expired
+/// (GHSA-h395-gr6q-cpjc). RFC 7519 allows fractions too; the café writes
+/// whole seconds, and refuses a fraction rather than choose how to round it.
+///
+/// The one parser of time claims: the claim structs read theirs through it
+/// (`deserialize_with`), and [`time_claim`] reads one from claims nobody
+/// has checked yet, for `cafe token verify`.
+pub fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    struct WholeSeconds;
+    impl Visitor<'_> for WholeSeconds {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("whole seconds since 1970 (an integer, 0 or more)")
+        }
+        // Only this one: serde refuses every other type and names it.
+        fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<u64, E> {
+            Ok(seconds)
+        }
+    }
+    deserializer.deserialize_u64(WholeSeconds)
+}
+
+/// The time claim `claim` of decoded claims, read with [`numeric_date`]:
+/// `Ok(None)` only when it is absent. A value of another type is
+/// [`TokenError::BadClaims`], naming the claim and what it held.
+pub fn time_claim(claims: &Value, claim: &str) -> Result<Option<u64>, TokenError> {
+    let Some(value) = claims.get(claim) else {
+        return Ok(None);
+    };
+    numeric_date(value)
+        .map(Some)
+        .map_err(|error| TokenError::BadClaims(format!("{claim}: {error}")))
+}
+// ANCHOR_END: numeric_date
 
 /// The time claims every token has, for the checks made against our clock.
 pub trait TimeClaims {
@@ -233,7 +300,7 @@ pub fn verify_ignoring_time<C: DeserializeOwned>(
     // Parsing `alg` into jsonwebtoken's enum refuses "none" and anything unknown.
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
     check_header(&header)?;
-    if header.typ.as_deref() != Some(kind.typ()) {
+    if !header.typ.as_deref().is_some_and(|typ| kind.is_typ(typ)) {
         return Err(TokenError::WrongType);
     }
     // The kid picks among keys we hold, and nothing else does.

@@ -8,7 +8,7 @@ use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use jwt::revocation::RotationRefusal;
 use jwt::tokens::{
     AccessClaims, ISSUER, LEEWAY_SECONDS, MAX_TOKEN_BYTES, RefreshClaims, TokenError, TokenKind,
-    random_id, sign, verify,
+    random_id, sign, time_claim, verify, verify_ignoring_time,
 };
 use jwt::{
     AccessRefusal, Lifetimes, RefreshRefusal, RevocationChecks, Standing, TokenAuthority,
@@ -187,6 +187,214 @@ fn wrong_or_missing_issuer_audience_or_expiry_is_refused() {
         assert!(
             matches!(check(&hs256_ring(), &token), Err(TokenError::BadClaims(_))),
             "no {claim}"
+        );
+    }
+}
+
+/// JSON values that are not a time as the café writes one (whole seconds
+/// since 1970, RFC 7519 §2): a fraction, a string, a negative number, a
+/// boolean, null, an object, an array, and numbers past `u64::MAX`.
+/// jsonwebtoken once read `"exp": "1000000000"` as no `exp` at all, so the
+/// token never expired (GHSA-h395-gr6q-cpjc); each of these is an error.
+fn mistyped_times() -> Vec<Value> {
+    vec![
+        json!(1_000_000_000.5),
+        json!((NOW + 900) as f64),
+        json!(1e300),
+        json!("1000000000"),
+        json!((NOW + 900).to_string()),
+        json!(""),
+        json!(-1),
+        json!(true),
+        json!(false),
+        json!(null),
+        json!({}),
+        json!({ "seconds": NOW + 900 }),
+        json!([NOW + 900]),
+    ]
+}
+
+fn refresh_claims() -> Value {
+    json!({
+        "iss": ISSUER, "sub": "alice", "aud": "cafe-refresh",
+        "iat": NOW, "nbf": NOW, "exp": NOW + 3600,
+        "jti": "r1", "sid": "s1",
+    })
+}
+
+fn refresh_header() -> Value {
+    json!({ "alg": "HS256", "typ": "refresh+jwt", "kid": "k1" })
+}
+
+fn check_refresh(ring: &KeyRing, token: &str) -> Result<RefreshClaims, TokenError> {
+    verify(ring, TokenKind::Refresh, token, NOW)
+}
+
+#[test]
+fn a_time_claim_of_the_wrong_json_type_is_refused_never_read_as_absent() {
+    let ring = hs256_ring();
+    for claim in ["exp", "nbf", "iat"] {
+        for value in mistyped_times() {
+            let mut access = claims();
+            access[claim] = value.clone();
+            let token = forge(access_header(), access, Some(SECRET));
+            assert!(
+                matches!(check(&ring, &token), Err(TokenError::BadClaims(_))),
+                "access token, {claim}: {value}"
+            );
+            // Logout's check skips exp and nbf, but not their types.
+            let ignoring_time =
+                verify_ignoring_time::<AccessClaims>(&ring, TokenKind::Access, &token);
+            assert!(
+                matches!(ignoring_time, Err(TokenError::BadClaims(_))),
+                "access token ignoring time, {claim}: {value}"
+            );
+
+            let mut refresh = refresh_claims();
+            refresh[claim] = value.clone();
+            let token = forge(refresh_header(), refresh, Some(SECRET));
+            assert!(
+                matches!(check_refresh(&ring, &token), Err(TokenError::BadClaims(_))),
+                "refresh token, {claim}: {value}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_time_claim_reader_tells_a_mistyped_claim_from_an_absent_one() {
+    let claims = json!({ "exp": NOW + 900, "nbf": 0, "iat": u64::MAX });
+    assert_eq!(time_claim(&claims, "exp"), Ok(Some(NOW + 900)));
+    assert_eq!(time_claim(&claims, "nbf"), Ok(Some(0)));
+    assert_eq!(time_claim(&claims, "iat"), Ok(Some(u64::MAX)));
+    assert_eq!(time_claim(&json!({}), "exp"), Ok(None));
+    for claim in ["exp", "nbf", "iat"] {
+        for value in mistyped_times() {
+            let mut claims = json!({});
+            claims[claim] = value.clone();
+            match time_claim(&claims, claim) {
+                Err(TokenError::BadClaims(why)) => assert!(
+                    why.starts_with(&format!("{claim}: ")),
+                    "{claim}: {value} gave {why}"
+                ),
+                other => panic!("{claim}: {value} gave {other:?}"),
+            }
+        }
+    }
+}
+
+/// RFC 9068 §4: a resource server accepts `at+jwt` or `application/at+jwt`.
+/// RFC 7515 §4.1.9: `typ` is a media type, with `application/` left out
+/// when nothing else has a `/`, and media types ignore letter case.
+#[test]
+fn typ_is_read_as_a_media_type_so_every_spelling_of_the_kind_is_accepted() {
+    let ring = hs256_ring();
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "at+JWT",
+        "Application/At+Jwt",
+        "APPLICATION/AT+JWT",
+    ] {
+        let mut header = access_header();
+        header["typ"] = json!(typ);
+        let token = forge(header, claims(), Some(SECRET));
+        assert_eq!(
+            check(&ring, &token).map(|c| c.sub),
+            Ok("alice".to_owned()),
+            "{typ}"
+        );
+    }
+    for typ in [
+        "refresh+jwt",
+        "application/refresh+jwt",
+        "REFRESH+JWT",
+        "Refresh+Jwt",
+        "Application/Refresh+JWT",
+    ] {
+        let mut header = refresh_header();
+        header["typ"] = json!(typ);
+        let token = forge(header, refresh_claims(), Some(SECRET));
+        assert_eq!(
+            check_refresh(&ring, &token).map(|c| c.sub),
+            Ok("alice".to_owned()),
+            "{typ}"
+        );
+    }
+}
+
+/// Reading `typ` as a media type widens it by letter case and the
+/// `application/` prefix, and nothing else: the other kind, in any
+/// spelling, and every near miss stay refused.
+#[test]
+fn no_spelling_of_one_kinds_typ_passes_for_the_other_nor_does_a_near_miss() {
+    let ring = hs256_ring();
+    let near_misses = |subtype: &str| {
+        vec![
+            Some(format!("text/{subtype}")),
+            Some(format!("application/application/{subtype}")),
+            Some(format!("x-application/{subtype}")),
+            Some(format!("application:{subtype}")),
+            Some(format!("/{subtype}")),
+            Some(format!("application//{subtype}")),
+            Some(format!(" {subtype}")),
+            Some(format!("{subtype} ")),
+            Some(format!("{subtype};charset=utf-8")),
+            Some(format!("{subtype}\u{0}")),
+            Some(format!("{subtype}/")),
+            Some(subtype.replace('+', "-")),
+            Some(subtype.replace('t', "\u{ff54}")), // fullwidth t: not ASCII case
+            Some("application/".to_owned()),
+            Some("jwt".to_owned()),
+            Some("JWT".to_owned()),
+            Some("application/jwt".to_owned()),
+            Some(String::new()),
+            None,
+        ]
+    };
+    let refresh_spellings = [
+        "refresh+jwt",
+        "application/refresh+jwt",
+        "REFRESH+JWT",
+        "Application/Refresh+Jwt",
+    ];
+    let access_spellings = [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "Application/At+Jwt",
+    ];
+
+    let as_access = refresh_spellings
+        .map(|typ| Some(typ.to_owned()))
+        .into_iter()
+        .chain(near_misses("at+jwt"));
+    for typ in as_access {
+        let mut header = access_header();
+        match &typ {
+            Some(typ) => header["typ"] = json!(typ),
+            None => drop(header.as_object_mut().unwrap().remove("typ")),
+        }
+        let token = forge(header, claims(), Some(SECRET));
+        assert_eq!(check(&ring, &token), Err(TokenError::WrongType), "{typ:?}");
+    }
+
+    let as_refresh = access_spellings
+        .map(|typ| Some(typ.to_owned()))
+        .into_iter()
+        .chain(near_misses("refresh+jwt"));
+    for typ in as_refresh {
+        let mut header = refresh_header();
+        match &typ {
+            Some(typ) => header["typ"] = json!(typ),
+            None => drop(header.as_object_mut().unwrap().remove("typ")),
+        }
+        let token = forge(header, refresh_claims(), Some(SECRET));
+        assert_eq!(
+            check_refresh(&ring, &token),
+            Err(TokenError::WrongType),
+            "{typ:?}"
         );
     }
 }
