@@ -50,7 +50,7 @@ fn from_nanos(text: &str) -> Option<SystemTime> {
     let nanos: u128 = text.parse().ok()?;
     let seconds = u64::try_from(nanos / 1_000_000_000).ok()?;
     let rest = u32::try_from(nanos % 1_000_000_000).ok()?;
-    Some(UNIX_EPOCH + Duration::new(seconds, rest))
+    UNIX_EPOCH.checked_add(Duration::new(seconds, rest))
 }
 
 fn millis(time: SystemTime) -> u64 {
@@ -58,9 +58,21 @@ fn millis(time: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A TTL for Redis: whole seconds, at least one (zero would mean "no TTL").
-fn ttl_seconds(ttl: Duration) -> u64 {
-    ttl.as_secs().max(1)
+/// The longest TTL sent to Redis: a century. Redis refuses an expiry past
+/// 2^63 milliseconds, and takes a negative one as "delete now"; the flags
+/// stop at a year, so this only ever bounds a library caller's mistake.
+const MAX_TTL_SECONDS: i64 = 100 * 366 * 24 * 60 * 60;
+
+/// A TTL for Redis: whole seconds, at least one (zero would mean "no TTL"),
+/// at most [`MAX_TTL_SECONDS`].
+fn ttl_seconds(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_secs())
+        .map_or(MAX_TTL_SECONDS, |seconds| seconds.clamp(1, MAX_TTL_SECONDS))
+}
+
+/// The TTL of something that ends at `until` (NumericDate), at `now`.
+fn seconds_until(until: u64, now: u64) -> i64 {
+    ttl_seconds(Duration::from_secs(until.saturating_sub(now)))
 }
 
 impl RedisStore<ConnectionManager> {
@@ -165,7 +177,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
                 ],
             )
             .ignore()
-            .expire(&session, ttl_seconds(ttl) as i64)
+            .expire(&session, ttl_seconds(ttl))
             .ignore()
             .query_async::<()>(&mut connection)
             .await
@@ -282,7 +294,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
                 &[("user", user), ("current", jti), ("revoked", "0")],
             )
             .ignore()
-            .expire(&family, expires.saturating_sub(now).max(1) as i64)
+            .expire(&family, seconds_until(expires, now))
             .ignore()
             .query_async::<()>(&mut connection)
             .await
@@ -371,7 +383,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> DenylistStore for RedisS
     async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), TokenStoreError> {
         // The entry says when it ends, and Redis forgets it about then: the
         // TTL is relative, so a test clock and Redis's clock need not agree.
-        let ttl = until.saturating_sub(now).max(1);
+        let ttl = seconds_until(until, now).unsigned_abs();
         let mut connection = self.connection();
         connection
             .set_ex(self.key("deny", jti), until, ttl)
@@ -567,5 +579,32 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisS
             .del(self.key("throttle", name))
             .await
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Redis refuses an `EXPIRE` past 2^63 milliseconds, and treats a
+    /// negative one as "delete now": `u64 as i64` once turned a huge TTL
+    /// into a negative one. Every TTL sent is between 1 s and a century.
+    #[test]
+    fn every_ttl_sent_to_redis_is_positive_and_within_what_redis_accepts() {
+        for ttl in [Duration::ZERO, Duration::from_secs(u64::MAX), Duration::MAX] {
+            let seconds = ttl_seconds(ttl);
+            assert!(
+                (1..=MAX_TTL_SECONDS).contains(&seconds),
+                "{ttl:?}: {seconds}"
+            );
+        }
+        assert_eq!(ttl_seconds(Duration::from_secs(90)), 90);
+        for (until, now) in [(u64::MAX, 0), (0, u64::MAX), (1_700_000_090, 1_700_000_000)] {
+            let seconds = seconds_until(until, now);
+            assert!(
+                (1..=MAX_TTL_SECONDS).contains(&seconds),
+                "{until} {now}: {seconds}"
+            );
+        }
     }
 }

@@ -13,7 +13,9 @@ use jwt::tokens::{
 };
 use std::sync::{Arc, RwLock};
 
-/// How long tokens live, in seconds.
+/// How long tokens live, in seconds. A lifetime that would end past the
+/// last NumericDate a `u64` holds ends there: times are added saturating,
+/// never wrapping into a token that expired at birth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifetimes {
     /// Access tokens: default 15 minutes.
@@ -256,7 +258,7 @@ impl TokenAuthority {
             aud: TokenKind::Access.audience().to_owned(),
             iat: now,
             nbf: now,
-            exp: now + self.lifetimes.access,
+            exp: now.saturating_add(self.lifetimes.access),
             jti: random_id()?,
             role: role.to_owned(),
             sid: sid.to_owned(),
@@ -294,7 +296,7 @@ impl TokenAuthority {
     /// A password was right: a new login (refresh family) and its first pair.
     pub async fn log_in(&self, user: &str, role: &str, now: u64) -> Result<TokenPair, IssueError> {
         let (sid, refresh_jti) = (random_id()?, random_id()?);
-        let ends = now + self.lifetimes.refresh;
+        let ends = now.saturating_add(self.lifetimes.refresh);
         let families = &self.stores.families;
         families.start(&sid, user, &refresh_jti, ends, now).await?;
         let version = self.version_of(user).await?;
@@ -429,3 +431,6 @@ impl TokenAuthority {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -73,9 +73,16 @@ pub trait SessionStore: Send + Sync + 'static {
 /// passed. Sweeping happens on writes, so an idle server does no work.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
+/// When a record written at `at` with `ttl` may be forgotten: `None` for a
+/// TTL past the end of the clock, which keeps the record until it is deleted
+/// (the timeouts still judge it at every request).
+fn forget_at(at: SystemTime, ttl: Duration) -> Option<SystemTime> {
+    at.checked_add(ttl)
+}
+
 #[derive(Debug, Default)]
 struct Records {
-    by_key: HashMap<SessionKey, (SessionRecord, SystemTime)>,
+    by_key: HashMap<SessionKey, (SessionRecord, Option<SystemTime>)>,
     by_user: HashMap<String, HashSet<SessionKey>>,
     last_sweep: Option<SystemTime>,
 }
@@ -108,7 +115,7 @@ impl Records {
         let expired: Vec<SessionKey> = self
             .by_key
             .iter()
-            .filter(|(_, (_, forget_at))| *forget_at <= now)
+            .filter(|(_, (_, forget_at))| forget_at.is_some_and(|at| at <= now))
             .map(|(key, _)| *key)
             .collect();
         for key in expired {
@@ -171,7 +178,7 @@ impl SessionStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut records = self.lock();
         records.sweep(record.last_seen);
-        let forget_at = record.last_seen + ttl;
+        let forget_at = forget_at(record.last_seen, ttl);
         records
             .by_user
             .entry(record.user.clone())
@@ -195,9 +202,9 @@ impl SessionStore for MemoryStore {
         now: SystemTime,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        if let Some((record, forget_at)) = self.lock().by_key.get_mut(key) {
+        if let Some((record, forget)) = self.lock().by_key.get_mut(key) {
             record.last_seen = now;
-            *forget_at = now + ttl;
+            *forget = forget_at(now, ttl);
         }
         Ok(())
     }

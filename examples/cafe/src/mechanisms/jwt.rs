@@ -199,7 +199,8 @@ impl Mechanism for JwtMechanism {
             .authority
             .log_in(&user.name, user.role.as_str(), now)
             .await?;
-        self.hand_out(pair, now, now + self.authority.lifetimes().refresh)
+        let login_ends = now.saturating_add(self.authority.lifetimes().refresh);
+        self.hand_out(pair, now, login_ends)
     }
 
     // ANCHOR: renew
@@ -289,3 +290,6 @@ impl Mechanism for JwtMechanism {
 async fn jwks(State(state): State<AppState<JwtMechanism>>) -> Json<JwkSet> {
     Json(state.mechanism.authority.jwks())
 }
+
+#[cfg(test)]
+mod tests;

@@ -62,3 +62,30 @@ async fn touching_pushes_the_ttl_back() {
     store.create(other, record("admin", at), ttl).await.unwrap();
     assert!(store.load(&key).await.unwrap().is_some());
 }
+
+/// `--idle-timeout 300000000000y` once reached here as a TTL, and
+/// `last_seen + ttl` panicked on the first login. A TTL past the end of the
+/// clock keeps the record until it is deleted; the timeouts still judge it.
+#[tokio::test]
+async fn a_ttl_past_the_end_of_the_clock_keeps_the_record_and_never_panics() {
+    let store = MemoryStore::new();
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let key = SessionId::generate().unwrap().key();
+    store
+        .create(key, record("alice", start), Duration::MAX)
+        .await
+        .unwrap();
+    store
+        .touch(&key, start + Duration::from_secs(60), Duration::MAX)
+        .await
+        .unwrap();
+    // A later write sweeps, and keeps the record.
+    let other = SessionId::generate().unwrap().key();
+    let much_later = start + Duration::from_secs(10 * 365 * 24 * 60 * 60);
+    store
+        .create(other, record("admin", much_later), Duration::MAX)
+        .await
+        .unwrap();
+    assert!(store.load(&key).await.unwrap().is_some());
+    assert_eq!(store.len(), 2);
+}

@@ -1,0 +1,63 @@
+//! Flags that a reader or an operator may get wrong, tried on the real
+//! binary: each is refused before the server listens, with a message that
+//! names the flag and what it accepts (issue 21, item 6).
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `cafe serve args…` and expects it to stop by itself: a server that
+/// starts listening instead is killed, and the test fails.
+fn refused_at_start(args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("CAFE_JWT_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            let Output { stdout, .. } = child.wait_with_output().unwrap();
+            panic!(
+                "cafe serve {args:?} started anyway:\n{}",
+                String::from_utf8_lossy(&stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success(), "{args:?}");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+/// `serve --idle-timeout 300000000000y --absolute-timeout 300000000000y`
+/// once started, and its first login dropped the connection: `last_seen +
+/// ttl` overflowed on the request path. Every duration flag now stops at a
+/// year, checked before the server listens.
+#[test]
+fn every_duration_flag_is_bounded_at_start_with_a_clear_error() {
+    let error = refused_at_start(&[
+        "--idle-timeout",
+        "300000000000y",
+        "--absolute-timeout",
+        "300000000000y",
+    ]);
+    assert!(error.contains("--idle-timeout"), "{error}");
+    assert!(error.contains("at most 366d"), "{error}");
+    assert!(!error.contains("panicked"), "{error}");
+    for flag in [
+        "--idle-timeout",
+        "--absolute-timeout",
+        "--access-ttl",
+        "--refresh-ttl",
+    ] {
+        for too_long in ["300000000000y", "367d"] {
+            let error = refused_at_start(&["--auth", "jwt", flag, too_long]);
+            assert!(error.contains(flag), "{flag} {too_long}: {error}");
+            assert!(error.contains("at most 366d"), "{flag} {too_long}: {error}");
+        }
+    }
+}
