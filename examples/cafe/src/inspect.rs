@@ -2,12 +2,11 @@
 //! offline. Decoding shows what anyone can read; verifying shows what only a
 //! key holder can check.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation};
+use jwt::anatomy::{AnatomyError, decode_json, decode_unverified, split};
+use jwt::tokens::time_claim;
 use serde_json::Value;
-use std::collections::HashSet;
 
 /// `2011-03-22T18:43:00Z` for a NumericDate (seconds since 1970, UTC).
 pub fn utc(seconds: u64) -> String {
@@ -21,24 +20,14 @@ pub fn utc(seconds: u64) -> String {
     formatted.unwrap_or_else(|| format!("{seconds} (out of range)"))
 }
 
-fn segment_json(segment: &str) -> Result<Value, String> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| "a segment is not unpadded base64url".to_owned())?;
-    serde_json::from_slice(&bytes).map_err(|_| "a segment is not JSON".to_owned())
-}
-
 /// The header and claims, pretty-printed and marked unverified.
 pub fn decode(token: &str) -> Result<String, String> {
-    let segments: Vec<&str> = token.trim().split('.').collect();
-    let [header, payload, _signature] = segments[..] else {
-        return Err(format!("a JWT has 3 segments, this has {}", segments.len()));
-    };
+    let (header, claims) = decode_unverified(token.trim()).map_err(|error| error.to_string())?;
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
     Ok(format!(
         "header (NOT verified: anyone can write this):\n{}\nclaims (NOT verified: anyone can write this):\n{}\n",
-        pretty(&segment_json(header)?),
-        pretty(&segment_json(payload)?)
+        pretty(&header),
+        pretty(&claims)
     ))
 }
 
@@ -60,7 +49,8 @@ pub struct Report {
 }
 
 // ANCHOR: verify
-/// Checks the signature with `key`, then `exp` and `nbf` at time `now`.
+/// Checks the signature with `key`, then `exp` and `nbf` at time `now`; a
+/// time claim that is not whole seconds (`iat` too) refuses the token.
 pub fn verify(token: &str, key: &VerificationKey, now: u64) -> Report {
     let mut lines = Vec::new();
     let refused = |mut lines: Vec<String>, why: String| {
@@ -105,17 +95,33 @@ pub fn verify(token: &str, key: &VerificationKey, now: u64) -> Report {
         }
     };
 
-    // The signature only: time claims are checked below against `now`.
-    let mut validation = Validation::new(header.alg);
-    validation.algorithms = vec![header.alg];
-    validation.required_spec_claims = HashSet::new();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    let claims = match jsonwebtoken::decode::<Value>(token, &decoding_key, &validation) {
-        Ok(data) => data.claims,
+    // The signature over `header.payload`, exactly as sent, and only then
+    // the claims: jsonwebtoken's `decode` would also parse and judge the
+    // time claims on its own terms, where this tool reports them itself.
+    let segments = match split(token) {
+        Ok(segments) => segments,
+        Err(error) => return refused(lines, error.to_string()),
+    };
+    let signing_input = segments.signing_input();
+    let signature = jsonwebtoken::crypto::verify(
+        segments.signature,
+        signing_input.as_bytes(),
+        &decoding_key,
+        header.alg,
+    );
+    match signature {
+        Ok(true) => {}
+        Ok(false) => {
+            return refused(
+                lines,
+                format!("signature check failed: {}", AnatomyError::BadSignature),
+            );
+        }
         Err(error) => return refused(lines, format!("signature check failed: {error}")),
+    }
+    let claims = match decode_json(segments.payload, "payload") {
+        Ok(claims) => claims,
+        Err(error) => return refused(lines, error.to_string()),
     };
     lines.push(format!(
         "signature: valid ({alg_name}, kid {})",
@@ -130,8 +136,22 @@ pub fn verify(token: &str, key: &VerificationKey, now: u64) -> Report {
         }
     }
 
+    // Absent is not the same as unreadable: `"exp": "1000000000"` is an
+    // error, not a token that never expires. The server reads its time
+    // claims with the same parser.
+    let times = (
+        time_claim(&claims, "exp"),
+        time_claim(&claims, "nbf"),
+        time_claim(&claims, "iat"),
+    );
+    let (exp, nbf, iat) = match times {
+        (Ok(exp), Ok(nbf), Ok(iat)) => (exp, nbf, iat),
+        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+            return refused(lines, error.to_string());
+        }
+    };
     let mut accepted = true;
-    match claims.get("exp").and_then(Value::as_u64) {
+    match exp {
         Some(exp) if now >= exp => {
             lines.push(format!("exp: {exp} ({}): expired", utc(exp)));
             accepted = false;
@@ -139,13 +159,16 @@ pub fn verify(token: &str, key: &VerificationKey, now: u64) -> Report {
         Some(exp) => lines.push(format!("exp: {exp} ({}): not yet reached", utc(exp))),
         None => lines.push("exp: absent: this token never expires".to_owned()),
     }
-    if let Some(nbf) = claims.get("nbf").and_then(Value::as_u64) {
+    if let Some(nbf) = nbf {
         if nbf > now {
             lines.push(format!("nbf: {nbf} ({}): not valid yet", utc(nbf)));
             accepted = false;
         } else {
             lines.push(format!("nbf: {nbf} ({}): passed", utc(nbf)));
         }
+    }
+    if let Some(iat) = iat {
+        lines.push(format!("iat: {iat} ({})", utc(iat)));
     }
     lines.push(format!(
         "verdict: {} at {} ({})",
@@ -160,6 +183,8 @@ pub fn verify(token: &str, key: &VerificationKey, now: u64) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn utc_formats_numeric_dates() {
@@ -172,5 +197,117 @@ mod tests {
     fn decode_refuses_what_is_not_three_segments() {
         assert!(decode("a.b").is_err());
         assert!(decode("a.b.c.d").is_err());
+    }
+
+    #[test]
+    fn decode_refuses_a_segment_that_is_not_a_json_object() {
+        // What `jwt::anatomy::decode_unverified` refuses, `cafe token decode` refuses.
+        let object = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#);
+        for not_an_object in ["[1]", "\"alice\"", "42", "null"] {
+            let segment = URL_SAFE_NO_PAD.encode(not_an_object);
+            let header_wrong = format!("{segment}.{object}.c2ln");
+            let claims_wrong = format!("{object}.{segment}.c2ln");
+            for token in [header_wrong, claims_wrong] {
+                assert!(
+                    decode(&token).is_err_and(|why| why.contains("not a JSON object")),
+                    "{not_an_object}"
+                );
+            }
+        }
+    }
+
+    const SECRET: &[u8] = b"the cafe's HS256 secret, for tests";
+    const NOW: u64 = 1_767_258_000;
+
+    /// An HS256 token over `claims`, signed with [`SECRET`].
+    fn hs256_token(claims: &Value) -> String {
+        let header = serde_json::json!({ "alg": "HS256", "typ": "JWT" });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = jwt::anatomy::hs256_signature(SECRET, &input);
+        format!("{input}.{signature}")
+    }
+
+    fn verify_hs256(claims: &Value) -> Report {
+        let key = VerificationKey::Hs256Secret(SECRET.to_vec());
+        verify(&hs256_token(claims), &key, NOW)
+    }
+
+    #[test]
+    fn a_time_claim_of_the_wrong_json_type_is_refused_never_called_absent() {
+        use serde_json::json;
+        let mistyped = [
+            json!(1_000_000_000.5),
+            json!((NOW + 900) as f64),
+            json!("1000000000"),
+            json!((NOW + 900).to_string()),
+            json!(-1),
+            json!(true),
+            json!(null),
+            json!({}),
+            json!([NOW + 900]),
+        ];
+        for claim in ["exp", "nbf", "iat"] {
+            for value in &mistyped {
+                let mut claims = json!({ "iss": "cafe", "sub": "alice", "exp": NOW + 900 });
+                claims[claim] = value.clone();
+                let report = verify_hs256(&claims);
+                let text = report.lines.join("\n");
+                assert!(!report.accepted, "{claim}: {value}\n{text}");
+                assert!(!text.contains("absent"), "{claim}: {value}\n{text}");
+                let verdict = report.lines.last().map(String::as_str).unwrap_or("");
+                assert!(
+                    verdict.starts_with(&format!("verdict: refused (claims rejected: {claim}: ")),
+                    "{claim}: {value}\n{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_signature_is_refused_before_any_claim_is_read() {
+        let token = hs256_token(&serde_json::json!({ "exp": "never" }));
+        let other_key = VerificationKey::Hs256Secret(b"another secret".to_vec());
+        let report = verify(&token, &other_key, NOW);
+        assert!(!report.accepted);
+        assert_eq!(
+            report.lines,
+            ["verdict: refused (signature check failed: the signature does not match)"]
+        );
+    }
+
+    #[test]
+    fn well_typed_time_claims_are_read_and_only_a_missing_exp_is_absent() {
+        use serde_json::json;
+        let report = verify_hs256(&json!({ "exp": NOW + 900, "nbf": NOW, "iat": NOW }));
+        assert!(report.accepted, "{:?}", report.lines);
+        assert!(report.lines.contains(&format!(
+            "exp: {} (2026-01-01T09:15:00Z): not yet reached",
+            NOW + 900
+        )));
+        assert!(
+            report
+                .lines
+                .contains(&format!("nbf: {NOW} (2026-01-01T09:00:00Z): passed"))
+        );
+        assert!(
+            report
+                .lines
+                .contains(&format!("iat: {NOW} (2026-01-01T09:00:00Z)"))
+        );
+
+        let expired = verify_hs256(&json!({ "exp": NOW }));
+        assert!(!expired.accepted, "{:?}", expired.lines);
+
+        let immortal = verify_hs256(&json!({ "sub": "alice" }));
+        assert!(immortal.accepted, "{:?}", immortal.lines);
+        assert!(
+            immortal
+                .lines
+                .contains(&"exp: absent: this token never expires".to_owned())
+        );
     }
 }
