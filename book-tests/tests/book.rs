@@ -245,7 +245,7 @@ fn every_test_the_book_names_exists() {
 fn named_functions_are_found_in_inline_code_only_when_they_look_like_ours() {
     let markdown = "proved by `sessions::an_idle_session_expires` and \
                     `conformance::<mode>::every_401_carries_a_challenge`; \
-                    uses `std::env::var` and `cafe attack --list`";
+                    uses `std::env::var` and `attack-lab --list`";
     assert_eq!(
         named_functions(markdown),
         ["an_idle_session_expires", "every_401_carries_a_challenge"]
@@ -362,7 +362,7 @@ fn mentions(text: &str, term: &str) -> bool {
 /// must be attacks the lab runs: a renamed attack fails here.
 #[test]
 fn every_attack_the_book_names_is_in_the_lab() {
-    let lab: BTreeSet<&str> = cafe::attacks::catalogue()
+    let lab: BTreeSet<&str> = attack_lab::catalogue()
         .iter()
         .map(|attack| attack.name)
         .collect();

@@ -18,11 +18,11 @@ use perf::{
     CLUSTER_VARIANTS, LOAD_VARIANTS, LoadResult, TABLE_DIR, Table, callgrind_collected,
     criterion_median_ns, generated_notice, grouped, human_ns, parse_wrk,
 };
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use cafe_client::launch::{CafeProcess, RedisServer};
+use cafe_client::{Client, Credential, Visitor};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
 
 type Failure = Box<dyn std::error::Error>;
 /// One part of the run: it measures and writes its tables.
@@ -288,51 +288,6 @@ fn fat_tokens(root: &Path) -> Result<(), Failure> {
     write_table(root, "fat-tokens.md", &intro, &table)
 }
 
-/// A `redis-server` on a free loopback port, stopped when dropped.
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Redis {
-    fn start() -> Result<Redis, Failure> {
-        let port = free_port()?;
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("redis-server: {e} (apt-get install redis-server)"))?;
-        wait_for_port(port)?;
-        Ok(Redis {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        })
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn free_port() -> Result<u16, Failure> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_for_port(port: u16) -> Result<(), Failure> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return Err(format!("nothing listens on port {port}").into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
 /// The bench executables `cargo bench --no-run` built for these arguments.
 fn bench_binaries(
     root: &Path,
@@ -449,9 +404,10 @@ fn instructions_per_run(
 }
 
 fn checks(root: &Path) -> Result<(), Failure> {
-    let redis = Redis::start()?;
+    let redis = RedisServer::start()?;
     let target_dir = root.join("target");
-    let env = [("CAFE_REDIS_URL", redis.url.as_str())];
+    let redis_url = redis.url();
+    let env = [("CAFE_REDIS_URL", redis_url.as_str())];
     let mut measured = Vec::new();
     for binary in bench_binaries(root, &["-p", "jwt", "-p", "cafe"], &[])? {
         measured.extend(measure(&binary, &target_dir, &env)?);
@@ -493,19 +449,6 @@ fn checks(root: &Path) -> Result<(), Failure> {
     write_table(root, "jwt-layers.md", "", &layers)
 }
 
-/// A running `cafe` process, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
 fn cafe_binary(root: &Path) -> Result<PathBuf, Failure> {
     let status = Command::new("cargo")
         .current_dir(root)
@@ -518,62 +461,31 @@ fn cafe_binary(root: &Path) -> Result<PathBuf, Failure> {
 }
 
 /// Starts `cafe <args>` and waits for the line that says where it listens.
-fn start_cafe(binary: &Path, args: &[String], listening: &str) -> Result<Server, Failure> {
-    let mut child = Command::new(binary)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().ok_or("cafe ended before it listened")??;
-        if let Some(address) = line.strip_prefix(listening) {
-            break address.trim().to_owned();
-        }
-    };
+fn start_cafe(binary: &Path, args: &[String], listening: &str) -> Result<CafeProcess, Failure> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut server = CafeProcess::start(binary, &args, listening)?;
     // Keep reading, so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok(Server { child, base })
+    server.drain_output();
+    Ok(server)
 }
 
-/// One HTTP/1.1 request with `Connection: close`; returns the head and body.
-fn http(base: &str, method: &str, path: &str, body: &str) -> Result<(String, String), Failure> {
-    let host = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(host)?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
-    Ok((head.to_owned(), body.to_owned()))
-}
-
-/// Logs alice in and returns the header that proves it on later requests.
+/// Logs alice in through the café's own client and returns the header that
+/// proves it on later requests, as wrk will send it.
 fn credential_header(base: &str) -> Result<String, Failure> {
-    let login = r#"{"username":"alice","password":"wonderland-42"}"#;
-    let (head, body) = http(base, "POST", "/login", login)?;
-    if let Some(token) = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|json| json["access_token"].as_str().map(str::to_owned))
-    {
-        return Ok(format!("Authorization: Bearer {token}"));
-    }
-    head.lines()
-        .filter_map(|line| line.split_once(':'))
-        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, value)| {
-            value
-                .trim()
-                .split(';')
-                .next()
-                .map(|c| format!("Cookie: {c}"))
-        })
-        .ok_or_else(|| format!("login did not succeed: {head}").into())
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let credential = runtime.block_on(async {
+        let mut alice = Visitor::new(Client::new(base)?);
+        let login = alice.log_in("alice", "wonderland-42").await?;
+        alice
+            .credential
+            .ok_or_else(|| format!("login did not succeed: {}", login.summary()))
+    })?;
+    Ok(match credential {
+        Credential::Cookie(cookie) => format!("Cookie: {cookie}"),
+        Credential::Bearer { access, .. } => format!("Authorization: Bearer {access}"),
+    })
 }
 
 /// The wrk script that turns every request into `POST /orders`.
@@ -664,22 +576,22 @@ fn keep_best(results: &mut Results, variant: &str, endpoint: &'static str, resul
 
 fn load(root: &Path) -> Result<(), Failure> {
     let binary = cafe_binary(root)?;
-    let redis = Redis::start()?;
+    let redis = RedisServer::start()?;
     let script = order_script(root)?;
     let mut results = Results::new();
     for round in 1..=rounds() {
         for variant in LOAD_VARIANTS {
             eprintln!("round {round}: {variant}");
-            let server = start_cafe(&binary, &serve_args(variant, &redis.url), "listening on")?;
+            let server = start_cafe(&binary, &serve_args(variant, &redis.url()), "listening on")?;
             if variant.starts_with("no-auth") {
-                let result = run_wrk(&format!("{}/healthz", server.base), None, None)?;
+                let result = run_wrk(&format!("{}/healthz", server.url()), None, None)?;
                 keep_best(&mut results, variant, "GET /me", result);
                 continue;
             }
-            let header = credential_header(&server.base)?;
-            let me = run_wrk(&format!("{}/me", server.base), Some(&header), None)?;
+            let header = credential_header(&server.url())?;
+            let me = run_wrk(&format!("{}/me", server.url()), Some(&header), None)?;
             keep_best(&mut results, variant, "GET /me", me);
-            let orders = format!("{}/orders", server.base);
+            let orders = format!("{}/orders", server.url());
             let order = run_wrk(&orders, Some(&header), Some(&script))?;
             keep_best(&mut results, variant, "POST /orders", order);
         }
@@ -732,7 +644,8 @@ fn load_table(results: &Results) -> Table {
 
 fn cluster(root: &Path) -> Result<(), Failure> {
     let binary = cafe_binary(root)?;
-    let redis = Redis::start()?;
+    let redis = RedisServer::start()?;
+    let redis_url = redis.url();
     let secret = root.join("target/perf-jwt-secret");
     std::fs::write(
         &secret,
@@ -758,17 +671,17 @@ fn cluster(root: &Path) -> Result<(), Failure> {
                     "--store",
                     "redis",
                     "--redis-url",
-                    &redis.url,
+                    &redis_url,
                 ],
                 _ => vec!["--auth", "jwt", "--jwt-secret-file", &secret],
             };
             args.extend(extra.iter().map(|a| a.to_string()));
             let server = start_cafe(&binary, &args, "load balancer on")?;
             let result = if mode == "no-auth" {
-                run_wrk(&format!("{}/healthz", server.base), None, None)?
+                run_wrk(&format!("{}/healthz", server.url()), None, None)?
             } else {
-                let header = credential_header(&server.base)?;
-                run_wrk(&format!("{}/me", server.base), Some(&header), None)?
+                let header = credential_header(&server.url())?;
+                run_wrk(&format!("{}/me", server.url()), Some(&header), None)?
             };
             keep_best(&mut results, variant, "GET /me", result);
         }

@@ -2,8 +2,9 @@
 //! script injected into the café's own page can reach. The lab sends the
 //! requests a browser would send, with the headers a browser adds.
 
-use cafe::attacks::{
-    ATTACKER_ORIGIN, Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server,
+use attack_lab::{
+    ATTACKER_ORIGIN, Applies, Attack, Call, CrossSite, Family, Lab, LabResult, Mechanism, Outcome,
+    Server,
     judge, judge_all,
 };
 use serde_json::json;
@@ -100,7 +101,7 @@ fn hybrid_servers(server: &Server) -> Applies {
 /// What the browser attaches by itself to a request from another site: the
 /// session cookie (sessions), nothing otherwise (a token lives in the café's
 /// page, and the hybrid's refresh cookie goes to /refresh only).
-fn browser_attached(lab: &Lab, credential: &cafe::attacks::Credential, call: Call) -> Call {
+fn browser_attached(lab: &Lab, credential: &attack_lab::Login, call: Call) -> Call {
     match lab.server().mechanism {
         Mechanism::Sessions => credential.attach(call),
         Mechanism::Jwt | Mechanism::Hybrid => call,
@@ -127,7 +128,7 @@ async fn csrf_fetch_json(lab: &Lab) -> LabResult {
 
 async fn csrf_login(lab: &Lab) -> LabResult {
     let call = Call::post("/login")
-        .json(&json!({ "username": "alice", "password": cafe::attacks::demo_password("alice") }))
+        .json(&json!({ "username": "alice", "password": attack_lab::demo_password("alice") }))
         .from_another_site();
     judge(
         &lab.send(call).await?,
@@ -148,7 +149,7 @@ async fn csrf_refresh(lab: &Lab) -> LabResult {
 
 async fn cors_credentialed_read(lab: &Lab) -> LabResult {
     let login = lab.log_in("alice").await?;
-    let preflight = Call::new(reqwest::Method::OPTIONS, "/me")
+    let preflight = Call::new(cafe_client::Method::OPTIONS, "/me")
         .header("origin", ATTACKER_ORIGIN)
         .header("access-control-request-method", "GET")
         .header("access-control-request-headers", "authorization");
@@ -173,7 +174,7 @@ async fn xss_reads_credential(lab: &Lab) -> LabResult {
     let reply = lab
         .send(Call::post("/login").json(&json!({
             "username": "alice",
-            "password": cafe::attacks::demo_password("alice"),
+            "password": attack_lab::demo_password("alice"),
         })))
         .await?;
     let readable: Vec<&str> = ["access_token", "refresh_token"]

@@ -3,8 +3,8 @@
 //!
 //! ```console
 //! $ cargo run -p cafe -- serve --auth jwt &
-//! $ cargo run -p cafe -- attack --list
-//! $ cargo run -p cafe -- attack jwt-alg-none --target http://127.0.0.1:8080
+//! $ cargo run -p attack-lab -- --list
+//! $ cargo run -p attack-lab -- jwt-alg-none --target http://127.0.0.1:8080
 //! ```
 //!
 //! An attack starts as any client can: it logs in as a demo user to get a
@@ -18,16 +18,20 @@
 //! `cargo test -p cafe --test api attack_lab` runs every attack against
 //! every mechanism and writes the table the book shows.
 
+// Lets this crate's own files name it `attack_lab::…`, so the book can
+// compile one of them as a doctest and show an anchored part of it.
+extern crate self as attack_lab;
+
 pub mod browser;
 pub mod login;
 pub mod revocation;
 pub mod session;
 pub mod token;
 
-use cafe::mechanisms::jwt::REFRESH_COOKIE;
+pub use cafe_client::{Call, Credential, Mechanism, Reply, demo_password};
+
+use cafe_client::{Client, login_call};
 use jwt::keys::{SigningAlgorithm, SigningKey};
-use reqwest::Method;
-use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -74,17 +78,6 @@ impl Family {
     }
 }
 
-/// The mechanism a server runs, as the lab learns it from a login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mechanism {
-    /// A session cookie.
-    Sessions,
-    /// Access and refresh tokens in the response body.
-    Jwt,
-    /// An access token in the body, the refresh token in an `HttpOnly` cookie.
-    Hybrid,
-}
-
 /// What the lab knows about the server under attack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Server {
@@ -97,7 +90,7 @@ pub struct Server {
 impl Server {
     /// Whether it hands out JWTs.
     pub fn uses_tokens(&self) -> bool {
-        self.mechanism != Mechanism::Sessions
+        self.mechanism.uses_tokens()
     }
 }
 
@@ -219,66 +212,15 @@ pub fn session_servers(server: &Server) -> Applies {
     Applies::when(server.mechanism == Mechanism::Sessions, "no session cookie")
 }
 
-/// A request, as the lab will send it.
-#[derive(Debug, Clone)]
-pub struct Call {
-    method: Method,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Option<String>,
+/// A call as a page on another site makes the browser send it.
+pub trait CrossSite {
+    /// Adds what such a page makes the browser add: its origin, and the
+    /// Fetch Metadata header that says it is cross-site.
+    fn from_another_site(self) -> Call;
 }
 
-impl Call {
-    /// `GET path`.
-    pub fn get(path: &str) -> Call {
-        Call::new(Method::GET, path)
-    }
-
-    /// `POST path`, no body yet.
-    pub fn post(path: &str) -> Call {
-        Call::new(Method::POST, path)
-    }
-
-    /// Any method.
-    pub fn new(method: Method, path: &str) -> Call {
-        Call {
-            method,
-            path: path.to_owned(),
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    /// Adds a header.
-    pub fn header(mut self, name: &str, value: &str) -> Call {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// `Authorization: Bearer token`.
-    pub fn bearer(self, token: &str) -> Call {
-        self.header("authorization", &format!("Bearer {token}"))
-    }
-
-    /// A `Cookie` header with one cookie.
-    pub fn cookie(self, name: &str, value: &str) -> Call {
-        self.header("cookie", &format!("{name}={value}"))
-    }
-
-    /// A JSON body.
-    pub fn json(self, body: &Value) -> Call {
-        self.body("application/json", &body.to_string())
-    }
-
-    /// A body of any type.
-    pub fn body(mut self, content_type: &str, body: &str) -> Call {
-        self.body = Some(body.to_owned());
-        self.header("content-type", content_type)
-    }
-
-    /// What a page on another site makes the browser add: its origin, and
-    /// the Fetch Metadata header that says it is cross-site.
-    pub fn from_another_site(self) -> Call {
+impl CrossSite for Call {
+    fn from_another_site(self) -> Call {
         self.header("origin", ATTACKER_ORIGIN)
             .header("sec-fetch-site", "cross-site")
     }
@@ -286,63 +228,6 @@ impl Call {
 
 /// The attacker's site, for cross-site requests.
 pub const ATTACKER_ORIGIN: &str = "https://attacker.example";
-
-/// The server's answer.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    /// The status code.
-    pub status: u16,
-    headers: Vec<(String, String)>,
-    /// The body, as text.
-    pub body: String,
-}
-
-impl Reply {
-    /// The first header called `name`.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The `Set-Cookie` header that sets `name`.
-    pub fn set_cookie(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-            .map(|(_, value)| value.as_str())
-            .find(|value| value.starts_with(&format!("{name}=")))
-    }
-
-    /// The value `Set-Cookie` gives cookie `name`.
-    pub fn cookie_value(&self, name: &str) -> Option<String> {
-        let set = self.set_cookie(name)?;
-        let value = set.split(';').next()?.split_once('=')?.1;
-        (!value.is_empty()).then(|| value.to_owned())
-    }
-
-    /// The body as JSON (`null` if it is not).
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    /// A string member of the JSON body.
-    pub fn json_str(&self, member: &str) -> Option<String> {
-        self.json()
-            .get(member)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    }
-
-    /// "401 not logged in, or the login has ended": status and error message.
-    pub fn summary(&self) -> String {
-        match self.json_str("error") {
-            Some(error) => format!("{} {error}", self.status),
-            None => self.status.to_string(),
-        }
-    }
-}
 
 /// One request and its answer, as the lab saw them.
 #[derive(Debug, Clone)]
@@ -357,66 +242,48 @@ pub struct Exchange {
     pub reply: Reply,
 }
 
-/// A demo user's credential, as the server handed it out.
+/// A demo user's login, as the server handed it out.
 #[derive(Debug, Clone)]
-pub struct Credential {
+pub struct Login {
     /// The user it belongs to.
     pub user: String,
-    /// Sessions: the session ID.
-    pub session: Option<String>,
-    /// JWT and hybrid: the access token.
-    pub access: Option<String>,
-    /// JWT and hybrid: the refresh token (from the body, or the hybrid's
-    /// cookie).
-    pub refresh: Option<String>,
+    /// What the server handed out.
+    pub credential: Credential,
 }
 
-impl Credential {
+impl Login {
     /// `call` with this credential attached the way a client attaches it.
     pub fn attach(&self, call: Call) -> Call {
-        match (&self.session, &self.access) {
-            (Some(session), _) => call.cookie(sessions::cookie::COOKIE_NAME, session),
-            (None, Some(access)) => call.bearer(access),
-            (None, None) => call,
-        }
+        self.credential.attach(call)
     }
 
     /// The access token, or an error naming what is missing.
     pub fn access_token(&self) -> Result<&str, LabError> {
-        self.access
-            .as_deref()
+        self.credential
+            .access_token()
             .ok_or_else(|| "the login gave no access token".to_owned())
     }
 
     /// The refresh token, or an error naming what is missing.
     pub fn refresh_token(&self) -> Result<&str, LabError> {
-        self.refresh
-            .as_deref()
+        self.credential
+            .refresh_token()
             .ok_or_else(|| "the login gave no refresh token".to_owned())
     }
 
     /// The session ID, or an error naming what is missing.
     pub fn session_id(&self) -> Result<&str, LabError> {
-        self.session
-            .as_deref()
+        self.credential
+            .session_id()
             .ok_or_else(|| "the login gave no session cookie".to_owned())
     }
-}
-
-/// The demo users' passwords, as the server prints them at start.
-pub fn demo_password(user: &str) -> &'static str {
-    cafe::users::DEMO_USERS
-        .iter()
-        .find(|(name, _, _)| *name == user)
-        .map_or("", |(_, password, _)| password)
 }
 
 /// The attacker's workbench: a client for the target, what it learnt about
 /// the server, and everything it sent and got.
 pub struct Lab {
-    target: String,
-    second_target: Option<String>,
-    client: reqwest::Client,
+    target: Client,
+    second_target: Option<Client>,
     server: Server,
     signing_key: Option<SigningKey>,
     time_machine: Option<TimeMachine>,
@@ -427,19 +294,13 @@ impl Lab {
     /// A lab for the server at `target` (`http://host:port`): logs in once
     /// as alice to learn its mechanism.
     pub async fn connect(target: &str) -> Result<Lab, LabError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            // A fresh connection per request: some attacks end with the
-            // server closing theirs (an oversized body is refused before it
-            // is read), and a pooled connection could be that one.
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string())?;
+        // A fresh connection per request: some attacks end with the server
+        // closing theirs (an oversized body is refused before it is read),
+        // and a pooled connection could be that one.
+        let client = Client::unpooled(target)?;
         let mut lab = Lab {
-            target: target.trim_end_matches('/').to_owned(),
+            target: client,
             second_target: None,
-            client,
             server: Server {
                 mechanism: Mechanism::Sessions,
                 algorithm: None,
@@ -456,9 +317,9 @@ impl Lab {
 
     /// A second server on the same store, for attacks that play two
     /// servers against each other.
-    pub fn with_second_target(mut self, target: &str) -> Lab {
-        self.second_target = Some(target.trim_end_matches('/').to_owned());
-        self
+    pub fn with_second_target(mut self, target: &str) -> Result<Lab, LabError> {
+        self.second_target = Some(Client::unpooled(target)?);
+        Ok(self)
     }
 
     /// The server's own signing key: lets the lab sign tokens a key holder
@@ -479,7 +340,7 @@ impl Lab {
     pub fn target_is_local(&self) -> bool {
         ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
             .iter()
-            .any(|prefix| self.target.starts_with(prefix))
+            .any(|prefix| self.target.base().starts_with(prefix))
     }
 
     /// What the lab learnt about the server.
@@ -516,20 +377,10 @@ impl Lab {
                 login.summary()
             ));
         }
-        let access = login.json_str("access_token");
-        let mechanism = match (access.is_some(), login.set_cookie(REFRESH_COOKIE).is_some()) {
-            (false, _) => Mechanism::Sessions,
-            (true, false) => Mechanism::Jwt,
-            (true, true) => Mechanism::Hybrid,
-        };
-        let algorithm = access.and_then(|token| {
+        let mechanism = Mechanism::recognise(login);
+        let algorithm = login.json_str("access_token").and_then(|token| {
             let (header, _) = jwt::anatomy::decode_unverified(&token).ok()?;
-            match header.get("alg")?.as_str()? {
-                "HS256" => Some(SigningAlgorithm::Hs256),
-                "ES256" => Some(SigningAlgorithm::Es256),
-                "EdDSA" => Some(SigningAlgorithm::EdDsa),
-                _ => None,
-            }
+            header.get("alg")?.as_str()?.parse().ok()
         });
         Ok(Server {
             mechanism,
@@ -539,59 +390,34 @@ impl Lab {
 
     /// Sends `call` to the target.
     pub async fn send(&self, call: Call) -> Result<Reply, LabError> {
-        let target = self.target.clone();
-        self.send_to(&target, call).await
+        self.send_to(&self.target, call).await
     }
 
     /// Sends `call` to the second server, if the lab has one.
     pub async fn send_to_second(&self, call: Call) -> Result<Option<Reply>, LabError> {
-        match self.second_target.clone() {
-            Some(second) => self.send_to(&second, call).await.map(Some),
+        match &self.second_target {
+            Some(second) => self.send_to(second, call).await.map(Some),
             None => Ok(None),
         }
     }
 
-    async fn send_to(&self, base: &str, call: Call) -> Result<Reply, LabError> {
-        let url = format!("{base}{}", call.path);
-        let mut request = self.client.request(call.method.clone(), &url);
-        for (name, value) in &call.headers {
-            request = request.header(name, value);
-        }
-        if let Some(body) = &call.body {
-            request = request.body(body.clone());
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("{} {url}: {e}", call.method))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                (name.as_str().to_owned(), value)
-            })
-            .collect();
-        let body = response.text().await.map_err(|e| e.to_string())?;
-        let reply = Reply {
-            status,
-            headers,
-            body,
-        };
+    /// Sends `call`, records the exchange, and fails on a server error: a
+    /// 5xx other than 503 is never a right answer to an attack.
+    async fn send_to(&self, server: &Client, call: Call) -> Result<Reply, LabError> {
+        let reply = server.send(&call).await?;
+        let request_line = format!("{} {}{}", call.method, server.base(), call.path);
         self.exchanges
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Exchange {
-                request_line: format!("{} {url}", call.method),
+                request_line: request_line.clone(),
                 request_headers: call.headers,
                 request_body: call.body,
                 reply: reply.clone(),
             });
         if reply.status >= 500 && reply.status != 503 {
             return Err(format!(
-                "{} {url} answered {}: a server error is never a right answer",
-                call.method,
+                "{request_line} answered {}: a server error is never a right answer",
                 reply.summary()
             ));
         }
@@ -599,52 +425,45 @@ impl Lab {
     }
 
     async fn log_in_reply(&self, user: &str) -> Result<Reply, LabError> {
-        let body = json!({ "username": user, "password": demo_password(user) });
-        self.send(Call::post("/login").json(&body)).await
+        self.send(login_call(user, demo_password(user))).await
     }
 
     /// Logs `user` (a demo user) in, as its owner would.
-    pub async fn log_in(&self, user: &str) -> Result<Credential, LabError> {
+    pub async fn log_in(&self, user: &str) -> Result<Login, LabError> {
         let reply = self.log_in_reply(user).await?;
         if reply.status != 200 {
             return Err(format!("logging in as {user} failed: {}", reply.summary()));
         }
-        Ok(Credential {
+        let credential = Credential::issued(self.server.mechanism, &reply)
+            .ok_or_else(|| format!("logging in as {user} gave no credential"))?;
+        Ok(Login {
             user: user.to_owned(),
-            session: reply.cookie_value(sessions::cookie::COOKIE_NAME),
-            access: reply.json_str("access_token"),
-            refresh: reply
-                .json_str("refresh_token")
-                .or_else(|| reply.cookie_value(REFRESH_COOKIE)),
+            credential,
         })
     }
 
     /// `POST /refresh` with `refresh_token`, the way this server takes it.
     pub fn refresh_call(&self, refresh_token: &str) -> Call {
-        match self.server.mechanism {
-            Mechanism::Hybrid => Call::post("/refresh").cookie(REFRESH_COOKIE, refresh_token),
-            Mechanism::Sessions | Mechanism::Jwt => {
-                Call::post("/refresh").json(&json!({ "refresh_token": refresh_token }))
-            }
-        }
+        self.server.mechanism.refresh_call(refresh_token)
     }
 
     /// The refresh token a successful `/refresh` answer carries.
     pub fn refreshed_token(&self, reply: &Reply) -> Option<String> {
-        reply
-            .json_str("refresh_token")
-            .or_else(|| reply.cookie_value(REFRESH_COOKIE))
+        Credential::issued(self.server.mechanism, reply)?
+            .refresh_token()
+            .map(str::to_owned)
     }
 
-    /// Logs `user` out with `credential`.
-    pub async fn log_out(&self, credential: &Credential) -> Result<Reply, LabError> {
-        self.send(credential.attach(Call::post("/logout"))).await
+    /// Logs `user` out with `login`.
+    pub async fn log_out(&self, login: &Login) -> Result<Reply, LabError> {
+        self.send(login.attach(Call::post("/logout"))).await
     }
 
     /// As the demo admin: gives `user` the role `role`.
     pub async fn set_role(&self, user: &str, role: &str) -> Result<(), LabError> {
         let admin = self.log_in("admin").await?;
-        let call = Call::post(&format!("/admin/users/{user}/role")).json(&json!({ "role": role }));
+        let call = Call::post(&format!("/admin/users/{user}/role"))
+            .json(&serde_json::json!({ "role": role }));
         let reply = self.send(admin.attach(call)).await?;
         if reply.status == 200 {
             Ok(())
@@ -739,7 +558,7 @@ pub fn show_exchange(exchange: &Exchange) -> String {
     text.push_str(&format!(
         "< {} {}\n",
         exchange.reply.status,
-        shorten(&exchange.reply.body, 160)
+        shorten(&exchange.reply.text, 160)
     ));
     text
 }

@@ -5,7 +5,7 @@
 //! exists, so the guessing attacks aim at a name nobody has: the demo users
 //! stay usable while the lab runs, and the limit looks the same.
 
-use cafe::attacks::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, judge, judge_all};
+use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, judge, judge_all};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,7 @@ async fn user_enumeration(lab: &Lab) -> LabResult {
     let wrong = lab.send(guess("alice", "not-her-password")).await?;
     // Clears alice's failed attempt, as her next real login would.
     lab.log_in("alice").await?;
-    if unknown.status == wrong.status && unknown.body == wrong.body {
+    if unknown.status == wrong.status && unknown.text == wrong.text {
         Ok(Outcome::Refused(format!(
             "both answered {}",
             unknown.summary()
@@ -207,7 +207,7 @@ async fn oversized_password(lab: &Lab) -> LabResult {
 }
 
 async fn password_variants(lab: &Lab) -> LabResult {
-    let right = cafe::attacks::demo_password("alice");
+    let right = attack_lab::demo_password("alice");
     let mut verdicts = Vec::new();
     for variant in [
         right.to_uppercase(),

@@ -1,7 +1,7 @@
 //! Ending a login, and what still works afterwards: logout, bans, "log out
 //! everywhere", and the refresh token's rotation.
 
-use cafe::attacks::{
+use attack_lab::{
     Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all,
 };
 use std::time::Duration;

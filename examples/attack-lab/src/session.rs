@@ -1,7 +1,7 @@
 //! Attacks on the session ID: planting one, guessing one, finding one in a
 //! URL, and using one after it should have ended.
 
-use cafe::attacks::{
+use attack_lab::{
     Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server, judge, judge_all,
 };
 use sessions::cookie::COOKIE_NAME;
@@ -80,7 +80,7 @@ fn made_up_id() -> Result<String, String> {
     Ok(id.as_str().to_owned())
 }
 
-async fn me_with(lab: &Lab, session_id: &str) -> Result<cafe::attacks::Reply, String> {
+async fn me_with(lab: &Lab, session_id: &str) -> Result<attack_lab::Reply, String> {
     lab.send(Call::get("/me").cookie(COOKIE_NAME, session_id))
         .await
 }
@@ -94,7 +94,7 @@ async fn fixation(lab: &Lab) -> LabResult {
                 .cookie(COOKIE_NAME, &planted)
                 .json(&serde_json::json!({
                     "username": "admin",
-                    "password": cafe::attacks::demo_password("admin"),
+                    "password": attack_lab::demo_password("admin"),
                 })),
         )
         .await?;
@@ -159,7 +159,7 @@ async fn cookie_attributes(lab: &Lab) -> LabResult {
     let reply = lab
         .send(Call::post("/login").json(&serde_json::json!({
             "username": "alice",
-            "password": cafe::attacks::demo_password("alice"),
+            "password": attack_lab::demo_password("alice"),
         })))
         .await?;
     let cookie = reply

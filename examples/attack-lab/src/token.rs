@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cafe::attacks::{
+use attack_lab::{
     Applies, Attack, Call, Family, Lab, LabError, LabResult, Outcome, Server, judge, judge_all,
     token_servers,
 };
@@ -407,11 +407,7 @@ fn key_holder_signed(
 ) -> Option<Result<String, LabError>> {
     let key = lab.signing_key()?;
     let mut header = header;
-    header["alg"] = json!(match key.algorithm() {
-        SigningAlgorithm::Hs256 => "HS256",
-        SigningAlgorithm::Es256 => "ES256",
-        SigningAlgorithm::EdDsa => "EdDSA",
-    });
+    header["alg"] = json!(key.algorithm().as_str());
     header["kid"] = json!(key.kid());
     let input = format!("{}.{}", segment(&header), b64(claims_text.as_bytes()));
     Some(
@@ -589,7 +585,7 @@ fn public_key_spellings(jwk: &Value) -> Vec<Vec<u8>> {
 // ANCHOR: algorithm_confusion
 async fn algorithm_confusion(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
-    let jwks = lab.send(Call::get("/.well-known/jwks.json")).await?.json();
+    let jwks = lab.send(Call::get("/.well-known/jwks.json")).await?.body;
     let Some(jwk) = jwks["keys"].as_array().and_then(|keys| keys.first()) else {
         return Err("the server publishes no public key".to_owned());
     };

@@ -17,51 +17,54 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::header::HOST;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use cafe::error::ApiError;
 use cafe::{BODY_LIMIT_BYTES, Config};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// How long an instance may take to answer before the balancer answers
+/// `502 Bad Gateway` itself.
+const INSTANCE_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ANCHOR: balancer
 /// Round robin over the instances' addresses.
 struct Balancer {
     instances: Vec<String>,
     next: AtomicUsize,
-    client: reqwest::Client,
+    client: Client<HttpConnector, Body>,
 }
 
 /// Forwards one request to the next instance, and its answer back.
 async fn forward(State(balancer): State<Arc<Balancer>>, request: Request) -> Response {
     let turn = balancer.next.fetch_add(1, Ordering::Relaxed) % balancer.instances.len();
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, BODY_LIMIT_BYTES).await else {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response();
     };
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut outgoing = balancer
-        .client
-        .request(parts.method, format!("{}{path}", balancer.instances[turn]));
-    for (name, value) in &parts.headers {
-        if name != HOST {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let answer = match outgoing.body(body).send().await {
-        Ok(answer) => answer,
-        Err(_) => {
-            return ApiError::new(StatusCode::BAD_GATEWAY, "the instance did not answer")
-                .into_response();
-        }
+    let Ok(uri) = format!("{}{path}", balancer.instances[turn]).parse::<Uri>() else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "bad request target").into_response();
     };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let body = answer.bytes().await.unwrap_or_default();
-    let mut response = (status, Body::from(body)).into_response();
-    *response.headers_mut() = headers;
+    parts.uri = uri;
+    // The client names the instance as the host it talks to.
+    parts.headers.remove(HOST);
+    let outgoing = Request::from_parts(parts, Body::from(body));
+    let answer =
+        match tokio::time::timeout(INSTANCE_TIMEOUT, balancer.client.request(outgoing)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) | Err(_) => {
+                return ApiError::new(StatusCode::BAD_GATEWAY, "the instance did not answer")
+                    .into_response();
+            }
+        };
+    let mut response = answer.map(Body::new);
     response
         .headers_mut()
         .insert("x-cafe-instance", HeaderValue::from(turn + 1));
@@ -80,10 +83,7 @@ pub async fn run(
         addresses.push(format!("http://{}", listener.local_addr()?));
         tokio::spawn(cafe::serve(listener, config));
     }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(std::io::Error::other)?;
+    let client = Client::builder(TokioExecutor::new()).build_http();
     let state = Arc::new(Balancer {
         instances: addresses,
         next: AtomicUsize::new(0),

@@ -31,7 +31,6 @@
 // one anchored part of it (`{{#rustdoc_include}}`).
 extern crate self as cafe;
 
-pub mod attacks;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -23,14 +23,20 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 /// key at least as long as the hash output, 256 bits.
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
-/// The algorithms the café can sign with.
+/// The algorithms the café can sign with. With the `clap` feature, also a
+/// command-line value: `hs256`, `es256`, `eddsa` (the `alg` names in lower
+/// case; each variant's doc is its help).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SigningAlgorithm {
     /// HMAC-SHA-256: one shared secret signs and verifies.
     Hs256,
-    /// ECDSA on P-256: a private key signs, the public key verifies.
+    /// ECDSA on P-256: a private key signs, the public key verifies
+    /// (published at /.well-known/jwks.json).
     Es256,
-    /// Ed25519: a private key signs, the public key verifies.
+    /// Ed25519: a private key signs, the public key verifies (published at
+    /// /.well-known/jwks.json).
+    #[cfg_attr(feature = "clap", value(name = "eddsa"))]
     EdDsa,
 }
 
@@ -53,6 +59,16 @@ impl SigningAlgorithm {
         }
     }
 
+    /// The `alg` header value as JOSE writes it (RFC 7518 §3.1, RFC 8037
+    /// §3.1): `HS256`, `ES256`, `EdDSA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Hs256 => "HS256",
+            SigningAlgorithm::Es256 => "ES256",
+            SigningAlgorithm::EdDsa => "EdDSA",
+        }
+    }
+
     /// The `alg` header value.
     pub fn jwt_algorithm(self) -> Algorithm {
         match self {
@@ -60,6 +76,24 @@ impl SigningAlgorithm {
             SigningAlgorithm::Es256 => Algorithm::ES256,
             SigningAlgorithm::EdDsa => Algorithm::EdDSA,
         }
+    }
+}
+
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `alg` names are case-sensitive (RFC 7515 §4.1.1): `hs256` is not one.
+impl std::str::FromStr for SigningAlgorithm {
+    type Err = String;
+
+    fn from_str(alg: &str) -> Result<SigningAlgorithm, String> {
+        SigningAlgorithm::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.as_str() == alg)
+            .ok_or_else(|| format!("the café does not sign with {alg:?}"))
     }
 }
 

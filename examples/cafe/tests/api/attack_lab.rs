@@ -1,5 +1,5 @@
 //! The attack lab against every mechanism: each attack in
-//! `cafe::attacks::catalogue()` runs against a deployment of each kind,
+//! `attack_lab::catalogue()` runs against a deployment of each kind,
 //! must end as this file expects (refused, unless listed as a risk the mode
 //! accepts by design), and the results become the table the book shows:
 //!
@@ -10,7 +10,7 @@
 use crate::redis_server::RedisServer;
 use crate::support::{Mode, opening_time, spawn_configured};
 use crate::transcripts::{check_generated, check_golden};
-use cafe::attacks::{Applies, Attack, Lab, Outcome, catalogue, show_exchange};
+use attack_lab::{Applies, Attack, Lab, Outcome, catalogue, show_exchange};
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
 use cafe::{AuthMode, Config};
@@ -129,7 +129,7 @@ impl Column {
 
 /// Starts two servers of `column` on `stores` and one clock, as a
 /// deployment runs them, and runs every attack against them in turn, as
-/// `cafe attack all` does; returns the outcomes in catalogue order, and
+/// `attack-lab all` does; returns the outcomes in catalogue order, and
 /// with `transcribe` checks the transcripts the book shows.
 async fn run_all(
     attacks: &[Attack],
@@ -147,6 +147,7 @@ async fn run_all(
         .await
         .unwrap()
         .with_second_target(&other.address)
+        .unwrap()
         .with_signing_key(column.key(es256_pkcs8))
         .with_time_machine(Arc::new(move |by| clock.advance(by)));
     let mut outcomes = Vec::new();
@@ -168,7 +169,7 @@ async fn run_all(
                     *value = redact(value);
                 }
                 exchange.request_body = exchange.request_body.as_deref().map(redact);
-                exchange.reply.body = redact(&exchange.reply.body);
+                exchange.reply.text = redact(&exchange.reply.text);
                 text.push_str(&show_exchange(&exchange));
             }
             text.push_str(&format!(
@@ -326,7 +327,7 @@ fn every_expected_risk_names_a_real_attack() {
 
 #[test]
 fn every_attack_applies_somewhere() {
-    use cafe::attacks::{Mechanism, Server};
+    use attack_lab::{Mechanism, Server};
     let servers = [
         (Mechanism::Sessions, None),
         (Mechanism::Jwt, Some(SigningAlgorithm::Hs256)),

@@ -487,7 +487,7 @@ async fn no_foreign_origin_may_read_answers_with_credentials() {
         let app = spawn_app(mode).await;
         let alice = app.logged_in("alice", "wonderland-42").await;
         let preflight = crate::support::Call {
-            method: reqwest::Method::OPTIONS,
+            method: cafe_client::Method::OPTIONS,
             ..crate::support::Call::get("/orders")
         }
         .header("origin", "https://evil.example")

@@ -2,15 +2,20 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use cafe_client::launch::CafeProcess;
+use cafe_client::{Call, Client, Visitor, login_call};
+use std::process::Command;
 
-/// A `cafe serve` child process, killed when the test ends, whether the
-/// test passed or panicked: no server outlives its test.
-pub struct Server {
-    child: Child,
-    lines: std::io::Lines<BufReader<ChildStdout>>,
-    pub address: String,
+/// A `cafe serve` child process ([`cafe_client::launch::CafeProcess`]),
+/// killed when the test ends, whether the test passed or panicked: no
+/// server outlives its test.
+pub struct Server(CafeProcess);
+
+impl std::ops::Deref for Server {
+    type Target = CafeProcess;
+    fn deref(&self) -> &CafeProcess {
+        &self.0
+    }
 }
 
 impl Server {
@@ -24,42 +29,17 @@ impl Server {
     /// Runs `cafe args…` and reads the address from its first line, after
     /// `prefix`.
     fn run(args: &[&str], prefix: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cafe"))
-            .args(args)
-            .env_remove("CAFE_JWT_SECRET")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let address = first
-            .strip_prefix(prefix)
-            .unwrap_or_else(|| panic!("the first line gives the address: {first}"))
-            .to_owned();
-        Server {
-            child,
-            lines,
-            address,
-        }
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_cafe"));
+        Server(CafeProcess::start(binary, args, prefix).unwrap())
     }
 
     fn next_line(&mut self) -> String {
-        self.lines.next().unwrap().unwrap()
+        self.0.next_line().expect("the server prints another line")
     }
 
     /// The most memory the process has ever held (VmHWM), in KiB.
     fn peak_memory_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        self.0.peak_memory_kib().unwrap()
     }
 }
 
@@ -85,10 +65,8 @@ fn serve_prints_its_address_first_and_answers_there() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
-        reqwest::get(format!("http://{}/healthz", server.address))
-            .await
-            .unwrap()
-            .status()
+        let client = Client::new(&server.url()).unwrap();
+        client.send(&Call::get("/healthz")).await.unwrap().status
     });
     assert_eq!(status, 200);
 }
@@ -103,15 +81,11 @@ fn forty_eight_parallel_logins_keep_peak_memory_bounded() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let before = server.peak_memory_kib();
     let statuses = runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = Client::new(&server.url()).unwrap();
         let logins: Vec<_> = (0..48)
             .map(|n| {
-                let request = client
-                    .post(format!("http://{}/login", server.address))
-                    .json(
-                        &serde_json::json!({ "username": format!("visitor-{n}"), "password": "x" }),
-                    );
-                tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+                let (client, login) = (client.clone(), login_call(&format!("visitor-{n}"), "x"));
+                tokio::spawn(async move { client.send(&login).await.unwrap().status })
             })
             .collect();
         let mut statuses = Vec::new();
@@ -387,24 +361,11 @@ fn the_cluster_command_reproduces_the_sticky_session_problem() {
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let statuses = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let login = client
-            .post(format!("http://{}/login", cluster.address))
-            .json(&serde_json::json!({ "username": "alice", "password": "wonderland-42" }))
-            .send()
-            .await
-            .unwrap();
-        let cookie = login.headers()["set-cookie"].to_str().unwrap();
-        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let mut alice = Visitor::new(Client::new(&cluster.url()).unwrap());
+        alice.log_in("alice", "wonderland-42").await.unwrap();
         let mut statuses = Vec::new();
         for _ in 0..3 {
-            let me = client
-                .get(format!("http://{}/me", cluster.address))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .unwrap();
-            statuses.push(me.status().as_u16());
+            statuses.push(alice.get("/me").await.unwrap().status);
         }
         statuses
     });
@@ -432,88 +393,13 @@ fn two_servers_share_sessions_through_a_redis_cluster() {
     let second = Server::start(&args);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let login = client
-            .post(format!("http://{}/login", first.address))
-            .json(&serde_json::json!({ "username": "alice", "password": "wonderland-42" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), 200);
-        let cookie = login.headers()["set-cookie"].to_str().unwrap();
-        let cookie = cookie.split(';').next().unwrap().to_owned();
-        let me = client
-            .get(format!("http://{}/me", second.address))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        me.status().as_u16()
+        let mut alice = Visitor::new(Client::new(&first.url()).unwrap());
+        assert_eq!(
+            alice.log_in("alice", "wonderland-42").await.unwrap().status,
+            200
+        );
+        alice.client = Client::new(&second.url()).unwrap();
+        alice.get("/me").await.unwrap().status
     });
     assert_eq!(status, 200);
-}
-
-#[test]
-fn attack_list_names_every_attack_in_the_lab() {
-    let output = cafe(&["attack", "--list"]);
-    assert!(output.status.success());
-    let listing = String::from_utf8(output.stdout).unwrap();
-    let names: Vec<&str> = listing
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .collect();
-    let expected: Vec<&str> = cafe::attacks::catalogue()
-        .iter()
-        .map(|attack| attack.name)
-        .collect();
-    assert_eq!(names, expected);
-}
-
-/// The lab against a real `cafe serve`: a refused attack exits 0 and shows
-/// what it sent; an attack the mode lets through by design exits 1 and
-/// says ACCEPTED; an attack that needs the server's key says so without it.
-#[test]
-fn attack_runs_against_a_running_server_and_reports_each_exchange() {
-    let secret_file = std::env::temp_dir().join(format!(
-        "cafe-attack-secret-{}",
-        crate::support::unique_number()
-    ));
-    std::fs::write(&secret_file, "an attack-lab test secret of 32+ bytes").unwrap();
-    let secret = secret_file.to_str().unwrap();
-    let server = Server::start(&["--auth", "jwt", "--jwt-secret-file", secret]);
-    let target = format!("http://{}", server.address);
-    let attack = |args: &[&str]| {
-        let output = cafe(&[&["attack", "--target", &target], args].concat());
-        (
-            output.status.success(),
-            String::from_utf8(output.stdout).unwrap(),
-        )
-    };
-
-    let (refused, shown) = attack(&["jwt-alg-none"]);
-    assert!(refused, "{shown}");
-    assert!(shown.contains("> GET "), "{shown}");
-    assert!(shown.contains("< 401 "), "{shown}");
-    assert!(shown.contains("verdict: REFUSED"), "{shown}");
-
-    let (refused, shown) = attack(&["access-after-logout"]);
-    assert!(!refused, "{shown}");
-    assert!(shown.contains("verdict: ACCEPTED"), "{shown}");
-
-    let (_, shown) = attack(&["jwt-wrong-audience"]);
-    assert!(
-        shown.contains("verdict: skipped: needs the server's signing key"),
-        "{shown}"
-    );
-    let (refused, shown) = attack(&["jwt-wrong-audience", "--jwt-secret-file", secret]);
-    assert!(refused, "{shown}");
-    std::fs::remove_file(secret_file).ok();
-}
-
-#[test]
-fn an_unknown_attack_is_refused_with_a_pointer_to_the_list() {
-    let output = cafe(&["attack", "jwt-sorcery", "--target", "http://127.0.0.1:9"]);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("cafe attack --list"), "{stderr}");
 }

@@ -33,7 +33,7 @@ async fn with_memory_stores_a_session_is_unknown_to_the_next_server() {
     let mut alice = a.logged_in("alice", "wonderland-42").await;
     assert_eq!(alice.get("/me").await.status, 200);
     // The load balancer sends her next request to B.
-    alice.address = b.address.clone();
+    alice.moves_to(&b);
     assert_eq!(alice.get("/me").await.status, 401);
 }
 
@@ -50,12 +50,12 @@ async fn with_redis_every_server_knows_every_session() {
 
     let mut alice = a.logged_in("alice", "wonderland-42").await;
     let admin = b.logged_in("admin", "admin-secret-42").await;
-    alice.address = b.address.clone();
+    alice.moves_to(&b);
     assert_eq!(alice.get("/me").await.body["role"], "member", "B knows her");
 
     // A role change made through C is seen through A at once.
     let mut admin_on_c = admin.clone();
-    admin_on_c.address = c.address.clone();
+    admin_on_c.moves_to(&c);
     let promote = json!({ "role": "admin" });
     assert_eq!(
         admin_on_c
@@ -64,14 +64,14 @@ async fn with_redis_every_server_knows_every_session() {
             .status,
         200
     );
-    alice.address = a.address.clone();
+    alice.moves_to(&a);
     assert_eq!(alice.get("/me").await.body["role"], "admin");
 
     // Logging out through C ends the session everywhere.
-    alice.address = c.address.clone();
+    alice.moves_to(&c);
     assert_eq!(alice.send(&Call::post("/logout")).await.status, 204);
     for server in [&a, &b] {
-        alice.address = server.address.clone();
+        alice.moves_to(&server);
         assert_eq!(alice.get("/me").await.status, 401);
     }
 }
@@ -82,7 +82,7 @@ async fn a_restarted_server_forgets_memory_sessions_but_not_redis_ones() {
     let before = spawn_app(Mode::Sessions).await;
     let mut alice = before.logged_in("alice", "wonderland-42").await;
     let after = spawn_app(Mode::Sessions).await;
-    alice.address = after.address.clone();
+    alice.moves_to(&after);
     assert_eq!(alice.get("/me").await.status, 401, "memory: logged out");
 
     let Some(redis) = RedisServer::start() else {
@@ -95,7 +95,7 @@ async fn a_restarted_server_forgets_memory_sessions_but_not_redis_ones() {
     drop(before);
     let stores = redis_stores(&redis, "cafe:").await;
     let after = spawn_app_sharing(Mode::Sessions, stores, clock).await;
-    alice.address = after.address.clone();
+    alice.moves_to(&after);
     assert_eq!(alice.get("/me").await.status, 200, "redis: still logged in");
 }
 
@@ -109,7 +109,7 @@ async fn any_server_with_the_key_verifies_a_jwt_with_nothing_shared_but_the_key(
     let a = spawn_app_with(Mode::Jwt, config_a).await;
     let b = spawn_app_with(Mode::Jwt, config_b).await;
     let mut alice = a.logged_in("alice", "wonderland-42").await;
-    alice.address = b.address.clone();
+    alice.moves_to(&b);
     assert_eq!(
         alice.get("/me").await.status,
         200,
@@ -215,7 +215,7 @@ async fn on_a_cluster_losing_one_master_fails_only_its_keys_and_never_lets_anyon
     let mut visitors = Vec::new();
     for _ in 0..30 {
         let mut alice = a.logged_in("alice", "wonderland-42").await;
-        alice.address = b.address.clone();
+        alice.moves_to(&b);
         assert_eq!(
             alice.get("/me").await.status,
             200,
@@ -290,7 +290,7 @@ async fn a_rolling_es256_key_rotation_logs_nobody_out_when_the_next_key_is_publi
     let a = es256_server(KeyRing::new(es256("2026-01", &first))).await;
     let b = es256_server(KeyRing::new(es256("2026-01", &first))).await;
     let mut old_token = a.logged_in("alice", "wonderland-42").await;
-    old_token.address = b.address.clone();
+    old_token.moves_to(&b);
     assert_eq!(old_token.get("/me").await.status, 200);
     let jwks = |app: &crate::support::TestApp| {
         let visitor = app.visitor();
@@ -312,13 +312,13 @@ async fn a_rolling_es256_key_rotation_logs_nobody_out_when_the_next_key_is_publi
     switched.rotate(es256("2026-02", &next));
     let a = es256_server(switched).await;
     let mut new_token = a.logged_in("alice", "wonderland-42").await;
-    new_token.address = b.address.clone();
+    new_token.moves_to(&b);
     assert_eq!(
         new_token.get("/me").await.status,
         200,
         "B already knew the next key"
     );
-    old_token.address = a.address.clone();
+    old_token.moves_to(&a);
     assert_eq!(
         old_token.get("/me").await.status,
         200,
@@ -327,6 +327,6 @@ async fn a_rolling_es256_key_rotation_logs_nobody_out_when_the_next_key_is_publi
 
     // The mistake the order avoids: a server that never learnt the next key.
     let unprepared = es256_server(KeyRing::new(es256("2026-01", &first))).await;
-    new_token.address = unprepared.address.clone();
+    new_token.moves_to(&unprepared);
     assert_eq!(new_token.get("/me").await.status, 401);
 }

@@ -12,7 +12,7 @@ use crate::cli::Server as CafeProcess;
 use crate::redis_server::RedisServer;
 use crate::support::{Mode, TestApp, opening_time, spawn_configured, unique_number};
 use crate::transcripts::check_generated;
-use cafe::attacks::{Call, Credential, Lab, Mechanism, Outcome, catalogue};
+use attack_lab::{Call, Credential, Lab, Login, Mechanism, Outcome, catalogue};
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
 use cafe::{AuthMode, Config};
@@ -168,6 +168,7 @@ impl Deployment {
             .await
             .unwrap()
             .with_second_target(&self.second.address)
+            .unwrap()
             .with_signing_key(signing_key())
             .with_time_machine(Arc::new(move |by| clock.advance(by)))
     }
@@ -215,7 +216,7 @@ struct Measured {
     attacks: BTreeMap<&'static str, Outcome>,
 }
 
-async fn gets_me(lab: &Lab, credential: &Credential) -> bool {
+async fn gets_me(lab: &Lab, credential: &Login) -> bool {
     let reply = lab.send(credential.attach(Call::get("/me"))).await.unwrap();
     reply.status == 200
 }
@@ -239,13 +240,10 @@ async fn refreshes(lab: &Lab, server: Server, refresh_token: &str) -> bool {
 
 /// The header a request carries the credential in, and its size on the
 /// wire (`Name: value`).
-fn credential_header_bytes(credential: &Credential) -> usize {
-    match (&credential.session, &credential.access) {
-        (Some(session), _) => {
-            "Cookie: ".len() + sessions::cookie::COOKIE_NAME.len() + 1 + session.len()
-        }
-        (None, Some(access)) => "Authorization: Bearer ".len() + access.len(),
-        (None, None) => 0,
+fn credential_header_bytes(login: &Login) -> usize {
+    match &login.credential {
+        Credential::Cookie(cookie) => "Cookie: ".len() + cookie.len(),
+        Credential::Bearer { access, .. } => "Authorization: Bearer ".len() + access.len(),
     }
 }
 
@@ -276,7 +274,7 @@ async fn measure(column: Column, redis: &RedisServer) -> Measured {
         .unwrap();
     let second_server = StillWorks {
         access: other.status == 200,
-        refresh: match &alice.refresh {
+        refresh: match alice.credential.refresh_token() {
             Some(token) => Some(refreshes(&lab, Server::Second, token).await),
             None => None,
         },
@@ -287,7 +285,7 @@ async fn measure(column: Column, redis: &RedisServer) -> Measured {
     let restarted_lab = Lab::connect(&restarted.address).await.unwrap();
     let after_restart = StillWorks {
         access: gets_me(&restarted_lab, &before_restart).await,
-        refresh: match &before_restart.refresh {
+        refresh: match before_restart.credential.refresh_token() {
             Some(token) => Some(refreshes(&restarted_lab, Server::First, token).await),
             None => None,
         },
@@ -337,7 +335,7 @@ async fn measure_lifetime(deployment: &Deployment, lab: &Lab, is_tokens: bool) -
         assert!(!gets_me(lab, &alice).await, "access token after its end");
         // The refresh token: renewing stops when the login's lifetime ends,
         // however often it was renewed.
-        let refresh = alice.refresh.clone().unwrap();
+        let refresh = alice.refresh_token().unwrap().to_owned();
         deployment
             .clock
             .advance(login - access - leeway - second * 2);
@@ -626,7 +624,7 @@ fn memory_per_login(column: Column, measured: &Measured) -> String {
 /// The forgery families of the lab, counted: how many applied, how many
 /// were refused.
 fn forgeries(measured: &Measured) -> String {
-    let forgery_families = [cafe::attacks::Family::Jwt, cafe::attacks::Family::Sessions];
+    let forgery_families = [attack_lab::Family::Jwt, attack_lab::Family::Sessions];
     let mut applied = 0;
     let mut refused = 0;
     for attack in catalogue() {

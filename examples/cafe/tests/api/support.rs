@@ -6,8 +6,8 @@ use cafe::mechanisms::jwt::REFRESH_COOKIE;
 use cafe::store::Stores;
 use cafe::users::PasswordChecker;
 use cafe::{AuthMode, Config};
+use cafe_client::Mechanism;
 use jwt::RevocationChecks;
-use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::Value;
 use sessions::MemoryStore;
 use std::sync::Arc;
@@ -57,6 +57,15 @@ impl Mode {
     pub fn is_jwt(self) -> bool {
         self != Mode::Sessions
     }
+
+    /// The mechanism a client sees in this mode.
+    pub fn mechanism(self) -> Mechanism {
+        match self {
+            Mode::Sessions => Mechanism::Sessions,
+            Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked => Mechanism::Jwt,
+            Mode::Hybrid => Mechanism::Hybrid,
+        }
+    }
 }
 
 /// A running server, with handles on the parts tests steer or inspect.
@@ -71,7 +80,7 @@ pub struct TestApp {
     pub probe: Arc<Probe>,
     /// The password checker, to count its Argon2 verifications.
     pub passwords: Arc<PasswordChecker>,
-    client: reqwest::Client,
+    client: cafe_client::Client,
 }
 
 // ANCHOR: spawn_app
@@ -120,13 +129,13 @@ pub async fn spawn_cluster(mode: Mode, stores: Vec<Stores>, clock: Arc<ManualClo
     }
     tokio::spawn(cafe::cluster::run(balancer, instances));
     TestApp {
+        client: cafe_client::Client::new(&address).unwrap(),
         address,
         mode,
         clock,
         session_store: None,
         probe: Arc::new(Probe::default()),
         passwords: passwords.expect("at least one instance"),
-        client: reqwest::Client::new(),
     }
 }
 
@@ -146,13 +155,13 @@ async fn start(
     tokio::spawn(cafe::serve(listener, config));
 
     TestApp {
+        client: cafe_client::Client::new(&address).unwrap(),
         address,
         mode,
         clock,
         session_store,
         probe,
         passwords,
-        client: reqwest::Client::new(),
     }
 }
 // ANCHOR_END: spawn_app
@@ -161,10 +170,8 @@ impl TestApp {
     /// A client with no credential yet.
     pub fn visitor(&self) -> Visitor {
         Visitor {
-            address: self.address.clone(),
             mode: self.mode,
-            client: self.client.clone(),
-            credential: None,
+            inner: cafe_client::Visitor::of(self.client.clone(), self.mode.mechanism()),
         }
     }
 
@@ -193,155 +200,62 @@ impl TestApp {
     }
 }
 
-/// What a client attaches to prove who it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// A `Cookie` header value, as a browser (or `curl -b`) sends it.
-    Cookie(String),
-    /// JWTs: the access token goes in `Authorization: Bearer`, the refresh
-    /// token only to `POST /refresh`.
-    Bearer { access: String, refresh: String },
-}
+pub use cafe_client::{Call, Credential, Reply, login_call};
 
-/// One HTTP request, kept as data so the transcripts can print it as a curl
-/// command exactly as it was sent.
-#[derive(Debug, Clone)]
-pub struct Call {
-    pub method: reqwest::Method,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-}
-
-impl Call {
-    pub fn get(path: &str) -> Call {
-        Call {
-            method: reqwest::Method::GET,
-            path: path.to_owned(),
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    pub fn post(path: &str) -> Call {
-        Call {
-            method: reqwest::Method::POST,
-            ..Call::get(path)
-        }
-    }
-
-    pub fn json(mut self, body: &Value) -> Call {
-        self.headers
-            .push(("content-type".to_owned(), "application/json".to_owned()));
-        self.body = Some(body.to_string());
-        self
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Call {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    pub fn raw_body(mut self, body: impl Into<String>) -> Call {
-        self.body = Some(body.into());
-        self
-    }
-}
-
-/// A response, read completely.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub version: String,
-    pub headers: HeaderMap,
-    pub text: String,
-    pub body: Value,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// A client of the app: a browser, a phone app or curl, holding (or not) a credential.
+/// A client of the app: a browser, a phone app or curl, holding (or not) a
+/// credential. The test suite's face of [`cafe_client::Visitor`]: a call
+/// that gets no answer fails the test, and the mode is the test's own.
 #[derive(Clone)]
 pub struct Visitor {
-    pub address: String,
     pub mode: Mode,
-    client: reqwest::Client,
-    pub credential: Option<Credential>,
+    inner: cafe_client::Visitor,
+}
+
+impl std::ops::Deref for Visitor {
+    type Target = cafe_client::Visitor;
+    fn deref(&self) -> &cafe_client::Visitor {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Visitor {
+    fn deref_mut(&mut self) -> &mut cafe_client::Visitor {
+        &mut self.inner
+    }
 }
 
 impl Visitor {
-    /// Sends `call` with this visitor's credential attached.
-    pub async fn send(&self, call: &Call) -> Answer {
-        let mut request = self.client.request(
-            call.method.clone(),
-            format!("{}{}", self.address, call.path),
-        );
-        for (name, value) in &call.headers {
-            request = request.header(name, value);
-        }
-        match &self.credential {
-            Some(Credential::Cookie(cookie)) => request = request.header("cookie", cookie),
-            Some(Credential::Bearer { access, .. }) => {
-                request = request.header("authorization", format!("Bearer {access}"));
-            }
-            None => {}
-        }
-        if let Some(body) = &call.body {
-            request = request.body(body.clone());
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        let version = format!("{:?}", response.version());
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a readable body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            version,
-            headers,
-            text,
-            body,
-        }
+    /// Sends the next calls, credential and all, to `app` instead: what a
+    /// load balancer does when it picks another server.
+    pub fn moves_to(&mut self, app: &TestApp) {
+        self.inner.client = app.client.clone();
     }
 
-    pub async fn get(&self, path: &str) -> Answer {
+    /// Sends `call` with this visitor's credential attached.
+    pub async fn send(&self, call: &Call) -> Reply {
+        self.inner.send(call).await.expect("the server answers")
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
         self.send(&Call::get(path)).await
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> Answer {
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(&Call::post(path).json(&body)).await
     }
 
     /// Logs in, and on success keeps the credential the server issued.
-    pub async fn log_in(&mut self, name: &str, password: &str) -> Answer {
-        let call = login_call(name, password);
-        let answer = self.send(&call).await;
-        if answer.status == 200 {
-            self.credential = Some(issued_credential(self.mode, &answer));
-        }
-        answer
+    pub async fn log_in(&mut self, name: &str, password: &str) -> Reply {
+        self.inner
+            .log_in(name, password)
+            .await
+            .expect("the server answers")
     }
 
     /// JWT and hybrid: swaps the refresh token for a new pair, and keeps it
     /// on success. The hybrid's travels in its cookie, the JWT's in the body.
-    pub async fn refresh(&mut self) -> Answer {
-        let Some(Credential::Bearer { refresh, .. }) = &self.credential else {
-            panic!("only a JWT visitor can refresh");
-        };
-        let call = if self.mode == Mode::Hybrid {
-            Call::post("/refresh").header("cookie", &format!("{REFRESH_COOKIE}={refresh}"))
-        } else {
-            Call::post("/refresh").json(&serde_json::json!({ "refresh_token": refresh }))
-        };
-        let answer = self.send(&call).await;
-        if answer.status == 200 {
-            self.credential = Some(issued_credential(self.mode, &answer));
-        }
-        answer
+    pub async fn refresh(&mut self) -> Reply {
+        self.inner.refresh().await.expect("the server answers")
     }
 }
 
@@ -372,56 +286,19 @@ pub fn assert_exactly_one_winner(statuses: &[u16]) {
     );
 }
 
-pub fn login_call(name: &str, password: &str) -> Call {
-    Call::post("/login").json(&serde_json::json!({ "username": name, "password": password }))
-}
-
 /// The credential a successful login handed out.
-pub fn issued_credential(mode: Mode, answer: &Answer) -> Credential {
-    match mode {
-        Mode::Sessions => {
-            let set_cookie = answer.headers.get(SET_COOKIE).expect("a Set-Cookie header");
-            let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
-            Credential::Cookie(pair.to_owned())
-        }
-        Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked => Credential::Bearer {
-            access: answer.body["access_token"]
-                .as_str()
-                .expect("an access token")
-                .to_owned(),
-            refresh: answer.body["refresh_token"]
-                .as_str()
-                .expect("a refresh token")
-                .to_owned(),
-        },
-        Mode::Hybrid => Credential::Bearer {
-            access: answer.body["access_token"]
-                .as_str()
-                .expect("an access token")
-                .to_owned(),
-            refresh: refresh_cookie_of(answer).expect("a refresh cookie"),
-        },
-    }
+pub fn issued_credential(mode: Mode, answer: &Reply) -> Credential {
+    Credential::issued(mode.mechanism(), answer).expect("the answer carries a credential")
 }
 
 /// The hybrid's refresh token, from the `Set-Cookie` that carries it.
-pub fn refresh_cookie_of(answer: &Answer) -> Option<String> {
-    answer
-        .headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|cookie| cookie.split(';').next())
-        .find_map(|pair| {
-            pair.strip_prefix(&format!("{REFRESH_COOKIE}="))
-                .map(str::to_owned)
-        })
+pub fn refresh_cookie_of(answer: &Reply) -> Option<String> {
+    answer.cookie_value(REFRESH_COOKIE)
 }
 
 /// The session ID inside a `__Host-session=...` credential.
 pub fn session_id_of(credential: &Credential) -> &str {
-    match credential {
-        Credential::Cookie(pair) => pair.strip_prefix("__Host-session=").expect("our cookie"),
-        Credential::Bearer { .. } => panic!("a JWT credential has no session ID"),
-    }
+    credential
+        .session_id()
+        .expect("a session credential, in the café's cookie")
 }

@@ -10,7 +10,7 @@
 use crate::browser::Browser;
 use crate::support::{Mode, opening_time, spawn_configured};
 use crate::transcripts::check_generated;
-use cafe::attacks::{Exchange, Family, Lab, catalogue};
+use attack_lab::{Exchange, Family, Lab, catalogue};
 use cafe::clock::{Clock, ManualClock};
 use cafe::mechanisms::jwt::REFRESH_COOKIE;
 use cafe::{AuthMode, Config};

@@ -10,7 +10,7 @@
 //! replaced by placeholders; the port is shown as the default, 8080.
 
 use crate::support::{
-    Answer, Call, Credential, Mode, TestApp, Visitor, session_id_of, spawn_app, spawn_cluster,
+    Call, Credential, Mode, Reply, TestApp, Visitor, session_id_of, spawn_app, spawn_cluster,
 };
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
@@ -59,7 +59,7 @@ impl Transcript {
     }
 
     /// Sends `call` as `visitor` and writes the curl command and the answer.
-    async fn exchange(&mut self, visitor: &Visitor, call: &Call, jar: Jar) -> Answer {
+    async fn exchange(&mut self, visitor: &Visitor, call: &Call, jar: Jar) -> Reply {
         let mut sent = call.clone();
         match &visitor.credential {
             Some(Credential::Cookie(cookie)) if jar == Jar::None => {
@@ -95,7 +95,7 @@ impl Transcript {
 /// the request on the first line, each header and the body on a line of its own.
 fn curl_command(call: &Call, jar: Jar) -> String {
     let mut first = String::from("$ curl -i");
-    if call.method != reqwest::Method::GET && call.body.is_none() {
+    if call.method != cafe_client::Method::GET && call.body.is_none() {
         first.push_str(&format!(" -X {}", call.method));
     }
     first.push_str(&format!(" localhost:8080{}", call.path));
@@ -117,8 +117,8 @@ fn curl_command(call: &Call, jar: Jar) -> String {
 
 /// The answer as `curl -i` prints it, without the `date` header (it changes
 /// every second and teaches nothing).
-fn render(answer: &Answer) -> String {
-    let reason = reqwest::StatusCode::from_u16(answer.status)
+fn render(answer: &Reply) -> String {
+    let reason = axum::http::StatusCode::from_u16(answer.status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or_default();
@@ -192,7 +192,7 @@ fn hide_session(transcript: &mut Transcript, visitor: &Visitor, placeholder: &st
 const LOGIN_BODY: &str = r#"{"username":"alice","password":"wonderland-42"}"#;
 
 /// Logs in through the transcript, keeping the issued cookie.
-async fn log_in(transcript: &mut Transcript, visitor: &mut Visitor, placeholder: &str) -> Answer {
+async fn log_in(transcript: &mut Transcript, visitor: &mut Visitor, placeholder: &str) -> Reply {
     let answer = transcript
         .exchange(
             visitor,
@@ -345,7 +345,7 @@ fn hide_tokens(transcript: &mut Transcript, visitor: &Visitor, number: usize) {
 }
 
 /// Logs alice in through the transcript (JWT), keeping the pair.
-async fn jwt_log_in(transcript: &mut Transcript, visitor: &mut Visitor) -> Answer {
+async fn jwt_log_in(transcript: &mut Transcript, visitor: &mut Visitor) -> Reply {
     let login = Call::post("/login")
         .header("content-type", "application/json")
         .raw_body(LOGIN_BODY);
@@ -356,7 +356,7 @@ async fn jwt_log_in(transcript: &mut Transcript, visitor: &mut Visitor) -> Answe
 }
 
 /// Refreshes through the transcript, keeping the new pair.
-async fn jwt_refresh(transcript: &mut Transcript, visitor: &mut Visitor, number: usize) -> Answer {
+async fn jwt_refresh(transcript: &mut Transcript, visitor: &mut Visitor, number: usize) -> Reply {
     let Some(Credential::Bearer { refresh, .. }) = visitor.credential.clone() else {
         panic!("a JWT visitor");
     };

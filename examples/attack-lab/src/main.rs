@@ -1,0 +1,110 @@
+//! `attack-lab`: runs an attack from the book's attack lab (or all of them)
+//! against a running café, printing every request it sent, every answer it
+//! got, and the verdict. All the attacks are in the library; this file
+//! reads flags and prints.
+//!
+//! ```console
+//! $ cargo run -p attack-lab -- --list
+//! $ cargo run -p attack-lab -- all --target http://127.0.0.1:8080
+//! ```
+
+use attack_lab::{Attack, Lab, Outcome};
+use cafe::cli::given_secret;
+use clap::Parser;
+use jwt::keys::{SigningAlgorithm, SigningKey};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run an attack from the book's attack lab against a running café,
+/// printing what it sent and what it got. Exits non-zero if any attack got
+/// through or could not run.
+#[derive(Parser)]
+#[command(version, arg_required_else_help = true)]
+struct Args {
+    /// The attack (see --list), or `all`.
+    #[arg(required_unless_present = "list")]
+    name: Option<String>,
+    /// List every attack and what it tries.
+    #[arg(long)]
+    list: bool,
+    /// The server to attack.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    target: String,
+    /// A second server on the same store, for the attacks that play two
+    /// servers against each other.
+    #[arg(long)]
+    second_target: Option<String>,
+    /// The server's HS256 secret, from a file: lets the lab sign tokens as a
+    /// key holder could, to test the rules behind the signature (expiry,
+    /// issuer, audience, type). Or set CAFE_JWT_SECRET.
+    #[arg(long)]
+    jwt_secret_file: Option<PathBuf>,
+}
+
+/// Runs one attack (or all) and prints every exchange and the verdict.
+/// `Ok(true)` if the server refused every attack it ran.
+async fn run(args: Args) -> Result<bool, String> {
+    if args.list {
+        print!("{}", attack_lab::listing());
+        return Ok(true);
+    }
+    let name = args.name.unwrap_or_default();
+    let attacks: Vec<Attack> = if name == "all" {
+        attack_lab::catalogue()
+    } else {
+        let found = attack_lab::find(&name)
+            .ok_or_else(|| format!("no attack called {name:?}; see `attack-lab --list`"))?;
+        vec![found]
+    };
+    let mut lab = Lab::connect(&args.target).await?;
+    if let Some(second) = &args.second_target {
+        lab = lab.with_second_target(second)?;
+    }
+    let secret = given_secret(
+        args.jwt_secret_file.as_deref(),
+        std::env::var_os("CAFE_JWT_SECRET"),
+    )?;
+    if let Some(secret) = secret {
+        let algorithm = SigningAlgorithm::Hs256;
+        let key = SigningKey::hs256(algorithm.first_key_id(), &secret).map_err(|e| e.to_string())?;
+        lab = lab.with_signing_key(key);
+    }
+    let server = lab.server();
+    println!("server: {:?}, {:?}\n", server.mechanism, server.algorithm);
+    let mut all_refused = true;
+    for attack in &attacks {
+        println!("== {} ({})", attack.name, attack.family.title());
+        println!("tries:  {}", attack.attempt);
+        println!("must:   {}", attack.defence);
+        println!("source: {}", attack.source);
+        let outcome = lab.run(attack).await;
+        for exchange in lab.take_exchanges() {
+            print!("{}", attack_lab::show_exchange(&exchange));
+        }
+        match outcome {
+            Ok(Outcome::Refused(how)) => println!("verdict: REFUSED: {how}\n"),
+            Ok(Outcome::Accepted(what)) => {
+                all_refused = false;
+                println!("verdict: ACCEPTED: {what}\n");
+            }
+            Ok(Outcome::Skipped(why)) => println!("verdict: skipped: {why}\n"),
+            Err(error) => {
+                all_refused = false;
+                println!("verdict: ERROR: {error}\n");
+            }
+        }
+    }
+    Ok(all_refused)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("attack-lab: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
