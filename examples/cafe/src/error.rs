@@ -80,14 +80,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sessions::StoreError> for ApiError {
-    fn from(error: sessions::StoreError) -> ApiError {
-        ApiError::unavailable(error)
-    }
-}
-
-impl From<jwt::revocation::StoreError> for ApiError {
-    fn from(error: jwt::revocation::StoreError) -> ApiError {
+/// Any store, whichever crate's trait it implements: 503.
+impl From<cafe::store::StoreError> for ApiError {
+    fn from(error: cafe::store::StoreError) -> ApiError {
         ApiError::unavailable(error)
     }
 }

@@ -16,8 +16,7 @@ use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
 use cafe::throttle::{Attempt, ThrottlePolicy};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::revocation::{
-    DenylistStore, RefreshFamilyStore, Rotation, RotationRefusal, StoreError as TokenStoreError,
-    TokenVersionStore,
+    DenylistStore, RefreshFamilyStore, Rotation, RotationRefusal, TokenVersionStore,
 };
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
@@ -35,10 +34,6 @@ pub struct RedisStore<C> {
 
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError(format!("redis: {error}"))
-}
-
-fn token_unavailable(error: redis::RedisError) -> TokenStoreError {
-    TokenStoreError(format!("redis: {error}"))
 }
 
 /// Nanoseconds since 1970, exactly, so a record reads back as it was written.
@@ -277,17 +272,14 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         jti: &str,
         expires: u64,
         now: u64,
-    ) -> Result<(), TokenStoreError> {
+    ) -> Result<(), StoreError> {
         let index = self.key("user-families", user);
         self.prune_index(&index, "family")
             .await
-            .map_err(token_unavailable)?;
+            .map_err(unavailable)?;
         let family = self.key("family", sid);
         let mut connection = self.connection();
-        let _: () = connection
-            .sadd(&index, sid)
-            .await
-            .map_err(token_unavailable)?;
+        let _: () = connection.sadd(&index, sid).await.map_err(unavailable)?;
         redis::pipe()
             .hset_multiple(
                 &family,
@@ -298,16 +290,11 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
             .ignore()
             .query_async::<()>(&mut connection)
             .await
-            .map_err(token_unavailable)
+            .map_err(unavailable)
     }
 
     // ANCHOR: rotate
-    async fn rotate(
-        &self,
-        sid: &str,
-        jti: &str,
-        next_jti: &str,
-    ) -> Result<Rotation, TokenStoreError> {
+    async fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<Rotation, StoreError> {
         // The compare and the swap in one script: Redis runs it whole, so of
         // two refreshes with the same token exactly one is `rotated`.
         let script = Script::new(
@@ -327,7 +314,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
             .arg(next_jti)
             .invoke_async(&mut self.connection())
             .await
-            .map_err(token_unavailable)?;
+            .map_err(unavailable)?;
         Ok(match answer.as_slice() {
             [verdict, user] if verdict == "rotated" => Rotation::Rotated { user: user.clone() },
             [verdict] if verdict == "revoked" => Rotation::Refused(RotationRefusal::Revoked),
@@ -337,7 +324,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
     }
     // ANCHOR_END: rotate
 
-    async fn revoke(&self, sid: &str) -> Result<(), TokenStoreError> {
+    async fn revoke(&self, sid: &str) -> Result<(), StoreError> {
         let script = Script::new(
             r"if redis.call('EXISTS', KEYS[1]) == 1 then
                 redis.call('HSET', KEYS[1], 'revoked', '1')
@@ -349,10 +336,10 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
             .invoke_async::<i64>(&mut self.connection())
             .await
             .map(|_| ())
-            .map_err(token_unavailable)
+            .map_err(unavailable)
     }
 
-    async fn revoke_all_for(&self, user: &str) -> Result<usize, TokenStoreError> {
+    async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
         let script = Script::new(
             r"if redis.call('HGET', KEYS[1], 'revoked') == '0' then
                 redis.call('HSET', KEYS[1], 'revoked', '1')
@@ -364,14 +351,14 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         let sids: Vec<String> = connection
             .smembers(self.key("user-families", user))
             .await
-            .map_err(token_unavailable)?;
+            .map_err(unavailable)?;
         let mut ended = 0;
         for sid in sids {
             let revoked: i64 = script
                 .key(self.key("family", &sid))
                 .invoke_async(&mut connection)
                 .await
-                .map_err(token_unavailable)?;
+                .map_err(unavailable)?;
             ended += usize::from(revoked == 1);
         }
         Ok(ended)
@@ -380,7 +367,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
 
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> DenylistStore for RedisStore<C> {
-    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), TokenStoreError> {
+    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), StoreError> {
         // The entry says when it ends, and Redis forgets it about then: the
         // TTL is relative, so a test clock and Redis's clock need not agree.
         let ttl = seconds_until(until, now).unsigned_abs();
@@ -388,36 +375,36 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> DenylistStore for RedisS
         connection
             .set_ex(self.key("deny", jti), until, ttl)
             .await
-            .map_err(token_unavailable)
+            .map_err(unavailable)
     }
 
-    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, TokenStoreError> {
+    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
         let mut connection = self.connection();
         let until: Option<u64> = connection
             .get(self.key("deny", jti))
             .await
-            .map_err(token_unavailable)?;
+            .map_err(unavailable)?;
         Ok(until.is_some_and(|until| until > now))
     }
 }
 
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> TokenVersionStore for RedisStore<C> {
-    async fn current(&self, user: &str) -> Result<u64, TokenStoreError> {
+    async fn current(&self, user: &str) -> Result<u64, StoreError> {
         let mut connection = self.connection();
         let version: Option<u64> = connection
             .get(self.key("version", user))
             .await
-            .map_err(token_unavailable)?;
+            .map_err(unavailable)?;
         Ok(version.unwrap_or(0))
     }
 
-    async fn bump(&self, user: &str) -> Result<u64, TokenStoreError> {
+    async fn bump(&self, user: &str) -> Result<u64, StoreError> {
         let mut connection = self.connection();
         connection
             .incr(self.key("version", user), 1)
             .await
-            .map_err(token_unavailable)
+            .map_err(unavailable)
     }
 }
 

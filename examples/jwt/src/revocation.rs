@@ -8,18 +8,9 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The store could not be reached or answered nonsense. The app answers
-/// 503: nobody is let in, and nobody is logged out by mistake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "store unavailable: {}", self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
+/// The store could not answer: the one error of every café store (the
+/// `sessions` crate's session stores return it too), answered with 503.
+pub use store_error::StoreError;
 
 /// Why a refresh token was not swapped for a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

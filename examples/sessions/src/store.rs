@@ -21,18 +21,9 @@ pub struct SessionRecord {
     pub last_seen: SystemTime,
 }
 
-/// The store could not be reached or answered nonsense. The app answers
-/// 503: the caller did nothing wrong, and nobody is let in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "store unavailable: {}", self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
+/// The store could not answer: the one error of every café store (the
+/// `jwt` crate's stores return it too), answered with 503.
+pub use store_error::StoreError;
 
 // ANCHOR: trait
 /// What a session store must do. Every method is async and fallible,
