@@ -3,8 +3,7 @@
 //! requests a browser would send, with the headers a browser adds.
 
 use attack_lab::{
-    ATTACKER_ORIGIN, Applies, Attack, Call, CrossSite, Family, Lab, LabResult, Mechanism, Outcome,
-    Server,
+    ATTACKER_ORIGIN, Attack, Call, CrossSite, Family, Lab, LabResult, Mechanism, Outcome, Targets,
     judge, judge_all,
 };
 use serde_json::json;
@@ -12,91 +11,110 @@ use serde_json::json;
 const FAMILY: Family = Family::Browser;
 
 /// The browser attacks.
-pub fn attacks() -> Vec<Attack> {
-    vec![
-        FAMILY.attack(
-            "csrf-form-post",
-            "another site's auto-submitting form posts an order with the victim's cookies",
-            "403 or 415: cross-site writes are refused, and an HTML form cannot send JSON",
-            "ASVS 5.0 3.5.1; OWASP CSRF Prevention Cheat Sheet",
-            |lab| Box::pin(csrf_form_post(lab)),
-        ),
-        FAMILY.attack(
-            "csrf-fetch-json",
-            "another site's script posts a JSON order with `credentials: include`",
-            "403: Sec-Fetch-Site and Origin say cross-site",
-            "ASVS 5.0 3.5.1, 3.5.3; OWASP CSRF Prevention Cheat Sheet (Fetch Metadata)",
-            |lab| Box::pin(csrf_fetch_json(lab)),
-        ),
-        FAMILY.attack(
-            "csrf-login",
-            "another site logs the victim into the attacker's account (login CSRF)",
-            "403: logging in is a write like any other",
-            "OWASP CSRF Prevention Cheat Sheet (login CSRF)",
-            |lab| Box::pin(csrf_login(lab)),
-        ),
-        FAMILY.attack(
-                "csrf-refresh",
-                "another site posts to /refresh, hoping the refresh cookie goes along",
-                "403; and SameSite=Strict keeps the cookie home in the first place",
-                "ASVS 5.0 3.3.2, 3.5.1",
-                |lab| Box::pin(csrf_refresh(lab)),
-        ).only(hybrid_servers),
-        FAMILY.attack(
-            "cors-credentialed-read",
-            "another site's script reads /me with the victim's credentials",
-            "no Access-Control-Allow-Origin for foreign origins: the browser hides the answer",
-            "ASVS 5.0 3.4.2; OWASP HTML5 Security Cheat Sheet (CORS)",
-            |lab| Box::pin(cors_credentialed_read(lab)),
-        ),
-        FAMILY.attack(
-            "xss-reads-credential",
-            "a script injected into the café's page reads the login's credential",
-            "nothing to read where the credential is an HttpOnly cookie; a token in the page is readable",
-            "ASVS 5.0 3.3.4; OWASP HTML5 Security Cheat Sheet (local storage)",
-            |lab| Box::pin(xss_reads_credential(lab)),
-        ),
-        FAMILY.attack(
-            "xss-session-riding",
-            "a script injected into the café's page orders coffee as the victim",
-            "none at this layer, in any mode: the Content Security Policy keeps the script out",
-            "OWASP Cross Site Scripting Prevention Cheat Sheet",
-            |lab| Box::pin(xss_session_riding(lab)),
-        ),
-        FAMILY.attack(
-            "xss-inline-script",
-            "an inline `<script>` injected into the café's page",
-            "the page's Content Security Policy allows only the café's own script file",
-            "ASVS 5.0 3.4.3; OWASP Content Security Policy Cheat Sheet",
-            |lab| Box::pin(xss_inline_script(lab)),
-        ),
-        FAMILY.attack(
-            "clickjacking",
-            "the café's page framed invisibly on another site",
-            "CSP frame-ancestors 'none'",
-            "ASVS 5.0 3.4.6",
-            |lab| Box::pin(clickjacking(lab)),
-        ),
-        FAMILY.attack(
-            "cached-credentialed-response",
-            "a shared cache keeps /me and shows it to the next user",
-            "Cache-Control: no-store on every API answer",
-            "ASVS 5.0 14.2.2; OWASP Session Management Cheat Sheet (web content caching)",
-            |lab| Box::pin(cached_credentialed_response(lab)),
-        ),
-        FAMILY.attack(
-            "credential-replayed-elsewhere",
-            "a stolen credential used from another machine and browser",
-            "none in any mode: a bearer credential works for whoever holds it; short lifetimes and logout limit it",
-            "RFC 6750 §5.2; RFC 9449 (DPoP) for sender-constrained tokens",
-            |lab| Box::pin(credential_replayed_elsewhere(lab)),
-        ),
-    ]
-}
-
-fn hybrid_servers(server: &Server) -> Applies {
-    Applies::when(server.mechanism == Mechanism::Hybrid, "no refresh cookie")
-}
+pub const ATTACKS: &[Attack] = &[
+    Attack {
+        name: "csrf-form-post",
+        family: FAMILY,
+        attempt: "another site's auto-submitting form posts an order with the victim's cookies",
+        defence: "403 or 415: cross-site writes are refused, and an HTML form cannot send JSON",
+        source: "ASVS 5.0 3.5.1; OWASP CSRF Prevention Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(csrf_form_post(lab)),
+    },
+    Attack {
+        name: "csrf-fetch-json",
+        family: FAMILY,
+        attempt: "another site's script posts a JSON order with `credentials: include`",
+        defence: "403: Sec-Fetch-Site and Origin say cross-site",
+        source: "ASVS 5.0 3.5.1, 3.5.3; OWASP CSRF Prevention Cheat Sheet (Fetch Metadata)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(csrf_fetch_json(lab)),
+    },
+    Attack {
+        name: "csrf-login",
+        family: FAMILY,
+        attempt: "another site logs the victim into the attacker's account (login CSRF)",
+        defence: "403: logging in is a write like any other",
+        source: "OWASP CSRF Prevention Cheat Sheet (login CSRF)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(csrf_login(lab)),
+    },
+    Attack {
+        name: "csrf-refresh",
+        family: FAMILY,
+        attempt: "another site posts to /refresh, hoping the refresh cookie goes along",
+        defence: "403; and SameSite=Strict keeps the cookie home in the first place",
+        source: "ASVS 5.0 3.3.2, 3.5.1",
+        targets: Targets::Hybrid,
+        run: |lab| Box::pin(csrf_refresh(lab)),
+    },
+    Attack {
+        name: "cors-credentialed-read",
+        family: FAMILY,
+        attempt: "another site's script reads /me with the victim's credentials",
+        defence: "no Access-Control-Allow-Origin for foreign origins: the browser hides the answer",
+        source: "ASVS 5.0 3.4.2; OWASP HTML5 Security Cheat Sheet (CORS)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(cors_credentialed_read(lab)),
+    },
+    Attack {
+        name: "xss-reads-credential",
+        family: FAMILY,
+        attempt: "a script injected into the café's page reads the login's credential",
+        defence: "nothing to read where the credential is an HttpOnly cookie; a token in the page \
+            is readable",
+        source: "ASVS 5.0 3.3.4; OWASP HTML5 Security Cheat Sheet (local storage)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(xss_reads_credential(lab)),
+    },
+    Attack {
+        name: "xss-session-riding",
+        family: FAMILY,
+        attempt: "a script injected into the café's page orders coffee as the victim",
+        defence: "none at this layer, in any mode: the Content Security Policy keeps the script \
+            out",
+        source: "OWASP Cross Site Scripting Prevention Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(xss_session_riding(lab)),
+    },
+    Attack {
+        name: "xss-inline-script",
+        family: FAMILY,
+        attempt: "an inline `<script>` injected into the café's page",
+        defence: "the page's Content Security Policy allows only the café's own script file",
+        source: "ASVS 5.0 3.4.3; OWASP Content Security Policy Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(xss_inline_script(lab)),
+    },
+    Attack {
+        name: "clickjacking",
+        family: FAMILY,
+        attempt: "the café's page framed invisibly on another site",
+        defence: "CSP frame-ancestors 'none'",
+        source: "ASVS 5.0 3.4.6",
+        targets: Targets::Every,
+        run: |lab| Box::pin(clickjacking(lab)),
+    },
+    Attack {
+        name: "cached-credentialed-response",
+        family: FAMILY,
+        attempt: "a shared cache keeps /me and shows it to the next user",
+        defence: "Cache-Control: no-store on every API answer",
+        source: "ASVS 5.0 14.2.2; OWASP Session Management Cheat Sheet (web content caching)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(cached_credentialed_response(lab)),
+    },
+    Attack {
+        name: "credential-replayed-elsewhere",
+        family: FAMILY,
+        attempt: "a stolen credential used from another machine and browser",
+        defence: "none in any mode: a bearer credential works for whoever holds it; short \
+            lifetimes and logout limit it",
+        source: "RFC 6750 §5.2; RFC 9449 (DPoP) for sender-constrained tokens",
+        targets: Targets::Every,
+        run: |lab| Box::pin(credential_replayed_elsewhere(lab)),
+    },
+];
 
 /// What the browser attaches by itself to a request from another site: the
 /// session cookie (sessions), nothing otherwise (a token lives in the café's

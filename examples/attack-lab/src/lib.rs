@@ -27,6 +27,7 @@ pub mod login;
 pub mod revocation;
 pub mod session;
 pub mod token;
+pub mod token_rules;
 
 pub use cafe_client::{Call, Credential, Mechanism, Reply, demo_password};
 
@@ -103,6 +104,68 @@ pub enum Applies {
     No(&'static str),
 }
 
+impl Applies {
+    /// `Yes` if `condition` holds, otherwise `No(why)`.
+    pub fn when(condition: bool, why: &'static str) -> Applies {
+        if condition {
+            Applies::Yes
+        } else {
+            Applies::No(why)
+        }
+    }
+}
+
+/// The servers an attack means anything against, as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Targets {
+    /// Every server.
+    Every,
+    /// Servers that hand out JWTs.
+    Tokens,
+    /// Servers with a session cookie.
+    Sessions,
+    /// Servers that set a cookie at login: the session's, or the hybrid's
+    /// refresh cookie.
+    Cookies,
+    /// The hybrid: a refresh token in a cookie.
+    Hybrid,
+    /// Token servers signing with one of `algorithms`; `why` says what the
+    /// others lack.
+    Signing {
+        /// The algorithms the attack needs.
+        algorithms: &'static [SigningAlgorithm],
+        /// Why it means nothing against the others.
+        why: &'static str,
+    },
+}
+
+impl Targets {
+    /// Whether an attack with these targets means anything against `server`.
+    pub fn applies(self, server: &Server) -> Applies {
+        match self {
+            Targets::Every => Applies::Yes,
+            Targets::Tokens => Applies::when(server.uses_tokens(), "sessions use no tokens"),
+            Targets::Sessions => {
+                Applies::when(server.mechanism == Mechanism::Sessions, "no session cookie")
+            }
+            Targets::Cookies => Applies::when(
+                server.mechanism != Mechanism::Jwt,
+                "no cookies: tokens travel in the body and a header",
+            ),
+            Targets::Hybrid => {
+                Applies::when(server.mechanism == Mechanism::Hybrid, "no refresh cookie")
+            }
+            Targets::Signing { algorithms, why } => match Targets::Tokens.applies(server) {
+                Applies::Yes => Applies::when(
+                    server.algorithm.is_some_and(|a| algorithms.contains(&a)),
+                    why,
+                ),
+                no => no,
+            },
+        }
+    }
+}
+
 /// How an attack ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -117,7 +180,10 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// One attack.
+/// One attack, as data: what it sends, the answer the café must give, the
+/// rule behind it, the servers it means anything against, and the code that
+/// sends it and judges the answer.
+#[derive(Clone, Copy)]
 pub struct Attack {
     /// Its name on the command line and in the table.
     pub name: &'static str,
@@ -130,86 +196,34 @@ pub struct Attack {
     /// Where the rule comes from.
     pub source: &'static str,
     /// Which servers it means anything against.
-    pub applies: fn(&Server) -> Applies,
+    pub targets: Targets,
     /// The attack itself.
     pub run: Run,
 }
 
-impl Family {
-    /// An attack of this family, meant for the servers the family's attacks
-    /// usually are: token attacks for token servers, session attacks for
-    /// session servers, the rest for every server.
-    pub fn attack(
-        self,
-        name: &'static str,
-        attempt: &'static str,
-        defence: &'static str,
-        source: &'static str,
-        run: Run,
-    ) -> Attack {
-        let applies = match self {
-            Family::Jwt | Family::Revocation => token_servers,
-            Family::Sessions => session_servers,
-            Family::Browser | Family::Login => everywhere,
-        };
-        Attack {
-            name,
-            family: self,
-            attempt,
-            defence,
-            source,
-            applies,
-            run,
-        }
-    }
-}
-
 impl Attack {
-    /// The same attack, meant only for the servers `applies` accepts.
-    pub fn only(self, applies: fn(&Server) -> Applies) -> Attack {
-        Attack { applies, ..self }
-    }
-}
-
-impl Applies {
-    /// `Yes` if `condition` holds, otherwise `No(why)`.
-    pub fn when(condition: bool, why: &'static str) -> Applies {
-        if condition {
-            Applies::Yes
-        } else {
-            Applies::No(why)
-        }
+    /// Whether it means anything against `server`.
+    pub fn applies(&self, server: &Server) -> Applies {
+        self.targets.applies(server)
     }
 }
 
 /// Every attack the lab knows, grouped by family.
 pub fn catalogue() -> Vec<Attack> {
-    let mut attacks = token::attacks();
-    attacks.extend(revocation::attacks());
-    attacks.extend(session::attacks());
-    attacks.extend(browser::attacks());
-    attacks.extend(login::attacks());
-    attacks
+    [
+        token::ATTACKS,
+        token_rules::ATTACKS,
+        revocation::ATTACKS,
+        session::ATTACKS,
+        browser::ATTACKS,
+        login::ATTACKS,
+    ]
+    .concat()
 }
 
 /// The attack called `name`.
 pub fn find(name: &str) -> Option<Attack> {
     catalogue().into_iter().find(|attack| attack.name == name)
-}
-
-/// Applies to every server.
-pub fn everywhere(_: &Server) -> Applies {
-    Applies::Yes
-}
-
-/// Applies to servers that hand out JWTs.
-pub fn token_servers(server: &Server) -> Applies {
-    Applies::when(server.uses_tokens(), "sessions use no tokens")
-}
-
-/// Applies to servers with a session cookie.
-pub fn session_servers(server: &Server) -> Applies {
-    Applies::when(server.mechanism == Mechanism::Sessions, "no session cookie")
 }
 
 /// A call as a page on another site makes the browser send it.
@@ -364,7 +378,7 @@ impl Lab {
 
     /// Runs `attack`, or says why it does not apply.
     pub async fn run(&self, attack: &Attack) -> LabResult {
-        match (attack.applies)(&self.server) {
+        match attack.applies(&self.server) {
             Applies::Yes => (attack.run)(self).await,
             Applies::No(why) => Ok(Outcome::Skipped(format!("not applicable: {why}"))),
         }

@@ -5,66 +5,81 @@
 //! exists, so the guessing attacks aim at a name nobody has: the demo users
 //! stay usable while the lab runs, and the limit looks the same.
 
-use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, judge, judge_all};
+use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, Targets, judge, judge_all};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 const FAMILY: Family = Family::Login;
 
 /// The login attacks.
-pub fn attacks() -> Vec<Attack> {
-    vec![
-        FAMILY.attack(
-            "login-user-enumeration",
-            "compare the answers for an unknown name and a wrong password",
-            "the same status and the same body for both",
-            "ASVS 5.0 6.3.8; OWASP Authentication Cheat Sheet",
-            |lab| Box::pin(user_enumeration(lab)),
-        ),
-        FAMILY.attack(
-            "login-timing-enumeration",
-            "time the answers for an unknown name and a wrong password",
-            "the same Argon2 work for both: an unknown name is checked against a dummy hash",
-            "ASVS 5.0 6.3.8; OWASP Authentication Cheat Sheet",
-            |lab| Box::pin(timing_enumeration(lab)),
-        ),
-        FAMILY.attack(
-            "login-parallel-guessing",
-            "20 password guesses for one name, all at once",
-            "at most 5 are checked; the rest get 429 with Retry-After",
-            "ASVS 5.0 6.3.1; OWASP Authentication Cheat Sheet",
-            |lab| Box::pin(parallel_guessing(lab)),
-        ),
-        FAMILY.attack(
-            "login-guessing-from-many-addresses",
-            "10 guesses for one name, each claiming another client address",
-            "429 after 5: the limit counts per name, and X-Forwarded-For is not trusted",
-            "ASVS 5.0 6.3.1",
-            |lab| Box::pin(guessing_from_many_addresses(lab)),
-        ),
-        FAMILY.attack(
-            "login-password-spraying",
-            "one guess each for 12 different names, from one address",
-            "each name's limit is untouched by the others; only a per-address limit (not built) would slow this",
-            "ASVS 5.0 6.3.1; OWASP Credential Stuffing Prevention Cheat Sheet",
-            |lab| Box::pin(password_spraying(lab)),
-        ),
-        FAMILY.attack(
-            "login-oversized-password",
-            "a 2 KiB password, and a 1 MiB login body",
-            "422 before any hashing, 413 before reading the body",
-            "ASVS 5.0 6.2.9 (64+ characters allowed); OWASP Password Storage Cheat Sheet",
-            |lab| Box::pin(oversized_password(lab)),
-        ),
-        FAMILY.attack(
-            "login-password-variants",
-            "the right password with other letter case, a trailing space, or an extra character",
-            "401 for each: the password is checked exactly as sent, never truncated or case-folded",
-            "ASVS 5.0 6.2.8",
-            |lab| Box::pin(password_variants(lab)),
-        ),
-    ]
-}
+pub const ATTACKS: &[Attack] = &[
+    Attack {
+        name: "login-user-enumeration",
+        family: FAMILY,
+        attempt: "compare the answers for an unknown name and a wrong password",
+        defence: "the same status and the same body for both",
+        source: "ASVS 5.0 6.3.8; OWASP Authentication Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(user_enumeration(lab)),
+    },
+    Attack {
+        name: "login-timing-enumeration",
+        family: FAMILY,
+        attempt: "time the answers for an unknown name and a wrong password",
+        defence: "the same Argon2 work for both: an unknown name is checked against a dummy hash",
+        source: "ASVS 5.0 6.3.8; OWASP Authentication Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(timing_enumeration(lab)),
+    },
+    Attack {
+        name: "login-parallel-guessing",
+        family: FAMILY,
+        attempt: "20 password guesses for one name, all at once",
+        defence: "at most 5 are checked; the rest get 429 with Retry-After",
+        source: "ASVS 5.0 6.3.1; OWASP Authentication Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(parallel_guessing(lab)),
+    },
+    Attack {
+        name: "login-guessing-from-many-addresses",
+        family: FAMILY,
+        attempt: "10 guesses for one name, each claiming another client address",
+        defence: "429 after 5: the limit counts per name, and X-Forwarded-For is not trusted",
+        source: "ASVS 5.0 6.3.1",
+        targets: Targets::Every,
+        run: |lab| Box::pin(guessing_from_many_addresses(lab)),
+    },
+    Attack {
+        name: "login-password-spraying",
+        family: FAMILY,
+        attempt: "one guess each for 12 different names, from one address",
+        defence: "each name's limit is untouched by the others; only a per-address limit (not \
+            built) would slow this",
+        source: "ASVS 5.0 6.3.1; OWASP Credential Stuffing Prevention Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(password_spraying(lab)),
+    },
+    Attack {
+        name: "login-oversized-password",
+        family: FAMILY,
+        attempt: "a 2 KiB password, and a 1 MiB login body",
+        defence: "422 before any hashing, 413 before reading the body",
+        source: "ASVS 5.0 6.2.9 (64+ characters allowed); OWASP Password Storage Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(oversized_password(lab)),
+    },
+    Attack {
+        name: "login-password-variants",
+        family: FAMILY,
+        attempt: "the right password with other letter case, a trailing space, or an extra \
+            character",
+        defence: "401 for each: the password is checked exactly as sent, never truncated or \
+            case-folded",
+        source: "ASVS 5.0 6.2.8",
+        targets: Targets::Every,
+        run: |lab| Box::pin(password_variants(lab)),
+    },
+];
 
 /// A user name nobody has, different on every call.
 fn nobody() -> Result<String, String> {

@@ -66,7 +66,8 @@ async fn run(args: Args) -> Result<bool, String> {
     )?;
     if let Some(secret) = secret {
         let algorithm = SigningAlgorithm::Hs256;
-        let key = SigningKey::hs256(algorithm.first_key_id(), &secret).map_err(|e| e.to_string())?;
+        let key =
+            SigningKey::hs256(algorithm.first_key_id(), &secret).map_err(|e| e.to_string())?;
         lab = lab.with_signing_key(key);
     }
     let server = lab.server();

@@ -1,9 +1,7 @@
 //! Ending a login, and what still works afterwards: logout, bans, "log out
 //! everywhere", and the refresh token's rotation.
 
-use attack_lab::{
-    Attack, Call, Family, Lab, LabResult, Outcome, Reply, everywhere, judge, judge_all,
-};
+use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, Targets, judge, judge_all};
 use std::time::Duration;
 
 const RFC_9700_REFRESH: &str = "RFC 9700 §4.14.2; OWASP JWT Cheat Sheet";
@@ -11,80 +9,99 @@ const RFC_9700_REFRESH: &str = "RFC 9700 §4.14.2; OWASP JWT Cheat Sheet";
 const FAMILY: Family = Family::Revocation;
 
 /// The revocation and refresh attacks.
-pub fn attacks() -> Vec<Attack> {
-    vec![
-        FAMILY.attack(
-            "refresh-reuse-after-rotation",
-            "a refresh token used again after it was swapped for a new one",
-            "401, and the whole family ends: the new token stops working too",
-            RFC_9700_REFRESH,
-            |lab| Box::pin(reuse_after_rotation(lab)),
-        ),
-        FAMILY.attack(
-            "refresh-parallel-reuse",
-            "one refresh token sent four times at once",
-            "exactly one new pair; the rest 401",
-            RFC_9700_REFRESH,
-            |lab| Box::pin(parallel_reuse(lab)),
-        ),
-        FAMILY.attack(
-            "refresh-parallel-reuse-two-servers",
-            "one refresh token sent to two servers of the same deployment at once",
-            "exactly one new pair across both: the rotation is atomic in the shared store",
-            RFC_9700_REFRESH,
-            |lab| Box::pin(parallel_reuse_two_servers(lab)),
-        ),
-        FAMILY.attack(
-            "refresh-after-logout",
-            "the refresh token of a login that has logged out",
-            "401",
-            "RFC 9700 §4.14.2; ASVS 5.0 7.4.1",
-            |lab| Box::pin(refresh_after_logout(lab)),
-        ),
-        FAMILY.attack(
-            "refresh-after-ban",
-            "the refresh token of a user an admin has since banned",
-            "403: no new access token for a banned account",
-            "ASVS 5.0 7.4.2",
-            |lab| Box::pin(refresh_after_ban(lab)),
-        ),
-        FAMILY.attack(
-            "refresh-after-logout-everywhere",
-            "a refresh token after an admin logged its user out everywhere",
-            "401",
-            "ASVS 5.0 7.4.5",
-            |lab| Box::pin(refresh_after_logout_everywhere(lab)),
-        ),
-        FAMILY.attack(
-            "refresh-expired",
-            "a refresh token used after its login's lifetime (7 days) ended",
-            "401: the family ends at login + 7 days, however often refreshed",
-            "RFC 9700 §4.14.2; ASVS 5.0 7.3.2",
-            |lab| Box::pin(refresh_expired(lab)),
-        ),
-        FAMILY.attack(
-                "access-after-logout",
-                "the credential of a login that has logged out, replayed",
-                "401 where the server keeps state per request; plain JWTs work until they expire",
-                "ASVS 5.0 7.4.1; OWASP JWT Cheat Sheet (token revocation)",
-                |lab| Box::pin(access_after_logout(lab)),
-        ).only(everywhere),
-        FAMILY.attack(
-                "access-after-ban",
-                "the credential of a user an admin has just banned",
-                "403 or 401 at once where the role or version is looked up; plain JWTs until expiry",
-                "ASVS 5.0 7.4.2",
-                |lab| Box::pin(access_after_ban(lab)),
-        ).only(everywhere),
-        FAMILY.attack(
-                "access-after-logout-everywhere",
-                "a credential after an admin logged its user out everywhere",
-                "401 where the server keeps state per request; plain JWTs until expiry",
-                "ASVS 5.0 7.4.5",
-                |lab| Box::pin(access_after_logout_everywhere(lab)),
-        ).only(everywhere),
-    ]
-}
+pub const ATTACKS: &[Attack] = &[
+    Attack {
+        name: "refresh-reuse-after-rotation",
+        family: FAMILY,
+        attempt: "a refresh token used again after it was swapped for a new one",
+        defence: "401, and the whole family ends: the new token stops working too",
+        source: RFC_9700_REFRESH,
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(reuse_after_rotation(lab)),
+    },
+    Attack {
+        name: "refresh-parallel-reuse",
+        family: FAMILY,
+        attempt: "one refresh token sent four times at once",
+        defence: "exactly one new pair; the rest 401",
+        source: RFC_9700_REFRESH,
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(parallel_reuse(lab)),
+    },
+    Attack {
+        name: "refresh-parallel-reuse-two-servers",
+        family: FAMILY,
+        attempt: "one refresh token sent to two servers of the same deployment at once",
+        defence: "exactly one new pair across both: the rotation is atomic in the shared store",
+        source: RFC_9700_REFRESH,
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(parallel_reuse_two_servers(lab)),
+    },
+    Attack {
+        name: "refresh-after-logout",
+        family: FAMILY,
+        attempt: "the refresh token of a login that has logged out",
+        defence: "401",
+        source: "RFC 9700 §4.14.2; ASVS 5.0 7.4.1",
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(refresh_after_logout(lab)),
+    },
+    Attack {
+        name: "refresh-after-ban",
+        family: FAMILY,
+        attempt: "the refresh token of a user an admin has since banned",
+        defence: "403: no new access token for a banned account",
+        source: "ASVS 5.0 7.4.2",
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(refresh_after_ban(lab)),
+    },
+    Attack {
+        name: "refresh-after-logout-everywhere",
+        family: FAMILY,
+        attempt: "a refresh token after an admin logged its user out everywhere",
+        defence: "401",
+        source: "ASVS 5.0 7.4.5",
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(refresh_after_logout_everywhere(lab)),
+    },
+    Attack {
+        name: "refresh-expired",
+        family: FAMILY,
+        attempt: "a refresh token used after its login's lifetime (7 days) ended",
+        defence: "401: the family ends at login + 7 days, however often refreshed",
+        source: "RFC 9700 §4.14.2; ASVS 5.0 7.3.2",
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(refresh_expired(lab)),
+    },
+    Attack {
+        name: "access-after-logout",
+        family: FAMILY,
+        attempt: "the credential of a login that has logged out, replayed",
+        defence: "401 where the server keeps state per request; plain JWTs work until they expire",
+        source: "ASVS 5.0 7.4.1; OWASP JWT Cheat Sheet (token revocation)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(access_after_logout(lab)),
+    },
+    Attack {
+        name: "access-after-ban",
+        family: FAMILY,
+        attempt: "the credential of a user an admin has just banned",
+        defence: "403 or 401 at once where the role or version is looked up; plain JWTs until \
+            expiry",
+        source: "ASVS 5.0 7.4.2",
+        targets: Targets::Every,
+        run: |lab| Box::pin(access_after_ban(lab)),
+    },
+    Attack {
+        name: "access-after-logout-everywhere",
+        family: FAMILY,
+        attempt: "a credential after an admin logged its user out everywhere",
+        defence: "401 where the server keeps state per request; plain JWTs until expiry",
+        source: "ASVS 5.0 7.4.5",
+        targets: Targets::Every,
+        run: |lab| Box::pin(access_after_logout_everywhere(lab)),
+    },
+];
 
 async fn refresh(lab: &Lab, token: &str) -> Result<Reply, String> {
     lab.send(lab.refresh_call(token)).await

@@ -1,9 +1,7 @@
 //! Attacks on the session ID: planting one, guessing one, finding one in a
 //! URL, and using one after it should have ended.
 
-use attack_lab::{
-    Applies, Attack, Call, Family, Lab, LabResult, Mechanism, Outcome, Server, judge, judge_all,
-};
+use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Targets, judge, judge_all};
 use sessions::cookie::COOKIE_NAME;
 use std::time::Duration;
 
@@ -13,66 +11,72 @@ pub const GUESSES: usize = 500;
 const FAMILY: Family = Family::Sessions;
 
 /// The session attacks.
-pub fn attacks() -> Vec<Attack> {
-    vec![
-        FAMILY.attack(
-            "session-fixation",
-            "plant a session ID in the victim's browser before they log in, then use it",
-            "login issues a new ID and ends the planted one",
-            "ASVS 5.0 7.2.4; OWASP Session Management Cheat Sheet",
-            |lab| Box::pin(fixation(lab)),
-        ),
-        FAMILY.attack(
-            "session-forged-id",
-            "a made-up session ID of the right shape",
-            "401",
-            "ASVS 5.0 7.2.1",
-            |lab| Box::pin(forged_id(lab)),
-        ),
-        FAMILY.attack(
-            "session-id-guessing",
-            "500 random IDs, looking for anyone's session",
-            "401 every time: 256 random bits make a hit one chance in 2^256 per guess",
-            "ASVS 5.0 7.2.3",
-            |lab| Box::pin(id_guessing(lab)),
-        ),
-        FAMILY.attack(
-            "session-id-in-url",
-            "a real session ID in the query string and as a path parameter",
-            "401: the ID is read from the cookie only, so it never lands in logs or Referer",
-            "ASVS 5.0 14.2.1; OWASP Session Management Cheat Sheet",
-            |lab| Box::pin(id_in_url(lab)),
-        ),
-        FAMILY.attack(
-                "cookie-attributes",
-                "read the login cookie from script, send it over plain HTTP, or from another site",
-                "HttpOnly, Secure, SameSite and a __Host- or __Secure- prefix on every login cookie",
-                "ASVS 5.0 3.3.1–3.3.4; RFC 6265bis §4.1.3",
-                |lab| Box::pin(cookie_attributes(lab)),
-        ).only(cookie_servers),
-        FAMILY.attack(
-            "session-idle-timeout",
-            "a session ID used after 31 minutes without a request",
-            "401: sessions end after 30 idle minutes",
-            "ASVS 5.0 7.3.1",
-            |lab| Box::pin(idle_timeout(lab)),
-        ),
-        FAMILY.attack(
-            "session-absolute-timeout",
-            "a session kept busy every 20 minutes for more than 8 hours",
-            "401: sessions end 8 hours after login, however active",
-            "ASVS 5.0 7.3.2",
-            |lab| Box::pin(absolute_timeout(lab)),
-        ),
-    ]
-}
-
-fn cookie_servers(server: &Server) -> Applies {
-    match server.mechanism {
-        Mechanism::Sessions | Mechanism::Hybrid => Applies::Yes,
-        Mechanism::Jwt => Applies::No("no cookies: tokens travel in the body and a header"),
-    }
-}
+pub const ATTACKS: &[Attack] = &[
+    Attack {
+        name: "session-fixation",
+        family: FAMILY,
+        attempt: "plant a session ID in the victim's browser before they log in, then use it",
+        defence: "login issues a new ID and ends the planted one",
+        source: "ASVS 5.0 7.2.4; OWASP Session Management Cheat Sheet",
+        targets: Targets::Sessions,
+        run: |lab| Box::pin(fixation(lab)),
+    },
+    Attack {
+        name: "session-forged-id",
+        family: FAMILY,
+        attempt: "a made-up session ID of the right shape",
+        defence: "401",
+        source: "ASVS 5.0 7.2.1",
+        targets: Targets::Sessions,
+        run: |lab| Box::pin(forged_id(lab)),
+    },
+    Attack {
+        name: "session-id-guessing",
+        family: FAMILY,
+        attempt: "500 random IDs, looking for anyone's session",
+        defence: "401 every time: 256 random bits make a hit one chance in 2^256 per guess",
+        source: "ASVS 5.0 7.2.3",
+        targets: Targets::Sessions,
+        run: |lab| Box::pin(id_guessing(lab)),
+    },
+    Attack {
+        name: "session-id-in-url",
+        family: FAMILY,
+        attempt: "a real session ID in the query string and as a path parameter",
+        defence: "401: the ID is read from the cookie only, so it never lands in logs or Referer",
+        source: "ASVS 5.0 14.2.1; OWASP Session Management Cheat Sheet",
+        targets: Targets::Sessions,
+        run: |lab| Box::pin(id_in_url(lab)),
+    },
+    Attack {
+        name: "cookie-attributes",
+        family: FAMILY,
+        attempt: "read the login cookie from script, send it over plain HTTP, or from another site",
+        defence: "HttpOnly, Secure, SameSite and a __Host- or __Secure- prefix on every login \
+            cookie",
+        source: "ASVS 5.0 3.3.1–3.3.4; RFC 6265bis §4.1.3",
+        targets: Targets::Cookies,
+        run: |lab| Box::pin(cookie_attributes(lab)),
+    },
+    Attack {
+        name: "session-idle-timeout",
+        family: FAMILY,
+        attempt: "a session ID used after 31 minutes without a request",
+        defence: "401: sessions end after 30 idle minutes",
+        source: "ASVS 5.0 7.3.1",
+        targets: Targets::Sessions,
+        run: |lab| Box::pin(idle_timeout(lab)),
+    },
+    Attack {
+        name: "session-absolute-timeout",
+        family: FAMILY,
+        attempt: "a session kept busy every 20 minutes for more than 8 hours",
+        defence: "401: sessions end 8 hours after login, however active",
+        source: "ASVS 5.0 7.3.2",
+        targets: Targets::Sessions,
+        run: |lab| Box::pin(absolute_timeout(lab)),
+    },
+];
 
 /// An ID drawn exactly as the café draws its own, but never issued.
 fn made_up_id() -> Result<String, String> {

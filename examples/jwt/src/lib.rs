@@ -33,6 +33,7 @@ extern crate self as jwt;
 
 pub mod anatomy;
 mod authority;
+pub mod forge;
 pub mod keys;
 pub mod revocation;
 pub mod tokens;

@@ -342,7 +342,7 @@ fn every_attack_applies_somewhere() {
         assert!(
             servers
                 .iter()
-                .any(|server| (attack.applies)(server) == Applies::Yes),
+                .any(|server| attack.applies(server) == Applies::Yes),
             "{} applies to no column",
             attack.name
         );
