@@ -14,12 +14,12 @@
 //! the best round counts, the one least disturbed by the rest of the machine.
 
 use bench_harness::finish_now;
+use cafe_client::launch::{CafeProcess, RedisServer};
+use cafe_client::{Client, Credential, Visitor};
 use perf::{
     CLUSTER_VARIANTS, LOAD_VARIANTS, LoadResult, TABLE_DIR, Table, callgrind_collected,
     criterion_median_ns, generated_notice, grouped, human_ns, parse_wrk,
 };
-use cafe_client::launch::{CafeProcess, RedisServer};
-use cafe_client::{Client, Credential, Visitor};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;

@@ -178,7 +178,9 @@ impl Visitor {
             self.mechanism,
             self.credential.as_ref().and_then(Credential::refresh_token),
         ) else {
-            return Err(ClientError("only a visitor holding tokens can refresh".to_owned()));
+            return Err(ClientError(
+                "only a visitor holding tokens can refresh".to_owned(),
+            ));
         };
         let reply = self.client.send(&mechanism.refresh_call(refresh)).await?;
         if reply.status == 200 {

@@ -40,8 +40,9 @@ impl Mechanism {
     pub fn refresh_call(self, refresh_token: &str) -> Call {
         match self {
             Mechanism::Hybrid => Call::post("/refresh").cookie(REFRESH_COOKIE, refresh_token),
-            Mechanism::Sessions | Mechanism::Jwt => Call::post("/refresh")
-                .json(&serde_json::json!({ "refresh_token": refresh_token })),
+            Mechanism::Sessions | Mechanism::Jwt => {
+                Call::post("/refresh").json(&serde_json::json!({ "refresh_token": refresh_token }))
+            }
         }
     }
 }

@@ -35,9 +35,8 @@ impl Reply {
 
     /// The `Set-Cookie` header that sets cookie `name`.
     pub fn set_cookie(&self, name: &str) -> Option<&str> {
-        self.set_cookies().find(|value| {
-            cookie::Cookie::parse(*value).is_ok_and(|cookie| cookie.name() == name)
-        })
+        self.set_cookies()
+            .find(|value| cookie::Cookie::parse(*value).is_ok_and(|cookie| cookie.name() == name))
     }
 
     /// The value `Set-Cookie` gives cookie `name`; `None` when it is not
