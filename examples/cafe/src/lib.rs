@@ -53,16 +53,35 @@ pub use routes::BODY_LIMIT_BYTES;
 
 use auth::AppState;
 use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::header::CONNECTION;
+use axum::http::{HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use clock::{Clock, SystemClock};
+use error::ApiError;
+use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use jwt::{Lifetimes, RevocationChecks, TokenAuthority};
 use mechanisms::jwt::{JwtMechanism, RefreshDelivery};
 use mechanisms::sessions::SessionMechanism;
 use sessions::{Sessions, Timeouts};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 use store::Stores;
 use throttle::ThrottlePolicy;
 use tokio::net::TcpListener;
+use tokio::time::Sleep;
+use tower::ServiceExt;
 use users::{HashingLimits, PasswordChecker};
 
 /// Which mechanism remembers who is logged in.
@@ -110,6 +129,9 @@ pub struct Config {
     pub xss_demo: bool,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// How long [`serve`] waits for a request's head and for its body before
+    /// it closes the connection.
+    pub connection_timeouts: ConnectionTimeouts,
 }
 
 impl Config {
@@ -117,7 +139,7 @@ impl Config {
     /// 8 h absolute session timeouts, 5 login attempts per 15 min, one
     /// password check per core, JWTs signed with a random HS256 secret and
     /// living 15 min (access; 5 min for the hybrid) and 7 days (refresh), the
-    /// system clock.
+    /// system clock, and 20 s each for a request's head and its body.
     ///
     /// # Panics
     ///
@@ -152,6 +174,7 @@ impl Config {
             allowed_origins: AllowedOrigins::default(),
             xss_demo: false,
             clock: Arc::new(SystemClock),
+            connection_timeouts: ConnectionTimeouts::default(),
         }
     }
 }
@@ -211,8 +234,51 @@ pub fn token_state(config: Config) -> AppState<JwtMechanism> {
 }
 // ANCHOR_END: app
 
+/// How long a client may take over each part of a request before [`serve`]
+/// closes its connection. Without them, a client that sends half a request
+/// and stalls holds a connection, a task and a file descriptor for as long
+/// as it likes, and a few thousand such clients ("slowloris") take every
+/// connection the server can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionTimeouts {
+    /// From when the server starts waiting for a request to the end of its
+    /// head (request line and headers). The wait starts when the connection
+    /// opens and again after each response, so this is also how long a
+    /// kept-alive connection may sit idle: hyper runs one timer for both.
+    pub request_head: Duration,
+    /// From the end of the head to the end of the body: one deadline for the
+    /// whole body, not one per read, so sending it a byte at a time does not
+    /// stretch it. Past it, the answer is `408 Request Timeout` and the
+    /// connection closes.
+    pub request_body: Duration,
+}
+
+/// The default [`ConnectionTimeouts::request_head`]: 20 s, the first
+/// deadline Apache httpd's `mod_reqtimeout` gives a request's headers by
+/// default (`header=20-40`), and inside the 30 s hyper would use if told
+/// nothing. A café request head is a few hundred bytes, which every real
+/// client sends at once.
+pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The default [`ConnectionTimeouts::request_body`]: 20 s, `mod_reqtimeout`'s
+/// default for a body (`body=20`). The café's bodies are at most
+/// [`BODY_LIMIT_BYTES`] of JSON, a login well under 2 KiB.
+pub const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl Default for ConnectionTimeouts {
+    fn default() -> ConnectionTimeouts {
+        ConnectionTimeouts {
+            request_head: REQUEST_HEAD_TIMEOUT,
+            request_body: REQUEST_BODY_TIMEOUT,
+        }
+    }
+}
+
 /// Serves the app on `listener` until the process ends. Expired state is
 /// the stores' own business: the memory stores sweep it out as they go.
+///
+/// HTTP/1.1 straight from hyper, not through `axum::serve`, which has no
+/// timeouts: every connection gets the [`ConnectionTimeouts`] of `config`.
 pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result<()> {
     if config.allowed_origins == AllowedOrigins::default() {
         let port = listener.local_addr()?.port();
@@ -221,5 +287,114 @@ pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result
             format!("http://127.0.0.1:{port}"),
         ]);
     }
-    axum::serve(listener, app(config)).await
+    let timeouts = config.connection_timeouts;
+    let app = app(config);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) if is_connection_error(&error) => continue, // that client is gone
+            Err(error) => {
+                // Out of file descriptors, say: wait for some to close
+                // rather than stop serving, as `axum::serve` does.
+                tracing::warn!(%error, "could not accept a connection");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let app = app.clone();
+        let service =
+            service_fn(move |request| respond(app.clone(), request, peer, timeouts.request_body));
+        tokio::spawn(async move {
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeouts.request_head)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection closed");
+            }
+        });
+    }
+}
+
+fn is_connection_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
+}
+
+/// One request through the app, with the peer's address for the handlers
+/// that ask (`ConnectInfo`, as `axum::serve` provides it) and a deadline on
+/// its body. If the body missed it, the answer is 408 whatever the app
+/// made of the cut-off body, and the connection closes.
+async fn respond(
+    app: Router,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    body_timeout: Duration,
+) -> Result<Response, Infallible> {
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(ConnectInfo(peer));
+    if body.is_end_stream() {
+        // No body (a GET, say): nothing to wait for.
+        let request = Request::from_parts(parts, Body::new(body));
+        return app.oneshot(request).await;
+    }
+    let missed = Arc::new(AtomicBool::new(false));
+    let body = DeadlineBody {
+        body,
+        deadline: Box::pin(tokio::time::sleep(body_timeout)),
+        missed: missed.clone(),
+    };
+    let response = app
+        .oneshot(Request::from_parts(parts, Body::new(body)))
+        .await?;
+    if missed.load(Ordering::Relaxed) {
+        let late = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body came too slowly",
+        )
+        .with_header(CONNECTION, HeaderValue::from_static("close"));
+        return Ok(late.into_response());
+    }
+    Ok(response)
+}
+
+/// A request body that fails once its deadline has passed, and says so in
+/// `missed`.
+struct DeadlineBody {
+    body: Incoming,
+    deadline: Pin<Box<Sleep>>,
+    missed: Arc<AtomicBool>,
+}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::BoxError>>> {
+        let this = &mut *self;
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.missed.store(true, Ordering::Relaxed);
+            // An error, not an early end: a cut-off body must never pass
+            // for a whole one and be acted on.
+            return Poll::Ready(Some(Err("the request body came too slowly".into())));
+        }
+        Pin::new(&mut this.body)
+            .poll_frame(cx)
+            .map_err(axum::BoxError::from)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }

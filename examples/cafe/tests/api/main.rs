@@ -7,6 +7,7 @@ mod attack_lab;
 mod browser;
 mod cli;
 mod conformance;
+mod connection_timeouts;
 mod flags;
 mod hardening;
 mod hostile_input;
