@@ -6,7 +6,8 @@
 //! and each mechanism answers its own way.
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -14,33 +15,93 @@ use cafe::clock::Clock;
 use cafe::error::ApiError;
 use cafe::store::Stores;
 use cafe::users::{PasswordChecker, Profile, Role};
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// Who a credential says the caller is.
+/// How the role in force for a request was learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleSource {
+    /// Read from the account on this request (sessions; and the admin
+    /// routes in every mode): as current as the account store.
+    Account,
+    /// The role a token was issued with, believed without a lookup: as old
+    /// as the token.
+    Claim,
+}
+
+/// Who sent a request, resolved by the mechanism: the account name and the
+/// role in force, with how that role was learned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     /// The account name.
     pub name: String,
-    /// The role the credential itself carries (a JWT claim), or `None` when
-    /// the app should read the current role from the accounts (sessions).
-    pub role_claim: Option<Role>,
+    /// The role in force for this request.
+    pub role: Role,
+    /// Where [`Authenticated::role`] came from.
+    pub source: RoleSource,
 }
 
-/// What a mechanism adds to a response: headers (`Set-Cookie`) and fields of
-/// the JSON body (`access_token`).
+/// Why an account may not act, or be given a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Barred {
+    /// The account is banned: 403.
+    Banned,
+    /// There is no such account (any more): 401.
+    Gone,
+}
+
+// ANCHOR: admit
+/// The one place the app decides who may act: an account that exists and
+/// is not banned. A login, a refresh and every authenticated request ask it.
+pub fn admit(account: Option<Profile>) -> Result<Profile, Barred> {
+    match account {
+        Some(profile) if profile.role == Role::Banned => Err(Barred::Banned),
+        Some(profile) => Ok(profile),
+        None => Err(Barred::Gone),
+    }
+}
+// ANCHOR_END: admit
+
+impl From<Barred> for ApiError {
+    fn from(barred: Barred) -> ApiError {
+        match barred {
+            Barred::Banned => ApiError::forbidden("this account is banned"),
+            Barred::Gone => ApiError::unauthenticated(),
+        }
+    }
+}
+
+/// The token response of RFC 6749 §5.1, as login and refresh send it in
+/// their JSON body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenResponse {
+    /// Sent back as `Authorization: Bearer` on every request.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Absent where the refresh token travels in a cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+}
+
+/// What a mechanism adds to a response: headers (`Set-Cookie`) and, for
+/// tokens, the token response in the JSON body.
 #[derive(Debug, Default)]
 pub struct Issued {
     /// Headers to add.
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// Fields to add to the JSON body.
-    pub body: serde_json::Map<String, serde_json::Value>,
+    /// Tokens for the body, if the mechanism hands out tokens.
+    pub tokens: Option<TokenResponse>,
 }
 
-/// A renewed login: whose it is, and the new credential.
+/// A login begun or renewed: whose it is (with the role its credential
+/// carries), and what to send back.
 #[derive(Debug)]
-pub struct Renewal {
+pub struct LoggedIn {
     /// The user, with the role in force now.
     pub profile: Profile,
     /// What to send back.
@@ -58,40 +119,88 @@ pub enum AuthFailure {
     Unavailable,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+/// What a request to `/refresh` or `/logout` presents, read once: its
+/// headers (a cookie, a bearer token) and a refresh token in a JSON body
+/// (`{"refresh_token": "..."}`), if it sent one. An empty body is fine; a
+/// body that is not that shape is refused like any JSON body (bad syntax
+/// 400, wrong shape 422).
+#[derive(Debug, Clone, Default)]
+pub struct Presented {
+    /// The request's headers.
+    pub headers: HeaderMap,
+    /// The refresh token from the body.
+    pub refresh_token: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Presented {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+        if body.is_empty() {
+            return Ok(Presented {
+                headers,
+                refresh_token: None,
+            });
+        }
+        let body: RefreshBody = serde_json::from_slice(&body).map_err(|error| {
+            let status = match error.classify() {
+                serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            ApiError::new(status, "send {\"refresh_token\": \"...\"}")
+        })?;
+        Ok(Presented {
+            headers,
+            refresh_token: body.refresh_token,
+        })
+    }
+}
+
 // ANCHOR: mechanism
 /// One way of remembering who is logged in.
 pub trait Mechanism: Clone + Send + Sync + 'static {
-    /// Who sent this request, according to its credential?
+    /// Who sent this request, according to its credential, and with which
+    /// role?
     fn authenticate(
         &self,
         request: &HeaderMap,
         now: SystemTime,
     ) -> impl Future<Output = Result<Authenticated, AuthFailure>> + Send;
 
-    /// The password was right: issue a credential for `user`. Any credential
+    /// The password of `user` was right: issue a credential. Any credential
     /// the request already carries is ended first.
     fn issue(
         &self,
         request: &HeaderMap,
         user: &Profile,
         now: SystemTime,
-    ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
+    ) -> impl Future<Output = Result<LoggedIn, ApiError>> + Send;
 
     /// `POST /refresh`: swap a renewal credential for a fresh one. Sessions
     /// have none (every request renews the idle timeout): 404.
     fn renew(
         &self,
-        _request: &HeaderMap,
-        _body: &[u8],
+        _request: &Presented,
         _now: SystemTime,
-    ) -> impl Future<Output = Result<Renewal, ApiError>> + Send {
+    ) -> impl Future<Output = Result<LoggedIn, ApiError>> + Send {
         async { Err(ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")) }
     }
 
-    /// Log out: end the credential this request carries, if any.
+    /// Log out: end the login named by whichever credential the request
+    /// carries, if any.
     fn revoke(
         &self,
-        request: &HeaderMap,
+        request: &Presented,
         now: SystemTime,
     ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
 
@@ -105,11 +214,9 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
     }
     // ANCHOR_END: mechanism
 
-    /// The `WWW-Authenticate` challenge to send with a 401, if the
-    /// mechanism has a standard one (Bearer, RFC 6750 §3).
-    fn challenge(&self, _failure: AuthFailure) -> Option<HeaderValue> {
-        None
-    }
+    /// The `WWW-Authenticate` challenge every 401 carries (RFC 9110
+    /// §15.5.2): the mechanism's is the only one the app sends.
+    fn challenge(&self, failure: AuthFailure) -> HeaderValue;
 
     /// Routes only this mechanism has (JWT: the JWKS).
     fn routes() -> Router<AppState<Self>> {
@@ -140,6 +247,8 @@ pub struct CurrentUser {
     pub name: String,
     /// The role in force for this request.
     pub role: Role,
+    /// How that role was learned.
+    pub source: RoleSource,
 }
 
 // ANCHOR: current_user
@@ -151,39 +260,33 @@ impl<M: Mechanism> FromRequestParts<AppState<M>> for CurrentUser {
         state: &AppState<M>,
     ) -> Result<Self, Self::Rejection> {
         let now = state.clock.now();
-        let who = match state.mechanism.authenticate(&parts.headers, now).await {
-            Ok(who) => who,
+        let caller = match state.mechanism.authenticate(&parts.headers, now).await {
+            Ok(caller) => caller,
             Err(AuthFailure::Unavailable) => return Err(ApiError::unavailable("credential store")),
             Err(failure @ (AuthFailure::Missing | AuthFailure::Invalid)) => {
-                let mut error = ApiError::unauthenticated();
-                if let Some(challenge) = state.mechanism.challenge(failure) {
-                    error = error.with_header(WWW_AUTHENTICATE, challenge);
-                }
-                return Err(error);
+                let challenge = state.mechanism.challenge(failure);
+                return Err(ApiError::unauthenticated().with_header(WWW_AUTHENTICATE, challenge));
             }
         };
-        let role = match who.role_claim {
-            // A self-contained token: believed as it stands, no lookup.
-            Some(role) => role,
-            // A reference: the current role comes from the accounts, and an
-            // account deleted since the login is nobody.
-            None => {
-                let account = state.stores.accounts.account(&who.name).await?;
-                account.ok_or_else(ApiError::unauthenticated)?.role
-            }
-        };
-        if role == Role::Banned {
-            return Err(ApiError::forbidden("this account is banned"));
-        }
+        let profile = admit(Some(Profile {
+            name: caller.name,
+            role: caller.role,
+        }))?;
         Ok(CurrentUser {
-            name: who.name,
-            role,
+            name: profile.name,
+            role: profile.role,
+            source: caller.source,
         })
     }
 }
 // ANCHOR_END: current_user
 
-/// A logged-in admin: a member gets 403.
+// ANCHOR: admin
+/// A logged-in admin: a member gets 403. Whatever the credential says, the
+/// role is read from the account here, in every mode: a demoted admin's
+/// token, still saying `admin` until it expires, cannot use the admin
+/// routes, nor promote itself back. One lookup, on these routes only; the
+/// ordinary ones keep each mode's own cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admin(pub CurrentUser);
 
@@ -194,7 +297,17 @@ impl<M: Mechanism> FromRequestParts<AppState<M>> for Admin {
         parts: &mut Parts,
         state: &AppState<M>,
     ) -> Result<Self, Self::Rejection> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
+        let mut user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.source == RoleSource::Claim {
+            let account = state.stores.accounts.account(&user.name).await?;
+            let current = admit(account.map(|account| account.profile()))?;
+            // The lesser of the two: a promotion still waits for a new
+            // token, as everywhere else in the token modes.
+            if user.role == Role::Admin {
+                user.role = current.role;
+            }
+            user.source = RoleSource::Account;
+        }
         if user.role == Role::Admin {
             Ok(Admin(user))
         } else {
@@ -202,3 +315,4 @@ impl<M: Mechanism> FromRequestParts<AppState<M>> for Admin {
         }
     }
 }
+// ANCHOR_END: admin

@@ -93,12 +93,15 @@ impl From<sessions::SessionError> for ApiError {
     }
 }
 
-/// Logging in with JWTs failed: the store (503), or signing (500).
+/// Logging in with JWTs failed: the store (503), signing (500), or the
+/// account, read again, may no longer act (403 or 401).
 impl From<jwt::IssueError> for ApiError {
     fn from(error: jwt::IssueError) -> ApiError {
         match error {
             jwt::IssueError::Unavailable(error) => ApiError::unavailable(error),
             jwt::IssueError::Token(error) => ApiError::internal(error),
+            jwt::IssueError::Banned => cafe::auth::Barred::Banned.into(),
+            jwt::IssueError::Gone => cafe::auth::Barred::Gone.into(),
         }
     }
 }

@@ -201,7 +201,7 @@ pub fn app(config: Config) -> Router {
 pub fn session_state(config: Config) -> AppState<SessionMechanism> {
     let sessions = Sessions::new(config.stores.sessions.clone(), config.session_timeouts);
     AppState {
-        mechanism: SessionMechanism::new(sessions),
+        mechanism: SessionMechanism::new(sessions, config.stores.accounts.clone()),
         stores: config.stores,
         passwords: config.passwords,
         throttle: config.throttle,

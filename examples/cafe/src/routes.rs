@@ -1,7 +1,6 @@
 //! The café's JSON API. Every handler is the same whatever the mechanism;
 //! the mechanism is reached only through [`AppState::mechanism`].
 
-use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::RETRY_AFTER;
@@ -9,7 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use cafe::auth::{Admin, AppState, AuthFailure, CurrentUser, Issued, Mechanism, Renewal};
+use cafe::auth::{
+    Admin, AppState, AuthFailure, CurrentUser, Issued, LoggedIn, Mechanism, Presented,
+    TokenResponse, admit,
+};
 use cafe::error::ApiError;
 use cafe::guards::{
     AllowedOrigins, challenge_every_401, refuse_cross_site_writes, require_json_bodies,
@@ -18,7 +20,7 @@ use cafe::guards::{
 use cafe::orders::Order;
 use cafe::throttle::Attempt;
 use cafe::users::{Profile, Role};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
@@ -41,12 +43,9 @@ pub fn router<M: Mechanism>(
     origins: AllowedOrigins,
     web: Router<AppState<M>>,
 ) -> Router {
-    // Every mechanism here has a challenge; a new one without would be
-    // asked for a bearer token, the general HTTP API default.
-    let challenge = state
-        .mechanism
-        .challenge(AuthFailure::Missing)
-        .unwrap_or(HeaderValue::from_static("Bearer"));
+    // The mechanism's challenge, for the 401s no credential check wrote
+    // (a wrong password).
+    let challenge = state.mechanism.challenge(AuthFailure::Missing);
     Router::new()
         .merge(web)
         .route("/healthz", get(healthz))
@@ -143,42 +142,52 @@ async fn login<M: Mechanism>(
         ));
     };
     state.stores.throttle.clear(&username).await?;
-    if account.role == Role::Banned {
-        return Err(ApiError::forbidden("this account is banned"));
-    }
+    let profile = admit(Some(account.profile()))?;
 
-    let profile = account.profile();
-    let issued = state.mechanism.issue(&headers, &profile, now).await?;
-    Ok(logged_in(&profile, issued))
+    let login = state.mechanism.issue(&headers, &profile, now).await?;
+    Ok(logged_in(login))
 }
 
-/// `200 {"user": …}` plus whatever the mechanism issued.
-fn logged_in(profile: &Profile, mut issued: Issued) -> Response {
-    let mut body = serde_json::Map::new();
-    body.insert("user".to_owned(), json!(profile));
-    body.append(&mut issued.body);
-    with_issued(Json(body).into_response(), issued)
+/// A login's or refresh's answer: `{"user": …}`, and the tokens if the
+/// mechanism hands out tokens.
+#[derive(Serialize)]
+struct LoginAnswer {
+    #[serde(flatten)]
+    tokens: Option<TokenResponse>,
+    user: Profile,
+}
+
+/// `200` with a [`LoginAnswer`], plus the headers the mechanism added.
+fn logged_in(LoggedIn { profile, issued }: LoggedIn) -> Response {
+    let answer = LoginAnswer {
+        tokens: issued.tokens,
+        user: profile,
+    };
+    let issued = Issued {
+        headers: issued.headers,
+        tokens: None,
+    };
+    with_issued(Json(answer).into_response(), issued)
 }
 // ANCHOR_END: login
 
 /// `POST /refresh`: the mechanism swaps its renewal credential, if it has one.
 async fn refresh<M: Mechanism>(
     State(state): State<AppState<M>>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Presented,
 ) -> Result<Response, ApiError> {
-    let Renewal { profile, issued } = state
-        .mechanism
-        .renew(&headers, &body, state.clock.now())
-        .await?;
-    Ok(logged_in(&profile, issued))
+    let renewed = state.mechanism.renew(&request, state.clock.now()).await?;
+    Ok(logged_in(renewed))
 }
 
+/// `POST /logout`: ends the login named by whichever credential the request
+/// carries. Always 204: there is nothing to tell a caller whose login had
+/// already ended.
 async fn logout<M: Mechanism>(
     State(state): State<AppState<M>>,
-    headers: HeaderMap,
+    request: Presented,
 ) -> Result<Response, ApiError> {
-    let issued = state.mechanism.revoke(&headers, state.clock.now()).await?;
+    let issued = state.mechanism.revoke(&request, state.clock.now()).await?;
     Ok(with_issued(StatusCode::NO_CONTENT.into_response(), issued))
 }
 

@@ -3,7 +3,8 @@
 // How it keeps the login depends on the server's mode:
 // - sessions: the browser keeps an HttpOnly cookie; this script never sees it.
 // - hybrid: the access token lives in this module's memory only, and the
-//   refresh token in an HttpOnly cookie that only /refresh receives.
+//   refresh token in an HttpOnly cookie that only /refresh and /logout
+//   receive.
 // - jwt: both tokens in localStorage, where any script on the page can read
 //   them. This is the risky choice the book warns about, shown on purpose.
 
@@ -181,8 +182,21 @@ document.getElementById('order').addEventListener('submit', async (event) => {
   await showAccount();
 });
 
+// Logout names the login by every credential the page has: the access token
+// (attached by api), the refresh token in the body (jwt), or the cookie the
+// browser attaches (hybrid). So it ends the login even when the access
+// token is gone.
 document.getElementById('logout').addEventListener('click', async () => {
-  await api('/logout', { method: 'POST' });
+  const refresh = mode === 'jwt'
+    ? JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null')?.refresh
+    : null;
+  await api('/logout', refresh
+    ? {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: refresh }),
+    }
+    : { method: 'POST' });
   forgetTokens();
   await showAccount();
 });

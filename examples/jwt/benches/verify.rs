@@ -56,9 +56,13 @@ impl KeyMaterial {
 }
 
 fn access_token(authority: &TokenAuthority) -> String {
-    finish_now(authority.log_in("alice", "member", NOW))
-        .expect("a login")
-        .access_token
+    finish_now(authority.log_in("alice", NOW, async {
+        Ok(jwt::Standing::Active {
+            role: "member".into(),
+        })
+    }))
+    .expect("a login")
+    .access_token
 }
 
 fn name(algorithm: SigningAlgorithm) -> &'static str {
@@ -171,7 +175,12 @@ fn token_pairs() -> Vec<Check> {
                 "jwt_issue",
                 format!("{}-pair", name(algorithm)),
                 move || {
-                    finish_now(authority.log_in("alice", "member", NOW)).expect("a pair");
+                    finish_now(authority.log_in("alice", NOW, async {
+                        Ok(jwt::Standing::Active {
+                            role: "member".into(),
+                        })
+                    }))
+                    .expect("a pair");
                 },
             )
         })

@@ -11,6 +11,7 @@ use jwt::tokens::{
     AccessClaims, ISSUER, LEEWAY_SECONDS, RefreshClaims, TokenError, TokenKind, random_id, sign,
     verify, verify_ignoring_time,
 };
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 /// How long tokens live, in seconds. A lifetime that would end past the
@@ -155,6 +156,10 @@ pub enum IssueError {
     Token(TokenError),
     /// The store did not answer.
     Unavailable(StoreError),
+    /// The account is banned: no tokens.
+    Banned,
+    /// The account no longer exists.
+    Gone,
 }
 
 impl From<TokenError> for IssueError {
@@ -174,6 +179,8 @@ impl std::fmt::Display for IssueError {
         match self {
             IssueError::Token(error) => error.fmt(f),
             IssueError::Unavailable(error) => error.fmt(f),
+            IssueError::Banned => f.write_str("the account is banned"),
+            IssueError::Gone => f.write_str("the account no longer exists"),
         }
     }
 }
@@ -294,13 +301,30 @@ impl TokenAuthority {
 
     // ANCHOR: log_in
     /// A password was right: a new login (refresh family) and its first pair.
-    pub async fn log_in(&self, user: &str, role: &str, now: u64) -> Result<TokenPair, IssueError> {
+    ///
+    /// `standing` is the account lookup, not yet run: the user's token
+    /// version is read first, and only then is `standing` awaited. A role
+    /// change writes the role before it bumps the version, so a token is
+    /// never newer in version than in role: a demotion landing mid-login
+    /// gives either the old role with the old version (refused as outdated
+    /// when versions are checked) or the new role.
+    pub async fn log_in(
+        &self,
+        user: &str,
+        now: u64,
+        standing: impl Future<Output = Result<Standing, StoreError>>,
+    ) -> Result<TokenPair, IssueError> {
+        let version = self.version_of(user).await?;
+        let role = match standing.await? {
+            Standing::Active { role } => role,
+            Standing::Banned => return Err(IssueError::Banned),
+            Standing::Gone => return Err(IssueError::Gone),
+        };
         let (sid, refresh_jti) = (random_id()?, random_id()?);
         let ends = now.saturating_add(self.lifetimes.refresh);
         let families = &self.stores.families;
         families.start(&sid, user, &refresh_jti, ends, now).await?;
-        let version = self.version_of(user).await?;
-        Ok(self.pair(user, role, version, &sid, &refresh_jti, ends, now)?)
+        Ok(self.pair(user, &role, version, &sid, &refresh_jti, ends, now)?)
     }
     // ANCHOR_END: log_in
 
@@ -339,16 +363,19 @@ impl TokenAuthority {
     // ANCHOR: refresh
     /// Swaps a checked refresh token for a new pair, given the user's
     /// standing *now*: this is where a role change or a ban reaches a JWT
-    /// login. Returns the user the family belongs to, so nobody has to read
-    /// it back out of the new token.
+    /// login. As at login, the version is read before `standing` (the
+    /// account lookup, not yet run) is awaited, so the new token's role is
+    /// at least as new as its version. Returns the user the family belongs
+    /// to, so nobody has to read it back out of the new token.
     pub async fn refresh(
         &self,
         claims: &RefreshClaims,
-        standing: Standing,
         now: u64,
+        standing: impl Future<Output = Result<Standing, StoreError>>,
     ) -> Result<Renewed, RefreshRefusal> {
         let families = &self.stores.families;
-        let role = match standing {
+        let version = self.version_of(&claims.sub).await?;
+        let role = match standing.await? {
             Standing::Active { role } => role,
             Standing::Banned => {
                 families.revoke(&claims.sid).await?;
@@ -373,7 +400,6 @@ impl TokenAuthority {
             }
             Rotation::Refused(why) => return Err(RefreshRefusal::Rotation(why)),
         };
-        let version = self.version_of(&user).await?;
         let pair = self
             .pair(
                 &user,
@@ -409,6 +435,23 @@ impl TokenAuthority {
         let checked = verify_ignoring_time::<AccessClaims>(&self.keys(), TokenKind::Access, token);
         match checked {
             Ok(claims) => self.log_out(&claims, now).await.map(|()| true),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Logout with a refresh token (in a body, or the hybrid's cookie): its
+    /// login can no longer be refreshed. Like [`Self::log_out_token`], an
+    /// expired but genuine one still counts. Returns whether it was ours.
+    pub async fn log_out_refresh_token(&self, token: &str) -> Result<bool, StoreError> {
+        let checked =
+            verify_ignoring_time::<RefreshClaims>(&self.keys(), TokenKind::Refresh, token);
+        match checked {
+            Ok(claims) => self
+                .stores
+                .families
+                .revoke(&claims.sid)
+                .await
+                .map(|()| true),
             Err(_) => Ok(false),
         }
     }

@@ -4,21 +4,23 @@
 //! Two ways of handing out the refresh token, one mechanism: `--auth jwt`
 //! puts it in the JSON body, for API clients that keep it themselves;
 //! `--auth hybrid` puts it in an `HttpOnly` cookie that page scripts cannot
-//! read and the browser sends to `/refresh` only.
+//! read and the browser sends to `/refresh` and `/logout` only.
 
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
-use cafe::auth::{AppState, AuthFailure, Authenticated, Issued, Mechanism, Renewal};
+use cafe::auth::{
+    AppState, AuthFailure, Authenticated, Barred, Issued, LoggedIn, Mechanism, Presented,
+    RoleSource, TokenResponse, admit,
+};
 use cafe::error::ApiError;
-use cafe::store::AccountStore;
+use cafe::store::{AccountStore, StoreError};
 use cafe::users::{Profile, Role};
 use cookie::{Cookie, SameSite};
 use jsonwebtoken::jwk::JwkSet;
 use jwt::{AccessRefusal, RefreshRefusal, Standing, TokenAuthority, TokenPair};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -34,8 +36,8 @@ pub enum RefreshDelivery {
     /// In the JSON body of login and refresh, and back in the body of
     /// `POST /refresh` (`--auth jwt`).
     Body,
-    /// In an `HttpOnly; Secure; SameSite=Strict` cookie scoped to `/refresh`,
-    /// never in a body or a URL (`--auth hybrid`).
+    /// In an `HttpOnly; Secure; SameSite=Strict` cookie scoped to `/refresh`
+    /// and `/logout`, never in a body or a URL (`--auth hybrid`).
     Cookie,
 }
 
@@ -71,61 +73,157 @@ impl JwtMechanism {
             RefreshDelivery::Body => (Some(pair.refresh_token), Vec::new()),
             RefreshDelivery::Cookie => {
                 let lifetime = refresh_ends.saturating_sub(now);
-                let cookie = refresh_cookie(&pair.refresh_token, lifetime);
-                let cookie = HeaderValue::try_from(cookie).map_err(ApiError::internal)?;
-                (None, vec![(SET_COOKIE, cookie)])
+                let cookies = refresh_cookies(&pair.refresh_token, lifetime);
+                (None, set_cookies(cookies)?)
             }
         };
-        let response = TokenResponse {
+        let tokens = TokenResponse {
             access_token: pair.access_token,
             token_type: "Bearer",
             expires_in: pair.expires_in,
             refresh_token,
         };
-        match serde_json::to_value(response).map_err(ApiError::internal)? {
-            serde_json::Value::Object(body) => Ok(Issued { headers, body }),
-            _ => Err(ApiError::internal("a token response is a JSON object")),
+        Ok(Issued {
+            headers,
+            tokens: Some(tokens),
+        })
+    }
+
+    /// Whether the request carries the hybrid's refresh cookie.
+    fn carries_cookie(&self, request: &Presented) -> bool {
+        self.delivery == RefreshDelivery::Cookie
+            && presented_refresh_cookie(&request.headers).is_some()
+    }
+
+    /// The refresh token this request presents, where `delivery` says it
+    /// travels: the hybrid never looks at a body's, nor `--auth jwt` at a
+    /// cookie's.
+    fn presented_refresh_token(&self, request: &Presented) -> Option<String> {
+        match self.delivery {
+            RefreshDelivery::Body => request.refresh_token.clone(),
+            RefreshDelivery::Cookie => presented_refresh_cookie(&request.headers),
         }
     }
+
+    // ANCHOR: renew
+    /// `POST /refresh`, before a refused cookie is cleared.
+    async fn try_renew(&self, request: &Presented, now: SystemTime) -> Result<LoggedIn, ApiError> {
+        let Some(refresh_token) = self.presented_refresh_token(request) else {
+            return Err(match self.delivery {
+                RefreshDelivery::Body => {
+                    ApiError::new(StatusCode::BAD_REQUEST, "send {\"refresh_token\": \"...\"}")
+                }
+                RefreshDelivery::Cookie => {
+                    ApiError::new(StatusCode::UNAUTHORIZED, "no refresh cookie")
+                }
+            });
+        };
+        let now = unix_seconds(now);
+        let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid refresh token");
+        let claims = self
+            .authority
+            .check_refresh_token(&refresh_token, now)
+            .map_err(|_| invalid())?;
+        // The user's role and standing are read now, not copied from the old
+        // token, and after the token version (see `issue`).
+        let mut renewed_for = None;
+        let standing = standing_now(self.accounts.as_ref(), &claims.sub, &mut renewed_for);
+        match self.authority.refresh(&claims, now, standing).await {
+            // Only an existing, unbanned account gets here.
+            Ok(renewed) => Ok(LoggedIn {
+                profile: renewed_for
+                    .ok_or_else(|| ApiError::internal("a refresh without a role"))?,
+                issued: self.hand_out(renewed.pair, now, claims.exp)?,
+            }),
+            Err(RefreshRefusal::Banned) => Err(Barred::Banned.into()),
+            Err(RefreshRefusal::Unavailable(error)) => Err(ApiError::unavailable(error)),
+            Err(_) => Err(invalid()),
+        }
+    }
+    // ANCHOR_END: renew
 }
 
-/// The token response of RFC 6749 §5.1, as login and refresh send it.
-#[derive(Debug, Serialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
+/// `error` with these headers added.
+fn with_headers(error: ApiError, headers: Vec<(HeaderName, HeaderValue)>) -> ApiError {
+    headers
+        .into_iter()
+        .fold(error, |error, (name, value)| error.with_header(name, value))
+}
+
+/// `Set-Cookie` headers, one per cookie.
+fn set_cookies(cookies: Vec<String>) -> Result<Vec<(HeaderName, HeaderValue)>, ApiError> {
+    cookies
+        .into_iter()
+        .map(|cookie| {
+            let value = HeaderValue::try_from(cookie).map_err(ApiError::internal)?;
+            Ok((SET_COOKIE, value))
+        })
+        .collect()
+}
+
+/// The account lookup a login or a refresh hands the authority, which
+/// runs it only after reading the token version (see
+/// [`TokenAuthority::log_in`]); `read` keeps the profile it found.
+async fn standing_now(
+    accounts: &dyn AccountStore,
+    name: &str,
+    read: &mut Option<Profile>,
+) -> Result<Standing, StoreError> {
+    let account = accounts.account(name).await?;
+    Ok(match admit(account.map(|account| account.profile())) {
+        Ok(profile) => {
+            let role = profile.role.as_str().to_owned();
+            *read = Some(profile);
+            Standing::Active { role }
+        }
+        Err(Barred::Banned) => Standing::Banned,
+        Err(Barred::Gone) => Standing::Gone,
+    })
 }
 
 // ANCHOR: refresh_cookie
 /// The hybrid's refresh cookie. `__Host-` would be the stronger prefix, but
 /// it demands `Path=/`, which would send the refresh token with every
-/// request; `__Secure-` still demands `Secure` and allows a narrow path, so
-/// the browser sends it to `/refresh` and nowhere else.
+/// request; `__Secure-` still demands `Secure` and allows a narrow path.
 pub const REFRESH_COOKIE: &str = "__Secure-cafe-refresh";
 
-/// `Set-Cookie` for a refresh token living `lifetime` more seconds: scripts
-/// cannot read it (`HttpOnly`), other sites' pages never send it
-/// (`SameSite=Strict`), and it outlives a browser restart only as long as the
-/// login itself (`Max-Age`).
-pub fn refresh_cookie(token: &str, lifetime: u64) -> String {
+/// The paths the refresh cookie is set on: the two endpoints that read it.
+/// A cookie has one path, and the only path that both `/refresh` and
+/// `/logout` path-match (RFC 6265bis §5.1.4) is `/`, which would send a
+/// week-long credential with every request, to every handler and into
+/// every log of request headers. So the same cookie is set once per path:
+/// the browser keeps two copies (a cookie is named by name, domain *and*
+/// path) and sends each to its own endpoint only. The cost: two
+/// `Set-Cookie` headers each time it is issued, rotated or cleared, always
+/// together.
+pub const REFRESH_COOKIE_PATHS: [&str; 2] = ["/refresh", "/logout"];
+
+/// `Set-Cookie` for a refresh token living `lifetime` more seconds, once per
+/// path of [`REFRESH_COOKIE_PATHS`]: scripts cannot read it (`HttpOnly`),
+/// other sites' pages never send it (`SameSite=Strict`), and it outlives a
+/// browser restart only as long as the login itself (`Max-Age`).
+pub fn refresh_cookies(token: &str, lifetime: u64) -> Vec<String> {
     let max_age = i64::try_from(lifetime).unwrap_or(i64::MAX);
-    Cookie::build((REFRESH_COOKIE, token))
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Strict)
-        .path("/refresh")
-        .max_age(cookie::time::Duration::seconds(max_age))
-        .build()
-        .to_string()
+    REFRESH_COOKIE_PATHS
+        .iter()
+        .map(|path| {
+            Cookie::build((REFRESH_COOKIE, token))
+                .http_only(true)
+                .secure(true)
+                .same_site(SameSite::Strict)
+                .path(*path)
+                .max_age(cookie::time::Duration::seconds(max_age))
+                .build()
+                .to_string()
+        })
+        .collect()
 }
 // ANCHOR_END: refresh_cookie
 
-/// `Set-Cookie` that makes the browser drop the refresh cookie.
-pub fn expired_refresh_cookie() -> String {
-    refresh_cookie("", 0)
+/// `Set-Cookie` headers that make the browser drop both copies of the
+/// refresh cookie.
+pub fn expired_refresh_cookies() -> Vec<String> {
+    refresh_cookies("", 0)
 }
 
 /// The refresh token in the request's `Cookie` header, if any.
@@ -144,24 +242,6 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 // ANCHOR_END: bearer
 
-#[derive(Deserialize)]
-struct RefreshRequest {
-    refresh_token: String,
-}
-
-/// `{"refresh_token": "..."}`. Like the JSON extractor: bad syntax is 400,
-/// the wrong shape 422.
-fn read_refresh_body(body: &[u8]) -> Result<String, ApiError> {
-    let request: RefreshRequest = serde_json::from_slice(body).map_err(|error| {
-        let status = match error.classify() {
-            serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, "send {\"refresh_token\": \"...\"}")
-    })?;
-    Ok(request.refresh_token)
-}
-
 impl Mechanism for JwtMechanism {
     // ANCHOR: authenticate
     async fn authenticate(
@@ -179,7 +259,8 @@ impl Mechanism for JwtMechanism {
             name: claims.sub,
             // The role the token was issued with, however the user's role
             // has changed since: no lookup, and so no news.
-            role_claim: Some(Role::from_claim(&claims.role).ok_or(AuthFailure::Invalid)?),
+            role: Role::from_claim(&claims.role).ok_or(AuthFailure::Invalid)?,
+            source: RoleSource::Claim,
         })
     }
     // ANCHOR_END: authenticate
@@ -189,78 +270,57 @@ impl Mechanism for JwtMechanism {
         request: &HeaderMap,
         user: &Profile,
         now: SystemTime,
-    ) -> Result<Issued, ApiError> {
+    ) -> Result<LoggedIn, ApiError> {
         let now = unix_seconds(now);
         // A token this client held before logging in again is ended.
         if let Some(token) = bearer_token(request) {
             self.authority.log_out_token(token, now).await?;
         }
-        let pair = self
-            .authority
-            .log_in(&user.name, user.role.as_str(), now)
-            .await?;
+        // The role is read again, after the token version: a token says
+        // what the account said at one moment, never half of two.
+        let mut minted_for = None;
+        let standing = standing_now(self.accounts.as_ref(), &user.name, &mut minted_for);
+        let pair = self.authority.log_in(&user.name, now, standing).await?;
+        let profile = minted_for.ok_or_else(|| ApiError::internal("a login without a role"))?;
         let login_ends = now.saturating_add(self.authority.lifetimes().refresh);
-        self.hand_out(pair, now, login_ends)
+        Ok(LoggedIn {
+            profile,
+            issued: self.hand_out(pair, now, login_ends)?,
+        })
     }
 
-    // ANCHOR: renew
-    async fn renew(
-        &self,
-        request: &HeaderMap,
-        body: &[u8],
-        now: SystemTime,
-    ) -> Result<Renewal, ApiError> {
-        let refresh_token = match self.delivery {
-            RefreshDelivery::Body => read_refresh_body(body)?,
-            // The cookie only: a refresh token in a body is not even looked at.
-            RefreshDelivery::Cookie => presented_refresh_cookie(request)
-                .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "no refresh cookie"))?,
-        };
-        let now = unix_seconds(now);
-        let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid refresh token");
-        let claims = self
-            .authority
-            .check_refresh_token(&refresh_token, now)
-            .map_err(|_| invalid())?;
-        // The user's role and standing are read now, not copied from the old token.
-        let account = self.accounts.account(&claims.sub).await?;
-        let standing = match &account {
-            Some(account) if account.role == Role::Banned => Standing::Banned,
-            Some(account) => Standing::Active {
-                role: account.role.as_str().to_owned(),
-            },
-            None => Standing::Gone,
-        };
-        match self.authority.refresh(&claims, standing, now).await {
-            // Only an existing, unbanned account gets here.
-            Ok(renewed) => Ok(Renewal {
-                profile: Profile {
-                    name: renewed.user,
-                    role: account.map_or(Role::Member, |account| account.role),
-                },
-                issued: self.hand_out(renewed.pair, now, claims.exp)?,
-            }),
-            Err(RefreshRefusal::Banned) => Err(ApiError::forbidden("this account is banned")),
-            Err(RefreshRefusal::Unavailable(error)) => Err(ApiError::unavailable(error)),
-            Err(_) => Err(invalid()),
+    // ANCHOR: renew_clears_cookie
+    async fn renew(&self, request: &Presented, now: SystemTime) -> Result<LoggedIn, ApiError> {
+        match self.try_renew(request, now).await {
+            // A refresh cookie that was refused is of no more use: the
+            // browser is told to drop it.
+            Err(error) if error.status().is_client_error() && self.carries_cookie(request) => {
+                Err(with_headers(error, set_cookies(expired_refresh_cookies())?))
+            }
+            renewed => renewed,
         }
     }
-    // ANCHOR_END: renew
+    // ANCHOR_END: renew_clears_cookie
 
     // ANCHOR: revoke
-    async fn revoke(&self, request: &HeaderMap, now: SystemTime) -> Result<Issued, ApiError> {
-        if let Some(token) = bearer_token(request) {
-            self.authority
-                .log_out_token(token, unix_seconds(now))
-                .await?;
+    async fn revoke(&self, request: &Presented, now: SystemTime) -> Result<Issued, ApiError> {
+        let now = unix_seconds(now);
+        // Whichever credential the request carries names the login to end:
+        // the access token, the refresh token, or both.
+        if let Some(token) = bearer_token(&request.headers) {
+            self.authority.log_out_token(token, now).await?;
         }
-        let mut issued = Issued::default();
-        if self.delivery == RefreshDelivery::Cookie {
-            let gone =
-                HeaderValue::try_from(expired_refresh_cookie()).map_err(ApiError::internal)?;
-            issued.headers.push((SET_COOKIE, gone));
+        if let Some(token) = self.presented_refresh_token(request) {
+            self.authority.log_out_refresh_token(&token).await?;
         }
-        Ok(issued)
+        let headers = match self.delivery {
+            RefreshDelivery::Cookie => set_cookies(expired_refresh_cookies())?,
+            RefreshDelivery::Body => Vec::new(),
+        };
+        Ok(Issued {
+            headers,
+            tokens: None,
+        })
     }
     // ANCHOR_END: revoke
 
@@ -272,12 +332,12 @@ impl Mechanism for JwtMechanism {
         Ok(self.authority.user_changed(user).await?)
     }
 
-    fn challenge(&self, failure: AuthFailure) -> Option<HeaderValue> {
-        Some(HeaderValue::from_static(match failure {
+    fn challenge(&self, failure: AuthFailure) -> HeaderValue {
+        HeaderValue::from_static(match failure {
             // RFC 6750 §3.1: no error code when the request had no token at all.
             AuthFailure::Missing => "Bearer",
             AuthFailure::Invalid | AuthFailure::Unavailable => "Bearer error=\"invalid_token\"",
-        }))
+        })
     }
 
     fn routes() -> Router<AppState<Self>> {

@@ -3,11 +3,13 @@
 
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
-use cafe::auth::{AuthFailure, Authenticated, Issued, Mechanism};
+use cafe::auth::{AuthFailure, Authenticated, Issued, LoggedIn, Mechanism, Presented, RoleSource};
 use cafe::error::ApiError;
+use cafe::store::AccountStore;
 use cafe::users::Profile;
 use sessions::Sessions;
 use sessions::cookie::{login_cookie, logout_cookie, presented_id};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The `WWW-Authenticate` challenge of a 401 in sessions mode.
@@ -18,12 +20,14 @@ pub const SESSION_CHALLENGE: &str =
 #[derive(Clone)]
 pub struct SessionMechanism {
     sessions: Sessions,
+    /// Read on every request: a session carries no role.
+    accounts: Arc<dyn AccountStore>,
 }
 
 impl SessionMechanism {
-    /// Wraps `sessions` for the app.
-    pub fn new(sessions: Sessions) -> SessionMechanism {
-        SessionMechanism { sessions }
+    /// Wraps `sessions` for the app; the role in force comes from `accounts`.
+    pub fn new(sessions: Sessions, accounts: Arc<dyn AccountStore>) -> SessionMechanism {
+        SessionMechanism { sessions, accounts }
     }
 }
 
@@ -32,7 +36,7 @@ pub fn set_cookie(value: String) -> Result<Issued, ApiError> {
     let value = HeaderValue::try_from(value).map_err(ApiError::internal)?;
     Ok(Issued {
         headers: vec![(SET_COOKIE, value)],
-        body: serde_json::Map::new(),
+        tokens: None,
     })
 }
 
@@ -45,11 +49,18 @@ impl Mechanism for SessionMechanism {
         now: SystemTime,
     ) -> Result<Authenticated, AuthFailure> {
         let id = presented_id(request).ok_or(AuthFailure::Missing)?;
-        match self.sessions.resume(&id, now).await {
-            Ok(Some(record)) => Ok(Authenticated {
-                name: record.user,
-                // Sessions carry no role: the app reads the current one.
-                role_claim: None,
+        let record = match self.sessions.resume(&id, now).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Err(AuthFailure::Invalid),
+            Err(_) => return Err(AuthFailure::Unavailable),
+        };
+        // The session carries no role: the current one is read from the
+        // account, and an account deleted since the login is nobody.
+        match self.accounts.account(&record.user).await {
+            Ok(Some(account)) => Ok(Authenticated {
+                name: account.name,
+                role: account.role,
+                source: RoleSource::Account,
             }),
             Ok(None) => Err(AuthFailure::Invalid),
             Err(_) => Err(AuthFailure::Unavailable),
@@ -63,19 +74,22 @@ impl Mechanism for SessionMechanism {
         request: &HeaderMap,
         user: &Profile,
         now: SystemTime,
-    ) -> Result<Issued, ApiError> {
+    ) -> Result<LoggedIn, ApiError> {
         // Whatever session the browser had before logging in ends here.
         if let Some(previous) = presented_id(request) {
             self.sessions.end(&previous).await?;
         }
         let id = self.sessions.start(&user.name, now).await?;
-        set_cookie(login_cookie(&id))
+        Ok(LoggedIn {
+            profile: user.clone(),
+            issued: set_cookie(login_cookie(&id))?,
+        })
     }
     // ANCHOR_END: issue
 
     // ANCHOR: revoke
-    async fn revoke(&self, request: &HeaderMap, _now: SystemTime) -> Result<Issued, ApiError> {
-        if let Some(id) = presented_id(request) {
+    async fn revoke(&self, request: &Presented, _now: SystemTime) -> Result<Issued, ApiError> {
+        if let Some(id) = presented_id(&request.headers) {
             self.sessions.end(&id).await?;
         }
         set_cookie(logout_cookie())
@@ -91,8 +105,8 @@ impl Mechanism for SessionMechanism {
     /// scheme fits a cookie; this one, from the (expired) cookie
     /// authentication draft, tells a client where to log in and which
     /// cookie will come back.
-    fn challenge(&self, _failure: AuthFailure) -> Option<HeaderValue> {
-        Some(HeaderValue::from_static(SESSION_CHALLENGE))
+    fn challenge(&self, _failure: AuthFailure) -> HeaderValue {
+        HeaderValue::from_static(SESSION_CHALLENGE)
     }
     // ANCHOR_END: challenge
 }

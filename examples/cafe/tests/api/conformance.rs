@@ -369,6 +369,46 @@ async fn an_admin_changes_a_role(mode: Mode) {
     assert_eq!(alice.get("/users").await.status, 200);
 }
 
+async fn a_demoted_admin_loses_the_admin_routes_at_once(mode: Mode) {
+    let app = spawn_app(mode).await;
+    let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
+    let promote = json!({ "role": "admin" });
+    let promoted = admin.post("/admin/users/alice/role", promote).await;
+    assert_eq!(promoted.status, 200);
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    assert_eq!(alice.get("/users").await.status, 200);
+
+    let demote = json!({ "role": "member" });
+    let demoted = admin.post("/admin/users/alice/role", demote).await;
+    assert_eq!(demoted.status, 200);
+    // Whatever her credential still says, the admin routes read her
+    // account: she can neither list users nor promote herself back.
+    let refused = match mode {
+        Mode::JwtChecked => 401,
+        _ => 403,
+    };
+    assert_eq!(alice.get("/users").await.status, refused);
+    let promote = json!({ "role": "admin" });
+    let again = alice.post("/admin/users/alice/role", promote).await;
+    assert_eq!(again.status, refused);
+    let everywhere = Call::post("/admin/users/admin/logout-everywhere");
+    assert_eq!(alice.send(&everywhere).await.status, refused);
+    let accounts = admin.get("/users").await;
+    assert_eq!(
+        accounts.body,
+        json!([{ "name": "admin", "role": "admin" }, { "name": "alice", "role": "member" }])
+    );
+    // Elsewhere, an old access token keeps the role it was issued with
+    // until it expires (unless versions are checked): the staleness the
+    // JWT chapters measure. Ordering coffee is all a member needs.
+    let me = alice.get("/me").await;
+    match mode {
+        Mode::Sessions => assert_eq!(me.body["role"], "member"),
+        Mode::JwtChecked => assert_eq!(me.status, 401),
+        Mode::Jwt | Mode::JwtDenylist | Mode::Hybrid => assert_eq!(me.body["role"], "admin"),
+    }
+}
+
 async fn a_banned_user_is_refused(mode: Mode) {
     let app = spawn_app(mode).await;
     let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
@@ -557,6 +597,7 @@ for_every_mechanism!(
     every_answer_carries_the_security_headers,
     members_cannot_use_admin_endpoints,
     an_admin_changes_a_role,
+    a_demoted_admin_loses_the_admin_routes_at_once,
     a_banned_user_is_refused,
     logout_everywhere_ends_every_login_of_that_user,
     cross_site_writes_are_refused,

@@ -1,5 +1,6 @@
 //! What only the hybrid does, over real HTTP: a short access token in the
-//! JSON body, the refresh token in a cookie that only `/refresh` receives.
+//! JSON body, the refresh token in a cookie that only `/refresh` and
+//! `/logout` receive.
 
 use crate::support::{Call, Credential, Mode, refresh_cookie_of, spawn_app};
 use cafe::mechanisms::jwt::REFRESH_COOKIE;
@@ -48,6 +49,16 @@ async fn login_puts_the_access_token_in_the_body_and_the_refresh_token_in_a_narr
             "{expected} missing from {cookie}"
         );
     }
+    // The same cookie again for the other endpoint that reads it.
+    let copies: Vec<&str> = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    let logout_copy = copies[1].replace("Path=/logout", "Path=/refresh");
+    assert_eq!(logout_copy, cookie, "the same cookie but for its path");
     assert!(!cookie.contains("Domain"), "{cookie}");
 }
 
@@ -99,6 +110,8 @@ async fn logout_ends_the_login_and_tells_the_browser_to_drop_the_cookie() {
     let cleared = logout.header("set-cookie").expect("a clearing cookie");
     assert!(cleared.starts_with("__Secure-cafe-refresh=;"), "{cleared}");
     assert!(cleared.contains("Max-Age=0") && cleared.contains("Path=/refresh"));
+    let cleared_copies = logout.headers.get_all("set-cookie").iter().count();
+    assert_eq!(cleared_copies, 2, "the /logout copy is dropped too");
     assert_eq!(app.visitor().send(&with_cookie(&refresh)).await.status, 401);
 }
 

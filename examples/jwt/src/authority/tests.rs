@@ -5,6 +5,12 @@ use super::*;
 
 const NOW: u64 = 1_700_000_000;
 
+fn member() -> Standing {
+    Standing::Active {
+        role: "member".to_owned(),
+    }
+}
+
 fn authority(lifetimes: Lifetimes) -> TokenAuthority {
     let key = SigningKey::hs256("hs256-1", &[7u8; 32]).unwrap();
     TokenAuthority::new(
@@ -25,7 +31,10 @@ async fn lifetimes_past_the_end_of_time_saturate_instead_of_overflowing() {
         access: u64::MAX,
         refresh: u64::MAX,
     });
-    let pair = authority.log_in("alice", "member", NOW).await.unwrap();
+    let pair = authority
+        .log_in("alice", NOW, async { Ok(member()) })
+        .await
+        .unwrap();
     let claims = authority
         .authenticate(&pair.access_token, NOW + 60)
         .await
@@ -35,9 +44,8 @@ async fn lifetimes_past_the_end_of_time_saturate_instead_of_overflowing() {
         .check_refresh_token(&pair.refresh_token, NOW + 60)
         .unwrap();
     assert_eq!(refresh.exp, u64::MAX);
-    let standing = Standing::Active {
-        role: "member".to_owned(),
-    };
-    let renewed = authority.refresh(&refresh, standing, NOW + 60).await;
+    let renewed = authority
+        .refresh(&refresh, NOW + 60, async { Ok(member()) })
+        .await;
     assert!(renewed.is_ok(), "{renewed:?}");
 }

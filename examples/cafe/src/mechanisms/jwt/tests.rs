@@ -24,7 +24,8 @@ async fn lifetimes_past_the_end_of_time_issue_a_cookie_instead_of_panicking() {
         .mechanism
         .issue(&HeaderMap::new(), &alice, SystemTime::now())
         .await
-        .unwrap();
+        .unwrap()
+        .issued;
     let (_, cookie) = issued
         .headers
         .iter()
