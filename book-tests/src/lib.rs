@@ -5,8 +5,10 @@
 //! chapter's Rust blocks as doctests named after the chapter (for example
 //! `book-tests/src/lib.rs - introduction (line 12)`). The integration tests in
 //! `tests/` then check the rules that keep the book honest: every Rust block
-//! runs, every other block is tagged, every chapter is in `SUMMARY.md`.
+//! runs, every other block is tagged, every chapter is in `SUMMARY.md`,
+//! every test a chapter cites is one `cargo test` lists (`cited_tests`).
 
+pub mod cited_tests;
 pub mod expand;
 pub mod fences;
 pub mod files;

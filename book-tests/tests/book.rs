@@ -1,10 +1,11 @@
 //! The rules that keep the book honest, checked on the chapters exactly as
 //! the doctests see them (after include expansion).
 
+use book_tests::cited_tests::{list_tests, resolves, same_name_elsewhere};
 use book_tests::fences::{BlockKind, CodeBlock, code_blocks};
 use book_tests::files::chapter_files;
 use book_tests::{CHAPTERS, Chapter};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn book_dir() -> PathBuf {
@@ -168,87 +169,150 @@ fn the_dependency_list_is_read_from_the_manifest() {
     assert!(crates.contains(&"serde_json".to_owned()), "{crates:?}");
 }
 
-/// Every function the repository defines (`fn name`), by name: what a
-/// chapter's reference to a test or a function must match.
-fn functions_defined_in(dirs: &[&str]) -> BTreeSet<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut names = BTreeSet::new();
-    let mut pending: Vec<PathBuf> = dirs.iter().map(|dir| root.join(dir)).collect();
-    while let Some(path) = pending.pop() {
-        if path.is_dir() {
-            if path.ends_with("target") {
-                continue;
-            }
-            let entries = std::fs::read_dir(&path).unwrap();
-            pending.extend(entries.map(|entry| entry.unwrap().path()));
-        } else if path.extension().is_some_and(|extension| extension == "rs") {
-            let source = std::fs::read_to_string(&path).unwrap();
-            for after in source.split("fn ").skip(1) {
-                let name: String = after
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                names.insert(name);
-            }
-        }
-    }
-    names
-}
-
-/// The `module::test_name` paths a chapter names in inline code: a last
-/// segment with two or more underscores is a test or function of ours
-/// (library paths such as `std::env::var` are not checked).
-fn named_functions(markdown: &str) -> Vec<String> {
-    markdown
-        .split('`')
-        .skip(1)
-        .step_by(2)
+/// The tests a chapter cites in inline code (`module::test_name`): a span
+/// with a path whose last segment has two or more underscores is a test of
+/// ours (library paths such as `std::env::var` are not checked). Spans in
+/// fenced code blocks are not citations.
+fn cited_tests(markdown: &str) -> Vec<String> {
+    inline_code(markdown)
+        .into_iter()
         .filter(|span| span.contains("::") && !span.contains(char::is_whitespace))
-        .filter_map(|span| span.rsplit("::").next())
-        .filter(|last| last.matches('_').count() >= 2)
-        .filter(|last| {
-            last.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        .filter(|span| {
+            span.rsplit("::").next().is_some_and(|last| {
+                last.matches('_').count() >= 2
+                    && last
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
         })
         .map(str::to_owned)
         .collect()
 }
 
-/// A chapter that cites a test as its proof must cite one that exists: a
-/// renamed or deleted test fails here, not silently in the reader's hands.
+/// A chapter that cites a test as its proof must cite one that exists, by
+/// the full path `cargo test -- --list` prints (a test at the top of its
+/// binary with the binary's name first: `attacks::…`). A renamed or moved
+/// test, or the right name under the wrong module
+/// (`conformance::jwt::…` for `conformance::jwt_checked::…`), fails here,
+/// not silently in the reader's hands. A test named without its module
+/// fails too.
+///
+/// The names come from the test binaries `cargo test` built (see
+/// `book_tests::cited_tests`). Without them (`cargo test -p book-tests`
+/// alone) a citation not found is reported and the check skipped, except
+/// under `CI`, where it fails; a right name under a wrong module fails
+/// always.
 #[test]
 fn every_test_the_book_names_exists() {
-    let defined = functions_defined_in(&["examples", "perf", "book-tests"]);
-    let named: usize = CHAPTERS
-        .iter()
-        .map(|chapter| named_functions(chapter.markdown).len())
-        .sum();
-    // The book cites about a hundred; far fewer means the reader broke.
-    assert!(named > 50, "only {named} tests named in the whole book");
-    let missing: Vec<String> = CHAPTERS
+    let cited: Vec<(&Chapter, String)> = CHAPTERS
         .iter()
         .flat_map(|chapter| {
-            named_functions(chapter.markdown)
+            cited_tests(chapter.markdown)
                 .into_iter()
-                .filter(|name| !defined.contains(name))
-                .map(move |name| format!("book/{}: {name}", chapter.path))
+                .map(move |name| (chapter, name))
         })
         .collect();
+    // The book cites over a hundred; far fewer means the reader broke.
     assert!(
-        missing.is_empty(),
-        "no such test or function:\n{}",
-        missing.join("\n")
+        cited.len() > 100,
+        "only {} tests named in the whole book",
+        cited.len()
     );
+    let this_binary = std::env::current_exe().unwrap();
+    let deps = this_binary.parent().unwrap();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let listing = list_tests(&workspace, deps);
+    let how_to_build = "build every test binary first: `cargo test` (the whole \
+                        workspace; `cargo test --workspace --no-run` builds them without running)";
+    if listing.tests.is_empty() {
+        let message = format!(
+            "no test binaries to list in {}: cannot check the {} tests the book cites; \
+             {how_to_build}",
+            deps.display(),
+            cited.len()
+        );
+        assert!(std::env::var_os("CI").is_none(), "{message}");
+        eprintln!("SKIPPED every_test_the_book_names_exists: {message}");
+        return;
+    }
+    let mut wrong_module = Vec::new();
+    let mut not_found = Vec::new();
+    for (chapter, citation) in &cited {
+        if resolves(citation, &listing.tests) {
+            continue;
+        }
+        let elsewhere = same_name_elsewhere(citation, &listing.tests);
+        let line = format!("book/{}: `{citation}`", chapter.path);
+        if elsewhere.is_empty() {
+            not_found.push(line);
+        } else {
+            wrong_module.push(format!("{line}, but cargo lists {}", elsewhere.join(", ")));
+        }
+    }
+    let bare = bare_test_names(&listing.tests);
+    assert!(
+        wrong_module.is_empty() && bare.is_empty(),
+        "cite a test by its full path, as `cargo test -- --list` prints it:\n{}",
+        wrong_module
+            .into_iter()
+            .chain(bare)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    if not_found.is_empty() {
+        return;
+    }
+    let mut message = format!("no such test:\n{}", not_found.join("\n"));
+    if listing.is_incomplete() {
+        message.push_str(&format!(
+            "\n\nbut the tests were listed from an incomplete build; {how_to_build}.\n\
+             no test binary: {}\nolder than its sources: {}",
+            listing.missing.join(", "),
+            listing.stale.join(", ")
+        ));
+        if std::env::var_os("CI").is_none() {
+            eprintln!("SKIPPED every_test_the_book_names_exists: {message}");
+            return;
+        }
+    }
+    panic!("{message}");
+}
+
+/// Inline code that is only a test's name, which a reader cannot find
+/// without its module: `attacks::an_unknown_or_missing_kid_is_refused`,
+/// not `an_unknown_or_missing_kid_is_refused`.
+fn bare_test_names(tests: &BTreeSet<String>) -> Vec<String> {
+    let by_name: BTreeMap<&str, &str> = tests
+        .iter()
+        .filter_map(|test| Some((test.rsplit("::").next()?, test.as_str())))
+        .collect();
+    CHAPTERS
+        .iter()
+        .flat_map(|chapter| {
+            inline_code(chapter.markdown)
+                .into_iter()
+                .filter_map(|span| by_name.get(span))
+                .map(move |full| {
+                    format!("book/{}: `{full}` named without its module", chapter.path)
+                })
+        })
+        .collect()
 }
 
 #[test]
 fn named_functions_are_found_in_inline_code_only_when_they_look_like_ours() {
     let markdown = "proved by `sessions::an_idle_session_expires` and \
                     `conformance::<mode>::every_401_carries_a_challenge`; \
-                    uses `std::env::var` and `attack-lab --list`";
+                    uses `std::env::var` and `attack-lab --list`, \
+                    `conformance::jwt_checked::a_banned_user_is_refused`.\n\
+                    ```text\n`not::a_citation_in_a_block`\n```\n";
     assert_eq!(
-        named_functions(markdown),
-        ["an_idle_session_expires", "every_401_carries_a_challenge"]
+        cited_tests(markdown),
+        [
+            "sessions::an_idle_session_expires",
+            "conformance::<mode>::every_401_carries_a_challenge",
+            "conformance::jwt_checked::a_banned_user_is_refused"
+        ]
     );
 }
 
