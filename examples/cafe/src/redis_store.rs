@@ -3,12 +3,21 @@
 //!
 //! Each atomic step is a single-key Lua script (refresh rotation with reuse
 //! detection, the throttle's reservation, touching a session, changing a
-//! role), so it runs whole on one Redis node with no read-then-write race,
-//! and would in a Redis Cluster too: one key is always in one slot. Per-user indexes ("which sessions does alice
-//! have?") are separate keys: adding to one happens *before* the record is
-//! written, so "log out everywhere" can never miss a session; an index entry
-//! whose record has expired is harmless and is pruned at the user's next
-//! login.
+//! role) or a `MULTI`/`EXEC` transaction on one key (a record and its TTL),
+//! so it runs whole on one Redis node with no read-then-write race, and
+//! would in a Redis Cluster too: one key is always in one slot. Every key
+//! that holds a login, an index of logins, a denylist entry or a throttle
+//! window carries a TTL from the command that writes it; only accounts,
+//! orders and token versions are kept for good.
+//!
+//! Per-user indexes ("which sessions does alice have?") are separate keys,
+//! kept small and bounded (the `logins` module, below). One user holds at
+//! most [`MAX_LIVE_LOGINS_PER_USER`] logins at once.
+//!
+//! A command that fails because the connection dropped (Redis restarted, a
+//! network blip) is sent once more on a fresh connection before the request
+//! fails with 503. Every step is written so that running it twice does what
+//! running it once does, or something as safe; each says why.
 
 use async_trait::async_trait;
 use cafe::orders::Order;
@@ -23,7 +32,17 @@ use redis::cluster_async::ClusterConnection;
 use redis::{AsyncCommands, Script};
 use sessions::{SessionKey, SessionRecord, SessionStore};
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How many live logins one user may hold at once in Redis: sessions, and
+/// separately refresh families. A login past it ends the user's login that
+/// is nearest its end (for sessions, the one used least recently; for
+/// refresh families, the oldest), and that login's next request is refused
+/// like any logged-out one. A hundred is far more devices and browsers than
+/// a person uses, and small enough that the per-user index, which "log out
+/// everywhere" reads whole, stays a few kilobytes and one round trip.
+pub const MAX_LIVE_LOGINS_PER_USER: usize = 100;
 
 /// The café's state in Redis, every key under one prefix.
 #[derive(Clone)]
@@ -34,6 +53,28 @@ pub struct RedisStore<C> {
 
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError(format!("redis: {error}"))
+}
+
+/// Whether `error` means the connection dropped (refused, reset, closed),
+/// after which the connection reconnects. A timeout is not one: Redis may be
+/// alive and slow, and waiting twice as long would not help.
+fn connection_lost(error: &redis::RedisError) -> bool {
+    (error.is_io_error() || error.is_unrecoverable_error()) && !error.is_timeout()
+}
+
+/// Runs `attempt`, and once more if its connection dropped: the connection
+/// manager notices a dead connection only by failing a command on it (after
+/// a Redis restart, the first command of every server), and reconnects for
+/// the next. Only for steps that are safe to run twice.
+async fn retried<T, A, F>(attempt: A) -> Result<T, StoreError>
+where
+    A: Fn() -> F,
+    F: Future<Output = redis::RedisResult<T>>,
+{
+    match attempt().await {
+        Err(error) if connection_lost(&error) => attempt().await.map_err(unavailable),
+        answer => answer.map_err(unavailable),
+    }
 }
 
 /// Nanoseconds since 1970, exactly, so a record reads back as it was written.
@@ -108,6 +149,16 @@ impl RedisStore<ClusterConnection> {
 }
 
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
+    /// A store on a connection made elsewhere: what [`RedisStore::connect`]
+    /// and [`RedisStore::connect_cluster`] build, or a test's own wrapper
+    /// around one.
+    pub fn with_connection(connection: C, prefix: &str) -> Self {
+        RedisStore {
+            connection,
+            prefix: prefix.to_owned(),
+        }
+    }
+
     fn key(&self, kind: &str, id: &str) -> String {
         format!("{}{kind}:{{{id}}}", self.prefix)
     }
@@ -129,18 +180,64 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
         Ok(())
     }
 
-    /// Drops the members of the index set `index` whose record is gone.
-    async fn prune_index(&self, index: &str, record_kind: &str) -> Result<(), redis::RedisError> {
-        let mut connection = self.connection();
-        let members: Vec<String> = connection.smembers(index).await?;
-        for member in members {
-            let exists: bool = connection.exists(self.key(record_kind, &member)).await?;
-            if !exists {
-                let _: () = connection.srem(index, &member).await?;
-            }
+    /// Ends the logins the index put past the cap: `end` makes the commands
+    /// that end one (its record first), then the entries go. Ending twice is
+    /// harmless, so a retry may repeat any of it.
+    async fn end_past_the_cap(
+        &self,
+        index: &str,
+        past_the_cap: &[String],
+        end: impl Fn(&str) -> redis::Cmd,
+    ) -> Result<(), StoreError> {
+        if past_the_cap.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let commands: Vec<redis::Cmd> = past_the_cap
+            .iter()
+            .map(|member| end(member.as_str()))
+            .collect();
+        retried(|| logins::all_at_once(&self.connection, commands.clone())).await?;
+        retried(|| async move { logins::forget(&mut self.connection(), index, past_the_cap).await })
+            .await
     }
+}
+
+/// Ends one session: `DEL`, a no-op when it is gone already.
+fn end_session(key: String) -> redis::Cmd {
+    redis::cmd("DEL").arg(key).clone()
+}
+
+/// Revokes a family if it is still active; answers 1 if it was.
+const REVOKE_IF_ACTIVE: &str = r"if redis.call('HGET', KEYS[1], 'revoked') == '0' then
+    redis.call('HSET', KEYS[1], 'revoked', '1')
+    return 1
+  end
+  return 0";
+
+fn end_family(key: String) -> redis::Cmd {
+    redis::cmd("EVAL")
+        .arg(REVOKE_IF_ACTIVE)
+        .arg(1)
+        .arg(key)
+        .clone()
+}
+
+/// Sums the integer answers (how many keys a batch of commands ended).
+fn count(answers: &[redis::Value]) -> usize {
+    answers
+        .iter()
+        .map(|answer| match answer {
+            redis::Value::Int(n) => usize::try_from(*n).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Milliseconds of a TTL, as [`ttl_seconds`] bounds it.
+fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl_seconds(ttl))
+        .unwrap_or(0)
+        .saturating_mul(1000)
 }
 
 // ---------------------------------------------------------------- sessions
@@ -154,37 +251,54 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let hex = key.to_hex();
-        let index = self.key("user-sessions", &record.user);
-        self.prune_index(&index, "session")
-            .await
-            .map_err(unavailable)?;
-        let mut connection = self.connection();
-        // The index first: a session is never alive without its entry.
-        let _: () = connection.sadd(&index, &hex).await.map_err(unavailable)?;
         let session = self.key("session", &hex);
-        redis::pipe()
-            .hset_multiple(
-                &session,
-                &[
-                    ("user", record.user.clone()),
-                    ("created", nanos(record.created_at).to_string()),
-                    ("seen", nanos(record.last_seen).to_string()),
-                ],
+        let index = self.key("user-sessions", &record.user);
+        let fields = [
+            ("user", record.user.clone()),
+            ("created", nanos(record.created_at).to_string()),
+            ("seen", nanos(record.last_seen).to_string()),
+        ];
+        // The record and its TTL in one transaction: a dropped connection
+        // leaves both or neither. Writing the same fields twice is harmless.
+        let (session, fields) = (&session, &fields);
+        retried(|| async move {
+            redis::pipe()
+                .atomic()
+                .hset_multiple(session, fields)
+                .ignore()
+                .expire(session, ttl_seconds(ttl))
+                .ignore()
+                .query_async::<()>(&mut self.connection())
+                .await
+        })
+        .await?;
+        // Then its index entry (filing it twice files it once).
+        let now = millis(record.last_seen);
+        let ends = now.saturating_add(ttl_millis(ttl));
+        let (index, hex) = (&index, &hex);
+        let past_the_cap = retried(|| async move {
+            let mut connection = self.connection();
+            logins::file(
+                &mut connection,
+                index,
+                hex,
+                ends,
+                now,
+                MAX_LIVE_LOGINS_PER_USER,
             )
-            .ignore()
-            .expire(&session, ttl_seconds(ttl))
-            .ignore()
-            .query_async::<()>(&mut connection)
             .await
-            .map_err(unavailable)
+        })
+        .await?;
+        self.end_past_the_cap(index, &past_the_cap, |hex| {
+            end_session(self.key("session", hex))
+        })
+        .await
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        let mut connection = self.connection();
-        let fields: HashMap<String, String> = connection
-            .hgetall(self.key("session", &key.to_hex()))
-            .await
-            .map_err(unavailable)?;
+        let session = &self.key("session", &key.to_hex());
+        let fields: HashMap<String, String> =
+            retried(|| async move { self.connection().hgetall(session).await }).await?;
         let (Some(user), Some(created), Some(seen)) = (
             fields.get("user"),
             fields.get("created"),
@@ -211,53 +325,82 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         ttl: Duration,
     ) -> Result<(), StoreError> {
         // Only an existing session is touched: never resurrect a deleted one.
-        let script = Script::new(
+        // Setting the same time and TTL twice is harmless.
+        let script = &Script::new(
             r"if redis.call('EXISTS', KEYS[1]) == 1 then
                 redis.call('HSET', KEYS[1], 'seen', ARGV[1])
                 redis.call('EXPIRE', KEYS[1], ARGV[2])
+                return redis.call('HGET', KEYS[1], 'user')
               end
-              return 0",
+              return false",
         );
-        script
-            .key(self.key("session", &key.to_hex()))
-            .arg(nanos(now).to_string())
-            .arg(ttl_seconds(ttl))
-            .invoke_async::<i64>(&mut self.connection())
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        let hex = &key.to_hex();
+        let session = &self.key("session", hex);
+        let user: Option<String> = retried(|| async move {
+            script
+                .key(session)
+                .arg(nanos(now).to_string())
+                .arg(ttl_seconds(ttl))
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        // The index learns the session's new end, so that it neither prunes
+        // the entry nor expires before the session does. (It cannot go first:
+        // the user is in the record. Should this step fail twice, the
+        // session's next request files the entry again.)
+        let Some(user) = user else {
+            return Ok(());
+        };
+        let index = &self.key("user-sessions", &user);
+        let now = millis(now);
+        let ends = now.saturating_add(ttl_millis(ttl));
+        retried(
+            || async move { logins::extend(&mut self.connection(), index, hex, ends, now).await },
+        )
+        .await
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let hex = key.to_hex();
-        let session = self.key("session", &hex);
-        let mut connection = self.connection();
-        let user: Option<String> = connection
-            .hget(&session, "user")
-            .await
-            .map_err(unavailable)?;
-        let _: () = connection.del(&session).await.map_err(unavailable)?;
+        // The record goes first, then its entry; each twice is harmless.
+        let script = &Script::new(
+            r"local user = redis.call('HGET', KEYS[1], 'user')
+              redis.call('DEL', KEYS[1])
+              return user",
+        );
+        let hex = &key.to_hex();
+        let session = &self.key("session", hex);
+        let user: Option<String> = retried(|| async move {
+            script
+                .key(session)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
         if let Some(user) = user {
-            let index = self.key("user-sessions", &user);
-            let _: () = connection.srem(index, &hex).await.map_err(unavailable)?;
+            let index = &self.key("user-sessions", &user);
+            let members = std::slice::from_ref(hex);
+            retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
+                .await?;
         }
         Ok(())
     }
 
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
-        let index = self.key("user-sessions", user);
-        let mut connection = self.connection();
-        let members: Vec<String> = connection.smembers(&index).await.map_err(unavailable)?;
-        let mut ended = 0;
-        for hex in &members {
-            let deleted: usize = connection
-                .del(self.key("session", hex))
-                .await
-                .map_err(unavailable)?;
-            ended += deleted;
-            let _: () = connection.srem(&index, hex).await.map_err(unavailable)?;
-        }
-        Ok(ended)
+        // Every session in the index, at once, then their entries. Run again
+        // after a lost answer, it ends nothing new and counts fewer.
+        let index = &self.key("user-sessions", user);
+        let members =
+            retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
+        let commands: Vec<redis::Cmd> = members
+            .iter()
+            .map(|hex| end_session(self.key("session", hex)))
+            .collect();
+        let answers = retried(|| logins::all_at_once(&self.connection, commands.clone())).await?;
+        let members = &members;
+        retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
+            .await?;
+        Ok(count(&answers))
     }
 }
 
@@ -273,48 +416,75 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         expires: u64,
         now: u64,
     ) -> Result<(), StoreError> {
-        let index = self.key("user-families", user);
-        self.prune_index(&index, "family")
-            .await
-            .map_err(unavailable)?;
-        let family = self.key("family", sid);
-        let mut connection = self.connection();
-        let _: () = connection.sadd(&index, sid).await.map_err(unavailable)?;
-        redis::pipe()
-            .hset_multiple(
-                &family,
-                &[("user", user), ("current", jti), ("revoked", "0")],
+        let family = &self.key("family", sid);
+        let index = &self.key("user-families", user);
+        let ttl = seconds_until(expires, now);
+        // The family and its TTL in one transaction, then its index entry,
+        // as for a session; both are the same when written twice.
+        let fields = &[("user", user), ("current", jti), ("revoked", "0")];
+        retried(|| async move {
+            redis::pipe()
+                .atomic()
+                .hset_multiple(family, fields)
+                .ignore()
+                .expire(family, ttl)
+                .ignore()
+                .query_async::<()>(&mut self.connection())
+                .await
+        })
+        .await?;
+        let now_ms = now.saturating_mul(1000);
+        let ends = now_ms.saturating_add(u64::try_from(ttl).unwrap_or(0).saturating_mul(1000));
+        let past_the_cap = retried(|| async move {
+            let mut connection = self.connection();
+            logins::file(
+                &mut connection,
+                index,
+                sid,
+                ends,
+                now_ms,
+                MAX_LIVE_LOGINS_PER_USER,
             )
-            .ignore()
-            .expire(&family, seconds_until(expires, now))
-            .ignore()
-            .query_async::<()>(&mut connection)
             .await
-            .map_err(unavailable)
+        })
+        .await?;
+        self.end_past_the_cap(index, &past_the_cap, |sid| {
+            end_family(self.key("family", sid))
+        })
+        .await
     }
 
     // ANCHOR: rotate
     async fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<Rotation, StoreError> {
         // The compare and the swap in one script: Redis runs it whole, so of
-        // two refreshes with the same token exactly one is `rotated`.
-        let script = Script::new(
-            r"local family = redis.call('HMGET', KEYS[1], 'user', 'current', 'revoked')
+        // two refreshes with the same token exactly one is `rotated`. The
+        // swap notes the token it replaced, so that the same swap sent again
+        // (after a dropped connection lost its answer) is `rotated` again,
+        // not taken for a reuse: only this request knows `next_jti`.
+        let script = &Script::new(
+            r"local family = redis.call('HMGET', KEYS[1], 'user', 'current', 'revoked', 'previous')
               if not family[1] then return {'unknown'} end
               if family[3] == '1' then return {'revoked'} end
+              if family[2] == ARGV[2] and family[4] == ARGV[1] then
+                return {'rotated', family[1]}
+              end
               if family[2] ~= ARGV[1] then
                 redis.call('HSET', KEYS[1], 'revoked', '1')
                 return {'reused'}
               end
-              redis.call('HSET', KEYS[1], 'current', ARGV[2])
+              redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1])
               return {'rotated', family[1]}",
         );
-        let answer: Vec<String> = script
-            .key(self.key("family", sid))
-            .arg(jti)
-            .arg(next_jti)
-            .invoke_async(&mut self.connection())
-            .await
-            .map_err(unavailable)?;
+        let family = &self.key("family", sid);
+        let answer: Vec<String> = retried(|| async move {
+            script
+                .key(family)
+                .arg(jti)
+                .arg(next_jti)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
         Ok(match answer.as_slice() {
             [verdict, user] if verdict == "rotated" => Rotation::Rotated { user: user.clone() },
             [verdict] if verdict == "revoked" => Rotation::Refused(RotationRefusal::Revoked),
@@ -325,43 +495,46 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
     // ANCHOR_END: rotate
 
     async fn revoke(&self, sid: &str) -> Result<(), StoreError> {
-        let script = Script::new(
-            r"if redis.call('EXISTS', KEYS[1]) == 1 then
-                redis.call('HSET', KEYS[1], 'revoked', '1')
-              end
-              return 0",
+        // Revoking twice is revoking once. The revoked family stays until it
+        // would have expired (a reuse of its tokens is still told apart), but
+        // leaves the index, where it would count against the cap.
+        let script = &Script::new(
+            r"if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+              redis.call('HSET', KEYS[1], 'revoked', '1')
+              return redis.call('HGET', KEYS[1], 'user')",
         );
-        script
-            .key(self.key("family", sid))
-            .invoke_async::<i64>(&mut self.connection())
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        let family = &self.key("family", sid);
+        let user: Option<String> = retried(|| async move {
+            script
+                .key(family)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        if let Some(user) = user {
+            let index = &self.key("user-families", &user);
+            let members = &[sid.to_owned()];
+            retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
+                .await?;
+        }
+        Ok(())
     }
 
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
-        let script = Script::new(
-            r"if redis.call('HGET', KEYS[1], 'revoked') == '0' then
-                redis.call('HSET', KEYS[1], 'revoked', '1')
-                return 1
-              end
-              return 0",
-        );
-        let mut connection = self.connection();
-        let sids: Vec<String> = connection
-            .smembers(self.key("user-families", user))
-            .await
-            .map_err(unavailable)?;
-        let mut ended = 0;
-        for sid in sids {
-            let revoked: i64 = script
-                .key(self.key("family", &sid))
-                .invoke_async(&mut connection)
-                .await
-                .map_err(unavailable)?;
-            ended += usize::from(revoked == 1);
-        }
-        Ok(ended)
+        // As "log out everywhere" for sessions: every family at once, then
+        // their entries; run again, it revokes nothing new and counts fewer.
+        let index = &self.key("user-families", user);
+        let members =
+            retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
+        let commands: Vec<redis::Cmd> = members
+            .iter()
+            .map(|sid| end_family(self.key("family", sid)))
+            .collect();
+        let answers = retried(|| logins::all_at_once(&self.connection, commands.clone())).await?;
+        let members = &members;
+        retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
+            .await?;
+        Ok(count(&answers))
     }
 }
 
@@ -370,20 +543,16 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> DenylistStore for RedisS
     async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), StoreError> {
         // The entry says when it ends, and Redis forgets it about then: the
         // TTL is relative, so a test clock and Redis's clock need not agree.
+        // `SET … EX` writes value and TTL as one command; twice is once.
         let ttl = seconds_until(until, now).unsigned_abs();
-        let mut connection = self.connection();
-        connection
-            .set_ex(self.key("deny", jti), until, ttl)
-            .await
-            .map_err(unavailable)
+        let entry = &self.key("deny", jti);
+        retried(|| async move { self.connection().set_ex(entry, until, ttl).await }).await
     }
 
     async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
-        let mut connection = self.connection();
-        let until: Option<u64> = connection
-            .get(self.key("deny", jti))
-            .await
-            .map_err(unavailable)?;
+        let entry = &self.key("deny", jti);
+        let until: Option<u64> =
+            retried(|| async move { self.connection().get(entry).await }).await?;
         Ok(until.is_some_and(|until| until > now))
     }
 }
@@ -391,20 +560,19 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> DenylistStore for RedisS
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> TokenVersionStore for RedisStore<C> {
     async fn current(&self, user: &str) -> Result<u64, StoreError> {
-        let mut connection = self.connection();
-        let version: Option<u64> = connection
-            .get(self.key("version", user))
-            .await
-            .map_err(unavailable)?;
+        let version = &self.key("version", user);
+        let version: Option<u64> =
+            retried(|| async move { self.connection().get(version).await }).await?;
         Ok(version.unwrap_or(0))
     }
 
     async fn bump(&self, user: &str) -> Result<u64, StoreError> {
-        let mut connection = self.connection();
-        connection
-            .incr(self.key("version", user), 1)
-            .await
-            .map_err(unavailable)
+        // `INCR` is not idempotent, and that is safe here: a bump sent twice
+        // moves the version by two, which leaves every older token stale and
+        // no newer one, and the answer is the version now current. Versions
+        // are kept for good: one that expired would read 0 again.
+        let version = &self.key("version", user);
+        retried(|| async move { self.connection().incr(version, 1).await }).await
     }
 }
 
@@ -413,29 +581,27 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> TokenVersionStore for Re
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisStore<C> {
     async fn insert(&self, account: Account) -> Result<(), StoreError> {
-        let mut connection = self.connection();
-        let _: () = connection
-            .sadd(format!("{}accounts", self.prefix), &account.name)
-            .await
-            .map_err(unavailable)?;
-        connection
-            .hset_multiple(
-                self.key("account", &account.name),
-                &[
-                    ("role", account.role.as_str()),
-                    ("hash", account.password_hash.as_str()),
-                ],
-            )
-            .await
-            .map_err(unavailable)
+        // Accounts are kept for good; adding the name and writing the fields
+        // twice is doing it once.
+        let accounts = &format!("{}accounts", self.prefix);
+        let key = &self.key("account", &account.name);
+        let fields = &[
+            ("role", account.role.as_str()),
+            ("hash", account.password_hash.as_str()),
+        ];
+        let name = &account.name;
+        retried(|| async move {
+            let mut connection = self.connection();
+            let _: () = connection.sadd(accounts, name).await?;
+            connection.hset_multiple(key, fields).await
+        })
+        .await
     }
 
     async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
-        let mut connection = self.connection();
-        let fields: HashMap<String, String> = connection
-            .hgetall(self.key("account", name))
-            .await
-            .map_err(unavailable)?;
+        let key = &self.key("account", name);
+        let fields: HashMap<String, String> =
+            retried(|| async move { self.connection().hgetall(key).await }).await?;
         let (Some(role), Some(hash)) = (fields.get("role"), fields.get("hash")) else {
             return Ok(None);
         };
@@ -450,17 +616,21 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
 
     async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
         // Only an existing account gets a role: never half-create one.
-        let script = Script::new(
+        // Setting the same role twice is setting it once.
+        let script = &Script::new(
             r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
               redis.call('HSET', KEYS[1], 'role', ARGV[1])
               return 1",
         );
-        let changed: i64 = script
-            .key(self.key("account", name))
-            .arg(role.as_str())
-            .invoke_async(&mut self.connection())
-            .await
-            .map_err(unavailable)?;
+        let key = &self.key("account", name);
+        let changed: i64 = retried(|| async move {
+            script
+                .key(key)
+                .arg(role.as_str())
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
         Ok((changed == 1).then(|| Profile {
             name: name.to_owned(),
             role,
@@ -468,11 +638,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
     }
 
     async fn all(&self) -> Result<Vec<Profile>, StoreError> {
-        let mut connection = self.connection();
-        let mut names: Vec<String> = connection
-            .smembers(format!("{}accounts", self.prefix))
-            .await
-            .map_err(unavailable)?;
+        let accounts = &format!("{}accounts", self.prefix);
+        let mut names: Vec<String> =
+            retried(|| async move { self.connection().smembers(accounts).await }).await?;
         names.sort();
         let mut profiles = Vec::new();
         for name in names {
@@ -487,30 +655,40 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStore<C> {
     async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError> {
-        let mut connection = self.connection();
-        let id: u64 = connection
-            .incr(format!("{}order-id", self.prefix), 1)
-            .await
-            .map_err(unavailable)?;
+        // `INCR` sent twice skips an id: harmless, ids only need to grow.
+        let counter = &format!("{}order-id", self.prefix);
+        let id: u64 = retried(|| async move { self.connection().incr(counter, 1).await }).await?;
         let order = Order {
             id,
             item: item.to_owned(),
             by: by.to_owned(),
         };
-        let json = serde_json::to_string(&order).map_err(|e| StoreError(e.to_string()))?;
-        let _: () = connection
-            .rpush(self.key("orders", by), json)
-            .await
-            .map_err(unavailable)?;
+        let json = &serde_json::to_string(&order).map_err(|e| StoreError(e.to_string()))?;
+        // Appending is not idempotent, so the script first looks for this
+        // very order (its id is unique) among the newest: sent twice, it is
+        // appended once.
+        let script = &Script::new(
+            r"if redis.call('LPOS', KEYS[1], ARGV[1], 'RANK', -1, 'MAXLEN', 64) then
+                return 0
+              end
+              return redis.call('RPUSH', KEYS[1], ARGV[1])",
+        );
+        let orders = &self.key("orders", by);
+        retried(|| async move {
+            script
+                .key(orders)
+                .arg(json)
+                .invoke_async::<i64>(&mut self.connection())
+                .await
+        })
+        .await?;
         Ok(order)
     }
 
     async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError> {
-        let mut connection = self.connection();
-        let all: Vec<String> = connection
-            .lrange(self.key("orders", by), 0, -1)
-            .await
-            .map_err(unavailable)?;
+        let orders = &self.key("orders", by);
+        let all: Vec<String> =
+            retried(|| async move { self.connection().lrange(orders, 0, -1).await }).await?;
         all.iter()
             .map(|json| serde_json::from_str(json).map_err(|e| StoreError(e.to_string())))
             .collect()
@@ -526,9 +704,12 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisS
         policy: ThrottlePolicy,
     ) -> Result<Attempt, StoreError> {
         // The same decision as `throttle::reserve`, as one script on one key:
-        // attempts are a sorted set of times, in milliseconds.
-        let script = Script::new(
+        // attempts are a sorted set of times, in milliseconds, each under a
+        // name of its own. A reservation sent twice finds its name already
+        // there and answers "allowed" again, without counting twice.
+        let script = &Script::new(
             r"local now, window, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+              if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return -1 end
               redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
               if redis.call('ZCARD', KEYS[1]) < max then
                 redis.call('ZADD', KEYS[1], now, ARGV[4])
@@ -541,15 +722,19 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisS
         let window_ms = u64::try_from(policy.window.as_millis()).unwrap_or(u64::MAX);
         let mut unique = [0u8; 8];
         getrandom::fill(&mut unique).map_err(|e| StoreError(e.to_string()))?;
-        let oldest: i64 = script
-            .key(self.key("throttle", name))
-            .arg(now_ms)
-            .arg(window_ms)
-            .arg(policy.max_attempts)
-            .arg(format!("{now_ms}-{}", u64::from_le_bytes(unique)))
-            .invoke_async(&mut self.connection())
-            .await
-            .map_err(unavailable)?;
+        let attempt = &format!("{now_ms}-{}", u64::from_le_bytes(unique));
+        let key = &self.key("throttle", name);
+        let oldest: i64 = retried(|| async move {
+            script
+                .key(key)
+                .arg(now_ms)
+                .arg(window_ms)
+                .arg(policy.max_attempts)
+                .arg(attempt)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
         if oldest < 0 {
             return Ok(Attempt::Allowed);
         }
@@ -561,11 +746,160 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisS
     }
 
     async fn clear(&self, name: &str) -> Result<(), StoreError> {
-        let mut connection = self.connection();
-        connection
-            .del(self.key("throttle", name))
+        let key = &self.key("throttle", name);
+        retried(|| async move { self.connection().del(key).await }).await
+    }
+}
+
+mod logins {
+    //! The per-user index of logins ("which sessions does alice have?"), which
+    //! "log out everywhere" reads: one sorted set per user, each login scored by
+    //! the moment it ends (milliseconds, on the café's clock).
+    //!
+    //! Scoring by the end, not by the start, is what keeps the index small and
+    //! every step on it one round trip: an entry whose end has passed is pruned
+    //! by score, inside the script that files the next login, without asking
+    //! whether its record still exists (that would be a round trip per entry,
+    //! and a question a Redis Cluster cannot answer in one script: the records
+    //! are in other slots). It also means a login that is being filed right now
+    //! can never be pruned by another: its end is in the future.
+    //!
+    //! The index is always written *after* the record it lists, and a login is
+    //! handed to its user only once both are written. So any credential someone
+    //! holds is in the index; a record whose filing failed is one nobody holds,
+    //! and it expires with its TTL.
+
+    use redis::aio::ConnectionLike;
+    use redis::{Cmd, RedisResult, Script, Value};
+
+    /// Files `member` in the index `KEYS[1]`, ending at `ARGV[2]`, at `ARGV[3]`
+    /// (now): drops the entries that have ended, and returns the ones past the
+    /// cap (`ARGV[4]`), nearest their end first, for the caller to end (their
+    /// records first, then their entries: a live login never loses its entry).
+    /// The index lives as long as its longest entry. Run again, it answers the
+    /// same: the member is not counted against its own cap.
+    const FILE: &str = r"
+    local member, ends, now, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+    redis.call('ZREM', KEYS[1], member)
+    local over = redis.call('ZCARD', KEYS[1]) - (cap - 1)
+    local past_the_cap = {}
+    if over > 0 then
+      past_the_cap = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+    end
+    redis.call('ZADD', KEYS[1], ends, member)
+    local last = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+    if redis.call('PTTL', KEYS[1]) < last - now then
+      redis.call('PEXPIRE', KEYS[1], last - now)
+    end
+    return past_the_cap";
+
+    /// Moves `member`'s end in the index `KEYS[1]` to `ARGV[2]` if that is
+    /// later (a session was used), and keeps the index alive at least as long.
+    const EXTEND: &str = r"
+    local member, ends, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+    local current = redis.call('ZSCORE', KEYS[1], member)
+    if not current or tonumber(current) < ends then
+      redis.call('ZADD', KEYS[1], ends, member)
+    end
+    if redis.call('PTTL', KEYS[1]) < ends - now then
+      redis.call('PEXPIRE', KEYS[1], ends - now)
+    end
+    return 0";
+
+    /// Files a login; returns the members past the cap.
+    pub(super) async fn file<C: ConnectionLike>(
+        connection: &mut C,
+        index: &str,
+        member: &str,
+        ends_ms: u64,
+        now_ms: u64,
+        cap: usize,
+    ) -> RedisResult<Vec<String>> {
+        Script::new(FILE)
+            .key(index)
+            .arg(member)
+            .arg(ends_ms)
+            .arg(now_ms)
+            .arg(cap)
+            .invoke_async(connection)
             .await
-            .map_err(unavailable)
+    }
+
+    /// Notes that a login now ends at `ends_ms`.
+    pub(super) async fn extend<C: ConnectionLike>(
+        connection: &mut C,
+        index: &str,
+        member: &str,
+        ends_ms: u64,
+        now_ms: u64,
+    ) -> RedisResult<()> {
+        Script::new(EXTEND)
+            .key(index)
+            .arg(member)
+            .arg(ends_ms)
+            .arg(now_ms)
+            .invoke_async::<i64>(connection)
+            .await
+            .map(drop)
+    }
+
+    /// Every member of the index.
+    pub(super) async fn members<C: ConnectionLike>(
+        connection: &mut C,
+        index: &str,
+    ) -> RedisResult<Vec<String>> {
+        redis::cmd("ZRANGE")
+            .arg(index)
+            .arg(0)
+            .arg(-1)
+            .query_async(connection)
+            .await
+    }
+
+    /// Drops `members` from the index, once their records are gone.
+    pub(super) async fn forget<C: ConnectionLike>(
+        connection: &mut C,
+        index: &str,
+        members: &[String],
+    ) -> RedisResult<()> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        redis::cmd("ZREM")
+            .arg(index)
+            .arg(members)
+            .query_async(connection)
+            .await
+    }
+
+    /// Sends every command at once, each on its own (they name keys in
+    /// different slots of a cluster, so they cannot share one pipeline), and
+    /// returns the answers: one round trip of waiting, however many there are.
+    pub(super) async fn all_at_once<C>(
+        connection: &C,
+        commands: Vec<Cmd>,
+    ) -> RedisResult<Vec<Value>>
+    where
+        C: ConnectionLike + Clone + Send + 'static,
+    {
+        let mut running = tokio::task::JoinSet::new();
+        for command in commands {
+            let mut connection = connection.clone();
+            running.spawn(async move { command.query_async::<Value>(&mut connection).await });
+        }
+        let mut answers = Vec::new();
+        while let Some(finished) = running.join_next().await {
+            let answer = finished.map_err(|error| {
+                redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "a Redis command's task failed",
+                    error.to_string(),
+                ))
+            })?;
+            answers.push(answer?);
+        }
+        Ok(answers)
     }
 }
 

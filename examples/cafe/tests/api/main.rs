@@ -16,6 +16,7 @@ mod jwt;
 mod logout;
 mod many_servers;
 mod probe;
+mod redis_robustness;
 mod redis_server;
 mod role_changes;
 mod sessions;

@@ -1,0 +1,728 @@
+//! The Redis store under the things that go wrong in production: a Redis
+//! restart under running servers, a connection cut between the commands of
+//! one write, a user with thousands of logins, two logins of one user
+//! interleaved step by step. Each test forces its situation (a real restart,
+//! a wire that stops after a chosen command, a pause before a chosen round
+//! trip) rather than hoping a timing loop finds it.
+
+use crate::redis_server::RedisServer;
+use crate::support::{Mode, opening_time, spawn_configured};
+use cafe::clock::ManualClock;
+use cafe::redis_store::RedisStore;
+use cafe::store::Stores;
+use jwt::keys::{KeyRing, SigningKey};
+use jwt::revocation::{RefreshFamilyStore, Rotation, RotationRefusal};
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+use sessions::{SessionId, SessionKey, SessionRecord, SessionStore};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::Notify;
+
+const SECRET: &[u8] = b"a secret the servers share, 32+ bytes long";
+
+/// Every test here ends within this, whatever Redis does.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+async fn bounded<T>(test: impl Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, test)
+        .await
+        .expect("the test finished in time")
+}
+
+async fn plain_connection(redis: &RedisServer) -> MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Restarts Redis as a persistent one restarts: the process and every
+/// connection to it go, the data stays (copied out with `DUMP` and back in
+/// with `RESTORE`, TTLs and all, since the test server saves nothing).
+async fn restart_keeping_data(redis: &mut RedisServer) {
+    let mut connection = plain_connection(redis).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut saved = Vec::new();
+    for key in keys {
+        let dump: Vec<u8> = redis::cmd("DUMP")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        saved.push((key, dump, ttl.max(0)));
+    }
+    drop(connection);
+    redis.restart();
+    let mut connection = plain_connection(redis).await;
+    for (key, dump, ttl) in saved {
+        let _: () = redis::cmd("RESTORE")
+            .arg(&key)
+            .arg(ttl)
+            .arg(dump)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+    }
+}
+
+/// Two café servers, each on its own connection to one Redis; alice logs in
+/// through the first and is seen by both; Redis restarts; her very next
+/// request through each server must work. Before the fix, each server's
+/// first request after the restart answered 503: the connection manager
+/// only notices a dead connection by failing a command on it.
+async fn a_redis_restart_costs_no_request(mode: Mode) {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let mut config = mode.config();
+        config.stores = Stores::all_in(Arc::new(redis.store("cafe:").await));
+        // Token modes: both servers sign and verify with one key.
+        config.jwt_keys = KeyRing::new(SigningKey::hs256("hs256-1", SECRET).unwrap());
+        servers.push(spawn_configured(mode, config, clock.clone()).await);
+    }
+    let mut alice = servers[0].logged_in("alice", "wonderland-42").await;
+    for server in &servers {
+        alice.moves_to(server);
+        assert_eq!(alice.get("/me").await.status, 200);
+    }
+
+    restart_keeping_data(&mut redis).await;
+
+    for (n, server) in servers.iter().enumerate() {
+        alice.moves_to(server);
+        let me = alice.get("/me").await;
+        assert_eq!(
+            me.status, 200,
+            "{mode:?}: the first request through server {n} after the restart: {:?}",
+            me.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_redis_restart_costs_no_request_with_sessions() {
+    bounded(a_redis_restart_costs_no_request(Mode::Sessions)).await;
+}
+
+#[tokio::test]
+async fn a_redis_restart_costs_no_request_with_checked_jwts() {
+    bounded(a_redis_restart_costs_no_request(Mode::JwtChecked)).await;
+}
+
+// ------------------------------------------------------------- the wire
+
+/// A connection to Redis that the test steers: it counts round trips, can be
+/// cut after a given number of commands (as a dropped connection would, with
+/// the commands before the cut applied and the rest never sent), and can
+/// pause before a given round trip until the test lets it go on.
+#[derive(Clone)]
+struct Wire {
+    connection: Arc<Mutex<Option<MultiplexedConnection>>>,
+    round_trips: Arc<AtomicUsize>,
+    /// Commands that may still be sent before the cut.
+    commands_left: Arc<AtomicUsize>,
+    pause: Arc<Mutex<Option<Pause>>>,
+}
+
+/// Stop before round trip number `before` (counting from 1).
+struct Pause {
+    before: usize,
+    reached: Arc<Notify>,
+    resume: Arc<Notify>,
+}
+
+impl Wire {
+    async fn to(redis: &RedisServer) -> Wire {
+        Wire {
+            connection: Arc::new(Mutex::new(Some(plain_connection(redis).await))),
+            round_trips: Arc::default(),
+            commands_left: Arc::new(AtomicUsize::new(usize::MAX)),
+            pause: Arc::default(),
+        }
+    }
+
+    fn round_trips(&self) -> usize {
+        self.round_trips.load(Ordering::SeqCst)
+    }
+
+    fn cut_after(&self, commands: usize) {
+        self.commands_left.store(commands, Ordering::SeqCst);
+    }
+
+    /// Pauses before round trip `before`; returns (reached, resume).
+    fn pause_before(&self, before: usize) -> (Arc<Notify>, Arc<Notify>) {
+        let (reached, resume) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        *self.pause.lock().unwrap() = Some(Pause {
+            before,
+            reached: reached.clone(),
+            resume: resume.clone(),
+        });
+        (reached, resume)
+    }
+
+    /// Takes one command from the budget; `None` once the wire is cut, and
+    /// from then on (the connection is dropped, so Redis discards anything
+    /// half-sent, like a `MULTI` without its `EXEC`).
+    fn send_one(&self) -> Option<MultiplexedConnection> {
+        let taken = self
+            .commands_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            });
+        let mut connection = self.connection.lock().unwrap();
+        if taken.is_err() {
+            *connection = None;
+        }
+        connection.clone()
+    }
+
+    async fn round_trip(&self) {
+        let number = self.round_trips.fetch_add(1, Ordering::SeqCst) + 1;
+        let pause = self.pause.lock().unwrap().take_if(|p| p.before == number);
+        if let Some(pause) = pause {
+            pause.reached.notify_one();
+            pause.resume.notified().await;
+        }
+    }
+}
+
+fn cut() -> redis::RedisError {
+    std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the test cut the wire").into()
+}
+
+impl ConnectionLike for Wire {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            self.round_trip().await;
+            let mut connection = self.send_one().ok_or_else(cut)?;
+            connection.req_packed_command(cmd).await
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            self.round_trip().await;
+            // A transaction is MULTI, the commands, EXEC: each is sent.
+            let mut commands: Vec<Cmd> = Vec::new();
+            if pipeline.is_transaction() {
+                commands.push(redis::cmd("MULTI"));
+            }
+            commands.extend(pipeline.cmd_iter().cloned());
+            if pipeline.is_transaction() {
+                commands.push(redis::cmd("EXEC"));
+            }
+            let budget = self.commands_left.load(Ordering::SeqCst);
+            if budget >= commands.len() {
+                self.commands_left
+                    .fetch_sub(commands.len(), Ordering::SeqCst);
+                let mut connection = self.send_one_without_budget().ok_or_else(cut)?;
+                return connection
+                    .req_packed_commands(pipeline, offset, count)
+                    .await;
+            }
+            // The wire is cut part-way: the first commands reach Redis, one
+            // by one, and the rest never do.
+            for command in &commands {
+                let mut connection = self.send_one().ok_or_else(cut)?;
+                connection.req_packed_command(command).await?;
+            }
+            Err(cut())
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+impl Wire {
+    fn send_one_without_budget(&self) -> Option<MultiplexedConnection> {
+        self.connection.lock().unwrap().clone()
+    }
+}
+
+fn record(user: &str) -> SessionRecord {
+    let now = SystemTime::now();
+    SessionRecord {
+        user: user.to_owned(),
+        created_at: now,
+        last_seen: now,
+    }
+}
+
+fn new_key() -> SessionKey {
+    SessionId::generate().unwrap().key()
+}
+
+const TTL: Duration = Duration::from_secs(1800);
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+// ------------------------------------------- every write-with-TTL is atomic
+
+/// The kinds of key the café keeps for good: accounts, orders and token
+/// versions (a version that expired would read as 0 again). Every other key
+/// is a login, an index of logins, a denylist entry or a throttle window,
+/// and must carry a TTL.
+const PERMANENT: [&str; 5] = ["account:", "accounts", "order-id", "orders:", "version:"];
+
+/// Every key under `prefix` that is neither permanent nor has a TTL.
+async fn keys_without_a_ttl(redis: &RedisServer, prefix: &str) -> Vec<String> {
+    let mut connection = plain_connection(redis).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut without = Vec::new();
+    for key in keys {
+        let kind = key.trim_start_matches(prefix);
+        if PERMANENT
+            .iter()
+            .any(|permanent| kind.starts_with(permanent))
+        {
+            continue;
+        }
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if ttl < 0 {
+            without.push(format!("{key} (TTL {ttl})"));
+        }
+    }
+    without
+}
+
+/// Every write the Redis store makes, on state `prepare` left.
+const WRITES: [&str; 15] = [
+    "session create",
+    "session touch",
+    "session delete",
+    "log out everywhere",
+    "family start",
+    "family rotate",
+    "family revoke",
+    "family revoke all",
+    "deny",
+    "throttle",
+    "throttle clear",
+    "version bump",
+    "account insert",
+    "set role",
+    "place order",
+];
+
+/// The one session the writes act on (each case has its own prefix).
+fn session_key() -> SessionKey {
+    static KEY: std::sync::LazyLock<SessionKey> =
+        std::sync::LazyLock::new(|| SessionId::generate().unwrap().key());
+    *KEY
+}
+
+async fn prepare<C>(store: &RedisStore<C>, what: &str)
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    use cafe::store::{AccountStore, ThrottleStore};
+    let now = unix_now();
+    match what {
+        "session touch" | "session delete" | "log out everywhere" => {
+            store
+                .create(session_key(), record("alice"), TTL)
+                .await
+                .unwrap();
+            store.create(new_key(), record("alice"), TTL).await.unwrap();
+        }
+        "family rotate" | "family revoke" | "family revoke all" => {
+            store
+                .start("family-1", "alice", "r1", now + 3600, now)
+                .await
+                .unwrap();
+        }
+        "throttle clear" => {
+            store
+                .reserve_attempt("alice", SystemTime::now(), Default::default())
+                .await
+                .unwrap();
+        }
+        "set role" => {
+            let account =
+                cafe::users::Account::new("barista", "espresso-all-day", cafe::users::Role::Member)
+                    .unwrap();
+            store.insert(account).await.unwrap();
+        }
+        _ => {}
+    }
+}
+
+async fn write<C>(store: &RedisStore<C>, what: &str) -> Result<(), cafe::store::StoreError>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    use cafe::store::{AccountStore, OrderStore, ThrottleStore};
+    use jwt::revocation::{DenylistStore, TokenVersionStore};
+    let now = unix_now();
+    match what {
+        "session create" => store.create(session_key(), record("alice"), TTL).await,
+        "session touch" => store.touch(&session_key(), SystemTime::now(), TTL).await,
+        "session delete" => store.delete(&session_key()).await,
+        "log out everywhere" => store.delete_all_for_user("alice").await.map(drop),
+        "family start" => {
+            store
+                .start("family-1", "alice", "r1", now + 3600, now)
+                .await
+        }
+        "family rotate" => store.rotate("family-1", "r1", "r2").await.map(drop),
+        "family revoke" => store.revoke("family-1").await,
+        "family revoke all" => store.revoke_all_for("alice").await.map(drop),
+        "deny" => store.deny("jti-1", now + 905, now).await,
+        "throttle" => store
+            .reserve_attempt("alice", SystemTime::now(), Default::default())
+            .await
+            .map(drop),
+        "throttle clear" => store.clear("alice").await,
+        "version bump" => store.bump("alice").await.map(drop),
+        "account insert" => {
+            let account =
+                cafe::users::Account::new("barista", "espresso-all-day", cafe::users::Role::Member)
+                    .unwrap();
+            store.insert(account).await
+        }
+        "set role" => store
+            .set_role("barista", cafe::users::Role::Admin)
+            .await
+            .map(drop),
+        "place order" => store.place("alice", "flat white").await.map(drop),
+        other => panic!("no write called {other}"),
+    }
+}
+
+/// For every write, and every point at which the connection can drop (after
+/// its first command, its second, ...), the keys it leaves behind each have
+/// a TTL, unless they are of a permanent kind. Before the fix, a session
+/// record written by `HSET` without its `EXPIRE`, and every per-user index,
+/// stayed for ever.
+#[tokio::test]
+async fn wherever_a_write_is_cut_off_every_key_it_leaves_has_a_ttl() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let mut failures = Vec::new();
+        for what in WRITES {
+            for commands in 0.. {
+                assert!(commands < 50, "{what}: never completes");
+                let prefix = format!("cut-{}-{commands}:", what.replace(' ', "-"));
+                let whole = RedisStore::with_connection(plain_connection(&redis).await, &prefix);
+                prepare(&whole, what).await;
+                let wire = Wire::to(&redis).await;
+                wire.cut_after(commands);
+                let store = RedisStore::with_connection(wire, &prefix);
+                let completed = write(&store, what).await.is_ok();
+                let without = keys_without_a_ttl(&redis, &prefix).await;
+                if !without.is_empty() {
+                    failures.push(format!("{what}, cut after {commands}: {without:?}"));
+                }
+                if completed {
+                    break;
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    })
+    .await;
+}
+
+// ------------------------------------------------------- bounded indexes
+
+/// `INFO commandstats`: commands Redis ran since the last `CONFIG RESETSTAT`
+/// (a script's own calls included).
+async fn commands_run(redis: &RedisServer) -> u64 {
+    let mut connection = plain_connection(redis).await;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| line.split("calls=").nth(1))
+        .filter_map(|rest| rest.split(',').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+async fn reset_command_counts(redis: &RedisServer) {
+    let mut connection = plain_connection(redis).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+}
+
+/// What one more login costs (round trips, commands Redis ran) after
+/// `before` logins of the same user.
+async fn cost_of_a_login_after(redis: &RedisServer, before: usize, families: bool) -> (usize, u64) {
+    let prefix = format!("cost-{families}-{before}:");
+    let store = RedisStore::with_connection(plain_connection(redis).await, &prefix);
+    let now = unix_now();
+    for n in 0..before {
+        if families {
+            let sid = format!("family-{n}");
+            store
+                .start(&sid, "alice", "r1", now + 3600, now)
+                .await
+                .unwrap();
+        } else {
+            store.create(new_key(), record("alice"), TTL).await.unwrap();
+        }
+    }
+    let wire = Wire::to(redis).await;
+    let measured = RedisStore::with_connection(wire.clone(), &prefix);
+    reset_command_counts(redis).await;
+    let before_commands = commands_run(redis).await;
+    if families {
+        measured
+            .start("family-last", "alice", "r1", now + 3600, now)
+            .await
+            .unwrap();
+    } else {
+        measured
+            .create(new_key(), record("alice"), TTL)
+            .await
+            .unwrap();
+    }
+    // `INFO` itself, twice, and the reset are not the login's.
+    let commands = commands_run(redis).await - before_commands - 1;
+    (wire.round_trips(), commands)
+}
+
+/// A login after 150 logins of one user costs what a login after 400 does,
+/// in round trips and in commands Redis runs. Before the fix, every login
+/// checked every earlier one, a round trip each: 153 round trips after 150,
+/// 403 after 400.
+#[tokio::test]
+async fn a_login_costs_the_same_however_many_logins_the_user_has() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        for families in [false, true] {
+            let few = cost_of_a_login_after(&redis, 150, families).await;
+            let many = cost_of_a_login_after(&redis, 400, families).await;
+            let what = if families {
+                "refresh family"
+            } else {
+                "session"
+            };
+            eprintln!(
+                "{what}: (round trips, commands) {few:?} after 150 logins, {many:?} after 400"
+            );
+            assert_eq!(
+                few, many,
+                "{what}: (round trips, commands) after 150 and 400"
+            );
+            assert!(few.0 <= 6, "{what}: {few:?}");
+        }
+    })
+    .await;
+}
+
+/// Alice logs in as often as the cap allows, then once more: her oldest
+/// login ends (its session is gone, its refresh family revoked), the next
+/// oldest and the newest live on, and "log out everywhere" ends exactly
+/// the cap's worth.
+#[tokio::test]
+async fn past_the_cap_a_new_login_ends_the_oldest() {
+    use cafe::redis_store::MAX_LIVE_LOGINS_PER_USER as CAP;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let store = RedisStore::with_connection(plain_connection(&redis).await, "cap:");
+        let start = SystemTime::now();
+        let mut keys = Vec::new();
+        for n in 0..=CAP {
+            // A millisecond apart: the first is the oldest.
+            let at = start + Duration::from_millis(n as u64);
+            let record = SessionRecord {
+                user: "alice".to_owned(),
+                created_at: at,
+                last_seen: at,
+            };
+            let key = new_key();
+            store.create(key, record, TTL).await.unwrap();
+            keys.push(key);
+        }
+        assert_eq!(
+            store.load(&keys[0]).await.unwrap(),
+            None,
+            "the oldest ended"
+        );
+        for key in [&keys[1], &keys[CAP]] {
+            assert!(store.load(key).await.unwrap().is_some());
+        }
+        assert_eq!(store.delete_all_for_user("alice").await.unwrap(), CAP);
+
+        let now = unix_now();
+        for n in 0..=CAP {
+            let sid = format!("family-{n}");
+            // A second apart: the first ends first.
+            let ends = now + 3600 + n as u64;
+            store.start(&sid, "alice", "r1", ends, now).await.unwrap();
+        }
+        assert_eq!(
+            store.rotate("family-0", "r1", "r2").await.unwrap(),
+            Rotation::Refused(RotationRefusal::Revoked),
+            "the oldest ended"
+        );
+        for sid in ["family-1", &format!("family-{CAP}")] {
+            assert!(matches!(
+                store.rotate(sid, "r1", "r2").await.unwrap(),
+                Rotation::Rotated { .. }
+            ));
+        }
+        assert_eq!(store.revoke_all_for("alice").await.unwrap(), CAP);
+    })
+    .await;
+}
+
+// ------------------------------------------- a prune between two steps
+
+/// Fills alice's index to the cap through `store`, so that her next login
+/// prunes it and ends her oldest.
+async fn alice_at_the_cap<C>(store: &RedisStore<C>, families: bool)
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    let now = unix_now();
+    for n in 0..cafe::redis_store::MAX_LIVE_LOGINS_PER_USER {
+        if families {
+            let sid = format!("family-{n}");
+            store
+                .start(&sid, "alice", "r1", now + 3600, now)
+                .await
+                .unwrap();
+        } else {
+            store.create(new_key(), record("alice"), TTL).await.unwrap();
+        }
+    }
+}
+
+async fn log_in<C>(store: &RedisStore<C>, families: bool, sid: &str, key: SessionKey)
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    let now = unix_now();
+    if families {
+        store
+            .start(sid, "alice", "r1", now + 3600, now)
+            .await
+            .unwrap();
+    } else {
+        store.create(key, record("alice"), TTL).await.unwrap();
+    }
+}
+
+/// The round trips of one login of alice when she is at the cap.
+async fn round_trips_of_a_login_at_the_cap(redis: &RedisServer, families: bool) -> usize {
+    let prefix = format!("interleave-{families}-measure:");
+    alice_at_the_cap(
+        &RedisStore::with_connection(plain_connection(redis).await, &prefix),
+        families,
+    )
+    .await;
+    let wire = Wire::to(redis).await;
+    let store = RedisStore::with_connection(wire.clone(), &prefix);
+    log_in(&store, families, "family-a", new_key()).await;
+    wire.round_trips()
+}
+
+/// Login A of alice (at the cap) is paused before its round trip number
+/// `pause`; login B of alice runs whole in that gap, pruning her index;
+/// then A finishes, and alice logs out everywhere. A must be over.
+async fn a_paused_login_is_still_logged_out(redis: &RedisServer, pause: usize, families: bool) {
+    let prefix = format!("interleave-{families}-{pause}:");
+    let other = RedisStore::with_connection(plain_connection(redis).await, &prefix);
+    alice_at_the_cap(&other, families).await;
+    let wire = Wire::to(redis).await;
+    let (reached, resume) = wire.pause_before(pause);
+    let paused = RedisStore::with_connection(wire, &prefix);
+    let a_key = new_key();
+    let login_a = tokio::spawn(async move { log_in(&paused, families, "family-a", a_key).await });
+    tokio::time::timeout(Duration::from_secs(10), reached.notified())
+        .await
+        .expect("login A reached the pause");
+    // Login B, whole, while A waits.
+    log_in(&other, families, "family-b", new_key()).await;
+    resume.notify_one();
+    login_a.await.unwrap();
+    // Log out everywhere.
+    if families {
+        other.revoke_all_for("alice").await.unwrap();
+        assert_eq!(
+            other.rotate("family-a", "r1", "r2").await.unwrap(),
+            Rotation::Refused(RotationRefusal::Revoked),
+            "paused before round trip {pause}: A's refresh family outlived 'log out everywhere'"
+        );
+    } else {
+        other.delete_all_for_user("alice").await.unwrap();
+        assert_eq!(
+            other.load(&a_key).await.unwrap(),
+            None,
+            "paused before round trip {pause}: A's session outlived 'log out everywhere'"
+        );
+    }
+}
+
+async fn every_pause_point(redis: &RedisServer, families: bool) {
+    let round_trips = round_trips_of_a_login_at_the_cap(redis, families).await;
+    assert!(round_trips >= 2, "a login of {round_trips} round trips");
+    // From the last gap back to the first: the interesting ones are late.
+    for pause in (2..=round_trips).rev() {
+        a_paused_login_is_still_logged_out(redis, pause, families).await;
+    }
+}
+
+#[tokio::test]
+async fn a_login_pruned_by_another_half_way_is_still_logged_out_everywhere() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(every_pause_point(&redis, false)).await;
+}
+
+#[tokio::test]
+async fn a_refresh_family_pruned_by_another_half_way_is_still_revoked_everywhere() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(every_pause_point(&redis, true)).await;
+}
