@@ -258,7 +258,7 @@ fn test_binaries(deps: &Path) -> BTreeMap<Target, Vec<PathBuf>> {
     found
         .into_iter()
         .map(|(target, mut binaries)| {
-            binaries.sort_by(|a, b| b.0.cmp(&a.0));
+            binaries.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
             (target, binaries.into_iter().map(|(_, path)| path).collect())
         })
         .collect()
