@@ -54,7 +54,8 @@ fn main() {
         let out_file = out_file.display().to_string().replace('\\', "/");
         writeln!(
             index,
-            "    Chapter {{ path: {relative:?}, module: {module:?}, markdown: include_str!({out_file:?}) }},"
+            "    Chapter {{ path: {relative:?}, module: {module:?}, markdown: \
+                include_str!({out_file:?}) }},"
         )
         .unwrap();
         writeln!(modules, "/// Doctests of `book/{relative}`.").unwrap();

@@ -373,7 +373,8 @@ fn playground_block(source: &str, attrs: &[&str]) -> String {
 mod tests {
     use super::*;
 
-    const SOURCE: &str = "use std::fmt;\n// ANCHOR: body\nfn shown() {}\n// ANCHOR: inner\nfn also() {}\n// ANCHOR_END: inner\n// ANCHOR_END: body\nfn hidden() {}";
+    const SOURCE: &str = "use std::fmt;\n// ANCHOR: body\nfn shown() {}\n// ANCHOR: inner\n\
+        fn also() {}\n// ANCHOR_END: inner\n// ANCHOR_END: body\nfn hidden() {}";
 
     fn with_file(contents: &str, chapter: &str) -> Result<Expanded, ExpandError> {
         let dir = std::env::temp_dir().join(format!("book-tests-expand-{}", std::process::id()));

@@ -65,7 +65,10 @@ pub struct CodeBlock {
 impl CodeBlock {
     /// Whether this is a Rust block that carries `attribute`.
     pub fn has_attribute(&self, attribute: &str) -> bool {
-        matches!(&self.kind, BlockKind::Rust { attributes } if attributes.iter().any(|a| a == attribute))
+        match &self.kind {
+            BlockKind::Rust { attributes } => attributes.iter().any(|a| a == attribute),
+            _ => false,
+        }
     }
 }
 
@@ -185,7 +188,8 @@ mod tests {
 
     #[test]
     fn blocks_are_found_with_their_lines_even_inside_quotes() {
-        let md = "# T\n\n```rust\nlet a = 1;\n```\n\n> [!NOTE]\n> ```text\n> hi\n> ```\n\n    indented\n";
+        let md = "# T\n\n```rust\nlet a = 1;\n```\n\n\
+                  > [!NOTE]\n> ```text\n> hi\n> ```\n\n    indented\n";
         let blocks = code_blocks(md);
         assert_eq!(blocks.len(), 3);
         assert_eq!(blocks[0].line, 3);

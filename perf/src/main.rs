@@ -209,7 +209,12 @@ fn logged_in(
         jwt::RevocationChecks::default(),
         jwt::TokenStores::in_memory(),
     );
-    let pair = finish_now(authority.log_in("alice", "member", LOGIN_TIME))?;
+    let member = async {
+        Ok(jwt::Standing::Active {
+            role: "member".into(),
+        })
+    };
+    let pair = finish_now(authority.log_in("alice", LOGIN_TIME, member))?;
     Ok((authority, pair))
 }
 

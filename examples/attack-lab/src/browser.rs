@@ -130,7 +130,7 @@ async fn csrf_form_post(lab: &Lab) -> LabResult {
     let login = lab.log_in("alice").await?;
     let call = Call::post("/orders")
         .body("application/x-www-form-urlencoded", "item=forged+latte")
-        .from_another_site();
+        .sent_from_another_site();
     let reply = lab.send(browser_attached(lab, &login, call)).await?;
     judge(&reply, &[401, 403, 415], "the forged order was placed")
 }
@@ -139,7 +139,7 @@ async fn csrf_fetch_json(lab: &Lab) -> LabResult {
     let login = lab.log_in("alice").await?;
     let call = Call::post("/orders")
         .json(&json!({ "item": "forged latte" }))
-        .from_another_site();
+        .sent_from_another_site();
     let reply = lab.send(browser_attached(lab, &login, call)).await?;
     judge(&reply, &[401, 403], "the forged order was placed")
 }
@@ -147,7 +147,7 @@ async fn csrf_fetch_json(lab: &Lab) -> LabResult {
 async fn csrf_login(lab: &Lab) -> LabResult {
     let call = Call::post("/login")
         .json(&json!({ "username": "alice", "password": attack_lab::demo_password("alice") }))
-        .from_another_site();
+        .sent_from_another_site();
     judge(
         &lab.send(call).await?,
         &[403],
@@ -157,7 +157,9 @@ async fn csrf_login(lab: &Lab) -> LabResult {
 
 async fn csrf_refresh(lab: &Lab) -> LabResult {
     let login = lab.log_in("alice").await?;
-    let call = lab.refresh_call(login.refresh_token()?).from_another_site();
+    let call = lab
+        .refresh_call(login.refresh_token()?)
+        .sent_from_another_site();
     judge(
         &lab.send(call).await?,
         &[403],

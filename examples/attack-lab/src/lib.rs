@@ -50,6 +50,10 @@ pub type Run = for<'a> fn(&'a Lab) -> Running<'a>;
 /// Moves the server's clock forward (tests run the server on a clock they
 /// control).
 pub type TimeMachine = Arc<dyn Fn(Duration) + Send + Sync>;
+/// How many passwords the server has hashed so far (tests read the server's
+/// own counter): lets the timing attack count the work an answer cost
+/// instead of timing it, which a busy machine blurs.
+pub type WorkCounter = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// Which part of the book an attack belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,11 +234,11 @@ pub fn find(name: &str) -> Option<Attack> {
 pub trait CrossSite {
     /// Adds what such a page makes the browser add: its origin, and the
     /// Fetch Metadata header that says it is cross-site.
-    fn from_another_site(self) -> Call;
+    fn sent_from_another_site(self) -> Call;
 }
 
 impl CrossSite for Call {
-    fn from_another_site(self) -> Call {
+    fn sent_from_another_site(self) -> Call {
         self.header("origin", ATTACKER_ORIGIN)
             .header("sec-fetch-site", "cross-site")
     }
@@ -301,6 +305,7 @@ pub struct Lab {
     server: Server,
     signing_key: Option<SigningKey>,
     time_machine: Option<TimeMachine>,
+    work_counter: Option<WorkCounter>,
     exchanges: Mutex<Vec<Exchange>>,
 }
 
@@ -321,6 +326,7 @@ impl Lab {
             },
             signing_key: None,
             time_machine: None,
+            work_counter: None,
             exchanges: Mutex::new(Vec::new()),
         };
         let login = lab.log_in_reply("alice").await?;
@@ -347,6 +353,17 @@ impl Lab {
     pub fn with_time_machine(mut self, time_machine: TimeMachine) -> Lab {
         self.time_machine = Some(time_machine);
         self
+    }
+
+    /// A way to read how many passwords the server has hashed.
+    pub fn with_work_counter(mut self, work_counter: WorkCounter) -> Lab {
+        self.work_counter = Some(work_counter);
+        self
+    }
+
+    /// How many passwords the server has hashed, if the lab can tell.
+    pub fn hashes_so_far(&self) -> Option<u64> {
+        self.work_counter.as_ref().map(|count| count())
     }
 
     /// Whether the target runs on this machine (loopback), where the lab

@@ -332,7 +332,8 @@ pub fn key_holder_signed(
 /// lab was not given.
 pub fn needs_key() -> Outcome {
     Outcome::Skipped(
-        "needs the server's signing key (`--jwt-secret-file`) to test the rules behind the signature"
+        "needs the server's signing key (`--jwt-secret-file`) to test the rules behind the \
+            signature"
             .to_owned(),
     )
 }

@@ -40,7 +40,14 @@ pub struct Client {
 impl Client {
     /// A client that keeps connections open between calls, as browsers do.
     pub fn new(base: &str) -> Result<Client, ClientError> {
-        Client::build(base, true)
+        Client::build(base, true, None)
+    }
+
+    /// A client whose connections come from `address` (a loopback address
+    /// such as 127.0.0.2): another machine, as the server sees it, for
+    /// tests of limits per client.
+    pub fn from_address(base: &str, address: std::net::IpAddr) -> Result<Client, ClientError> {
+        Client::build(base, true, Some(address))
     }
 
     /// A client that opens a fresh connection for every call: for attacks
@@ -48,12 +55,17 @@ impl Client {
     /// refused before it is read), where a pooled connection could be
     /// that one.
     pub fn unpooled(base: &str) -> Result<Client, ClientError> {
-        Client::build(base, false)
+        Client::build(base, false, None)
     }
 
-    fn build(base: &str, pooled: bool) -> Result<Client, ClientError> {
+    fn build(
+        base: &str,
+        pooled: bool,
+        local_address: Option<std::net::IpAddr>,
+    ) -> Result<Client, ClientError> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .local_address(local_address)
             .timeout(CALL_TIMEOUT);
         if !pooled {
             builder = builder.pool_max_idle_per_host(0);

@@ -107,10 +107,12 @@ fn logged_in_request<M: Mechanism>(runtime: &Runtime, state: &AppState<M>) -> Pa
                 .mechanism
                 .issue(&Default::default(), &alice, SystemTime::now()),
         )
-        .expect("a credential");
+        .expect("a credential")
+        .issued;
     let mut request = Request::get("/me");
-    if let Some(token) = issued.body.get("access_token").and_then(|t| t.as_str()) {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if let Some(tokens) = &issued.tokens {
+        let bearer = format!("Bearer {}", tokens.access_token);
+        request = request.header(header::AUTHORIZATION, bearer);
     }
     for (name, value) in &issued.headers {
         let cookie = value

@@ -159,9 +159,14 @@ async fn main() {
         table.push_str(&format!("| {store} | {label} | {each:.0} |\n"));
     }
     table.push_str(&format!(
-        "\nMeasured with {logins} of each on {}, by `cargo run -p cafe --example memory_per_login -- {logins}{}`.\n",
+        "\nMeasured with {logins} of each on {}, by `cargo run -p cafe --example memory_per_login \
+            -- {logins}{}`.\n",
         std::env::consts::ARCH,
-        if redis_url.is_some() { " <redis-url>" } else { "" },
+        if redis_url.is_some() {
+            " <redis-url>"
+        } else {
+            ""
+        },
     ));
     print!("{table}");
     let out =

@@ -179,14 +179,13 @@ impl ValueEnum for AuthMode {
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
-            AuthMode::Sessions => PossibleValue::new("sessions").help(
-                "Server-side sessions: a random ID in a cookie, the record on the server",
-            ),
-            AuthMode::Jwt => PossibleValue::new("jwt").help(
-                "JWTs: a signed access token per request, a refresh token to renew it",
-            ),
+            AuthMode::Sessions => PossibleValue::new("sessions")
+                .help("Server-side sessions: a random ID in a cookie, the record on the server"),
+            AuthMode::Jwt => PossibleValue::new("jwt")
+                .help("JWTs: a signed access token per request, a refresh token to renew it"),
             AuthMode::Hybrid => PossibleValue::new("hybrid").help(
-                "A short JWT in the page's memory; the refresh token in an HttpOnly cookie sent to /refresh only",
+                "A short JWT in the page's memory; the refresh token in an HttpOnly cookie sent to \
+                    /refresh only",
             ),
         })
     }
@@ -403,7 +402,8 @@ pub fn signing_keys(
         (SigningAlgorithm::Hs256, None) => (
             generate()?,
             format!(
-                "{algorithm} with a random secret made now (no --jwt-secret-file or CAFE_JWT_SECRET): tokens end with this process"
+                "{algorithm} with a random secret made now (no --jwt-secret-file or \
+                    CAFE_JWT_SECRET): tokens end with this process"
             ),
         ),
         (SigningAlgorithm::Es256 | SigningAlgorithm::EdDsa, Some(_)) => {

@@ -25,7 +25,8 @@ pub fn decode(token: &str) -> Result<String, String> {
     let (header, claims) = decode_unverified(token.trim()).map_err(|error| error.to_string())?;
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
     Ok(format!(
-        "header (NOT verified: anyone can write this):\n{}\nclaims (NOT verified: anyone can write this):\n{}\n",
+        "header (NOT verified: anyone can write this):\n{}\nclaims (NOT verified: anyone can write \
+            this):\n{}\n",
         pretty(&header),
         pretty(&claims)
     ))

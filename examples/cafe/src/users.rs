@@ -152,11 +152,11 @@ fn password_matches(memory: &mut [Block], stored_hash: &str, password: &str) -> 
     };
     let mut computed = [0u8; 64];
     let computed = &mut computed[..expected.len()];
-    argon2
+    let hashed = argon2
         .hash_password_into_with_memory(password.as_bytes(), salt, computed, memory)
-        .is_ok()
-        // Constant-time, so the comparison leaks nothing either.
-        && bool::from(computed.ct_eq(expected.as_bytes()))
+        .is_ok();
+    // Constant-time, so the comparison leaks nothing either.
+    hashed && bool::from(computed.ct_eq(expected.as_bytes()))
 }
 
 /// The check could not start in time: every permit was taken. The app

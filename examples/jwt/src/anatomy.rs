@@ -15,7 +15,8 @@ use subtle::ConstantTimeEq;
 pub const RFC7515_A1_TOKEN: &str = concat!(
     "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9",
     ".",
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxl",
+    "LmNvbS9pc19yb290Ijp0cnVlfQ",
     ".",
     "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 );

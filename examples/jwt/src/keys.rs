@@ -111,7 +111,8 @@ impl std::fmt::Display for KeyError {
         match self {
             KeyError::SecretTooShort(n) => write!(
                 f,
-                "an HS256 secret needs at least {MIN_HS256_SECRET_BYTES} bytes (256 bits); this one has {n}"
+                "an HS256 secret needs at least {MIN_HS256_SECRET_BYTES} bytes (256 bits); this \
+                    one has {n}"
             ),
             KeyError::Crypto(why) => write!(f, "key generation failed: {why}"),
         }

@@ -4,7 +4,8 @@
 //! cookie, and a record that the server keeps under that ticket. The pieces:
 //!
 //! - [`id`]: drawing the ticket, and the hash the server files it under;
-//! - [`store`]: where records live ([`MemoryStore`] here; a shared store implements the same trait);
+//! - [`store`]: where records live ([`MemoryStore`] here; a shared store
+//!   implements the same trait);
 //! - [`timeouts`]: idle and absolute expiry, decided on the server;
 //! - [`cookie`]: the `Set-Cookie` header, every attribute spelled out;
 //! - [`Sessions`]: the four operations an app needs: start, resume, end, end all.

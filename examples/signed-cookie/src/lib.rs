@@ -9,7 +9,11 @@
 //! use signed_cookie::{CookieSessions, SessionData};
 //!
 //! let sessions = CookieSessions::new(b"a secret of at least 32 bytes, from config").unwrap();
-//! let alice = SessionData { user: "alice".into(), role: "member".into(), expires_at: 1_767_287_000 };
+//! let alice = SessionData {
+//!     user: "alice".into(),
+//!     role: "member".into(),
+//!     expires_at: 1_767_287_000,
+//! };
 //! let cookie = sessions.seal(&alice);
 //! assert_eq!(sessions.open(&cookie, 1_767_258_000), Ok(alice));
 //! ```

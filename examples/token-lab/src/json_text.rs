@@ -90,7 +90,10 @@ mod tests {
 
     #[test]
     fn laying_out_and_packing_gives_back_the_same_bytes() {
-        let claims = r#"{"sub":"alice","role":"member","role":"admin","aud":["a","b"],"x":{},"n":1.50e3,"s":"a \"quoted\", {odd} [text]: here"}"#;
+        let claims = concat!(
+            r#"{"sub":"alice","role":"member","role":"admin","aud":["a","b"],"x":{},"#,
+            r#""n":1.50e3,"s":"a \"quoted\", {odd} [text]: here"}"#,
+        );
         assert_eq!(compact(&pretty(claims)), claims);
         assert_eq!(
             pretty(claims),

@@ -19,11 +19,18 @@ pub const DEMO_HS256_SECRET: &str = "the token lab's demo secret: it is printed 
 // that each public half is the one its private key derives.
 
 /// The demo ES256 private key (PKCS#8 DER, base64) and its public point.
-const DEMO_ES256_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgD1W1rk8Ysju9aFVvV3i0Nmx97OUEQ3IMmr+3TBnuqBKhRANCAAT4w5/oqynpd/9nomLw8wC0fTrImmGp+BU/4VrvxZILOpoh3oCqrTfqxEH/u0dQwxL9w4aomgLKs6uQAOdpLEG0";
+const DEMO_ES256_PKCS8: &str = concat!(
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgD1W1rk8Ysju9aFVvV3i0Nmx97OUEQ3IMmr+3TBnu",
+    "qBKhRANCAAT4w5/oqynpd/9nomLw8wC0fTrImmGp+BU/4VrvxZILOpoh3oCqrTfqxEH/u0dQwxL9w4aomgLKs6uQ",
+    "AOdpLEG0",
+);
 const DEMO_ES256_X: &str = "-MOf6Ksp6Xf_Z6Ji8PMAtH06yJphqfgVP-Fa78WSCzo";
 const DEMO_ES256_Y: &str = "miHegKqtN-rEQf-7R1DDEv3DhqiaAsqzq5AA52ksQbQ";
 /// The demo Ed25519 private key (PKCS#8 DER, base64) and its public key.
-const DEMO_EDDSA_PKCS8: &str = "MFECAQEwBQYDK2VwBCIEIAjT+Sra6E7C5TPGsTeZGewbtmRmD41cIHNI0F6HNCKRgSEA5Su0Yyec90rcTZksNMRr94I+wj1gtDFIllRPLWoMymY=";
+const DEMO_EDDSA_PKCS8: &str = concat!(
+    "MFECAQEwBQYDK2VwBCIEIAjT+Sra6E7C5TPGsTeZGewbtmRmD41cIHNI0F6HNCKRgSEA5Su0Yyec90rcTZksNMRr94I+",
+    "wj1gtDFIllRPLWoMymY=",
+);
 const DEMO_EDDSA_X: &str = "5Su0Yyec90rcTZksNMRr94I-wj1gtDFIllRPLWoMymY";
 
 /// The key an attacker signs with when the page's "another key" is chosen.

@@ -329,10 +329,13 @@ fn token_commands_on_the_rfc_7515_example_are_recorded() {
         "--at",
         "1300819000",
     ]);
-    text.push_str("\n$ cargo run -q -p cafe -- token verify $RFC7515_TOKEN \\\n    --hs256-key-base64url $RFC7515_KEY --at 1300819000\n");
+    text.push_str(
+        "\n$ cargo run -q -p cafe -- token verify $RFC7515_TOKEN \\\n    \
+        --hs256-key-base64url $RFC7515_KEY --at 1300819000\n",
+    );
     text.push_str(&String::from_utf8(verify.stdout).unwrap());
     assert!(verify.status.success());
-    crate::transcripts::check_golden("jwt/token-commands.txt", &text);
+    crate::golden::check_golden("jwt/token-commands.txt", &text);
 }
 
 /// What the "Many servers" chapter shows, with the real command: behind the

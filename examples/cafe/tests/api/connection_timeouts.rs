@@ -85,7 +85,8 @@ const LOGIN_BODY: &str = r#"{"username":"alice","password":"wonderland-42"}"#;
 
 fn login_head(content_length: usize) -> String {
     format!(
-        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n"
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \
+            {content_length}\r\n\r\n"
     )
 }
 

@@ -1,8 +1,8 @@
 //! Defects found by probing the café from outside, each pinned by a test
 //! that drives the real server; and what each mode looks up per request.
 
+use crate::golden::check_golden;
 use crate::support::{Call, Mode, login_call, spawn_app, spawn_app_with};
-use crate::transcripts::check_golden;
 use async_trait::async_trait;
 use cafe::users::{HashingLimits, PasswordChecker};
 use jwt::revocation::{StoreError, TokenVersionStore};

@@ -243,7 +243,7 @@ async fn the_stale_role_window_is_at_most_the_access_lifetime() {
     // Sessions and checked tokens: not a single request. Plain JWT: until the
     // 15-minute access token expires.
     assert_eq!(windows, [None, Some(15), None], "\n{table}");
-    crate::transcripts::check_golden("jwt/stale-role-window.txt", &table);
+    crate::golden::check_golden("jwt/stale-role-window.txt", &table);
 }
 
 #[tokio::test]

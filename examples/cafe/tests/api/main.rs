@@ -9,6 +9,7 @@ mod cli;
 mod conformance;
 mod connection_timeouts;
 mod flags;
+mod golden;
 mod hardening;
 mod hostile_input;
 mod hybrid;

@@ -71,7 +71,7 @@ async fn with_redis_every_server_knows_every_session() {
     alice.moves_to(&c);
     assert_eq!(alice.send(&Call::post("/logout")).await.status, 204);
     for server in [&a, &b] {
-        alice.moves_to(&server);
+        alice.moves_to(server);
         assert_eq!(alice.get("/me").await.status, 401);
     }
 }

@@ -9,9 +9,9 @@
 //! ```
 
 use crate::cli::Server as CafeProcess;
+use crate::golden::check_generated;
 use crate::redis_server::RedisServer;
 use crate::support::{Mode, TestApp, opening_time, spawn_configured, unique_number};
-use crate::transcripts::check_generated;
 use attack_lab::{Call, Credential, Lab, Login, Mechanism, Outcome, catalogue};
 use cafe::clock::ManualClock;
 use cafe::store::Stores;
@@ -68,7 +68,8 @@ impl Column {
             Column::SessionsRedis => "--auth sessions --store redis",
             Column::Jwt => "--auth jwt --jwt-secret-file secret",
             Column::JwtChecked => {
-                "--auth jwt --jwt-secret-file secret --check-denylist --check-token-version --store redis"
+                "--auth jwt --jwt-secret-file secret --check-denylist --check-token-version \
+                    --store redis"
             }
             Column::Hybrid => "--auth hybrid --jwt-secret-file secret",
         }
@@ -171,6 +172,7 @@ impl Deployment {
             .unwrap()
             .with_signing_key(signing_key())
             .with_time_machine(Arc::new(move |by| clock.advance(by)))
+            .with_work_counter(crate::attack_lab::hash_counter(&self.first))
     }
 }
 
@@ -487,13 +489,17 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             label: "Store calls at login",
             chapter: "../jwt/where-the-data-lives.md",
             cells: per_column(&|_, m| calls(&m.stored_at_login)),
-            evidence: "measured: the calls `POST /login` makes besides the account lookup and the rate limit, which every mode makes".to_owned(),
+            evidence: "measured: the calls `POST /login` makes besides the account lookup and the \
+                rate limit, which every mode makes"
+                .to_owned(),
         },
         Row {
             label: "Server memory per login",
             chapter: "../many-servers.md",
             cells: per_column(&|column, m| memory_per_login(column, m)),
-            evidence: "[Many servers](../many-servers.md): `cargo run -p cafe --example memory_per_login`, a million of each".to_owned(),
+            evidence: "[Many servers](../many-servers.md): `cargo run -p cafe --example \
+                memory_per_login`, a million of each"
+                .to_owned(),
         },
         Row {
             label: "Store calls per request (`GET /me`)",
@@ -514,7 +520,9 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                 let row = benchmark_row("request-checks.md", &[column.benchmark()]);
                 format!("{} / {} instr.", row[1], row[2])
             }),
-            evidence: "[request checks](../performance.md): criterion's median, and callgrind's instruction count, which barely varies from run to run".to_owned(),
+            evidence: "[request checks](../performance.md): criterion's median, and callgrind's \
+                instruction count, which barely varies from run to run"
+                .to_owned(),
         },
         Row {
             label: "`GET /me` throughput, × no auth",
@@ -531,7 +539,9 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             label: "Credential header on every request",
             chapter: "../performance.md",
             cells: per_column(&|_, m| format!("{} bytes", m.credential_bytes)),
-            evidence: "measured: `Cookie` or `Authorization` header of the login's credential; [sizes](../performance.md)".to_owned(),
+            evidence: "measured: `Cookie` or `Authorization` header of the login's credential; \
+                [sizes](../performance.md)"
+                .to_owned(),
         },
         Row {
             label: "A login lasts",
@@ -548,26 +558,62 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                     spoken(m.lifetime.login)
                 ),
             }),
-            evidence: "measured: the credential works a second before each limit and not a second after (plus the 5 s leeway for tokens), on the server's clock".to_owned(),
+            evidence: "measured: the credential works a second before each limit and not a second \
+                after (plus the 5 s leeway for tokens), on the server's clock"
+                .to_owned(),
         },
-        lab_row("After logout, the old credential", "../jwt/logging-out.md", "access-after-logout"),
-        lab_row("After logout, the refresh token", "../jwt/logging-out.md", "refresh-after-logout"),
-        lab_row("After a ban, the old credential", "../jwt/expiry-and-revocation.md", "access-after-ban"),
-        lab_row("Refresh token used twice", "../jwt/refreshing.md", "refresh-reuse-after-rotation"),
+        lab_row(
+            "After logout, the old credential",
+            "../jwt/logging-out.md",
+            "access-after-logout",
+        ),
+        lab_row(
+            "After logout, the refresh token",
+            "../jwt/logging-out.md",
+            "refresh-after-logout",
+        ),
+        lab_row(
+            "After a ban, the old credential",
+            "../jwt/expiry-and-revocation.md",
+            "access-after-ban",
+        ),
+        lab_row(
+            "Refresh token used twice",
+            "../jwt/refreshing.md",
+            "refresh-reuse-after-rotation",
+        ),
         many_servers_row(
             "A second server accepts the login",
             |m| &m.second_server,
-            "the credential sent to the second server; `many_servers::with_redis_every_server_knows_every_session`",
+            "the credential sent to the second server; \
+                `many_servers::with_redis_every_server_knows_every_session`",
         ),
         many_servers_row(
             "The login survives a restart",
             |m| &m.after_restart,
-            "the credential sent to the first server restarted; `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`",
+            "the credential sent to the first server restarted; \
+                `many_servers::a_restarted_server_forgets_memory_sessions_but_not_redis_ones`",
         ),
-        lab_row("Another site forges a write (CSRF)", "../sessions/attacks.md", "csrf-form-post"),
-        lab_row("Another site posts to `/refresh`", "../browser/hybrid.md", "csrf-refresh"),
-        lab_row("Injected script reads the credential", "../browser/where-to-keep-it.md", "xss-reads-credential"),
-        lab_row("Injected script acts as the user", "../browser/where-to-keep-it.md", "xss-session-riding"),
+        lab_row(
+            "Another site forges a write (CSRF)",
+            "../sessions/attacks.md",
+            "csrf-form-post",
+        ),
+        lab_row(
+            "Another site posts to `/refresh`",
+            "../browser/hybrid.md",
+            "csrf-refresh",
+        ),
+        lab_row(
+            "Injected script reads the credential",
+            "../browser/where-to-keep-it.md",
+            "xss-reads-credential",
+        ),
+        lab_row(
+            "Injected script acts as the user",
+            "../browser/where-to-keep-it.md",
+            "xss-session-riding",
+        ),
         Row {
             label: "Stolen cookie or access token, used elsewhere",
             chapter: "../attacks/threats.md",
@@ -593,7 +639,8 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             label: "Forged or tampered credentials",
             chapter: "../attacks/jwt.md",
             cells: per_column(&|_, m| forgeries(m)),
-            evidence: "lab: every attack of the JWT and Sessions families that applies to the mode".to_owned(),
+            evidence: "lab: every attack of the JWT and Sessions families that applies to the mode"
+                .to_owned(),
         },
     ]
 }
@@ -686,7 +733,8 @@ async fn side_by_side_every_mode_measured_the_same_way() {
     };
     let measured = join_all(COLUMNS.map(|column| measure(column, &redis))).await;
     let path = book_dir().join("verdict/side-by-side-table.md");
-    let notice = "<!-- Generated by `UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api side_by_side`. Do not edit: rerun it. -->\n\n";
+    let notice = "<!-- Generated by `UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api \
+        side_by_side`. Do not edit: rerun it. -->\n\n";
     check_generated(&path, &format!("{notice}{}", table(&measured)));
 }
 

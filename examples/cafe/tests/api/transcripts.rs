@@ -9,6 +9,7 @@
 //! and review the diff. Random values (session IDs and their hashes) are
 //! replaced by placeholders; the port is shown as the default, 8080.
 
+use crate::golden::check_golden;
 use crate::support::{
     Call, Credential, Mode, Reply, TestApp, Visitor, session_id_of, spawn_app, spawn_cluster,
 };
@@ -16,7 +17,6 @@ use cafe::clock::ManualClock;
 use cafe::store::Stores;
 use serde_json::json;
 use sessions::SessionId;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -149,35 +149,6 @@ fn render(answer: &Reply) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Compares `actual` with the golden file, or rewrites it on request.
-pub fn check_golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("transcripts")
-        .join(name);
-    check_generated(&path, actual);
-}
-
-/// Compares `actual` with the file at `path`, or rewrites it when
-/// `UPDATE_TRANSCRIPTS` is set.
-pub fn check_generated(path: &std::path::Path, actual: &str) {
-    if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run UPDATE_TRANSCRIPTS=1 cargo test -p cafe",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "{} is out of date; rerun with UPDATE_TRANSCRIPTS=1 and review the diff.\n--- expected\n{expected}\n--- actual\n{actual}",
-        path.display()
-    );
 }
 
 fn hide_session(transcript: &mut Transcript, visitor: &Visitor, placeholder: &str) {
