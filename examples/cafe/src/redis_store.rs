@@ -20,7 +20,7 @@
 //! running it once does, or something as safe; each says why.
 
 use async_trait::async_trait;
-use cafe::orders::Order;
+use cafe::orders::{MAX_ORDERS_PER_USER, Order};
 use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
 use cafe::throttle::{Attempt, ThrottlePolicy};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
@@ -654,8 +654,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
 
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStore<C> {
-    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError> {
-        // `INCR` sent twice skips an id: harmless, ids only need to grow.
+    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError> {
+        // `INCR` sent twice skips an id: harmless, ids only need to grow. So
+        // does an order refused at the limit.
         let counter = &format!("{}order-id", self.prefix);
         let id: u64 = retried(|| async move { self.connection().incr(counter, 1).await }).await?;
         let order = Order {
@@ -664,32 +665,47 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStor
             by: by.to_owned(),
         };
         let json = &serde_json::to_string(&order).map_err(|e| StoreError(e.to_string()))?;
-        // Appending is not idempotent, so the script first looks for this
-        // very order (its id is unique) among the newest: sent twice, it is
-        // appended once.
+        // A user's orders are one sorted set, scored by id, and the count
+        // and the add are one script on that one key: two orders at 999
+        // cannot both find room. The script first looks for this very
+        // order (its id is unique): sent twice, it is placed once, even
+        // when the first made the thousandth.
         let script = &Script::new(
-            r"if redis.call('LPOS', KEYS[1], ARGV[1], 'RANK', -1, 'MAXLEN', 64) then
-                return 0
-              end
-              return redis.call('RPUSH', KEYS[1], ARGV[1])",
+            r"if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
+              if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+              redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+              return 1",
         );
         let orders = &self.key("orders", by);
-        retried(|| async move {
+        let placed: i64 = retried(|| async move {
             script
                 .key(orders)
+                .arg(MAX_ORDERS_PER_USER)
+                .arg(id)
                 .arg(json)
-                .invoke_async::<i64>(&mut self.connection())
+                .invoke_async(&mut self.connection())
                 .await
         })
         .await?;
-        Ok(order)
+        Ok((placed == 1).then_some(order))
     }
 
-    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError> {
+    async fn placed_by(
+        &self,
+        by: &str,
+        after: u64,
+        count: usize,
+    ) -> Result<Vec<Order>, StoreError> {
         let orders = &self.key("orders", by);
-        let all: Vec<String> =
-            retried(|| async move { self.connection().lrange(orders, 0, -1).await }).await?;
-        all.iter()
+        let above = &format!("({after}");
+        let count = isize::try_from(count).unwrap_or(isize::MAX);
+        let page: Vec<String> = retried(|| async move {
+            self.connection()
+                .zrangebyscore_limit(orders, above, "+inf", 0, count)
+                .await
+        })
+        .await?;
+        page.iter()
             .map(|json| serde_json::from_str(json).map_err(|e| StoreError(e.to_string())))
             .collect()
     }

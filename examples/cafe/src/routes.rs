@@ -1,9 +1,9 @@
 //! The café's JSON API. Every handler is the same whatever the mechanism;
 //! the mechanism is reached only through [`AppState::mechanism`].
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::header::RETRY_AFTER;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::header::{LINK, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use cafe::guards::{
     AllowedOrigins, challenge_every_401, refuse_cross_site_writes, require_json_bodies,
     security_headers,
 };
-use cafe::orders::Order;
+use cafe::orders::{MAX_ORDERS_PER_PAGE, MAX_ORDERS_PER_USER, Order};
 use cafe::throttle::Attempt;
 use cafe::users::{Profile, Role};
 use serde::{Deserialize, Serialize};
@@ -226,15 +226,70 @@ async fn place_order<M: Mechanism>(
             format!("an item is 1 to {MAX_ITEM_CHARS} printable characters"),
         ));
     }
-    let order = state.stores.orders.place(&user.name, item).await?;
+    let Some(order) = state.stores.orders.place(&user.name, item).await? else {
+        // 409 Conflict (RFC 9110 §15.5.10): the request is fine, but it
+        // conflicts with the state of the caller's orders, which are full,
+        // and the message says why. Not 422 (§15.5.21: the same order is
+        // fine from anyone else), not 429 (RFC 6585 §4: waiting would not
+        // help) and not 403 (§15.5.4: alice may order, just not more).
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "an account keeps at most {MAX_ORDERS_PER_USER} orders, \
+                 and this one has {MAX_ORDERS_PER_USER}"
+            ),
+        ));
+    };
     Ok((StatusCode::CREATED, Json(order)))
 }
 
+/// `GET /orders?after=<id>&limit=<n>`: which page of the caller's orders.
+#[derive(Deserialize)]
+struct OrdersPage {
+    /// The last id of the page before; 0 (the default) for the first page.
+    #[serde(default)]
+    after: u64,
+    /// How many orders, 1 to [`MAX_ORDERS_PER_PAGE`] (the default).
+    limit: Option<usize>,
+}
+
+/// The caller's orders, oldest first, a page at a time. The body stays a
+/// JSON array of orders; while there are more, a `Link: <…>; rel="next"`
+/// header (RFC 8288 §3) gives the next page's address.
 async fn my_orders<M: Mechanism>(
     user: CurrentUser,
     State(state): State<AppState<M>>,
-) -> Result<Json<Vec<Order>>, ApiError> {
-    Ok(Json(state.stores.orders.placed_by(&user.name).await?))
+    page: Result<Query<OrdersPage>, QueryRejection>,
+) -> Result<(HeaderMap, Json<Vec<Order>>), ApiError> {
+    let Query(OrdersPage { after, limit }) =
+        page.map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
+    let count = limit.unwrap_or(MAX_ORDERS_PER_PAGE);
+    if !(1..=MAX_ORDERS_PER_PAGE).contains(&count) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit is 1 to {MAX_ORDERS_PER_PAGE}"),
+        ));
+    }
+    // One more than the page: if it comes back, there is a next page.
+    let mut orders = state
+        .stores
+        .orders
+        .placed_by(&user.name, after, count + 1)
+        .await?;
+    let mut headers = HeaderMap::new();
+    if orders.len() > count {
+        orders.truncate(count);
+        let last = orders.last().map_or(after, |order| order.id);
+        let next = match limit {
+            Some(limit) => format!("</orders?after={last}&limit={limit}>; rel=\"next\""),
+            None => format!("</orders?after={last}>; rel=\"next\""),
+        };
+        headers.insert(
+            LINK,
+            HeaderValue::try_from(next).map_err(ApiError::internal)?,
+        );
+    }
+    Ok((headers, Json(orders)))
 }
 
 #[derive(Deserialize)]

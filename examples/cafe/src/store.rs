@@ -5,7 +5,7 @@
 //! process; a shared store for many servers implements the same traits.
 
 use async_trait::async_trait;
-use cafe::orders::Order;
+use cafe::orders::{MAX_ORDERS_PER_USER, Order};
 use cafe::throttle::{Attempt, ThrottlePolicy, reserve};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::TokenStores;
@@ -33,10 +33,15 @@ pub trait AccountStore: Send + Sync + 'static {
 /// The coffee orders.
 #[async_trait]
 pub trait OrderStore: Send + Sync + 'static {
-    /// Records an order of `item` by `by`.
-    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError>;
-    /// The orders `by` placed, oldest first.
-    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError>;
+    /// Records an order of `item` by `by`, unless `by` already has
+    /// [`MAX_ORDERS_PER_USER`](cafe::orders::MAX_ORDERS_PER_USER): then
+    /// `None`. Counting and recording are one atomic step, so however many
+    /// orders arrive at once, no user ever has more.
+    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError>;
+    /// Up to `count` of the orders `by` placed with an id above `after`
+    /// (0 for the first), oldest first.
+    async fn placed_by(&self, by: &str, after: u64, count: usize)
+    -> Result<Vec<Order>, StoreError>;
 }
 
 /// The login throttle's counters.
@@ -167,25 +172,50 @@ impl AccountStore for MemoryAccounts {
 /// Every order, in this process's memory.
 #[derive(Debug, Default)]
 pub struct MemoryOrders {
-    all: Mutex<Vec<Order>>,
+    placed: Mutex<PlacedOrders>,
+}
+
+#[derive(Debug, Default)]
+struct PlacedOrders {
+    last_id: u64,
+    /// Each user's orders, by id: they are pushed under the lock that
+    /// hands out the ids, so each list is in order.
+    by_user: BTreeMap<String, Vec<Order>>,
 }
 
 #[async_trait]
 impl OrderStore for MemoryOrders {
-    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError> {
-        let mut all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError> {
+        // One lock around the count and the push: two orders at 999 cannot
+        // both see room for one more.
+        let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+        let PlacedOrders { last_id, by_user } = &mut *placed;
+        let theirs = by_user.entry(by.to_owned()).or_default();
+        if theirs.len() >= MAX_ORDERS_PER_USER {
+            return Ok(None);
+        }
+        *last_id += 1;
         let order = Order {
-            id: all.len() as u64 + 1,
+            id: *last_id,
             item: item.to_owned(),
             by: by.to_owned(),
         };
-        all.push(order.clone());
-        Ok(order)
+        theirs.push(order.clone());
+        Ok(Some(order))
     }
 
-    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError> {
-        let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(all.iter().filter(|o| o.by == by).cloned().collect())
+    async fn placed_by(
+        &self,
+        by: &str,
+        after: u64,
+        count: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        let placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(theirs) = placed.by_user.get(by) else {
+            return Ok(Vec::new());
+        };
+        let first = theirs.partition_point(|order| order.id <= after);
+        Ok(theirs.iter().skip(first).take(count).cloned().collect())
     }
 }
 

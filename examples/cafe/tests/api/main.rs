@@ -16,6 +16,7 @@ mod hybrid;
 mod jwt;
 mod logout;
 mod many_servers;
+mod orders;
 mod probe;
 mod redis_robustness;
 mod redis_server;

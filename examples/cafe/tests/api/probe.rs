@@ -198,13 +198,18 @@ impl AccountStore for Probed<dyn AccountStore> {
 
 #[async_trait]
 impl OrderStore for Probed<dyn OrderStore> {
-    async fn place(&self, by: &str, item: &str) -> Result<Order, StoreError> {
+    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError> {
         self.note("orders.place")?;
         self.inner.place(by, item).await
     }
-    async fn placed_by(&self, by: &str) -> Result<Vec<Order>, StoreError> {
+    async fn placed_by(
+        &self,
+        by: &str,
+        after: u64,
+        count: usize,
+    ) -> Result<Vec<Order>, StoreError> {
         self.note("orders.placed_by")?;
-        self.inner.placed_by(by).await
+        self.inner.placed_by(by, after, count).await
     }
 }
 

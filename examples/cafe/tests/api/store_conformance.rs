@@ -2,11 +2,13 @@
 //! the traits alone: the memory stores run it here, and a shared store
 //! (Redis) runs the very same function against a real server.
 
-use cafe::store::Stores;
+use cafe::orders::Order;
+use cafe::store::{OrderStore, Stores};
 use cafe::throttle::{Attempt, ThrottlePolicy};
 use cafe::users::{Account, Role};
 use jwt::revocation::{Rotation, RotationRefusal};
 use sessions::{SessionId, SessionRecord};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const NOW: u64 = 1_767_258_000;
@@ -23,6 +25,7 @@ pub async fn check_every_store(stores: &Stores) {
     denylist_entries_end_when_they_say(stores).await;
     token_versions_only_go_up(stores).await;
     accounts_orders_and_the_throttle(stores).await;
+    orders_stop_at_1000_per_user_and_come_in_pages(stores).await;
 }
 
 async fn sessions_are_filed_touched_and_ended(stores: &Stores) {
@@ -179,9 +182,10 @@ async fn accounts_orders_and_the_throttle(stores: &Stores) {
 
     let first = stores.orders.place(name, "flat white").await.unwrap();
     let second = stores.orders.place(name, "cortado").await.unwrap();
+    let (first, second) = (first.unwrap(), second.unwrap());
     assert!(second.id > first.id, "ids grow");
     assert_eq!(
-        stores.orders.placed_by(name).await.unwrap(),
+        stores.orders.placed_by(name, 0, 100).await.unwrap(),
         [first, second]
     );
 
@@ -217,6 +221,94 @@ async fn accounts_orders_and_the_throttle(stores: &Stores) {
             .unwrap(),
         Attempt::Allowed
     );
+}
+
+/// A user name no earlier run against the same store has used: the
+/// limit counts every order a name ever placed.
+fn fresh_name(what: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("conformance-{what}-{nanos}")
+}
+
+async fn orders_stop_at_1000_per_user_and_come_in_pages(stores: &Stores) {
+    let orders = &stores.orders;
+    let name = &fresh_name("regular");
+    let mut placed = Vec::new();
+    let mut calls = 0;
+    while calls < 1000 {
+        calls += 1;
+        placed.push(orders.place(name, "flat white").await.unwrap().unwrap());
+    }
+    assert_eq!((calls, placed.len()), (1000, 1000));
+    assert_eq!(
+        orders.place(name, "cortado").await.unwrap(),
+        None,
+        "the 1001st is refused"
+    );
+    assert_eq!(orders.place(name, "cortado").await.unwrap(), None);
+    assert!(
+        orders
+            .place(&fresh_name("other"), "cortado")
+            .await
+            .unwrap()
+            .is_some(),
+        "the limit is per user"
+    );
+
+    assert_eq!(
+        every_order(orders, name).await,
+        placed,
+        "every order once, oldest first"
+    );
+    let three = orders.placed_by(name, placed[10].id, 3).await.unwrap();
+    assert_eq!(three, placed[11..14]);
+    assert_eq!(orders.placed_by(name, 0, 0).await.unwrap(), []);
+    assert_eq!(
+        orders
+            .placed_by(&fresh_name("nobody"), 0, 100)
+            .await
+            .unwrap(),
+        []
+    );
+
+    // Eight orders at once for a user with 999: exactly one is placed.
+    let name = &fresh_name("racing");
+    for _ in 0..999 {
+        orders.place(name, "flat white").await.unwrap().unwrap();
+    }
+    let racing: Vec<_> = (0..8)
+        .map(|_| {
+            let (orders, name) = (orders.clone(), name.clone());
+            tokio::spawn(async move { orders.place(&name, "cortado").await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for order in racing {
+        if order.await.unwrap().is_some() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(every_order(orders, name).await.len(), 1000);
+}
+
+/// Every order `name` placed, read a page of 100 at a time, each page
+/// after the last id of the one before.
+async fn every_order(orders: &Arc<dyn OrderStore>, name: &str) -> Vec<Order> {
+    let mut listed = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = orders.placed_by(name, after, 100).await.unwrap();
+        assert!(page.len() <= 100);
+        let Some(last) = page.last() else {
+            return listed;
+        };
+        after = last.id;
+        listed.extend(page);
+    }
 }
 
 #[tokio::test]
