@@ -300,8 +300,12 @@ impl Login {
 /// The attacker's workbench: a client for the target, what it learnt about
 /// the server, and everything it sent and got.
 pub struct Lab {
-    target: Client,
-    second_target: Option<Client>,
+    target: String,
+    second_target: Option<String>,
+    /// The clients the current attack sends from (target, second target).
+    clients: Mutex<(Client, Option<Client>)>,
+    /// How many attacks have run, to give each its own address.
+    attacks_run: std::sync::atomic::AtomicU8,
     server: Server,
     signing_key: Option<SigningKey>,
     time_machine: Option<TimeMachine>,
@@ -318,8 +322,10 @@ impl Lab {
         // and a pooled connection could be that one.
         let client = Client::unpooled(target)?;
         let mut lab = Lab {
-            target: client,
+            target: target.trim_end_matches('/').to_owned(),
             second_target: None,
+            clients: Mutex::new((client, None)),
+            attacks_run: std::sync::atomic::AtomicU8::new(0),
             server: Server {
                 mechanism: Mechanism::Sessions,
                 algorithm: None,
@@ -338,7 +344,9 @@ impl Lab {
     /// A second server on the same store, for attacks that play two
     /// servers against each other.
     pub fn with_second_target(mut self, target: &str) -> Result<Lab, LabError> {
-        self.second_target = Some(Client::unpooled(target)?);
+        let second = Client::unpooled(target)?;
+        self.second_target = Some(target.trim_end_matches('/').to_owned());
+        self.clients.get_mut().unwrap_or_else(|p| p.into_inner()).1 = Some(second);
         Ok(self)
     }
 
@@ -371,7 +379,7 @@ impl Lab {
     pub fn target_is_local(&self) -> bool {
         ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
             .iter()
-            .any(|prefix| self.target.base().starts_with(prefix))
+            .any(|prefix| self.target.starts_with(prefix))
     }
 
     /// What the lab learnt about the server.
@@ -395,6 +403,18 @@ impl Lab {
 
     /// Runs `attack`, or says why it does not apply.
     pub async fn run(&self, attack: &Attack) -> LabResult {
+        let run = self.attacks_run.load(std::sync::atomic::Ordering::Relaxed);
+        let next = run.checked_add(1).filter(|n| *n < 255).unwrap_or(1);
+        self.attacks_run
+            .store(next, std::sync::atomic::Ordering::Relaxed);
+        if let Some(address) = self.loopback_address(2) {
+            let first = Client::unpooled_from(&self.target, Some(address))?;
+            let second = match &self.second_target {
+                Some(second) => Some(Client::unpooled_from(second, Some(address))?),
+                None => None,
+            };
+            *self.lock_clients() = (first, second);
+        }
         match attack.applies(&self.server) {
             Applies::Yes => (attack.run)(self).await,
             Applies::No(why) => Ok(Outcome::Skipped(format!("not applicable: {why}"))),
@@ -421,15 +441,44 @@ impl Lab {
 
     /// Sends `call` to the target.
     pub async fn send(&self, call: Call) -> Result<Reply, LabError> {
-        self.send_to(&self.target, call).await
+        let client = self.lock_clients().0.clone();
+        self.send_to(&client, call).await
     }
 
     /// Sends `call` to the second server, if the lab has one.
     pub async fn send_to_second(&self, call: Call) -> Result<Option<Reply>, LabError> {
-        match &self.second_target {
-            Some(second) => self.send_to(second, call).await.map(Some),
+        let second = self.lock_clients().1.clone();
+        match second {
+            Some(second) => self.send_to(&second, call).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Sends `call` to the target from another machine, as the server sees
+    /// it (another loopback address), or `None` when the target is not on
+    /// this machine's IPv4 loopback, where the lab can pick its address.
+    pub async fn send_from_elsewhere(&self, call: Call) -> Result<Option<Reply>, LabError> {
+        let Some(elsewhere) = self.loopback_address(3) else {
+            return Ok(None);
+        };
+        let client = Client::unpooled_from(&self.target, Some(elsewhere))?;
+        self.send_to(&client, call).await.map(Some)
+    }
+
+    fn lock_clients(&self) -> std::sync::MutexGuard<'_, (Client, Option<Client>)> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A loopback address of its own for this attack (`127.0.<block>.<n>`),
+    /// when the target is on IPv4 loopback: each attack comes from another
+    /// machine, as the server sees it, so one attack's failed logins never
+    /// reach the next one's per-client count.
+    fn loopback_address(&self, block: u8) -> Option<std::net::IpAddr> {
+        if !self.target.starts_with("http://127.") {
+            return None;
+        }
+        let n = self.attacks_run.load(std::sync::atomic::Ordering::Relaxed);
+        Some(std::net::Ipv4Addr::new(127, 0, block, n.max(1)).into())
     }
 
     /// Sends `call`, records the exchange, and fails on a server error: a

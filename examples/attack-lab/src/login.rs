@@ -44,7 +44,8 @@ pub const ATTACKS: &[Attack] = &[
         name: "login-guessing-from-many-addresses",
         family: FAMILY,
         attempt: "10 guesses for one name, each claiming another client address",
-        defence: "429 after 5: the limit counts per name, and X-Forwarded-For is not trusted",
+        defence: "429 after 5: the limit counts per name and client, and X-Forwarded-For \
+            names the client only when a trusted proxy wrote it",
         source: "ASVS 5.0 6.3.1",
         targets: Targets::Every,
         run: |lab| Box::pin(guessing_from_many_addresses(lab)),
@@ -52,12 +53,22 @@ pub const ATTACKS: &[Attack] = &[
     Attack {
         name: "login-password-spraying",
         family: FAMILY,
-        attempt: "one guess each for 12 different names, from one address",
-        defence: "each name's limit is untouched by the others; only a per-address limit (not \
-            built) would slow this",
+        attempt: "one guess each for 25 different names, from one address",
+        defence: "429 after 20 failures from one client, whatever the names",
         source: "ASVS 5.0 6.3.1; OWASP Credential Stuffing Prevention Cheat Sheet",
         targets: Targets::Every,
         run: |lab| Box::pin(password_spraying(lab)),
+    },
+    Attack {
+        name: "login-lockout-by-a-stranger",
+        family: FAMILY,
+        attempt: "six wrong passwords for admin from one address, then admin's right password \
+            from another",
+        defence: "the stranger gets 429; the owner, elsewhere, logs in: failures count per \
+            account and client, so nobody can lock an owner out",
+        source: "ASVS 5.0 6.3.1; OWASP Authentication Cheat Sheet, Account Lockout",
+        targets: Targets::Every,
+        run: |lab| Box::pin(lockout_by_a_stranger(lab)),
     },
     Attack {
         name: "login-oversized-password",
@@ -218,21 +229,46 @@ async fn guessing_from_many_addresses(lab: &Lab) -> LabResult {
 }
 
 async fn password_spraying(lab: &Lab) -> LabResult {
-    let mut checked = 0;
-    let sprayed = 12;
+    let sprayed = 25;
+    let mut statuses = Vec::new();
     for _ in 0..sprayed {
-        let reply = lab.send(guess(&nobody()?, "Summer2026!")).await?;
-        if reply.status == 401 {
-            checked += 1;
-        }
+        statuses.push(lab.send(guess(&nobody()?, "Summer2026!")).await?.status);
     }
     lab.keep_first_exchanges(2);
-    Ok(if checked == sprayed {
-        Outcome::Accepted(format!(
-            "all {sprayed} guesses were checked: one guess per name never meets a per-name limit"
+    let checked = statuses.iter().take_while(|status| **status == 401).count();
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    Ok(if throttled > 0 && checked + throttled == sprayed {
+        Outcome::Refused(format!(
+            "{checked} checked, then {throttled} × 429: the client's failures add up across names"
         ))
     } else {
-        Outcome::Refused(format!("{} of {sprayed} refused", sprayed - checked))
+        Outcome::Accepted(format!("statuses {statuses:?}"))
+    })
+}
+
+async fn lockout_by_a_stranger(lab: &Lab) -> LabResult {
+    let mut stranger = Vec::new();
+    for n in 0..6 {
+        stranger.push(
+            lab.send(guess("admin", &format!("not-it-{n}")))
+                .await?
+                .status,
+        );
+    }
+    let owner = guess("admin", attack_lab::demo_password("admin"));
+    let Some(owner) = lab.send_from_elsewhere(owner).await? else {
+        return Ok(Outcome::Skipped(
+            "needs a second client address: only against a server on 127.x.x.x".to_owned(),
+        ));
+    };
+    let shown = format!(
+        "stranger {stranger:?}; the owner from elsewhere {}",
+        owner.status
+    );
+    Ok(if owner.status == 200 && stranger.last() == Some(&429) {
+        Outcome::Refused(shown)
+    } else {
+        Outcome::Accepted(shown)
     })
 }
 

@@ -50,6 +50,15 @@ impl Client {
         Client::build(base, true, Some(address))
     }
 
+    /// [`Client::unpooled`], from `address` (`None`: whatever the system
+    /// picks).
+    pub fn unpooled_from(
+        base: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<Client, ClientError> {
+        Client::build(base, false, address)
+    }
+
     /// A client that opens a fresh connection for every call: for attacks
     /// that end with the server closing theirs (an oversized body is
     /// refused before it is read), where a pooled connection could be

@@ -20,6 +20,7 @@ use cafe::auth::{AppState, CurrentUser, Mechanism};
 use cafe::mechanisms::jwt::REFRESH_COOKIE;
 use cafe::redis_store::RedisStore;
 use cafe::store::Stores;
+use cafe::throttle::LoginAttempt;
 use cafe::users::{Profile, Role};
 use cafe::{AuthMode, Config};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
@@ -185,6 +186,32 @@ fn login_check(runtime: &Arc<Runtime>) -> Check {
     })
 }
 
+/// The throttle's work for one login (three counts reserved, then a
+/// success released), with `tracked` counts already kept: a flood of
+/// made-up names must not make a login slower.
+fn throttle_check(runtime: &Arc<Runtime>, tracked: usize) -> Check {
+    let throttle = cafe::store::MemoryThrottle::default();
+    let policy = cafe::throttle::ThrottlePolicy::default();
+    let now = SystemTime::now();
+    for n in 0..tracked {
+        let name = format!("made-up-{n}");
+        let attempt = LoginAttempt::reserve(&throttle, &name, "flood", now, policy);
+        runtime.block_on(attempt).expect("memory answers").ok();
+    }
+    let runtime = runtime.clone();
+    let mut n = 0u64;
+    Check::new("throttle", format!("memory-{tracked}-counts"), move || {
+        n += 1;
+        let name = format!("visitor-{n}");
+        let attempt = LoginAttempt::reserve(&throttle, &name, "203.0.113.4", now, policy);
+        let attempt = runtime.block_on(attempt).expect("memory answers");
+        let attempt = attempt.expect("never throttled: a new name and client each time");
+        runtime
+            .block_on(attempt.succeeded())
+            .expect("memory answers");
+    })
+}
+
 fn main() {
     // One worker thread: the checks run one at a time, as a request does.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -195,5 +222,8 @@ fn main() {
     let redis_url = std::env::var("CAFE_REDIS_URL").ok();
     let mut checks = request_checks(&runtime, redis_url.as_deref());
     checks.push(login_check(&runtime));
+    for tracked in [10, 100_000] {
+        checks.push(throttle_check(&runtime, tracked));
+    }
     bench_harness::main(checks);
 }

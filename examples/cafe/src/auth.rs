@@ -235,6 +235,8 @@ pub struct AppState<M> {
     pub passwords: Arc<PasswordChecker>,
     /// Login-throttle limits.
     pub throttle: cafe::throttle::ThrottlePolicy,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: cafe::client_address::TrustedProxies,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }

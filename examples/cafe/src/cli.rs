@@ -5,6 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cafe::client_address::TrustedProxies;
 use cafe::duration::parse_duration;
 use cafe::inspect::{VerificationKey, decode, verify};
 use cafe::mechanisms::jwt::unix_seconds;
@@ -14,6 +15,7 @@ use cafe::users::DEMO_USERS;
 use cafe::{AllowedOrigins, AuthMode, Config};
 use clap::builder::PossibleValue;
 use clap::{Subcommand, ValueEnum};
+use ipnet::IpNet;
 use jwt::RevocationChecks;
 use jwt::keys::{KeyRing, MIN_HS256_SECRET_BYTES, SigningAlgorithm, SigningKey};
 use std::ffi::OsString;
@@ -67,6 +69,11 @@ pub struct ServeArgs {
     /// Default: http://localhost:PORT and http://127.0.0.1:PORT.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// A proxy (address or CIDR, e.g. 10.0.0.0/8) whose X-Forwarded-For
+    /// names the client the login throttle counts; may be repeated. Without
+    /// one, the client is the connection's peer and the header is ignored.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<String>,
     /// Serve /xss-demo, a page with a deliberate cross-site scripting hole,
     /// to watch what an injected script can do in each mode. Never in
     /// production.
@@ -185,7 +192,7 @@ impl ValueEnum for AuthMode {
                 .help("JWTs: a signed access token per request, a refresh token to renew it"),
             AuthMode::Hybrid => PossibleValue::new("hybrid").help(
                 "A short JWT in the page's memory; the refresh token in an HttpOnly cookie sent to \
-                    /refresh only",
+                    /refresh and /logout only",
             ),
         })
     }
@@ -209,6 +216,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         token_version: args.check_token_version,
     };
     config.allowed_origins = AllowedOrigins::new(&args.allowed_origins);
+    config.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
     config.xss_demo = args.enable_deliberately_vulnerable_xss_demo;
     let mut note = None;
     if matches!(args.auth, AuthMode::Jwt | AuthMode::Hybrid) {
@@ -257,6 +265,14 @@ pub async fn cluster(args: ClusterArgs) -> Result<(), String> {
             format!("http://localhost:{balancer_port}"),
             format!("http://127.0.0.1:{balancer_port}"),
         ]);
+        // And so does every client: the balancer names each in
+        // X-Forwarded-For, which the servers believe of it alone.
+        // (An unspecified address is reached over loopback.)
+        config.trusted_proxies = if address.ip().is_unspecified() {
+            TrustedProxies::parse(&["127.0.0.0/8".to_owned(), "::1".to_owned()])?
+        } else {
+            TrustedProxies::new([IpNet::from(address.ip())])
+        };
         config.jwt_keys = KeyRing::new(
             SigningKey::hs256(key_id(SigningAlgorithm::Hs256), &secret)
                 .map_err(|e| e.to_string())?,

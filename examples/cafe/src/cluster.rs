@@ -15,7 +15,7 @@
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::HOST;
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +24,7 @@ use cafe::{BODY_LIMIT_BYTES, Config};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -42,7 +43,11 @@ struct Balancer {
 }
 
 /// Forwards one request to the next instance, and its answer back.
-async fn forward(State(balancer): State<Arc<Balancer>>, request: Request) -> Response {
+async fn forward(
+    State(balancer): State<Arc<Balancer>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let turn = balancer.next.fetch_add(1, Ordering::Relaxed) % balancer.instances.len();
     let (mut parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, BODY_LIMIT_BYTES).await else {
@@ -55,6 +60,12 @@ async fn forward(State(balancer): State<Arc<Balancer>>, request: Request) -> Res
     parts.uri = uri;
     // The client names the instance as the host it talks to.
     parts.headers.remove(HOST);
+    // Who the client is, for the instance's login throttle: appended, so
+    // whatever the client wrote there itself stays to the left, unbelieved.
+    parts.headers.append(
+        "x-forwarded-for",
+        HeaderValue::from_str(&client.ip().to_string()).unwrap_or(HeaderValue::from_static("")),
+    );
     let outgoing = Request::from_parts(parts, Body::from(body));
     let answer =
         match tokio::time::timeout(INSTANCE_TIMEOUT, balancer.client.request(outgoing)).await {
@@ -90,5 +101,6 @@ pub async fn run(
         client,
     });
     let router = Router::new().fallback(forward).with_state(state);
+    let router = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(balancer, router).await
 }

@@ -33,6 +33,7 @@ extern crate self as cafe;
 
 pub mod auth;
 pub mod cli;
+pub mod client_address;
 pub mod clock;
 pub mod cluster;
 pub mod duration;
@@ -58,6 +59,7 @@ use axum::extract::ConnectInfo;
 use axum::http::header::CONNECTION;
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use client_address::TrustedProxies;
 use clock::{Clock, SystemClock};
 use error::ApiError;
 use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
@@ -109,6 +111,9 @@ pub struct Config {
     pub session_timeouts: Timeouts,
     /// Login-attempt limits.
     pub throttle: ThrottlePolicy,
+    /// Proxies whose `X-Forwarded-For` names the client for the throttle:
+    /// none unless `--trusted-proxy` says otherwise.
+    pub trusted_proxies: TrustedProxies,
     /// Checks passwords, a bounded number at a time.
     pub passwords: Arc<PasswordChecker>,
     /// The keys that sign JWTs (a random HS256 secret by default).
@@ -159,6 +164,7 @@ impl Config {
             stores: Stores::in_memory(),
             session_timeouts: Timeouts::default(),
             throttle: ThrottlePolicy::default(),
+            trusted_proxies: TrustedProxies::default(),
             passwords: Arc::new(passwords),
             jwt_keys: KeyRing::new(random_secret),
             jwt_lifetimes: match auth {
@@ -205,6 +211,7 @@ pub fn session_state(config: Config) -> AppState<SessionMechanism> {
         stores: config.stores,
         passwords: config.passwords,
         throttle: config.throttle,
+        trusted_proxies: config.trusted_proxies,
         clock: config.clock,
     }
 }
@@ -229,6 +236,7 @@ pub fn token_state(config: Config) -> AppState<JwtMechanism> {
         stores: config.stores,
         passwords: config.passwords,
         throttle: config.throttle,
+        trusted_proxies: config.trusted_proxies,
         clock: config.clock,
     }
 }

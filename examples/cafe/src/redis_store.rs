@@ -22,7 +22,7 @@
 use async_trait::async_trait;
 use cafe::orders::{MAX_ORDERS_PER_USER, Order};
 use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
-use cafe::throttle::{Attempt, ThrottlePolicy};
+use cafe::throttle::{Attempt, CountedAttempt, Limit, PastTheLimit};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::revocation::{
     DenylistStore, RefreshFamilyStore, Rotation, RotationRefusal, TokenVersionStore,
@@ -715,54 +715,72 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStor
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisStore<C> {
     async fn reserve_attempt(
         &self,
-        name: &str,
-        now: SystemTime,
-        policy: ThrottlePolicy,
+        key: &str,
+        attempt: CountedAttempt,
+        limit: Limit,
     ) -> Result<Attempt, StoreError> {
         // The same decision as `throttle::reserve`, as one script on one key:
-        // attempts are a sorted set of times, in milliseconds, each under a
-        // name of its own. A reservation sent twice finds its name already
-        // there and answers "allowed" again, without counting twice.
+        // attempts are a sorted set of times, in milliseconds, each under
+        // the attempt's own number. A reservation sent twice finds its
+        // number already there and answers "allowed" again, without
+        // counting twice. It answers -1 for allowed, or when the count
+        // lets one more through, in milliseconds.
         let script = &Script::new(
             r"local now, window, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+              local spacing = tonumber(ARGV[5])
               if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return -1 end
               redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-              if redis.call('ZCARD', KEYS[1]) < max then
-                redis.call('ZADD', KEYS[1], now, ARGV[4])
-                redis.call('PEXPIRE', KEYS[1], window)
-                return -1
+              local frees_at = -1
+              if redis.call('ZCARD', KEYS[1]) >= max then
+                if spacing > 0 then
+                  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+                  if tonumber(newest) + spacing > now then frees_at = tonumber(newest) + spacing end
+                else
+                  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+                  frees_at = tonumber(oldest) + window
+                end
               end
-              return tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])",
+              if frees_at >= 0 then return frees_at end
+              redis.call('ZADD', KEYS[1], now, ARGV[4])
+              redis.call('PEXPIRE', KEYS[1], window)
+              return -1",
         );
+        let (now, id) = attempt;
         let now_ms = millis(now);
-        let window_ms = u64::try_from(policy.window.as_millis()).unwrap_or(u64::MAX);
-        let mut unique = [0u8; 8];
-        getrandom::fill(&mut unique).map_err(|e| StoreError(e.to_string()))?;
-        let attempt = &format!("{now_ms}-{}", u64::from_le_bytes(unique));
-        let key = &self.key("throttle", name);
-        let oldest: i64 = retried(|| async move {
+        let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
+        let spacing_ms = match limit.past_the_limit {
+            PastTheLimit::Refuse => 0,
+            PastTheLimit::Space => u64::try_from(limit.spacing().as_millis()).unwrap_or(u64::MAX),
+        };
+        let key = &self.key("throttle", key);
+        let frees_at: i64 = retried(|| async move {
             script
                 .key(key)
                 .arg(now_ms)
                 .arg(window_ms)
-                .arg(policy.max_attempts)
-                .arg(attempt)
+                .arg(limit.max)
+                .arg(id)
+                .arg(spacing_ms)
                 .invoke_async(&mut self.connection())
                 .await
         })
         .await?;
-        if oldest < 0 {
+        if frees_at < 0 {
             return Ok(Attempt::Allowed);
         }
-        let frees_at = u64::try_from(oldest).unwrap_or(0).saturating_add(window_ms);
-        let wait = Duration::from_millis(frees_at.saturating_sub(now_ms));
+        let wait = u64::try_from(frees_at).unwrap_or(0).saturating_sub(now_ms);
         Ok(Attempt::Refused {
-            retry_after: Duration::from_secs(wait.as_secs().max(1)),
+            retry_after: Duration::from_millis(wait).max(Duration::from_secs(1)),
         })
     }
 
-    async fn clear(&self, name: &str) -> Result<(), StoreError> {
-        let key = &self.key("throttle", name);
+    async fn release(&self, key: &str, id: u64) -> Result<(), StoreError> {
+        let key = &self.key("throttle", key);
+        retried(|| async move { self.connection().zrem(key, id).await }).await
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        let key = &self.key("throttle", key);
         retried(|| async move { self.connection().del(key).await }).await
     }
 }

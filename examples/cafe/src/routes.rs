@@ -2,12 +2,12 @@
 //! the mechanism is reached only through [`AppState::mechanism`].
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::header::{LINK, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
+use axum::{Extension, Json, Router, middleware};
 use cafe::auth::{
     Admin, AppState, AuthFailure, CurrentUser, Issued, LoggedIn, Mechanism, Presented,
     TokenResponse, admit,
@@ -18,10 +18,11 @@ use cafe::guards::{
     security_headers,
 };
 use cafe::orders::{MAX_ORDERS_PER_PAGE, MAX_ORDERS_PER_USER, Order};
-use cafe::throttle::Attempt;
+use cafe::throttle::LoginAttempt;
 use cafe::users::{Profile, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
@@ -102,6 +103,7 @@ struct Credentials {
 // ANCHOR: login
 async fn login<M: Mechanism>(
     State(state): State<AppState<M>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -113,20 +115,25 @@ async fn login<M: Mechanism>(
         ));
     }
     let now = state.clock.now();
-    // The attempt is counted before the password is checked, in one atomic
-    // step: a thousand guesses sent at once still get five checks.
-    let attempt = state
-        .stores
-        .throttle
-        .reserve_attempt(&username, now, state.throttle)
-        .await?;
-    if let Attempt::Refused { retry_after } = attempt {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many login attempts; try later",
-        )
-        .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs())));
-    }
+    // The attempt is counted before the password is checked, one atomic
+    // step per count: a thousand guesses sent at once still get five
+    // checks. Counted per account and client, so a stranger's guesses do
+    // not lock the owner out (see `cafe::throttle`).
+    let client = state
+        .trusted_proxies
+        .client(peer.map(|Extension(ConnectInfo(peer))| peer.ip()), &headers);
+    let throttle = state.stores.throttle.as_ref();
+    let attempt =
+        match LoginAttempt::reserve(throttle, &username, &client, now, state.throttle).await? {
+            Ok(attempt) => attempt,
+            Err(retry_after) => {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many login attempts; try later",
+                )
+                .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs())));
+            }
+        };
 
     let account = state.stores.accounts.account(&username).await?;
     let matches = state
@@ -141,7 +148,7 @@ async fn login<M: Mechanism>(
             "wrong username or password",
         ));
     };
-    state.stores.throttle.clear(&username).await?;
+    attempt.succeeded().await?;
     let profile = admit(Some(account.profile()))?;
 
     let login = state.mechanism.issue(&headers, &profile, now).await?;

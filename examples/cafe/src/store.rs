@@ -6,15 +6,14 @@
 
 use async_trait::async_trait;
 use cafe::orders::{MAX_ORDERS_PER_USER, Order};
-use cafe::throttle::{Attempt, ThrottlePolicy, reserve};
+use cafe::throttle::{Attempt, CountedAttempt, Limit, reserve};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{DenylistStore, RefreshFamilyStore, TokenVersionStore};
 use sessions::SessionStore;
 pub use sessions::StoreError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
 
 // ANCHOR: traits
 /// The accounts: names, roles and password hashes.
@@ -44,21 +43,25 @@ pub trait OrderStore: Send + Sync + 'static {
     -> Result<Vec<Order>, StoreError>;
 }
 
-/// The login throttle's counters.
+/// The login throttle's counts, each under a key such as
+/// `client:198.51.100.7` ([`cafe::throttle`] names them).
 #[async_trait]
 pub trait ThrottleStore: Send + Sync + 'static {
-    /// Counts one login attempt for `name` *before* the password is checked,
-    /// as one atomic step: allowed only while fewer than the policy's
-    /// maximum fall inside its window. However many requests arrive at
-    /// once, at most that many passwords are ever checked.
+    /// Counts `attempt` (its time, and a random number naming it) under
+    /// `key` *before* the password is checked, as one atomic step, if
+    /// `limit` lets it through ([`cafe::throttle::reserve`] decides).
+    /// However many requests arrive at once, no more are let through than
+    /// the limit allows; the same attempt sent twice is counted once.
     async fn reserve_attempt(
         &self,
-        name: &str,
-        now: SystemTime,
-        policy: ThrottlePolicy,
+        key: &str,
+        attempt: CountedAttempt,
+        limit: Limit,
     ) -> Result<Attempt, StoreError>;
-    /// Forgets `name`'s attempts after a correct password.
-    async fn clear(&self, name: &str) -> Result<(), StoreError>;
+    /// Takes the attempt named `id` back out of `key`'s count.
+    async fn release(&self, key: &str, id: u64) -> Result<(), StoreError>;
+    /// Forgets every attempt under `key`.
+    async fn clear(&self, key: &str) -> Result<(), StoreError>;
 }
 // ANCHOR_END: traits
 
@@ -219,19 +222,45 @@ impl OrderStore for MemoryOrders {
     }
 }
 
-/// Above this many tracked names, names whose attempts are all old are dropped.
-const TRACKED_NAMES_BEFORE_PRUNING: usize = 10_000;
+/// How many counts the memory throttle keeps: past it, the count used
+/// least recently is forgotten. Each is a few attempts, so 100,000 counts
+/// stay within a few tens of megabytes, however many made-up names and
+/// addresses a flood brings.
+pub const THROTTLE_COUNTS_KEPT: usize = 100_000;
 
-/// Recent login attempts per submitted name (known or not, so the throttle
-/// does not reveal which names exist), in this process's memory.
-#[derive(Debug, Default)]
+/// Recent login attempts per count (for names that exist or not, so the
+/// throttle does not reveal which do), in this process's memory: a bounded
+/// least-recently-used map (the `lru` crate), so every attempt costs the
+/// same whatever the number of counts.
 pub struct MemoryThrottle {
-    attempts: Mutex<HashMap<String, Vec<SystemTime>>>,
+    counts: Mutex<lru::LruCache<String, Vec<CountedAttempt>>>,
+}
+
+impl Default for MemoryThrottle {
+    fn default() -> MemoryThrottle {
+        MemoryThrottle::keeping(THROTTLE_COUNTS_KEPT)
+    }
+}
+
+impl std::fmt::Debug for MemoryThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryThrottle")
+            .field("counts", &self.lock().len())
+            .finish()
+    }
 }
 
 impl MemoryThrottle {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<SystemTime>>> {
-        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
+    /// A throttle that keeps at most `counts` counts (at least one).
+    pub fn keeping(counts: usize) -> MemoryThrottle {
+        let counts = std::num::NonZeroUsize::new(counts).unwrap_or(std::num::NonZeroUsize::MIN);
+        MemoryThrottle {
+            counts: Mutex::new(lru::LruCache::new(counts)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, Vec<CountedAttempt>>> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -239,25 +268,25 @@ impl MemoryThrottle {
 impl ThrottleStore for MemoryThrottle {
     async fn reserve_attempt(
         &self,
-        name: &str,
-        now: SystemTime,
-        policy: ThrottlePolicy,
+        key: &str,
+        attempt: CountedAttempt,
+        limit: Limit,
     ) -> Result<Attempt, StoreError> {
         // The count and the check happen under one lock: atomic.
-        let mut attempts = self.lock();
-        if attempts.len() >= TRACKED_NAMES_BEFORE_PRUNING {
-            attempts.retain(|_, times| {
-                times
-                    .iter()
-                    .any(|t| now.duration_since(*t).unwrap_or_default() < policy.window)
-            });
-        }
-        let times = attempts.entry(name.to_owned()).or_default();
-        Ok(reserve(times, now, policy))
+        let mut counts = self.lock();
+        let attempts = counts.get_or_insert_mut(key.to_owned(), Vec::new);
+        Ok(reserve(attempts, attempt, limit))
     }
 
-    async fn clear(&self, name: &str) -> Result<(), StoreError> {
-        self.lock().remove(name);
+    async fn release(&self, key: &str, id: u64) -> Result<(), StoreError> {
+        if let Some(attempts) = self.lock().peek_mut(key) {
+            attempts.retain(|(_, counted)| *counted != id);
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().pop(key);
         Ok(())
     }
 }

@@ -92,18 +92,15 @@ impl Column {
     /// The attacks this mode lets through by design: each is a trade-off a
     /// chapter explains, not a bug.
     fn accepted_by_design(self) -> &'static [&'static str] {
-        const EVERY_MODE: [&str; 3] = [
+        const EVERY_MODE: [&str; 2] = [
             // A script running in the page acts as the user in every mode.
             "xss-session-riding",
             // Bearer credentials work for whoever holds them.
             "credential-replayed-elsewhere",
-            // Limits are per user name; there is no per-address limit.
-            "login-password-spraying",
         ];
-        const SELF_CONTAINED: [&str; 7] = [
+        const SELF_CONTAINED: [&str; 6] = [
             "xss-session-riding",
             "credential-replayed-elsewhere",
-            "login-password-spraying",
             // Nothing is looked up per request, so an access token outlives
             // its logout, ban or logout-everywhere until it expires.
             "access-after-logout",
@@ -119,7 +116,6 @@ impl Column {
             Column::JwtEs256Checked => &[
                 "xss-session-riding",
                 "credential-replayed-elsewhere",
-                "login-password-spraying",
                 "xss-reads-credential",
             ],
             Column::Jwt | Column::Hybrid => &SELF_CONTAINED,

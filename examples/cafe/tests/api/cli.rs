@@ -72,8 +72,10 @@ fn serve_prints_its_address_first_and_answers_there() {
 }
 
 /// Argon2id holds 19 MiB per check. Forty-eight logins at once, each for a
-/// different unknown name (so the throttle does not step in, and each costs
-/// a full check), once drove the server's peak memory up by about 900 MB.
+/// different unknown name from a different loopback address (so the
+/// throttle, which counts per name and per client, does not step in, and
+/// each costs a full check), once drove the server's peak memory up by
+/// about 900 MB.
 /// The hashing bound keeps it to a few checks' worth.
 #[test]
 fn forty_eight_parallel_logins_keep_peak_memory_bounded() {
@@ -81,10 +83,11 @@ fn forty_eight_parallel_logins_keep_peak_memory_bounded() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let before = server.peak_memory_kib();
     let statuses = runtime.block_on(async {
-        let client = Client::new(&server.url()).unwrap();
-        let logins: Vec<_> = (0..48)
+        let logins: Vec<_> = (0..48u8)
             .map(|n| {
-                let (client, login) = (client.clone(), login_call(&format!("visitor-{n}"), "x"));
+                let address = std::net::Ipv4Addr::new(127, 0, 1, n + 1).into();
+                let client = Client::from_address(&server.url(), address).unwrap();
+                let login = login_call(&format!("visitor-{n}"), "x");
                 tokio::spawn(async move { client.send(&login).await.unwrap().status })
             })
             .collect();
@@ -405,4 +408,47 @@ fn two_servers_share_sessions_through_a_redis_cluster() {
         alice.get("/me").await.unwrap().status
     });
     assert_eq!(status, 200);
+}
+
+/// `--trusted-proxy 127.0.0.0/8`: behind a proxy on loopback, the client
+/// the throttle counts is the one the proxy names in X-Forwarded-For, so
+/// one client's failures do not lock out another behind the same proxy.
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
+    let server = Server::start(&["--auth", "sessions", "--trusted-proxy", "127.0.0.0/8"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let proxy = Client::new(&server.url()).unwrap();
+        let from = |client: &str, password: &str| {
+            login_call("admin", password).header("x-forwarded-for", client)
+        };
+        for _ in 0..5 {
+            let failed = proxy.send(&from("203.0.113.1", "guess")).await.unwrap();
+            assert_eq!(failed.status, 401);
+        }
+        let throttled = proxy.send(&from("203.0.113.1", "guess")).await.unwrap();
+        assert_eq!(throttled.status, 429);
+        let owner = proxy
+            .send(&from("203.0.113.2", "admin-secret-42"))
+            .await
+            .unwrap();
+        assert_eq!(owner.status, 200, "another client behind the same proxy");
+    });
+}
+
+#[test]
+fn a_trusted_proxy_that_is_not_an_address_stops_the_server_at_start() {
+    let output = cafe(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--trusted-proxy",
+        "10.0.0.0/33",
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("--trusted-proxy \"10.0.0.0/33\""),
+        "{stderr}"
+    );
 }

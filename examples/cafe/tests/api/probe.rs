@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use cafe::orders::Order;
 use cafe::store::{AccountStore, OrderStore, StoreError, Stores, ThrottleStore};
-use cafe::throttle::{Attempt, ThrottlePolicy};
+use cafe::throttle::{Attempt, CountedAttempt, Limit};
 use cafe::users::{Account, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{
@@ -217,15 +217,19 @@ impl OrderStore for Probed<dyn OrderStore> {
 impl ThrottleStore for Probed<dyn ThrottleStore> {
     async fn reserve_attempt(
         &self,
-        name: &str,
-        now: SystemTime,
-        policy: ThrottlePolicy,
+        key: &str,
+        attempt: CountedAttempt,
+        limit: Limit,
     ) -> Result<Attempt, StoreError> {
         self.note("throttle.reserve_attempt")?;
-        self.inner.reserve_attempt(name, now, policy).await
+        self.inner.reserve_attempt(key, attempt, limit).await
     }
-    async fn clear(&self, name: &str) -> Result<(), StoreError> {
+    async fn release(&self, key: &str, id: u64) -> Result<(), StoreError> {
+        self.note("throttle.release")?;
+        self.inner.release(key, id).await
+    }
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
         self.note("throttle.clear")?;
-        self.inner.clear(name).await
+        self.inner.clear(key).await
     }
 }

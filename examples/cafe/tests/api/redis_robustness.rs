@@ -369,7 +369,7 @@ where
         }
         "throttle clear" => {
             store
-                .reserve_attempt("alice", SystemTime::now(), Default::default())
+                .reserve_attempt("account:alice", (SystemTime::now(), 1), any_limit())
                 .await
                 .unwrap();
         }
@@ -405,10 +405,10 @@ where
         "family revoke all" => store.revoke_all_for("alice").await.map(drop),
         "deny" => store.deny("jti-1", now + 905, now).await,
         "throttle" => store
-            .reserve_attempt("alice", SystemTime::now(), Default::default())
+            .reserve_attempt("account:alice", (SystemTime::now(), 1), any_limit())
             .await
             .map(drop),
-        "throttle clear" => store.clear("alice").await,
+        "throttle clear" => store.clear("account:alice").await,
         "version bump" => store.bump("alice").await.map(drop),
         "account insert" => {
             let account =
@@ -725,4 +725,9 @@ async fn a_refresh_family_pruned_by_another_half_way_is_still_revoked_everywhere
         return;
     };
     bounded(every_pause_point(&redis, true)).await;
+}
+
+/// A throttle limit, for the writes above that only need one.
+fn any_limit() -> cafe::throttle::Limit {
+    cafe::throttle::ThrottlePolicy::default().per_account_and_client
 }

@@ -4,7 +4,7 @@
 
 use cafe::orders::Order;
 use cafe::store::{OrderStore, Stores};
-use cafe::throttle::{Attempt, ThrottlePolicy};
+use cafe::throttle::{Attempt, Limit, PastTheLimit};
 use cafe::users::{Account, Role};
 use jwt::revocation::{Rotation, RotationRefusal};
 use sessions::{SessionId, SessionRecord};
@@ -190,37 +190,72 @@ async fn accounts_orders_and_the_throttle(stores: &Stores) {
     );
 
     // Twenty attempts at once against a limit of five: exactly five allowed.
-    let policy = ThrottlePolicy {
-        max_attempts: 5,
+    let limit = Limit {
+        max: 5,
         window: Duration::from_secs(900),
+        past_the_limit: PastTheLimit::Refuse,
     };
+    let key = &format!("account:{name}");
     let attempts: Vec<_> = (0..20)
-        .map(|_| {
-            let throttle = stores.throttle.clone();
+        .map(|id| {
+            let (throttle, key) = (stores.throttle.clone(), key.clone());
             tokio::spawn(async move {
-                throttle
-                    .reserve_attempt(name, at(NOW), policy)
-                    .await
-                    .unwrap()
+                let attempt = throttle.reserve_attempt(&key, (at(NOW), id), limit).await;
+                (id, attempt.unwrap())
             })
         })
         .collect();
-    let mut allowed = 0;
+    let mut allowed = Vec::new();
     for attempt in attempts {
-        if attempt.await.unwrap() == Attempt::Allowed {
-            allowed += 1;
+        if let (id, Attempt::Allowed) = attempt.await.unwrap() {
+            allowed.push(id);
         }
     }
-    assert_eq!(allowed, 5);
-    stores.throttle.clear(name).await.unwrap();
+    assert_eq!(allowed.len(), 5);
+    let again = stores
+        .throttle
+        .reserve_attempt(key, (at(NOW), allowed[0]), limit);
     assert_eq!(
-        stores
-            .throttle
-            .reserve_attempt(name, at(NOW), policy)
-            .await
-            .unwrap(),
-        Attempt::Allowed
+        again.await.unwrap(),
+        Attempt::Allowed,
+        "sent twice, counted once"
     );
+    let sixth = stores.throttle.reserve_attempt(key, (at(NOW), 99), limit);
+    assert!(matches!(sixth.await.unwrap(), Attempt::Refused { .. }));
+    // One taken back makes room for one.
+    stores.throttle.release(key, allowed[0]).await.unwrap();
+    let after_release = stores.throttle.reserve_attempt(key, (at(NOW), 100), limit);
+    assert_eq!(after_release.await.unwrap(), Attempt::Allowed);
+    stores.throttle.clear(key).await.unwrap();
+    let after_clear = stores.throttle.reserve_attempt(key, (at(NOW), 101), limit);
+    assert_eq!(after_clear.await.unwrap(), Attempt::Allowed);
+
+    // Past a spacing limit: one more each window / max, never a lockout.
+    let spaced = Limit {
+        max: 2,
+        window: Duration::from_secs(900),
+        past_the_limit: PastTheLimit::Space,
+    };
+    let key = &format!("spaced:{name}");
+    for (id, seconds) in [(1, 0), (2, 1)] {
+        let attempt = stores
+            .throttle
+            .reserve_attempt(key, (at(NOW + seconds), id), spaced);
+        assert_eq!(attempt.await.unwrap(), Attempt::Allowed);
+    }
+    let early = stores
+        .throttle
+        .reserve_attempt(key, (at(NOW + 2), 3), spaced);
+    assert_eq!(
+        early.await.unwrap(),
+        Attempt::Refused {
+            retry_after: Duration::from_secs(449)
+        }
+    );
+    let spaced_out = stores
+        .throttle
+        .reserve_attempt(key, (at(NOW + 451), 4), spaced);
+    assert_eq!(spaced_out.await.unwrap(), Attempt::Allowed);
 }
 
 /// A user name no earlier run against the same store has used: the

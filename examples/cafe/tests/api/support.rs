@@ -175,6 +175,18 @@ impl TestApp {
         }
     }
 
+    /// A client with no credential yet, whose connections come from
+    /// `address` (127.0.0.2, 127.0.0.3, …): another machine, as the
+    /// server sees it.
+    pub fn visitor_from(&self, address: &str) -> Visitor {
+        let address = address.parse().expect("an IP address");
+        let client = cafe_client::Client::from_address(&self.address, address).unwrap();
+        Visitor {
+            mode: self.mode,
+            inner: cafe_client::Visitor::of(client, self.mode.mechanism()),
+        }
+    }
+
     /// A client logged in as `name`; panics if the login fails.
     pub async fn logged_in(&self, name: &str, password: &str) -> Visitor {
         let mut visitor = self.visitor();

@@ -1,0 +1,121 @@
+use super::*;
+use cafe::store::MemoryThrottle;
+
+const START: u64 = 1_000_000;
+
+fn at(seconds: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(START + seconds)
+}
+
+fn refuse(max: usize) -> Limit {
+    Limit {
+        max,
+        window: Duration::from_secs(15 * 60),
+        past_the_limit: PastTheLimit::Refuse,
+    }
+}
+
+#[test]
+fn the_sixth_attempt_waits_until_the_first_is_old() {
+    let limit = refuse(5);
+    let mut alice = Vec::new();
+    for minute in 0..5 {
+        assert_eq!(
+            reserve(&mut alice, (at(minute * 60), minute), limit),
+            Attempt::Allowed
+        );
+    }
+    assert_eq!(
+        reserve(&mut alice, (at(5 * 60), 5), limit),
+        Attempt::Refused {
+            retry_after: Duration::from_secs(10 * 60)
+        }
+    );
+    assert_eq!(
+        reserve(&mut alice, (at(15 * 60), 6), limit),
+        Attempt::Allowed
+    );
+}
+
+#[test]
+fn the_same_attempt_sent_twice_is_counted_once() {
+    let limit = refuse(2);
+    let mut alice = Vec::new();
+    assert_eq!(reserve(&mut alice, (at(0), 7), limit), Attempt::Allowed);
+    assert_eq!(reserve(&mut alice, (at(0), 7), limit), Attempt::Allowed);
+    assert_eq!(alice.len(), 1);
+    assert_eq!(reserve(&mut alice, (at(1), 8), limit), Attempt::Allowed);
+    assert!(matches!(
+        reserve(&mut alice, (at(2), 9), limit),
+        Attempt::Refused { .. }
+    ));
+}
+
+#[test]
+fn past_a_spacing_limit_attempts_are_slowed_never_locked() {
+    let limit = Limit {
+        max: 3,
+        window: Duration::from_secs(900),
+        past_the_limit: PastTheLimit::Space,
+    };
+    assert_eq!(limit.spacing(), Duration::from_secs(300));
+    let mut account = Vec::new();
+    for n in 0..3 {
+        assert_eq!(reserve(&mut account, (at(n), n), limit), Attempt::Allowed);
+    }
+    // The fourth must wait for the spacing after the newest: 300 s after
+    // the attempt at 2 s, not until the window frees a slot.
+    assert_eq!(
+        reserve(&mut account, (at(3), 3), limit),
+        Attempt::Refused {
+            retry_after: Duration::from_secs(299)
+        }
+    );
+    assert_eq!(reserve(&mut account, (at(302), 4), limit), Attempt::Allowed);
+    // And the next waits for the spacing again, however many are counted.
+    assert_eq!(
+        reserve(&mut account, (at(303), 5), limit),
+        Attempt::Refused {
+            retry_after: Duration::from_secs(299)
+        }
+    );
+    assert!(account.len() <= 2 * limit.max);
+}
+
+/// A stranger's failures at alice, from one address, do not stop alice
+/// from another; and twenty failures from one address stop that address,
+/// whatever the names.
+#[tokio::test]
+async fn a_strangers_failures_stop_the_stranger_not_the_owner() {
+    let store = MemoryThrottle::default();
+    let policy = ThrottlePolicy::default();
+    let now = at(0);
+    for _ in 0..5 {
+        let attempt = LoginAttempt::reserve(&store, "alice", "198.51.100.7", now, policy);
+        assert!(attempt.await.unwrap().is_ok());
+    }
+    let stranger = LoginAttempt::reserve(&store, "alice", "198.51.100.7", now, policy);
+    assert!(stranger.await.unwrap().is_err(), "the stranger is refused");
+    let owner = LoginAttempt::reserve(&store, "alice", "203.0.113.4", now, policy);
+    owner.await.unwrap().unwrap().succeeded().await.unwrap();
+
+    for n in 0..15 {
+        let name = format!("name-{n}");
+        let attempt = LoginAttempt::reserve(&store, &name, "198.51.100.7", now, policy);
+        assert!(attempt.await.unwrap().is_ok(), "failure {}", n + 6);
+    }
+    let spraying = LoginAttempt::reserve(&store, "bob", "198.51.100.7", now, policy);
+    assert!(spraying.await.unwrap().is_err(), "the 21st is refused");
+}
+
+/// Successes add nothing: a user may log in from one place all day.
+#[tokio::test]
+async fn a_correct_password_counts_against_nobody() {
+    let store = MemoryThrottle::default();
+    let policy = ThrottlePolicy::default();
+    for n in 0..100 {
+        let attempt = LoginAttempt::reserve(&store, "alice", "203.0.113.4", at(n), policy);
+        let attempt = attempt.await.unwrap().expect("never throttled");
+        attempt.succeeded().await.unwrap();
+    }
+}
