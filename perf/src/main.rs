@@ -560,7 +560,17 @@ fn serve_args(variant: &str, redis: &str) -> Vec<String> {
         "hybrid-hs256" => &["--auth", "hybrid"],
         _ => &["--auth", "sessions"],
     };
-    let mut all: Vec<String> = vec!["serve".into(), "--addr".into(), "127.0.0.1:0".into()];
+    // Every load run orders for seconds on end, far past the 1,000 orders
+    // an account keeps by default.
+    let mut all: Vec<String> = [
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--max-orders-per-user",
+        "10000000",
+    ]
+    .map(String::from)
+    .to_vec();
     all.extend(args.iter().map(|a| a.to_string()));
     all
 }

@@ -237,6 +237,8 @@ pub struct AppState<M> {
     pub throttle: cafe::throttle::ThrottlePolicy,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: cafe::client_address::TrustedProxies,
+    /// How many orders one account keeps.
+    pub max_orders_per_user: usize,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }

@@ -74,6 +74,13 @@ pub struct ServeArgs {
     /// one, the client is the connection's peer and the header is ignored.
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<String>,
+    /// How many orders one account keeps; the next is refused with 409.
+    #[arg(
+        long,
+        default_value_t = cafe::orders::MAX_ORDERS_PER_USER as u32,
+        value_parser = clap::value_parser!(u32).range(1..=10_000_000)
+    )]
+    max_orders_per_user: u32,
     /// Serve /xss-demo, a page with a deliberate cross-site scripting hole,
     /// to watch what an injected script can do in each mode. Never in
     /// production.
@@ -217,6 +224,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     config.allowed_origins = AllowedOrigins::new(&args.allowed_origins);
     config.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
+    config.max_orders_per_user = usize::try_from(args.max_orders_per_user).unwrap_or(usize::MAX);
     config.xss_demo = args.enable_deliberately_vulnerable_xss_demo;
     let mut note = None;
     if matches!(args.auth, AuthMode::Jwt | AuthMode::Hybrid) {

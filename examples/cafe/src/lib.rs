@@ -114,6 +114,10 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` names the client for the throttle:
     /// none unless `--trusted-proxy` says otherwise.
     pub trusted_proxies: TrustedProxies,
+    /// How many orders one account keeps:
+    /// [`orders::MAX_ORDERS_PER_USER`] unless `--max-orders-per-user` says
+    /// otherwise (the benchmarks order for minutes on end).
+    pub max_orders_per_user: usize,
     /// Checks passwords, a bounded number at a time.
     pub passwords: Arc<PasswordChecker>,
     /// The keys that sign JWTs (a random HS256 secret by default).
@@ -165,6 +169,7 @@ impl Config {
             session_timeouts: Timeouts::default(),
             throttle: ThrottlePolicy::default(),
             trusted_proxies: TrustedProxies::default(),
+            max_orders_per_user: orders::MAX_ORDERS_PER_USER,
             passwords: Arc::new(passwords),
             jwt_keys: KeyRing::new(random_secret),
             jwt_lifetimes: match auth {
@@ -212,6 +217,7 @@ pub fn session_state(config: Config) -> AppState<SessionMechanism> {
         passwords: config.passwords,
         throttle: config.throttle,
         trusted_proxies: config.trusted_proxies,
+        max_orders_per_user: config.max_orders_per_user,
         clock: config.clock,
     }
 }
@@ -237,6 +243,7 @@ pub fn token_state(config: Config) -> AppState<JwtMechanism> {
         passwords: config.passwords,
         throttle: config.throttle,
         trusted_proxies: config.trusted_proxies,
+        max_orders_per_user: config.max_orders_per_user,
         clock: config.clock,
     }
 }

@@ -20,7 +20,7 @@
 //! running it once does, or something as safe; each says why.
 
 use async_trait::async_trait;
-use cafe::orders::{MAX_ORDERS_PER_USER, Order};
+use cafe::orders::Order;
 use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
 use cafe::throttle::{Attempt, CountedAttempt, Limit, PastTheLimit};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
@@ -654,7 +654,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
 
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStore<C> {
-    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError> {
+    async fn place(&self, by: &str, item: &str, most: usize) -> Result<Option<Order>, StoreError> {
         // `INCR` sent twice skips an id: harmless, ids only need to grow. So
         // does an order refused at the limit.
         let counter = &format!("{}order-id", self.prefix);
@@ -680,7 +680,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStor
         let placed: i64 = retried(|| async move {
             script
                 .key(orders)
-                .arg(MAX_ORDERS_PER_USER)
+                .arg(most)
                 .arg(id)
                 .arg(json)
                 .invoke_async(&mut self.connection())

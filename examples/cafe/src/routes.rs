@@ -17,7 +17,7 @@ use cafe::guards::{
     AllowedOrigins, challenge_every_401, refuse_cross_site_writes, require_json_bodies,
     security_headers,
 };
-use cafe::orders::{MAX_ORDERS_PER_PAGE, MAX_ORDERS_PER_USER, Order};
+use cafe::orders::{MAX_ORDERS_PER_PAGE, Order};
 use cafe::throttle::LoginAttempt;
 use cafe::users::{Profile, Role};
 use serde::{Deserialize, Serialize};
@@ -233,7 +233,8 @@ async fn place_order<M: Mechanism>(
             format!("an item is 1 to {MAX_ITEM_CHARS} printable characters"),
         ));
     }
-    let Some(order) = state.stores.orders.place(&user.name, item).await? else {
+    let most = state.max_orders_per_user;
+    let Some(order) = state.stores.orders.place(&user.name, item, most).await? else {
         // 409 Conflict (RFC 9110 §15.5.10): the request is fine, but it
         // conflicts with the state of the caller's orders, which are full,
         // and the message says why. Not 422 (§15.5.21: the same order is
@@ -241,10 +242,7 @@ async fn place_order<M: Mechanism>(
         // help) and not 403 (§15.5.4: alice may order, just not more).
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!(
-                "an account keeps at most {MAX_ORDERS_PER_USER} orders, \
-                 and this one has {MAX_ORDERS_PER_USER}"
-            ),
+            format!("an account keeps at most {most} orders, and this one has {most}"),
         ));
     };
     Ok((StatusCode::CREATED, Json(order)))

@@ -5,7 +5,7 @@
 //! process; a shared store for many servers implements the same traits.
 
 use async_trait::async_trait;
-use cafe::orders::{MAX_ORDERS_PER_USER, Order};
+use cafe::orders::Order;
 use cafe::throttle::{Attempt, CountedAttempt, Limit, reserve};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::TokenStores;
@@ -32,11 +32,12 @@ pub trait AccountStore: Send + Sync + 'static {
 /// The coffee orders.
 #[async_trait]
 pub trait OrderStore: Send + Sync + 'static {
-    /// Records an order of `item` by `by`, unless `by` already has
-    /// [`MAX_ORDERS_PER_USER`](cafe::orders::MAX_ORDERS_PER_USER): then
+    /// Records an order of `item` by `by`, unless `by` already has `most`
+    /// orders (the café keeps
+    /// [`MAX_ORDERS_PER_USER`](cafe::orders::MAX_ORDERS_PER_USER)): then
     /// `None`. Counting and recording are one atomic step, so however many
     /// orders arrive at once, no user ever has more.
-    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError>;
+    async fn place(&self, by: &str, item: &str, most: usize) -> Result<Option<Order>, StoreError>;
     /// Up to `count` of the orders `by` placed with an id above `after`
     /// (0 for the first), oldest first.
     async fn placed_by(&self, by: &str, after: u64, count: usize)
@@ -188,13 +189,13 @@ struct PlacedOrders {
 
 #[async_trait]
 impl OrderStore for MemoryOrders {
-    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError> {
+    async fn place(&self, by: &str, item: &str, most: usize) -> Result<Option<Order>, StoreError> {
         // One lock around the count and the push: two orders at 999 cannot
         // both see room for one more.
         let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
         let PlacedOrders { last_id, by_user } = &mut *placed;
         let theirs = by_user.entry(by.to_owned()).or_default();
-        if theirs.len() >= MAX_ORDERS_PER_USER {
+        if theirs.len() >= most {
             return Ok(None);
         }
         *last_id += 1;

@@ -4,6 +4,7 @@
 //! are more. Each test runs once per mechanism, as in `conformance`.
 
 use crate::support::{Call, Mode, TestApp, Visitor, spawn_app, spawn_app_with, statuses_at_once};
+use cafe::orders::MAX_ORDERS_PER_USER;
 use cafe::store::{MemoryOrders, OrderStore};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -23,7 +24,10 @@ async fn app_with_orders(mode: Mode) -> (TestApp, Arc<MemoryOrders>) {
 /// Places `count` orders for `by` straight in the store.
 async fn place_in_store(orders: &MemoryOrders, by: &str, count: usize) {
     for _ in 0..count {
-        orders.place(by, "flat white").await.unwrap();
+        orders
+            .place(by, "flat white", MAX_ORDERS_PER_USER)
+            .await
+            .unwrap();
     }
 }
 

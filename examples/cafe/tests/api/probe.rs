@@ -198,9 +198,9 @@ impl AccountStore for Probed<dyn AccountStore> {
 
 #[async_trait]
 impl OrderStore for Probed<dyn OrderStore> {
-    async fn place(&self, by: &str, item: &str) -> Result<Option<Order>, StoreError> {
+    async fn place(&self, by: &str, item: &str, most: usize) -> Result<Option<Order>, StoreError> {
         self.note("orders.place")?;
-        self.inner.place(by, item).await
+        self.inner.place(by, item, most).await
     }
     async fn placed_by(
         &self,

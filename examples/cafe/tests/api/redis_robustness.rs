@@ -8,6 +8,7 @@
 use crate::redis_server::RedisServer;
 use crate::support::{Mode, opening_time, spawn_configured};
 use cafe::clock::ManualClock;
+use cafe::orders::MAX_ORDERS_PER_USER;
 use cafe::redis_store::RedisStore;
 use cafe::store::Stores;
 use jwt::keys::{KeyRing, SigningKey};
@@ -420,7 +421,10 @@ where
             .set_role("barista", cafe::users::Role::Admin)
             .await
             .map(drop),
-        "place order" => store.place("alice", "flat white").await.map(drop),
+        "place order" => store
+            .place("alice", "flat white", MAX_ORDERS_PER_USER)
+            .await
+            .map(drop),
         other => panic!("no write called {other}"),
     }
 }

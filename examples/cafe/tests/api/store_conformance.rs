@@ -2,6 +2,7 @@
 //! the traits alone: the memory stores run it here, and a shared store
 //! (Redis) runs the very same function against a real server.
 
+use cafe::orders::MAX_ORDERS_PER_USER;
 use cafe::orders::Order;
 use cafe::store::{OrderStore, Stores};
 use cafe::throttle::{Attempt, Limit, PastTheLimit};
@@ -180,8 +181,16 @@ async fn accounts_orders_and_the_throttle(stores: &Stores) {
     );
     assert!(stores.accounts.all().await.unwrap().contains(&admin));
 
-    let first = stores.orders.place(name, "flat white").await.unwrap();
-    let second = stores.orders.place(name, "cortado").await.unwrap();
+    let first = stores
+        .orders
+        .place(name, "flat white", MAX_ORDERS_PER_USER)
+        .await
+        .unwrap();
+    let second = stores
+        .orders
+        .place(name, "cortado", MAX_ORDERS_PER_USER)
+        .await
+        .unwrap();
     let (first, second) = (first.unwrap(), second.unwrap());
     assert!(second.id > first.id, "ids grow");
     assert_eq!(
@@ -275,18 +284,33 @@ async fn orders_stop_at_1000_per_user_and_come_in_pages(stores: &Stores) {
     let mut calls = 0;
     while calls < 1000 {
         calls += 1;
-        placed.push(orders.place(name, "flat white").await.unwrap().unwrap());
+        placed.push(
+            orders
+                .place(name, "flat white", MAX_ORDERS_PER_USER)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
     }
     assert_eq!((calls, placed.len()), (1000, 1000));
     assert_eq!(
-        orders.place(name, "cortado").await.unwrap(),
+        orders
+            .place(name, "cortado", MAX_ORDERS_PER_USER)
+            .await
+            .unwrap(),
         None,
         "the 1001st is refused"
     );
-    assert_eq!(orders.place(name, "cortado").await.unwrap(), None);
+    assert_eq!(
+        orders
+            .place(name, "cortado", MAX_ORDERS_PER_USER)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
         orders
-            .place(&fresh_name("other"), "cortado")
+            .place(&fresh_name("other"), "cortado", MAX_ORDERS_PER_USER)
             .await
             .unwrap()
             .is_some(),
@@ -312,12 +336,21 @@ async fn orders_stop_at_1000_per_user_and_come_in_pages(stores: &Stores) {
     // Eight orders at once for a user with 999: exactly one is placed.
     let name = &fresh_name("racing");
     for _ in 0..999 {
-        orders.place(name, "flat white").await.unwrap().unwrap();
+        orders
+            .place(name, "flat white", MAX_ORDERS_PER_USER)
+            .await
+            .unwrap()
+            .unwrap();
     }
     let racing: Vec<_> = (0..8)
         .map(|_| {
             let (orders, name) = (orders.clone(), name.clone());
-            tokio::spawn(async move { orders.place(&name, "cortado").await.unwrap() })
+            tokio::spawn(async move {
+                orders
+                    .place(&name, "cortado", MAX_ORDERS_PER_USER)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut won = 0;
