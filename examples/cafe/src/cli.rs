@@ -6,9 +6,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cafe::client_address::TrustedProxies;
+use cafe::clock::unix_seconds;
 use cafe::duration::parse_duration;
 use cafe::inspect::{VerificationKey, decode, verify};
-use cafe::mechanisms::jwt::unix_seconds;
 use cafe::redis_store::RedisStore;
 use cafe::store::{StoreError, Stores};
 use cafe::users::DEMO_USERS;

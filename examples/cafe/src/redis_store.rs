@@ -20,6 +20,7 @@
 //! running it once does, or something as safe; each says why.
 
 use async_trait::async_trait;
+use cafe::clock;
 use cafe::orders::Order;
 use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
 use cafe::throttle::{Attempt, CountedAttempt, Limit, PastTheLimit};
@@ -33,7 +34,7 @@ use redis::{AsyncCommands, Script};
 use sessions::{SessionKey, SessionRecord, SessionStore};
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// How many live logins one user may hold at once in Redis: sessions, and
 /// separately refresh families. A login past it ends the user's login that
@@ -77,21 +78,10 @@ where
     }
 }
 
-/// Nanoseconds since 1970, exactly, so a record reads back as it was written.
-fn nanos(time: SystemTime) -> u128 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())
-}
-
+/// A record's time as Redis keeps it: nanoseconds since 1970, exactly, so
+/// a record reads back as it was written.
 fn from_nanos(text: &str) -> Option<SystemTime> {
-    let nanos: u128 = text.parse().ok()?;
-    let seconds = u64::try_from(nanos / 1_000_000_000).ok()?;
-    let rest = u32::try_from(nanos % 1_000_000_000).ok()?;
-    UNIX_EPOCH.checked_add(Duration::new(seconds, rest))
-}
-
-fn millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    clock::from_unix_nanos(text.parse().ok()?)
 }
 
 /// The longest TTL sent to Redis: a century. Redis refuses an expiry past
@@ -255,8 +245,8 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         let index = self.key("user-sessions", &record.user);
         let fields = [
             ("user", record.user.clone()),
-            ("created", nanos(record.created_at).to_string()),
-            ("seen", nanos(record.last_seen).to_string()),
+            ("created", clock::unix_nanos(record.created_at).to_string()),
+            ("seen", clock::unix_nanos(record.last_seen).to_string()),
         ];
         // The record and its TTL in one transaction: a dropped connection
         // leaves both or neither. Writing the same fields twice is harmless.
@@ -273,7 +263,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         })
         .await?;
         // Then its index entry (filing it twice files it once).
-        let now = millis(record.last_seen);
+        let now = clock::unix_millis(record.last_seen);
         let ends = now.saturating_add(ttl_millis(ttl));
         let (index, hex) = (&index, &hex);
         let past_the_cap = retried(|| async move {
@@ -339,7 +329,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         let user: Option<String> = retried(|| async move {
             script
                 .key(session)
-                .arg(nanos(now).to_string())
+                .arg(clock::unix_nanos(now).to_string())
                 .arg(ttl_seconds(ttl))
                 .invoke_async(&mut self.connection())
                 .await
@@ -353,7 +343,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
             return Ok(());
         };
         let index = &self.key("user-sessions", &user);
-        let now = millis(now);
+        let now = clock::unix_millis(now);
         let ends = now.saturating_add(ttl_millis(ttl));
         retried(
             || async move { logins::extend(&mut self.connection(), index, hex, ends, now).await },
@@ -746,11 +736,11 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisS
               return -1",
         );
         let (now, id) = attempt;
-        let now_ms = millis(now);
-        let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
+        let now_ms = clock::unix_millis(now);
+        let window_ms = clock::millis(limit.window);
         let spacing_ms = match limit.past_the_limit {
             PastTheLimit::Refuse => 0,
-            PastTheLimit::Space => u64::try_from(limit.spacing().as_millis()).unwrap_or(u64::MAX),
+            PastTheLimit::Space => clock::millis(limit.spacing()),
         };
         let key = &self.key("throttle", key);
         let frees_at: i64 = retried(|| async move {

@@ -15,6 +15,7 @@ use cafe::auth::{
     AppState, AuthFailure, Authenticated, Barred, Issued, LoggedIn, Mechanism, Presented,
     RoleSource, TokenResponse, admit,
 };
+use cafe::clock::unix_seconds;
 use cafe::error::ApiError;
 use cafe::store::{AccountStore, StoreError};
 use cafe::users::{Profile, Role};
@@ -23,12 +24,6 @@ use jsonwebtoken::jwk::JwkSet;
 use jwt::{AccessRefusal, RefreshRefusal, Standing, TokenAuthority, TokenPair};
 use std::sync::Arc;
 use std::time::SystemTime;
-
-/// Seconds since 1970: JWT's NumericDate.
-pub fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Where the refresh token travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

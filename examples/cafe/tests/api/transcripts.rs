@@ -274,7 +274,7 @@ async fn sessions_cross_site_request() {
 
 /// `2026-01-01T09:00:00Z` for a time after the epoch, in UTC.
 fn utc(time: SystemTime) -> String {
-    cafe::inspect::utc(cafe::mechanisms::jwt::unix_seconds(time))
+    cafe::inspect::utc(cafe::clock::unix_seconds(time))
 }
 
 #[tokio::test]
