@@ -327,13 +327,22 @@ fn anchor_name<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
 }
 
 /// The lines between `ANCHOR: name` and `ANCHOR_END: name`, without any anchor
-/// lines. With `rustdoc`, the lines outside are kept behind `# ` (hidden).
+/// lines. With `rustdoc`, the lines outside are kept behind `# ` (hidden),
+/// except a plain `mod name;` declaration: the doctest compiles this one
+/// file, where a module kept in a file of its own is not there to find.
+/// (`#[cfg(test)] mod tests;` stays: it compiles to nothing.)
 /// `Err(false)`: no such anchor; `Err(true)`: it never ends.
 fn take_anchor(source: &str, anchor: &str, rustdoc: bool) -> Result<String, bool> {
     let mut kept = Vec::new();
     let mut found = false;
     let mut inside = false;
+    let mut previous = "";
     for line in source.lines() {
+        let after_attribute = previous.trim_start().starts_with("#[");
+        previous = line;
+        if rustdoc && !inside && is_module_file_declaration(line) && !after_attribute {
+            continue;
+        }
         let starts = anchor_name(line, "ANCHOR:");
         let ends = anchor_name(line, "ANCHOR_END:");
         if inside {
@@ -357,6 +366,18 @@ fn take_anchor(source: &str, anchor: &str, rustdoc: bool) -> Result<String, bool
         (true, true) => Err(true),
         (true, false) => Ok(kept.join("\n")),
     }
+}
+
+/// `mod name;` or `pub mod name;`: a module whose code is in another file.
+fn is_module_file_declaration(line: &str) -> bool {
+    let line = line.trim();
+    let declared = line.strip_prefix("pub ").unwrap_or(line);
+    declared
+        .strip_prefix("mod ")
+        .and_then(|rest| rest.strip_suffix(';'))
+        .is_some_and(|name| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 fn playground_block(source: &str, attrs: &[&str]) -> String {
@@ -388,6 +409,17 @@ mod tests {
     fn include_anchor_takes_its_lines_and_drops_anchor_lines() {
         let out = with_file(SOURCE, "{{#include FILE:body}}").unwrap();
         assert_eq!(out.text, "fn shown() {}\nfn also() {}");
+    }
+
+    #[test]
+    fn rustdoc_include_drops_modules_kept_in_other_files_but_not_cfg_test_ones() {
+        let source = "mod app;\npub mod store;\n// ANCHOR: a\nfn a() {}\n// ANCHOR_END: a\n\
+                      #[cfg(test)]\nmod tests;\nmod inline {}";
+        let out = with_file(source, "{{#rustdoc_include FILE:a}}").unwrap();
+        assert_eq!(
+            out.text,
+            "fn a() {}\n# #[cfg(test)]\n# mod tests;\n# mod inline {}"
+        );
     }
 
     #[test]

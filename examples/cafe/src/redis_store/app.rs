@@ -1,0 +1,225 @@
+//! Accounts, orders and the login throttle on Redis.
+
+use super::*;
+
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
+    /// Adds the demo accounts, unless accounts of those names exist already
+    /// (another server, or an earlier run, seeded them).
+    pub async fn seed_demo_users(&self) -> Result<(), StoreError> {
+        for (name, password, role) in DEMO_USERS {
+            if self.account(name).await?.is_none() {
+                let account =
+                    Account::new(name, password, *role).map_err(|e| StoreError(e.to_string()))?;
+                self.insert(account).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisStore<C> {
+    async fn insert(&self, account: Account) -> Result<(), StoreError> {
+        // Accounts are kept for good; adding the name and writing the fields
+        // twice is doing it once.
+        let accounts = &format!("{}accounts", self.prefix);
+        let key = &self.key("account", &account.name);
+        let fields = &[
+            ("role", account.role.as_str()),
+            ("hash", account.password_hash.as_str()),
+        ];
+        let name = &account.name;
+        retried(|| async move {
+            let mut connection = self.connection();
+            let _: () = connection.sadd(accounts, name).await?;
+            connection.hset_multiple(key, fields).await
+        })
+        .await
+    }
+
+    async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        let key = &self.key("account", name);
+        let fields: HashMap<String, String> =
+            retried(|| async move { self.connection().hgetall(key).await }).await?;
+        let (Some(role), Some(hash)) = (fields.get("role"), fields.get("hash")) else {
+            return Ok(None);
+        };
+        let role = Role::from_claim(role)
+            .ok_or_else(|| StoreError(format!("an account with the role {role:?}")))?;
+        Ok(Some(Account {
+            name: name.to_owned(),
+            role,
+            password_hash: hash.clone(),
+        }))
+    }
+
+    async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
+        // Only an existing account gets a role: never half-create one.
+        // Setting the same role twice is setting it once.
+        let script = &Script::new(
+            r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+              redis.call('HSET', KEYS[1], 'role', ARGV[1])
+              return 1",
+        );
+        let key = &self.key("account", name);
+        let changed: i64 = retried(|| async move {
+            script
+                .key(key)
+                .arg(role.as_str())
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        Ok((changed == 1).then(|| Profile {
+            name: name.to_owned(),
+            role,
+        }))
+    }
+
+    async fn all(&self) -> Result<Vec<Profile>, StoreError> {
+        let accounts = &format!("{}accounts", self.prefix);
+        let mut names: Vec<String> =
+            retried(|| async move { self.connection().smembers(accounts).await }).await?;
+        names.sort();
+        let mut profiles = Vec::new();
+        for name in names {
+            if let Some(account) = self.account(&name).await? {
+                profiles.push(account.profile());
+            }
+        }
+        Ok(profiles)
+    }
+}
+
+#[async_trait]
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStore<C> {
+    async fn place(&self, by: &str, item: &str, most: usize) -> Result<Option<Order>, StoreError> {
+        // `INCR` sent twice skips an id: harmless, ids only need to grow. So
+        // does an order refused at the limit.
+        let counter = &format!("{}order-id", self.prefix);
+        let id: u64 = retried(|| async move { self.connection().incr(counter, 1).await }).await?;
+        let order = Order {
+            id,
+            item: item.to_owned(),
+            by: by.to_owned(),
+        };
+        let json = &serde_json::to_string(&order).map_err(|e| StoreError(e.to_string()))?;
+        // A user's orders are one sorted set, scored by id, and the count
+        // and the add are one script on that one key: two orders at 999
+        // cannot both find room. The script first looks for this very
+        // order (its id is unique): sent twice, it is placed once, even
+        // when the first made the thousandth.
+        let script = &Script::new(
+            r"if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
+              if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+              redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+              return 1",
+        );
+        let orders = &self.key("orders", by);
+        let placed: i64 = retried(|| async move {
+            script
+                .key(orders)
+                .arg(most)
+                .arg(id)
+                .arg(json)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        Ok((placed == 1).then_some(order))
+    }
+
+    async fn placed_by(
+        &self,
+        by: &str,
+        after: u64,
+        count: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        let orders = &self.key("orders", by);
+        let above = &format!("({after}");
+        let count = isize::try_from(count).unwrap_or(isize::MAX);
+        let page: Vec<String> = retried(|| async move {
+            self.connection()
+                .zrangebyscore_limit(orders, above, "+inf", 0, count)
+                .await
+        })
+        .await?;
+        page.iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError(e.to_string())))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisStore<C> {
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        attempt: CountedAttempt,
+        limit: Limit,
+    ) -> Result<Attempt, StoreError> {
+        // The same decision as `throttle::reserve`, as one script on one key:
+        // attempts are a sorted set of times, in milliseconds, each under
+        // the attempt's own number. A reservation sent twice finds its
+        // number already there and answers "allowed" again, without
+        // counting twice. It answers -1 for allowed, or when the count
+        // lets one more through, in milliseconds.
+        let script = &Script::new(
+            r"local now, window, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+              local spacing = tonumber(ARGV[5])
+              if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return -1 end
+              redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+              local frees_at = -1
+              if redis.call('ZCARD', KEYS[1]) >= max then
+                if spacing > 0 then
+                  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+                  if tonumber(newest) + spacing > now then frees_at = tonumber(newest) + spacing end
+                else
+                  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+                  frees_at = tonumber(oldest) + window
+                end
+              end
+              if frees_at >= 0 then return frees_at end
+              redis.call('ZADD', KEYS[1], now, ARGV[4])
+              redis.call('PEXPIRE', KEYS[1], window)
+              return -1",
+        );
+        let (now, id) = attempt;
+        let now_ms = clock::unix_millis(now);
+        let window_ms = clock::millis(limit.window);
+        let spacing_ms = match limit.past_the_limit {
+            PastTheLimit::Refuse => 0,
+            PastTheLimit::Space => clock::millis(limit.spacing()),
+        };
+        let key = &self.key("throttle", key);
+        let frees_at: i64 = retried(|| async move {
+            script
+                .key(key)
+                .arg(now_ms)
+                .arg(window_ms)
+                .arg(limit.max)
+                .arg(id)
+                .arg(spacing_ms)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        if frees_at < 0 {
+            return Ok(Attempt::Allowed);
+        }
+        let wait = u64::try_from(frees_at).unwrap_or(0).saturating_sub(now_ms);
+        Ok(Attempt::Refused {
+            retry_after: Duration::from_millis(wait).max(Duration::from_secs(1)),
+        })
+    }
+
+    async fn release(&self, key: &str, id: u64) -> Result<(), StoreError> {
+        let key = &self.key("throttle", key);
+        retried(|| async move { self.connection().zrem(key, id).await }).await
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        let key = &self.key("throttle", key);
+        retried(|| async move { self.connection().del(key).await }).await
+    }
+}
