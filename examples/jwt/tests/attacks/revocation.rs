@@ -1,0 +1,330 @@
+//! Refresh, logout and key rotation: the attacks a token's lifetime invites,
+//! tried against the café's `TokenAuthority` (and, for rotation, its key
+//! ring). Each must end in a refusal, or in the residual window the test
+//! names.
+
+use super::{NOW, check, claims, hs256_ring};
+use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use jwt::revocation::RotationRefusal;
+use jwt::tokens::{LEEWAY_SECONDS, TokenError, TokenKind, sign};
+use jwt::{
+    AccessRefusal, Lifetimes, RefreshRefusal, RevocationChecks, Standing, TokenAuthority,
+    TokenPair, TokenStores,
+};
+
+fn authority(checks: RevocationChecks) -> TokenAuthority {
+    TokenAuthority::new(
+        hs256_ring(),
+        Lifetimes::default(),
+        checks,
+        TokenStores::in_memory(),
+    )
+}
+
+const PLAIN: RevocationChecks = RevocationChecks {
+    denylist: false,
+    token_version: false,
+};
+const DENYLIST: RevocationChecks = RevocationChecks {
+    denylist: true,
+    token_version: false,
+};
+const VERSIONS: RevocationChecks = RevocationChecks {
+    denylist: false,
+    token_version: true,
+};
+
+/// The account lookup the café passes to `log_in`: here, a role known in
+/// advance.
+async fn active(role: &str) -> Result<Standing, jwt::revocation::StoreError> {
+    Ok(Standing::Active { role: role.into() })
+}
+
+fn member() -> Standing {
+    Standing::Active {
+        role: "member".into(),
+    }
+}
+
+/// What the café's `/refresh` does: check the token, then rotate it.
+async fn refresh(
+    authority: &TokenAuthority,
+    token: &str,
+    standing: Standing,
+    now: u64,
+) -> Result<TokenPair, RefreshRefusal> {
+    let claims = authority
+        .check_refresh_token(token, now)
+        .map_err(RefreshRefusal::Invalid)?;
+    let renewed = authority
+        .refresh(&claims, now, async { Ok(standing) })
+        .await?;
+    assert_eq!(renewed.user, claims.sub);
+    Ok(renewed.pair)
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let authority = authority(PLAIN);
+    let first = authority
+        .log_in("alice", NOW, active("member"))
+        .await
+        .unwrap();
+    let second = refresh(&authority, &first.refresh_token, member(), NOW + 60)
+        .await
+        .unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    // The first refresh token again: a copy is in someone else's hands.
+    assert_eq!(
+        refresh(&authority, &first.refresh_token, member(), NOW + 120).await,
+        Err(RefreshRefusal::Rotation(RotationRefusal::Reused))
+    );
+    // And the legitimate newest token dies with the family.
+    assert_eq!(
+        refresh(&authority, &second.refresh_token, member(), NOW + 180).await,
+        Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
+    );
+}
+
+#[tokio::test]
+async fn reuse_ends_the_familys_access_tokens_at_once_only_when_versions_are_checked() {
+    for checks in [PLAIN, VERSIONS] {
+        let authority = authority(checks);
+        let first = authority
+            .log_in("alice", NOW, active("member"))
+            .await
+            .unwrap();
+        let second = refresh(&authority, &first.refresh_token, member(), NOW + 60)
+            .await
+            .unwrap();
+        // Mallory replays the first refresh token: reuse is detected.
+        assert!(
+            refresh(&authority, &first.refresh_token, member(), NOW + 61)
+                .await
+                .is_err()
+        );
+        // The access token minted at the last good refresh...
+        let result = authority.authenticate(&second.access_token, NOW + 62).await;
+        if checks.token_version {
+            assert_eq!(result, Err(AccessRefusal::Outdated), "ends at once");
+        } else {
+            assert!(
+                result.is_ok(),
+                "lives until it expires: the residual window"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_concurrent_refreshes_with_one_token_exactly_one_wins() {
+    let authority = std::sync::Arc::new(authority(PLAIN));
+    let pair = authority
+        .log_in("alice", NOW, active("member"))
+        .await
+        .unwrap();
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let (authority, token) = (authority.clone(), pair.refresh_token.clone());
+            tokio::spawn(
+                async move { refresh(&authority, &token, member(), NOW + 1).await.is_ok() },
+            )
+        })
+        .collect();
+    let mut winners = 0;
+    for attempt in attempts {
+        winners += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+#[tokio::test]
+async fn a_banned_user_cannot_refresh() {
+    let authority = authority(PLAIN);
+    let pair = authority
+        .log_in("alice", NOW, active("member"))
+        .await
+        .unwrap();
+    assert_eq!(
+        refresh(&authority, &pair.refresh_token, Standing::Banned, NOW + 1).await,
+        Err(RefreshRefusal::Banned)
+    );
+    assert_eq!(
+        refresh(&authority, &pair.refresh_token, member(), NOW + 2).await,
+        Err(RefreshRefusal::Rotation(RotationRefusal::Revoked)),
+        "and the login is over, even if the ban is lifted"
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_at_the_end_of_the_login_however_often_used() {
+    let authority = authority(PLAIN);
+    let mut pair = authority
+        .log_in("alice", NOW, active("member"))
+        .await
+        .unwrap();
+    let day = 24 * 3600;
+    for d in 1..7 {
+        pair = refresh(&authority, &pair.refresh_token, member(), NOW + d * day)
+            .await
+            .unwrap();
+    }
+    let late = refresh(
+        &authority,
+        &pair.refresh_token,
+        member(),
+        NOW + 7 * day + LEEWAY_SECONDS,
+    )
+    .await;
+    assert_eq!(late, Err(RefreshRefusal::Invalid(TokenError::Expired)));
+}
+
+#[tokio::test]
+async fn logout_denylists_the_access_token_only_when_the_denylist_is_checked() {
+    for checks in [PLAIN, DENYLIST] {
+        let authority = authority(checks);
+        let pair = authority
+            .log_in("alice", NOW, active("member"))
+            .await
+            .unwrap();
+        let claims = authority
+            .authenticate(&pair.access_token, NOW)
+            .await
+            .unwrap();
+        authority.log_out(&claims, NOW).await.unwrap();
+        let after = authority.authenticate(&pair.access_token, NOW + 1).await;
+        if checks.denylist {
+            assert_eq!(after, Err(AccessRefusal::LoggedOut));
+        } else {
+            assert!(after.is_ok(), "stateless: nothing to look up, so no news");
+        }
+        assert!(
+            refresh(&authority, &pair.refresh_token, member(), NOW + 1)
+                .await
+                .is_err(),
+            "either way, the login cannot be refreshed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_logged_out_token_stays_refused_through_the_leeway() {
+    let authority = authority(DENYLIST);
+    let alice = authority
+        .log_in("alice", NOW, active("member"))
+        .await
+        .unwrap();
+    let admin = authority
+        .log_in("admin", NOW, active("admin"))
+        .await
+        .unwrap();
+    let exp = NOW + Lifetimes::default().access;
+    let alice_claims = authority
+        .authenticate(&alice.access_token, NOW)
+        .await
+        .unwrap();
+    let admin_claims = authority
+        .authenticate(&admin.access_token, NOW)
+        .await
+        .unwrap();
+    authority.log_out(&alice_claims, exp - 2).await.unwrap();
+    // Another logout just after exp gives the store a chance to sweep.
+    authority.log_out(&admin_claims, exp + 1).await.unwrap();
+    // The verifier still accepts the signature and time until exp + leeway,
+    // so the denylist must still say no.
+    assert_eq!(
+        authority.authenticate(&alice.access_token, exp + 2).await,
+        Err(AccessRefusal::LoggedOut)
+    );
+}
+
+#[tokio::test]
+async fn a_token_logged_out_inside_the_leeway_is_refused_too() {
+    let authority = authority(DENYLIST);
+    let alice = authority
+        .log_in("alice", NOW, active("member"))
+        .await
+        .unwrap();
+    let exp = NOW + Lifetimes::default().access;
+    // Past exp, inside the leeway: the token still works...
+    let claims = authority
+        .authenticate(&alice.access_token, exp + 1)
+        .await
+        .unwrap();
+    // ...until it is logged out.
+    authority.log_out(&claims, exp + 1).await.unwrap();
+    assert_eq!(
+        authority.authenticate(&alice.access_token, exp + 2).await,
+        Err(AccessRefusal::LoggedOut)
+    );
+}
+
+#[tokio::test]
+async fn token_versions_end_old_access_tokens_at_once_only_when_checked() {
+    for checks in [PLAIN, VERSIONS] {
+        let authority = authority(checks);
+        let pair = authority
+            .log_in("alice", NOW, active("member"))
+            .await
+            .unwrap();
+        authority.user_changed("alice").await.unwrap();
+        let result = authority.authenticate(&pair.access_token, NOW + 1).await;
+        if checks.token_version {
+            assert_eq!(result, Err(AccessRefusal::Outdated));
+        } else {
+            assert!(
+                result.is_ok(),
+                "unchecked: the stale token works until it expires"
+            );
+        }
+    }
+}
+
+#[test]
+fn after_key_rotation_old_tokens_verify_until_the_old_key_is_retired() {
+    let mut ring = KeyRing::new(SigningKey::generate("2026-01", SigningAlgorithm::Es256).unwrap());
+    let old = sign(&ring, TokenKind::Access, &claims()).unwrap();
+    ring.rotate(SigningKey::generate("2026-02", SigningAlgorithm::Es256).unwrap());
+    let new = sign(&ring, TokenKind::Access, &claims()).unwrap();
+    assert_eq!(
+        jsonwebtoken::decode_header(&new).unwrap().kid.as_deref(),
+        Some("2026-02")
+    );
+    assert!(check(&ring, &old).is_ok());
+    assert!(check(&ring, &new).is_ok());
+    ring.retire("2026-01");
+    assert_eq!(check(&ring, &old), Err(TokenError::UnknownKey));
+}
+
+#[tokio::test]
+async fn logout_with_an_expired_access_token_still_ends_the_login() {
+    let authority = authority(DENYLIST);
+    let pair = authority
+        .log_in("alice", NOW, active("member"))
+        .await
+        .unwrap();
+    let after_lunch = NOW + 3600;
+    assert!(
+        authority
+            .authenticate(&pair.access_token, after_lunch)
+            .await
+            .is_err(),
+        "expired"
+    );
+    assert!(
+        authority
+            .log_out_token(&pair.access_token, after_lunch)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        refresh(&authority, &pair.refresh_token, member(), after_lunch).await,
+        Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
+    );
+    assert!(
+        !authority
+            .log_out_token("not a token", after_lunch)
+            .await
+            .unwrap()
+    );
+}
