@@ -15,9 +15,8 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cafe::{AuthMode, Config};
+use jwt::forge;
 use proptest::prelude::*;
 use tower::ServiceExt;
 
@@ -162,12 +161,7 @@ fn jwt_shaped() -> impl Strategy<Value = String> {
     (alg, typ, ".{0,12}", claims, signature).prop_map(|(alg, typ, kid, claims, signature)| {
         let header = serde_json::json!({ "alg": alg, "typ": typ, "kid": kid });
         let claims = serde_json::Value::Object(claims.into_iter().collect());
-        format!(
-            "{}.{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string()),
-            URL_SAFE_NO_PAD.encode(signature)
-        )
+        forge::assemble(&header, &claims, &forge::b64(&signature))
     })
 }
 
