@@ -119,3 +119,20 @@ async fn a_correct_password_counts_against_nobody() {
         attempt.succeeded().await.unwrap();
     }
 }
+
+/// The numbers the book states: 5 per account and client and 20 per client
+/// in 15 minutes, then refused; 100 per account, then one every 9 seconds.
+#[test]
+fn the_default_policy_is_the_one_the_book_states() {
+    let policy = ThrottlePolicy::default();
+    let fifteen_minutes = Duration::from_secs(15 * 60);
+    for (limit, max, past_the_limit) in [
+        (policy.per_account_and_client, 5, PastTheLimit::Refuse),
+        (policy.per_client, 20, PastTheLimit::Refuse),
+        (policy.per_account, 100, PastTheLimit::Space),
+    ] {
+        assert_eq!((limit.max, limit.window), (max, fifteen_minutes));
+        assert_eq!(limit.past_the_limit, past_the_limit);
+    }
+    assert_eq!(policy.per_account.spacing(), Duration::from_secs(9));
+}

@@ -167,6 +167,16 @@ async fn repeated_failures_are_throttled(mode: Mode) {
     assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 429);
     // Other accounts are not affected, and the lock lifts with time.
     assert_eq!(app.visitor().log_in(ADMIN.0, ADMIN.1).await.status, 200);
+    // A name nobody has is throttled the same way: the 429 reveals nothing.
+    for _ in 0..5 {
+        assert_eq!(
+            app.visitor().log_in("nobody-here", "guess").await.status,
+            401
+        );
+    }
+    let unknown = app.visitor().log_in("nobody-here", "guess").await;
+    assert_eq!(unknown.status, 429);
+    assert_eq!(unknown.header("retry-after"), Some("900"));
     app.wait(Duration::from_secs(15 * 60));
     assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 200);
 }
@@ -254,8 +264,14 @@ async fn an_oversized_body_is_413(mode: Mode) {
 
 async fn an_overlong_password_is_refused_before_hashing(mode: Mode) {
     let app = spawn_app(mode).await;
+    let hashed_before = app.passwords.verifications();
     let answer = app.visitor().log_in("alice", &"x".repeat(2000)).await;
     assert_eq!(answer.status, 422);
+    assert_eq!(
+        app.passwords.verifications(),
+        hashed_before,
+        "no hash was computed"
+    );
 }
 
 async fn unknown_paths_are_404_in_json(mode: Mode) {
