@@ -145,6 +145,24 @@ pub enum Targets {
 }
 
 impl Targets {
+    /// Servers with an HS256 secret to guess.
+    pub const HS256: Targets = Targets::Signing {
+        algorithms: &[SigningAlgorithm::Hs256],
+        why: "no shared secret to guess",
+    };
+
+    /// Servers that publish a public key.
+    pub const PUBLIC_KEY: Targets = Targets::Signing {
+        algorithms: &[SigningAlgorithm::Es256, SigningAlgorithm::EdDsa],
+        why: "HS256 publishes no public key",
+    };
+
+    /// Servers whose signatures have a twin.
+    pub const ES256: Targets = Targets::Signing {
+        algorithms: &[SigningAlgorithm::Es256],
+        why: "only ECDSA signatures have a twin",
+    };
+
     /// Whether an attack with these targets means anything against `server`.
     pub fn applies(self, server: &Server) -> Applies {
         match self {

@@ -8,7 +8,6 @@ use attack_lab::{
 use jwt::forge::{
     assemble, b64, crack_hs256, hmac_signed, public_key_spellings, segment, with_claims,
 };
-use jwt::keys::SigningAlgorithm;
 use serde_json::{Value, json};
 
 const RFC_8725_ALGORITHMS: &str = "RFC 8725 §3.1, §3.2; ASVS 5.0 9.1.1, 9.1.2";
@@ -144,7 +143,7 @@ pub const ATTACKS: &[Attack] = &[
         attempt: "admin claims with the ES256 signature r = 0, s = 0",
         defence: "401: r and s must lie in [1, n − 1] (CVE-2022-21449 accepted zeros)",
         source: "RFC 7518 §3.4; CVE-2022-21449",
-        targets: ES256_SERVERS,
+        targets: Targets::ES256,
         run: |lab| Box::pin(psychic_signature(lab)),
     },
     Attack {
@@ -153,7 +152,7 @@ pub const ATTACKS: &[Attack] = &[
         attempt: "crack the HS256 secret offline from one captured token with a wordlist",
         defence: "no candidate matches: the café refuses to start with a secret under 256 bits",
         source: "RFC 8725 §3.5; RFC 7518 §3.2",
-        targets: HS256_SERVERS,
+        targets: Targets::HS256,
         run: |lab| Box::pin(weak_secret_wordlist(lab)),
     },
     Attack {
@@ -163,7 +162,7 @@ pub const ATTACKS: &[Attack] = &[
             secret",
         defence: "401: the key's algorithm is fixed; the header does not choose it",
         source: RFC_8725_ALGORITHMS,
-        targets: PUBLIC_KEY_SERVERS,
+        targets: Targets::PUBLIC_KEY,
         run: |lab| Box::pin(algorithm_confusion(lab)),
     },
     Attack {
@@ -235,24 +234,6 @@ pub const ATTACKS: &[Attack] = &[
 ];
 
 /// Applies to token servers signing with one of `algorithms`.
-/// Servers with an HS256 secret to guess.
-const HS256_SERVERS: Targets = Targets::Signing {
-    algorithms: &[SigningAlgorithm::Hs256],
-    why: "no shared secret to guess",
-};
-
-/// Servers that publish a public key.
-const PUBLIC_KEY_SERVERS: Targets = Targets::Signing {
-    algorithms: &[SigningAlgorithm::Es256, SigningAlgorithm::EdDsa],
-    why: "HS256 publishes no public key",
-};
-
-/// Servers whose signatures have a twin.
-pub const ES256_SERVERS: Targets = Targets::Signing {
-    algorithms: &[SigningAlgorithm::Es256],
-    why: "only ECDSA signatures have a twin",
-};
-
 /// A real access token, taken apart.
 pub struct Captured {
     /// The token as issued.

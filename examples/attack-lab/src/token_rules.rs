@@ -5,9 +5,7 @@
 //! token. The attacks that forge a signature or a key are in
 //! [`attack_lab::token`]; both are the JWT family.
 
-use attack_lab::token::{
-    ES256_SERVERS, capture, key_holder_attack, key_holder_signed, needs_key, presented,
-};
+use attack_lab::token::{capture, key_holder_attack, key_holder_signed, needs_key, presented};
 use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Targets, judge, judge_all};
 use jwt::forge::{assemble, b64, ecdsa_twin, segment, signature_respellings};
 use serde_json::json;
@@ -142,7 +140,7 @@ pub const ATTACKS: &[Attack] = &[
             s",
         defence: "401: the denylist keys on `jti`, which the twin shares, not on the token's bytes",
         source: "RFC 7518 §3.4; RFC 7519 §4.1.7",
-        targets: ES256_SERVERS,
+        targets: Targets::ES256,
         run: |lab| Box::pin(ecdsa_malleability(lab)),
     },
 ];

@@ -1,13 +1,14 @@
 //! The suite every mechanism must pass. Each test takes the mechanism; the
-//! macro at the bottom runs every test once per mechanism. Where mechanisms
+//! call of `for_every_mechanism!` at the bottom runs every test once per
+//! mechanism. Where mechanisms
 //! are allowed to differ, the test says so with a `match` on the mode.
 
-use crate::support::{Call, Mode, login_call, spawn_app};
+use crate::support::{Call, Mode, for_every_mechanism, login_call, spawn_app};
 use serde_json::json;
 use std::time::Duration;
 
-const ALICE: (&str, &str) = ("alice", "wonderland-42");
-const ADMIN: (&str, &str) = ("admin", "admin-secret-42");
+pub const ALICE: (&str, &str) = ("alice", "wonderland-42");
+pub const ADMIN: (&str, &str) = ("admin", "admin-secret-42");
 
 async fn health_check_answers(mode: Mode) {
     let app = spawn_app(mode).await;
@@ -153,67 +154,6 @@ async fn logout_ends_the_login_and_the_old_credential_is_refused(mode: Mode) {
         let mut alice = alice;
         assert_eq!(alice.refresh().await.status, 401);
     }
-}
-
-async fn repeated_failures_are_throttled(mode: Mode) {
-    let app = spawn_app(mode).await;
-    for _ in 0..5 {
-        assert_eq!(app.visitor().log_in("alice", "guess").await.status, 401);
-    }
-    let throttled = app.visitor().log_in("alice", "guess").await;
-    assert_eq!(throttled.status, 429);
-    assert_eq!(throttled.header("retry-after"), Some("900"));
-    // Even the right password waits: the throttle acts before checking it.
-    assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 429);
-    // Other accounts are not affected, and the lock lifts with time.
-    assert_eq!(app.visitor().log_in(ADMIN.0, ADMIN.1).await.status, 200);
-    // A name nobody has is throttled the same way: the 429 reveals nothing.
-    for _ in 0..5 {
-        assert_eq!(
-            app.visitor().log_in("nobody-here", "guess").await.status,
-            401
-        );
-    }
-    let unknown = app.visitor().log_in("nobody-here", "guess").await;
-    assert_eq!(unknown.status, 429);
-    assert_eq!(unknown.header("retry-after"), Some("900"));
-    app.wait(Duration::from_secs(15 * 60));
-    assert_eq!(app.visitor().log_in(ALICE.0, ALICE.1).await.status, 200);
-}
-
-/// Six wrong passwords for admin from one machine lock that machine out of
-/// admin, not admin out of the café: the owner, elsewhere, logs in.
-async fn a_strangers_failures_do_not_lock_the_owner_out(mode: Mode) {
-    let app = spawn_app(mode).await;
-    let stranger = app.visitor_from("127.0.0.2");
-    for _ in 0..5 {
-        assert_eq!(stranger.clone().log_in(ADMIN.0, "guess").await.status, 401);
-    }
-    assert_eq!(stranger.clone().log_in(ADMIN.0, "guess").await.status, 429);
-    let mut owner = app.visitor_from("127.0.0.3");
-    assert_eq!(owner.log_in(ADMIN.0, ADMIN.1).await.status, 200);
-    // And a forged X-Forwarded-For does not make the stranger someone else.
-    let forged =
-        crate::support::login_call(ADMIN.0, "guess").header("x-forwarded-for", "192.0.2.1");
-    assert_eq!(stranger.send(&forged).await.status, 429);
-}
-
-/// One machine spraying one password across many names is stopped after
-/// twenty failures, whatever the names; another machine is not.
-async fn one_client_spraying_many_names_is_throttled(mode: Mode) {
-    let app = spawn_app(mode).await;
-    let sprayer = app.visitor_from("127.0.0.4");
-    let mut statuses = Vec::new();
-    for n in 0..21 {
-        let name = format!("spray-{n}");
-        statuses.push(sprayer.clone().log_in(&name, "Summer2026!").await.status);
-    }
-    assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
-    assert_eq!(statuses[20], 429, "{statuses:?}");
-    // The sprayer's right password waits too; alice elsewhere does not.
-    assert_eq!(sprayer.clone().log_in(ALICE.0, ALICE.1).await.status, 429);
-    let mut alice = app.visitor_from("127.0.0.5");
-    assert_eq!(alice.log_in(ALICE.0, ALICE.1).await.status, 200);
 }
 
 async fn bodies_must_be_json(mode: Mode) {
@@ -606,27 +546,6 @@ async fn no_bad_input_gets_a_500(mode: Mode) {
     );
 }
 
-/// Runs each listed test once per mode, as `<mode>::<test>`.
-macro_rules! for_every_mechanism {
-    ($($test:ident),* $(,)?) => {
-        for_every_mechanism!(@mode sessions, Sessions, $($test),*);
-        for_every_mechanism!(@mode jwt, Jwt, $($test),*);
-        for_every_mechanism!(@mode jwt_denylist, JwtDenylist, $($test),*);
-        for_every_mechanism!(@mode jwt_checked, JwtChecked, $($test),*);
-        for_every_mechanism!(@mode hybrid, Hybrid, $($test),*);
-    };
-    (@mode $module:ident, $mode:ident, $($test:ident),*) => {
-        mod $module {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$test(crate::support::Mode::$mode).await;
-                }
-            )*
-        }
-    };
-}
-
 for_every_mechanism!(
     health_check_answers,
     login_returns_the_user_and_me_remembers_them,
@@ -636,9 +555,6 @@ for_every_mechanism!(
     orders_are_placed_and_listed_per_user,
     an_unreasonable_order_is_422,
     logout_ends_the_login_and_the_old_credential_is_refused,
-    repeated_failures_are_throttled,
-    a_strangers_failures_do_not_lock_the_owner_out,
-    one_client_spraying_many_names_is_throttled,
     bodies_must_be_json,
     malformed_json_is_400_and_the_wrong_shape_422,
     each_endpoint_accepts_only_its_method,

@@ -25,5 +25,6 @@ mod sessions;
 mod side_by_side;
 mod store_conformance;
 mod support;
+mod throttle;
 mod token_lab;
 mod transcripts;

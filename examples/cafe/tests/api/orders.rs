@@ -3,7 +3,9 @@
 //! a time, with a `Link: <…>; rel="next"` header (RFC 8288) while there
 //! are more. Each test runs once per mechanism, as in `conformance`.
 
-use crate::support::{Call, Mode, TestApp, Visitor, spawn_app, spawn_app_with, statuses_at_once};
+use crate::support::{
+    Call, Mode, TestApp, Visitor, for_every_mechanism, spawn_app, spawn_app_with, statuses_at_once,
+};
 use cafe::orders::MAX_ORDERS_PER_USER;
 use cafe::store::{MemoryOrders, OrderStore};
 use serde_json::{Value, json};
@@ -191,27 +193,6 @@ async fn the_1001st_of_1001_requests_is_refused() {
     let (listed, sizes) = every_page(&alice, "/orders").await;
     assert_eq!(listed.len(), 1000);
     assert_eq!(sizes, [100; 10]);
-}
-
-/// Runs each listed test once per mode, as `orders::<mode>::<test>`.
-macro_rules! for_every_mechanism {
-    ($($test:ident),* $(,)?) => {
-        for_every_mechanism!(@mode sessions, Sessions, $($test),*);
-        for_every_mechanism!(@mode jwt, Jwt, $($test),*);
-        for_every_mechanism!(@mode jwt_denylist, JwtDenylist, $($test),*);
-        for_every_mechanism!(@mode jwt_checked, JwtChecked, $($test),*);
-        for_every_mechanism!(@mode hybrid, Hybrid, $($test),*);
-    };
-    (@mode $module:ident, $mode:ident, $($test:ident),*) => {
-        mod $module {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$test(crate::support::Mode::$mode).await;
-                }
-            )*
-        }
-    };
 }
 
 for_every_mechanism!(

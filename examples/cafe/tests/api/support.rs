@@ -314,3 +314,27 @@ pub fn session_id_of(credential: &Credential) -> &str {
         .session_id()
         .expect("a session credential, in the café's cookie")
 }
+
+/// Runs each listed test (an `async fn(Mode)` beside the call) once per
+/// mode, as `<mode>::<test>` in the calling module.
+macro_rules! for_every_mechanism {
+    ($($test:ident),* $(,)?) => {
+        for_every_mechanism!(@mode sessions, Sessions, $($test),*);
+        for_every_mechanism!(@mode jwt, Jwt, $($test),*);
+        for_every_mechanism!(@mode jwt_denylist, JwtDenylist, $($test),*);
+        for_every_mechanism!(@mode jwt_checked, JwtChecked, $($test),*);
+        for_every_mechanism!(@mode hybrid, Hybrid, $($test),*);
+    };
+    (@mode $module:ident, $mode:ident, $($test:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(crate::support::Mode::$mode).await;
+                }
+            )*
+        }
+    };
+}
+
+pub(crate) use for_every_mechanism;
