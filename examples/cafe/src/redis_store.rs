@@ -157,6 +157,37 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
         self.connection.clone()
     }
 
+    /// Takes `member` out of `user`'s index of logins `index` (such as
+    /// `user-sessions`).
+    async fn forget_login(&self, index: &str, user: &str, member: &str) -> Result<(), StoreError> {
+        let index = &self.key(index, user);
+        let members = &[member.to_owned()];
+        retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
+            .await
+    }
+
+    /// "Log out everywhere": ends every login in `user`'s index `index`
+    /// at once (`end` makes the command that ends one, from its index
+    /// entry), then takes their entries out; the answer counts the logins
+    /// that were live. Run again after a lost answer, it ends nothing new
+    /// and counts fewer.
+    async fn end_every_login(
+        &self,
+        index: &str,
+        user: &str,
+        end: impl Fn(&str) -> redis::Cmd,
+    ) -> Result<usize, StoreError> {
+        let index = &self.key(index, user);
+        let members =
+            retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
+        let commands: Vec<redis::Cmd> = members.iter().map(|member| end(member)).collect();
+        let answers = retried(|| logins::all_at_once(&self.connection, commands.clone())).await?;
+        let members = &members;
+        retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
+            .await?;
+        Ok(count(&answers))
+    }
+
     /// Ends the logins the index put past the cap: `end` makes the commands
     /// that end one (its record first), then the entries go. Ending twice is
     /// harmless, so a retry may repeat any of it.
@@ -330,29 +361,17 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         })
         .await?;
         if let Some(user) = user {
-            let index = &self.key("user-families", &user);
-            let members = &[sid.to_owned()];
-            retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
-                .await?;
+            self.forget_login("user-families", &user, sid).await?;
         }
         Ok(())
     }
 
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
-        // As "log out everywhere" for sessions: every family at once, then
-        // their entries; run again, it revokes nothing new and counts fewer.
-        let index = &self.key("user-families", user);
-        let members =
-            retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
-        let commands: Vec<redis::Cmd> = members
-            .iter()
-            .map(|sid| end_family(self.key("family", sid)))
-            .collect();
-        let answers = retried(|| logins::all_at_once(&self.connection, commands.clone())).await?;
-        let members = &members;
-        retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
-            .await?;
-        Ok(count(&answers))
+        // As "log out everywhere" for sessions.
+        self.end_every_login("user-families", user, |sid| {
+            end_family(self.key("family", sid))
+        })
+        .await
     }
 }
 

@@ -139,28 +139,15 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         })
         .await?;
         if let Some(user) = user {
-            let index = &self.key("user-sessions", &user);
-            let members = std::slice::from_ref(hex);
-            retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
-                .await?;
+            self.forget_login("user-sessions", &user, hex).await?;
         }
         Ok(())
     }
 
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
-        // Every session in the index, at once, then their entries. Run again
-        // after a lost answer, it ends nothing new and counts fewer.
-        let index = &self.key("user-sessions", user);
-        let members =
-            retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
-        let commands: Vec<redis::Cmd> = members
-            .iter()
-            .map(|hex| end_session(self.key("session", hex)))
-            .collect();
-        let answers = retried(|| logins::all_at_once(&self.connection, commands.clone())).await?;
-        let members = &members;
-        retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
-            .await?;
-        Ok(count(&answers))
+        self.end_every_login("user-sessions", user, |hex| {
+            end_session(self.key("session", hex))
+        })
+        .await
     }
 }
