@@ -4,7 +4,7 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::header::{LINK, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
@@ -195,8 +195,22 @@ async fn logout<M: Mechanism>(
     request: Presented,
 ) -> Result<Response, ApiError> {
     let issued = state.mechanism.revoke(&request, state.clock.now()).await?;
-    Ok(with_issued(StatusCode::NO_CONTENT.into_response(), issued))
+    let mut response = with_issued(StatusCode::NO_CONTENT.into_response(), issued);
+    response
+        .headers_mut()
+        .insert(CLEAR_SITE_DATA, HeaderValue::from_static(FORGET_EVERYTHING));
+    Ok(response)
 }
+
+/// The `Clear-Site-Data` header (W3C Clear Site Data).
+const CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
+
+/// What a logout's answer tells the browser to forget: its cache, its
+/// cookies and its storage (`localStorage` too, where `--auth jwt` keeps its
+/// tokens), in every mode, since every mode leaves something there (ASVS
+/// 5.0 14.3.1). The browser clears the whole site's cookies and storage, so
+/// an app that shares its registrable domain with others clears theirs too.
+const FORGET_EVERYTHING: &str = "\"cache\", \"cookies\", \"storage\"";
 
 // ANCHOR: me
 async fn me(user: CurrentUser) -> Json<Profile> {

@@ -207,6 +207,44 @@ async fn two_tabs_refreshing_at_once_never_look_like_theft() {
     }
 }
 
+/// How many cookies the browser keeps, HttpOnly ones included.
+async fn cookies_kept(browser: &mut Browser) -> usize {
+    let all = browser.command("Network.getAllCookies", json!({})).await;
+    all["cookies"].as_array().map_or(0, Vec::len)
+}
+
+/// Logout's `Clear-Site-Data` makes the browser forget what it kept for the
+/// site, in every mode: cookies (HttpOnly ones too, read here through the
+/// DevTools protocol, which sees them) and storage, including what the
+/// page's own logout code would never touch.
+#[tokio::test]
+async fn logout_clears_the_cookies_and_storage_the_browser_kept() {
+    for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
+        let Some((mut browser, _app)) = alice_in_a_browser(mode).await else {
+            return;
+        };
+        browser
+            .eval(
+                "localStorage.setItem('left-behind', 'x'); \
+                 document.cookie = 'left-behind=x; path=/'; true",
+            )
+            .await;
+        let before = cookies_kept(&mut browser).await;
+        assert!(before > 0, "{mode:?}: cookies before logout");
+        browser
+            .eval("document.getElementById('logout').click()")
+            .await;
+        browser
+            .wait_for("!document.getElementById('login').hidden && localStorage.length === 0")
+            .await;
+        assert_eq!(
+            cookies_kept(&mut browser).await,
+            0,
+            "{mode:?}: every cookie forgotten"
+        );
+    }
+}
+
 /// A page on another origin tries to order on alice's behalf, with a form
 /// and with `fetch`: no order is placed in any mode.
 #[tokio::test]

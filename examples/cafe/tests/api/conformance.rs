@@ -135,6 +135,11 @@ async fn logout_ends_the_login_and_the_old_credential_is_refused(mode: Mode) {
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
     let logout = alice.send(&Call::post("/logout")).await;
     assert_eq!(logout.status, 204);
+    // Every mode keeps something in the browser: the answer says to forget it.
+    assert_eq!(
+        logout.header("clear-site-data"),
+        Some(r#""cache", "cookies", "storage""#)
+    );
     // The client kept a copy of its old credential and replays it.
     let replayed = alice.get("/me").await.status;
     match mode {
