@@ -51,7 +51,8 @@ pub struct Report {
 
 // ANCHOR: verify
 /// Checks the signature with `key`, then `exp` and `nbf` at time `now`; a
-/// time claim that is not whole seconds (`iat` too) refuses the token.
+/// time claim that is not whole seconds (`iat` too), or a member written
+/// twice in the header or the claims, refuses the token.
 pub fn verify(token: &str, key: &VerificationKey, now: u64) -> Report {
     let mut lines = Vec::new();
     let refused = |mut lines: Vec<String>, why: String| {
@@ -62,6 +63,13 @@ pub fn verify(token: &str, key: &VerificationKey, now: u64) -> Report {
         }
     };
     let token = token.trim();
+    // A member twice, in the header or (below) the claims, is refused before
+    // any copy of it is read: the server refuses every member it reads when
+    // written twice, and this tool refuses them all, whoever reads them.
+    let header_segment = split(token).and_then(|segments| decode_json(segments.header, "header"));
+    if let Err(error @ AnatomyError::DuplicateMember { .. }) = header_segment {
+        return refused(lines, error.to_string());
+    }
     let header = match jsonwebtoken::decode_header(token) {
         Ok(header) => header,
         Err(error) => return refused(lines, format!("not a JWT with a known alg: {error}")),
@@ -223,10 +231,16 @@ mod tests {
     /// An HS256 token over `claims`, signed with [`SECRET`].
     fn hs256_token(claims: &Value) -> String {
         let header = serde_json::json!({ "alg": "HS256", "typ": "JWT" });
+        hs256_token_from_text(&header.to_string(), &claims.to_string())
+    }
+
+    /// An HS256 token over a header and claims written as JSON text, so
+    /// that a member can be written twice; signed with [`SECRET`].
+    fn hs256_token_from_text(header: &str, claims: &str) -> String {
         let input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
         );
         let signature = jwt::anatomy::hs256_signature(SECRET, &input);
         format!("{input}.{signature}")
@@ -278,6 +292,63 @@ mod tests {
             report.lines,
             ["verdict: refused (signature check failed: the signature does not match)"]
         );
+    }
+
+    #[test]
+    fn a_claim_written_twice_is_refused_naming_it() {
+        // The lab's `jwt-duplicate-claim`, signed with the key: read
+        // last-wins, the first token would pass as unexpired and the second
+        // as an admin's. The server refuses both; so does the reader's tool.
+        let expired = 1_000_000_000;
+        let valid = NOW + 900;
+        let payloads = [
+            (
+                "exp",
+                format!(r#"{{"sub":"alice","exp":{expired},"role":"member","exp":{valid}}}"#),
+            ),
+            (
+                "role",
+                format!(r#"{{"sub":"alice","exp":{valid},"role":"member","role":"admin"}}"#),
+            ),
+        ];
+        let key = VerificationKey::Hs256Secret(SECRET.to_vec());
+        for (claim, payload) in payloads {
+            let token = hs256_token_from_text(r#"{"alg":"HS256","typ":"JWT"}"#, &payload);
+            let report = verify(&token, &key, NOW);
+            assert!(!report.accepted, "{payload}\n{:?}", report.lines);
+            assert_eq!(
+                report.lines,
+                [format!(
+                    "verdict: refused (the payload has \"{claim}\" twice)"
+                )],
+                "{payload}"
+            );
+            // `cafe token decode` shows no last-wins reading either.
+            assert_eq!(
+                decode(&token),
+                Err(format!("the payload has \"{claim}\" twice"))
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_member_written_twice_is_refused_naming_it() {
+        // One the server reads (`kid`) and one nobody reads (`x-trace`):
+        // which copy counts is for no parser to guess.
+        let key = VerificationKey::Hs256Secret(SECRET.to_vec());
+        let claims = format!(r#"{{"sub":"alice","exp":{}}}"#, NOW + 900);
+        for member in ["kid", "x-trace"] {
+            let header = format!(r#"{{"alg":"HS256","{member}":"k1","{member}":"k2"}}"#);
+            let report = verify(&hs256_token_from_text(&header, &claims), &key, NOW);
+            assert!(!report.accepted, "{header}\n{:?}", report.lines);
+            assert_eq!(
+                report.lines,
+                [format!(
+                    "verdict: refused (the header has \"{member}\" twice)"
+                )],
+                "{header}"
+            );
+        }
     }
 
     #[test]

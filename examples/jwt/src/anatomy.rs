@@ -7,8 +7,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use sha2::Sha256;
+use std::collections::HashSet;
 use subtle::ConstantTimeEq;
 
 /// The HS256 example token of RFC 7515 (JSON Web Signature), Appendix A.1.
@@ -40,6 +42,13 @@ pub enum AnatomyError {
         /// Which segment: `header` or `payload`.
         segment: &'static str,
     },
+    /// A member written twice in one JSON object of the segment.
+    DuplicateMember {
+        /// Which segment: `header` or `payload`.
+        segment: &'static str,
+        /// The member's name.
+        member: String,
+    },
     /// The signature does not match the header and payload under this key.
     BadSignature,
 }
@@ -51,6 +60,9 @@ impl std::fmt::Display for AnatomyError {
             AnatomyError::Base64 { segment } => write!(f, "the {segment} is not base64url"),
             AnatomyError::NotJsonObject { segment } => {
                 write!(f, "the {segment} is not a JSON object")
+            }
+            AnatomyError::DuplicateMember { segment, member } => {
+                write!(f, "the {segment} has {member:?} twice")
             }
             AnatomyError::BadSignature => f.write_str("the signature does not match"),
         }
@@ -91,14 +103,22 @@ pub fn split(token: &str) -> Result<Segments<'_>, AnatomyError> {
     }
 }
 
-/// Decodes one segment: base64url without padding, then JSON.
+/// Decodes one segment: base64url without padding, then JSON, with no
+/// member written twice (see [`first_duplicate_member`]).
 pub fn decode_json(segment: &str, name: &'static str) -> Result<Value, AnatomyError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| AnatomyError::Base64 { segment: name })?;
-    match serde_json::from_slice(&bytes) {
-        Ok(value @ Value::Object(_)) => Ok(value),
-        _ => Err(AnatomyError::NotJsonObject { segment: name }),
+    let value = match serde_json::from_slice(&bytes) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return Err(AnatomyError::NotJsonObject { segment: name }),
+    };
+    match first_duplicate_member(&bytes) {
+        Some(member) => Err(AnatomyError::DuplicateMember {
+            segment: name,
+            member,
+        }),
+        None => Ok(value),
     }
 }
 
@@ -138,6 +158,83 @@ pub fn verify_hs256(token: &str, key: &[u8]) -> Result<(), AnatomyError> {
     }
 }
 // ANCHOR_END: verify
+
+/// The first member written twice in one object of this JSON text, at any
+/// depth, or `None` (also for text that is not JSON). RFC 7519 §4 lets a
+/// parser reject such a token or keep the last copy; the café's server
+/// rejects it, because serde refuses a field of its claim structs (and of
+/// jsonwebtoken's `Header`) seen twice. A `serde_json::Value` keeps the last
+/// copy instead, so `"exp": 1000000000, …, "exp": <later>` would read as
+/// unexpired. Whoever reads a token through [`decode_json`] refuses it too,
+/// whichever member is repeated: which copy counts is for no parser to guess.
+pub fn first_duplicate_member(json: &[u8]) -> Option<String> {
+    serde_json::from_slice::<FirstDuplicate>(json).ok()?.0
+}
+
+/// Walks a JSON value to its end (serde_json insists), remembering the
+/// first member name that one object holds twice.
+struct FirstDuplicate(Option<String>);
+
+impl<'de> Deserialize<'de> for FirstDuplicate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FirstDuplicateVisitor)
+    }
+}
+
+struct FirstDuplicateVisitor;
+
+impl<'de> Visitor<'de> for FirstDuplicateVisitor {
+    type Value = FirstDuplicate;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FirstDuplicate, A::Error> {
+        let mut seen = HashSet::new();
+        let mut first = None;
+        while let Some(name) = map.next_key::<String>()? {
+            let FirstDuplicate(inner) = map.next_value()?;
+            if first.is_none() {
+                first = if seen.contains(&name) {
+                    Some(name)
+                } else {
+                    seen.insert(name);
+                    inner
+                };
+            }
+        }
+        Ok(FirstDuplicate(first))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstDuplicate, A::Error> {
+        let mut first = None;
+        while let Some(FirstDuplicate(inner)) = seq.next_element()? {
+            first = first.or(inner);
+        }
+        Ok(FirstDuplicate(first))
+    }
+
+    // Strings, numbers, booleans and null hold no members.
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<FirstDuplicate, E> {
+        Ok(FirstDuplicate(None))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<FirstDuplicate, E> {
+        Ok(FirstDuplicate(None))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<FirstDuplicate, E> {
+        Ok(FirstDuplicate(None))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<FirstDuplicate, E> {
+        Ok(FirstDuplicate(None))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<FirstDuplicate, E> {
+        Ok(FirstDuplicate(None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<FirstDuplicate, E> {
+        Ok(FirstDuplicate(None))
+    }
+}
 
 /// Decodes a base64url key, as found in a JWK's `k` member.
 pub fn key_from_base64url(k: &str) -> Result<Vec<u8>, AnatomyError> {
