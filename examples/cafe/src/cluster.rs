@@ -20,7 +20,7 @@ use axum::http::header::HOST;
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use cafe::error::ApiError;
-use cafe::{BODY_LIMIT_BYTES, Config};
+use cafe::{BODY_LIMIT_BYTES, Config, ConnectionTimeouts, MAX_CONNECTIONS};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -84,11 +84,16 @@ async fn forward(
 // ANCHOR_END: balancer
 
 /// Serves `configs` on `instances`, and the balancer on `balancer`, until
-/// the process ends.
+/// the process ends. The balancer handles its connections as the instances
+/// do ([`cafe::serve_router`]), with the first instance's timeouts and cap.
 pub async fn run(
     balancer: TcpListener,
     instances: Vec<(TcpListener, Config)>,
 ) -> std::io::Result<()> {
+    let (timeouts, max_connections) = instances.first().map_or(
+        (ConnectionTimeouts::default(), MAX_CONNECTIONS),
+        |(_, config)| (config.connection_timeouts, config.max_connections),
+    );
     let mut addresses = Vec::new();
     for (listener, config) in instances {
         addresses.push(format!("http://{}", listener.local_addr()?));
@@ -101,6 +106,5 @@ pub async fn run(
         client,
     });
     let router = Router::new().fallback(forward).with_state(state);
-    let router = router.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(balancer, router).await
+    cafe::serve_router(balancer, router, timeouts, max_connections).await
 }

@@ -82,7 +82,9 @@ use std::time::Duration;
 use store::Stores;
 use throttle::ThrottlePolicy;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::time::Sleep;
+use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 use users::{HashingLimits, PasswordChecker};
 
@@ -138,9 +140,12 @@ pub struct Config {
     pub xss_demo: bool,
     /// The time.
     pub clock: Arc<dyn Clock>,
-    /// How long [`serve`] waits for a request's head and for its body before
-    /// it closes the connection.
+    /// How long [`serve`] waits for a request's head, for its body, and for
+    /// the client to take its response before it closes the connection.
     pub connection_timeouts: ConnectionTimeouts,
+    /// How many connections [`serve`] serves at once: [`MAX_CONNECTIONS`]
+    /// unless a test says otherwise.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -148,7 +153,8 @@ impl Config {
     /// 8 h absolute session timeouts, 5 login attempts per 15 min, one
     /// password check per core, JWTs signed with a random HS256 secret and
     /// living 15 min (access; 5 min for the hybrid) and 7 days (refresh), the
-    /// system clock, and 20 s each for a request's head and its body.
+    /// system clock, 20 s each for a request's head, its body and any stalled
+    /// response write, and at most 4,096 connections at once.
     ///
     /// # Panics
     ///
@@ -186,6 +192,7 @@ impl Config {
             xss_demo: false,
             clock: Arc::new(SystemClock),
             connection_timeouts: ConnectionTimeouts::default(),
+            max_connections: MAX_CONNECTIONS,
         }
     }
 }
@@ -249,11 +256,12 @@ pub fn token_state(config: Config) -> AppState<JwtMechanism> {
 }
 // ANCHOR_END: app
 
-/// How long a client may take over each part of a request before [`serve`]
-/// closes its connection. Without them, a client that sends half a request
-/// and stalls holds a connection, a task and a file descriptor for as long
-/// as it likes, and a few thousand such clients ("slowloris") take every
-/// connection the server can have.
+/// How long a client may take over each part of a request, and over taking
+/// its response, before [`serve`] closes its connection. Without them, a
+/// client that sends half a request and stalls, or asks for many responses
+/// and reads none, holds a connection, a task and a file descriptor for as
+/// long as it likes, and a few thousand such clients ("slowloris") take
+/// every connection the server can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionTimeouts {
     /// From when the server starts waiting for a request to the end of its
@@ -266,6 +274,11 @@ pub struct ConnectionTimeouts {
     /// stretch it. Past it, the answer is `408 Request Timeout` and the
     /// connection closes.
     pub request_body: Duration,
+    /// How long a write of a response may go without the client taking a
+    /// single byte: the clock restarts with every write that goes through,
+    /// so a slow reader that keeps reading keeps its connection, and one
+    /// that stops (say, after pipelining hundreds of requests) loses it.
+    pub response_write: Duration,
 }
 
 /// The default [`ConnectionTimeouts::request_head`]: 20 s, the first
@@ -280,11 +293,27 @@ pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(20);
 /// [`BODY_LIMIT_BYTES`] of JSON, a login well under 2 KiB.
 pub const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The default [`ConnectionTimeouts::response_write`]: 20 s, like the
+/// others. nginx's `send_timeout` measures the same thing ("only between two
+/// successive write operations") with 60 s; a café response is a few KiB,
+/// which a client that reads at all takes in far less.
+pub const RESPONSE_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The default [`Config::max_connections`]: 4,096 at once. Each connection
+/// holds a task, hyper's buffers (8 KiB to start) and a file descriptor, so
+/// the cap bounds memory and keeps descriptors for the stores and the
+/// listener. Past it, new connections wait in the kernel's listen backlog
+/// until one closes; the timeouts close a stalled one within 20 s. The
+/// process's own limit (`ulimit -n`, often 1,024 in a shell) may be lower:
+/// then accepting fails first, and [`serve`] waits and tries again.
+pub const MAX_CONNECTIONS: usize = 4096;
+
 impl Default for ConnectionTimeouts {
     fn default() -> ConnectionTimeouts {
         ConnectionTimeouts {
             request_head: REQUEST_HEAD_TIMEOUT,
             request_body: REQUEST_BODY_TIMEOUT,
+            response_write: RESPONSE_WRITE_TIMEOUT,
         }
     }
 }
@@ -293,7 +322,7 @@ impl Default for ConnectionTimeouts {
 /// the stores' own business: the memory stores sweep it out as they go.
 ///
 /// HTTP/1.1 straight from hyper, not through `axum::serve`, which has no
-/// timeouts: every connection gets the [`ConnectionTimeouts`] of `config`.
+/// timeouts: see [`serve_router`].
 pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result<()> {
     if config.allowed_origins == AllowedOrigins::default() {
         let port = listener.local_addr()?.port();
@@ -302,9 +331,35 @@ pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result
             format!("http://127.0.0.1:{port}"),
         ]);
     }
-    let timeouts = config.connection_timeouts;
-    let app = app(config);
+    let (timeouts, max_connections) = (config.connection_timeouts, config.max_connections);
+    serve_router(listener, app(config), timeouts, max_connections).await
+}
+
+/// Serves `app` on `listener` until the process ends: the café's own app,
+/// or `cafe cluster`'s balancer. Every connection gets `timeouts`, at most
+/// `max_connections` are served at once, and handlers may ask for the
+/// client's address (`ConnectInfo<SocketAddr>`, as `axum::serve` gives it).
+pub async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    timeouts: ConnectionTimeouts,
+    max_connections: usize,
+) -> std::io::Result<()> {
+    // At least one, or nothing would ever be served.
+    let slots = Arc::new(Semaphore::new(
+        max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     loop {
+        // A slot first, then a connection: at the cap, new clients wait in
+        // the kernel's backlog, costing the server nothing, and are served as
+        // soon as a connection closes. (Accepting and closing them would
+        // refuse every client, honest ones too, for as long as a flood
+        // lasts, and spend a system call on each attempt.)
+        let slot = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(std::io::Error::other)?;
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) if is_connection_error(&error) => continue, // that client is gone
@@ -319,15 +374,21 @@ pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result
         let app = app.clone();
         let service =
             service_fn(move |request| respond(app.clone(), request, peer, timeouts.request_body));
+        // A write that makes no progress fails with `TimedOut`, and hyper
+        // closes the connection. (The wrapper holds a timer, which must not
+        // move, so it goes to hyper boxed.)
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(timeouts.response_write));
         tokio::spawn(async move {
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(timeouts.request_head)
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(Box::pin(stream)), service);
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection closed");
             }
+            drop(slot); // the connection is closed: the next may come in
         });
     }
 }

@@ -1,20 +1,26 @@
 //! Slow clients: a connection that stalls in a request's head, in its body,
-//! or between requests is closed within its timeout. Each test talks to a
-//! real server (`cafe::serve` on a free port) over a raw TCP socket, so it
-//! can send exactly half a request and then nothing; every read has a bound,
-//! so no test waits forever even if the server does.
+//! between requests, or in reading its responses is closed within its
+//! timeout, and no more than the cap of connections are served at once.
+//! Each test talks to a real server (`cafe::serve` on a free port, or the
+//! `cafe cluster` balancer) over a raw TCP socket, so it can send exactly
+//! half a request and then nothing; every read has a bound, so no test waits
+//! forever even if the server does.
 
-use cafe::{AuthMode, Config, ConnectionTimeouts, REQUEST_BODY_TIMEOUT, REQUEST_HEAD_TIMEOUT};
+use cafe::{
+    AuthMode, Config, ConnectionTimeouts, REQUEST_BODY_TIMEOUT, REQUEST_HEAD_TIMEOUT,
+    RESPONSE_WRITE_TIMEOUT,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::{Instant, timeout};
 
 /// Short timeouts, so a test sees them fire in a second.
 const TIMEOUTS: ConnectionTimeouts = ConnectionTimeouts {
     request_head: Duration::from_secs(1),
     request_body: Duration::from_secs(1),
+    response_write: Duration::from_secs(1),
 };
 
 /// How much later than its timeout a connection may close: timers and a
@@ -24,11 +30,20 @@ const SLACK: Duration = Duration::from_secs(4);
 /// A café serving `--auth sessions` with [`TIMEOUTS`].
 async fn serve() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let config = Config {
+    serve_on(listener, config())
+}
+
+/// `--auth sessions` with [`TIMEOUTS`].
+fn config() -> Config {
+    Config {
         connection_timeouts: TIMEOUTS,
         ..Config::new(AuthMode::Sessions)
-    };
+    }
+}
+
+/// The café with `config`, on `listener`.
+fn serve_on(listener: TcpListener, config: Config) -> SocketAddr {
+    let address = listener.local_addr().unwrap();
     tokio::spawn(cafe::serve(listener, config));
     address
 }
@@ -95,8 +110,10 @@ fn the_default_timeouts_close_a_stalled_request_within_30_seconds() {
     let defaults = Config::new(AuthMode::Sessions).connection_timeouts;
     assert_eq!(defaults.request_head, REQUEST_HEAD_TIMEOUT);
     assert_eq!(defaults.request_body, REQUEST_BODY_TIMEOUT);
+    assert_eq!(defaults.response_write, RESPONSE_WRITE_TIMEOUT);
     assert!(REQUEST_HEAD_TIMEOUT <= Duration::from_secs(30));
     assert!(REQUEST_BODY_TIMEOUT <= Duration::from_secs(30));
+    assert!(RESPONSE_WRITE_TIMEOUT <= Duration::from_secs(30));
 }
 
 #[tokio::test]
@@ -236,4 +253,156 @@ async fn prompt_requests_are_answered_and_the_connection_kept_alive() {
         let health = read_response(&mut stream).await;
         assert!(health.starts_with("HTTP/1.1 200 "), "{health}");
     }
+}
+
+/// The socket buffers of the tests that watch responses pile up: small, so
+/// a few responses fill them. (The kernel would otherwise grow them to
+/// megabytes, and hold a whole batch of responses for a client that never
+/// reads.)
+const SMALL_BUFFER: u32 = 4 * 1024;
+
+/// One request for the café's script, about 7 KiB of answer.
+const GET_SCRIPT: &str = "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/// A loopback listener whose connections have a [`SMALL_BUFFER`] to send
+/// from (accepted sockets take the listener's buffer size).
+fn listener_with_small_send_buffer() -> TcpListener {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(SMALL_BUFFER).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    socket.listen(128).unwrap()
+}
+
+/// A connection with a [`SMALL_BUFFER`] to receive into: set before the
+/// connection opens, since the window it advertises is agreed then.
+async fn connect_with_small_receive_buffer(address: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(SMALL_BUFFER).unwrap();
+    timeout(SLACK, socket.connect(address))
+        .await
+        .expect("connected within the bound")
+        .unwrap()
+}
+
+/// How many responses (`200 OK` heads) `received` holds.
+fn answered(received: &[u8]) -> usize {
+    String::from_utf8_lossy(received)
+        .matches("HTTP/1.1 200 ")
+        .count()
+}
+
+#[tokio::test]
+async fn a_client_that_pipelines_requests_and_never_reads_is_disconnected_within_the_write_timeout()
+{
+    // 400 requests in one go, about 3 MiB of answers, and then the client
+    // reads nothing: the server's writes stall once the buffers are full.
+    let pipelined = 400;
+    let address = serve_on(listener_with_small_send_buffer(), config());
+    let mut stream = connect_with_small_receive_buffer(address).await;
+    let requests = GET_SCRIPT.repeat(pipelined);
+    timeout(SLACK, stream.write_all(requests.as_bytes()))
+        .await
+        .expect("the requests are sent within the bound")
+        .unwrap();
+    tokio::time::sleep(TIMEOUTS.response_write + SLACK).await;
+    // Now the client reads: what the buffers held, and then the close. A
+    // server that had waited would send all 400 answers instead.
+    let closed = read_until_closed(&mut stream, SLACK).await;
+    let (received, _) = closed.expect("the connection is closed");
+    let answered = received.matches("HTTP/1.1 200 ").count();
+    assert!(
+        answered < pipelined,
+        "all {answered} answers were kept for a client that did not read"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_reads_slowly_but_steadily_gets_every_response() {
+    // Reading a little and pausing, each pause under the write timeout: the
+    // whole takes longer than the timeout, but no write stalls that long.
+    let pipelined = 20;
+    let address = serve_on(listener_with_small_send_buffer(), config());
+    let mut stream = connect_with_small_receive_buffer(address).await;
+    let requests = GET_SCRIPT.repeat(pipelined);
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut buffer = vec![0u8; SMALL_BUFFER as usize];
+    while answered(&received) < pipelined {
+        assert!(started.elapsed() < 30 * SLACK, "too slow to test anything");
+        tokio::time::sleep(TIMEOUTS.response_write / 4).await;
+        let read = timeout(SLACK, stream.read(&mut buffer))
+            .await
+            .expect("more of the answers within the bound")
+            .unwrap_or(0);
+        assert!(read > 0, "closed after {} answers", answered(&received));
+        received.extend_from_slice(&buffer[..read]);
+    }
+    assert!(
+        started.elapsed() > TIMEOUTS.response_write,
+        "the answers came faster than the write timeout, so it was never at stake"
+    );
+}
+
+#[tokio::test]
+async fn one_connection_more_than_the_cap_is_not_served_until_one_closes() {
+    let cap = 2;
+    let config = Config {
+        // The connections that fill the cap sit idle between requests, so
+        // their idle timeout is longer than the test: the cap, not a
+        // timeout, is what is tested here.
+        connection_timeouts: ConnectionTimeouts {
+            request_head: Duration::from_secs(60),
+            ..TIMEOUTS
+        },
+        max_connections: cap,
+        ..Config::new(AuthMode::Sessions)
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = serve_on(listener, config);
+    let health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..cap {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(health).await.unwrap();
+        let response = read_response(&mut stream).await;
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        held.push(stream);
+    }
+    let mut one_more = TcpStream::connect(address).await.unwrap();
+    one_more.write_all(health).await.unwrap();
+    let early = timeout(TIMEOUTS.request_body, one_more.read(&mut [0u8; 64])).await;
+    assert!(early.is_err(), "a connection over the cap was served");
+    drop(held.pop());
+    let response = read_response(&mut one_more).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+}
+
+#[tokio::test]
+async fn the_cluster_balancer_closes_a_half_sent_request_head_within_the_head_timeout() {
+    // `cafe cluster` in-process; the balancer takes its connection handling
+    // from the first instance's configuration.
+    let balancer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = balancer.local_addr().unwrap();
+    let instance = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    tokio::spawn(cafe::cluster::run(balancer, vec![(instance, config())]));
+    // A prompt request is forwarded and answered...
+    let mut prompt = TcpStream::connect(address).await.unwrap();
+    prompt
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let response = read_response(&mut prompt).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    // ...and half a head is not waited for.
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"POST /login HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let closed = read_until_closed(&mut stream, TIMEOUTS.request_head + SLACK).await;
+    assert!(
+        closed.is_some(),
+        "a half-sent head still holds its balancer connection"
+    );
 }
