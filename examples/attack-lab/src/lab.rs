@@ -219,10 +219,17 @@ impl Lab {
     /// it (another loopback address), or `None` when the target is not on
     /// this machine's IPv4 loopback, where the lab can pick its address.
     pub async fn send_from_elsewhere(&self, call: Call) -> Result<Option<Reply>, LabError> {
-        let Some(elsewhere) = self.loopback_address(3) else {
+        self.send_as(0, call).await
+    }
+
+    /// Sends `call` to the target as another machine numbered `client`
+    /// (0 to 200: each its own loopback address for this attack), or
+    /// `None` when the target is not on this machine's IPv4 loopback.
+    pub async fn send_as(&self, client: u8, call: Call) -> Result<Option<Reply>, LabError> {
+        let Some(address) = self.loopback_address(3_u8.saturating_add(client)) else {
             return Ok(None);
         };
-        let client = Client::unpooled_from(&self.target, Some(elsewhere))?;
+        let client = Client::unpooled_from(&self.target, Some(address))?;
         self.send_to(&client, call).await.map(Some)
     }
 

@@ -1,9 +1,11 @@
 //! Attacks on the login itself: learning who has an account, and guessing
 //! passwords one at a time, many at once, from many places.
 //!
-//! The café limits failed attempts per *user name*, whether or not the name
-//! exists, so the guessing attacks aim at a name nobody has: the demo users
-//! stay usable while the lab runs, and the limit looks the same.
+//! The café limits failed attempts per account and client, per client and
+//! per account (`cafe::throttle`), whether or not the name exists, so most
+//! guessing attacks aim at a name nobody has: the demo users stay usable
+//! while the lab runs, and the limits look the same. Against a server on
+//! this machine, each attack comes from a loopback address of its own.
 
 use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, Targets, judge, judge_all};
 use serde_json::json;
@@ -54,7 +56,7 @@ pub const ATTACKS: &[Attack] = &[
         name: "login-password-spraying",
         family: FAMILY,
         attempt: "one guess each for 25 different names, from one address",
-        defence: "429 after 20 failures from one client, whatever the names",
+        defence: "429 after at most 20 failures from one client, whatever the names",
         source: "ASVS 5.0 6.3.1; OWASP Credential Stuffing Prevention Cheat Sheet",
         targets: Targets::Every,
         run: |lab| Box::pin(password_spraying(lab)),
@@ -65,7 +67,7 @@ pub const ATTACKS: &[Attack] = &[
         attempt: "six wrong passwords for admin from one address, then admin's right password \
             from another",
         defence: "the stranger gets 429; the owner, elsewhere, logs in: failures count per \
-            account and client, so nobody can lock an owner out",
+            account and client, so one stranger's failures do not lock the owner out",
         source: "ASVS 5.0 6.3.1; OWASP Authentication Cheat Sheet, Account Lockout",
         targets: Targets::Every,
         run: |lab| Box::pin(lockout_by_a_stranger(lab)),
@@ -89,6 +91,17 @@ pub const ATTACKS: &[Attack] = &[
         source: "ASVS 5.0 6.2.8",
         targets: Targets::Every,
         run: |lab| Box::pin(password_variants(lab)),
+    },
+    Attack {
+        name: "login-ceiling-filled-by-strangers",
+        family: FAMILY,
+        attempt: "the owner logs in once; then 20 addresses fail 5 times each at admin, \
+            filling the account's ceiling, and a new address keeps trying",
+        defence: "the new address is slowed (429); the owner, from where they logged in \
+            before, logs in: the ceiling holds back only clients the account does not know",
+        source: "OWASP Authentication Cheat Sheet, Account Lockout; ASVS 5.0 6.3.1",
+        targets: Targets::Every,
+        run: |lab| Box::pin(ceiling_filled_by_strangers(lab)),
     },
 ];
 
@@ -237,13 +250,16 @@ async fn password_spraying(lab: &Lab) -> LabResult {
     lab.keep_first_exchanges(2);
     let checked = statuses.iter().take_while(|status| **status == 401).count();
     let throttled = statuses.iter().filter(|status| **status == 429).count();
-    Ok(if throttled > 0 && checked + throttled == sprayed {
-        Outcome::Refused(format!(
-            "{checked} checked, then {throttled} × 429: the client's failures add up across names"
-        ))
-    } else {
-        Outcome::Accepted(format!("statuses {statuses:?}"))
-    })
+    Ok(
+        if throttled > 0 && checked <= 20 && checked + throttled == sprayed {
+            Outcome::Refused(format!(
+                "{checked} checked, then {throttled} × 429: \
+                 the client's failures add up across names"
+            ))
+        } else {
+            Outcome::Accepted(format!("statuses {statuses:?}"))
+        },
+    )
 }
 
 async fn lockout_by_a_stranger(lab: &Lab) -> LabResult {
@@ -298,4 +314,41 @@ async fn password_variants(lab: &Lab) -> LabResult {
     }
     lab.log_in("alice").await?;
     judge_all(verdicts)
+}
+
+async fn ceiling_filled_by_strangers(lab: &Lab) -> LabResult {
+    let owner = || guess("admin", attack_lab::demo_password("admin"));
+    let Some(first) = lab.send_as(100, owner()).await? else {
+        return Ok(Outcome::Skipped(
+            "needs many client addresses: only against a server on 127.x.x.x".to_owned(),
+        ));
+    };
+    if first.status != 200 {
+        return Err(format!(
+            "the owner could not log in first: {}",
+            first.summary()
+        ));
+    }
+    let mut strangers = Vec::new();
+    for stranger in 0..20 {
+        for n in 0..5 {
+            let call = guess("admin", &format!("not-it-{stranger}-{n}"));
+            let reply = lab.send_as(stranger, call).await?;
+            strangers.push(reply.map_or(0, |reply| reply.status));
+        }
+    }
+    lab.keep_first_exchanges(3);
+    let newcomer = lab.send_as(21, guess("admin", "not-it")).await?;
+    let owner = lab.send_as(100, owner()).await?;
+    let (newcomer, owner) = (
+        newcomer.map_or(0, |r| r.status),
+        owner.map_or(0, |r| r.status),
+    );
+    let failed = strangers.iter().filter(|status| **status == 401).count();
+    let shown = format!("{failed} failures counted; a new address {newcomer}; the owner {owner}");
+    Ok(if newcomer == 429 && owner == 200 {
+        Outcome::Refused(shown)
+    } else {
+        Outcome::Accepted(shown)
+    })
 }

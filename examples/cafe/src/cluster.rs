@@ -48,7 +48,10 @@ async fn forward(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let turn = balancer.next.fetch_add(1, Ordering::Relaxed) % balancer.instances.len();
+    let next = balancer.next.fetch_add(1, Ordering::Relaxed);
+    let Some(turn) = next.checked_rem(balancer.instances.len()) else {
+        return ApiError::unavailable("no instance to forward to").into_response();
+    };
     let (mut parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, BODY_LIMIT_BYTES).await else {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response();
@@ -60,12 +63,14 @@ async fn forward(
     parts.uri = uri;
     // The client names the instance as the host it talks to.
     parts.headers.remove(HOST);
-    // Who the client is, for the instance's login throttle: appended, so
-    // whatever the client wrote there itself stays to the left, unbelieved.
-    parts.headers.append(
-        "x-forwarded-for",
-        HeaderValue::from_str(&client.ip().to_string()).unwrap_or(HeaderValue::from_static("")),
-    );
+    // Who the client is, for the instance's login throttle. The balancer
+    // is the edge: it replaces whatever the client wrote there, so no client
+    // can name itself, not even one on the balancer's own address (which
+    // the instances trust).
+    parts.headers.remove("x-forwarded-for");
+    if let Ok(client) = HeaderValue::from_str(&client.ip().to_string()) {
+        parts.headers.insert("x-forwarded-for", client);
+    }
     let outgoing = Request::from_parts(parts, Body::from(body));
     let answer =
         match tokio::time::timeout(INSTANCE_TIMEOUT, balancer.client.request(outgoing)).await {

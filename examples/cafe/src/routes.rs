@@ -131,16 +131,23 @@ async fn login<M: Mechanism>(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too many login attempts; try later",
                 )
-                .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs())));
+                .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after))));
             }
         };
 
-    let account = state.stores.accounts.account(&username).await?;
-    let matches = state
-        .passwords
-        .check(account.as_ref(), &password)
-        .await
-        .map_err(|_| ApiError::unavailable("every password-check slot is busy"))?;
+    // Until a password is checked, the attempt is taken back on any error:
+    // an overloaded or failing server must not count the owner's tries.
+    let account = match state.stores.accounts.account(&username).await {
+        Ok(account) => account,
+        Err(error) => {
+            attempt.abandon().await.ok();
+            return Err(error.into());
+        }
+    };
+    let Ok(matches) = state.passwords.check(account.as_ref(), &password).await else {
+        attempt.abandon().await?;
+        return Err(ApiError::unavailable("every password-check slot is busy"));
+    };
     let Some(account) = account.filter(|_| matches) else {
         // The same answer for an unknown name and a wrong password.
         return Err(ApiError::new(
@@ -153,6 +160,12 @@ async fn login<M: Mechanism>(
 
     let login = state.mechanism.issue(&headers, &profile, now).await?;
     Ok(logged_in(login))
+}
+
+/// `Retry-After` in whole seconds, rounded up: a client that waits as long
+/// as it is told is not refused again for arriving early.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// A login's or refresh's answer: `{"user": …}`, and the tokens if the

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use cafe::orders::Order;
-use cafe::throttle::{Attempt, CountedAttempt, Limit, reserve};
+use cafe::throttle::{Attempt, CountedAttempt, KNOWN_CLIENTS_PER_ACCOUNT, Limit, reserve};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{DenylistStore, RefreshFamilyStore, TokenVersionStore};
@@ -14,6 +14,7 @@ use sessions::SessionStore;
 pub use sessions::StoreError;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
 
 // ANCHOR: traits
 /// The accounts: names, roles and password hashes.
@@ -63,6 +64,20 @@ pub trait ThrottleStore: Send + Sync + 'static {
     async fn release(&self, key: &str, id: u64) -> Result<(), StoreError>;
     /// Forgets every attempt under `key`.
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
+    /// Remembers that `client` logged in at `now`, under `key` (one
+    /// account's known clients), for `known_for`; an account keeps its
+    /// [`KNOWN_CLIENTS_PER_ACCOUNT`](cafe::throttle::KNOWN_CLIENTS_PER_ACCOUNT)
+    /// most recent ones.
+    async fn remember(
+        &self,
+        key: &str,
+        client: &str,
+        now: SystemTime,
+        known_for: Duration,
+    ) -> Result<(), StoreError>;
+    /// Whether `client` is one of `key`'s known clients at `now`.
+    async fn remembers(&self, key: &str, client: &str, now: SystemTime)
+    -> Result<bool, StoreError>;
 }
 // ANCHOR_END: traits
 
@@ -235,6 +250,9 @@ pub const THROTTLE_COUNTS_KEPT: usize = 100_000;
 /// same whatever the number of counts.
 pub struct MemoryThrottle {
     counts: Mutex<lru::LruCache<String, Vec<CountedAttempt>>>,
+    /// Each account's known clients and until when, newest last. Only a
+    /// correct password adds one, so strangers cannot crowd these out.
+    known: Mutex<lru::LruCache<String, Vec<(String, SystemTime)>>>,
 }
 
 impl Default for MemoryThrottle {
@@ -257,6 +275,7 @@ impl MemoryThrottle {
         let counts = std::num::NonZeroUsize::new(counts).unwrap_or(std::num::NonZeroUsize::MIN);
         MemoryThrottle {
             counts: Mutex::new(lru::LruCache::new(counts)),
+            known: Mutex::new(lru::LruCache::new(counts)),
         }
     }
 
@@ -280,8 +299,14 @@ impl ThrottleStore for MemoryThrottle {
     }
 
     async fn release(&self, key: &str, id: u64) -> Result<(), StoreError> {
-        if let Some(attempts) = self.lock().peek_mut(key) {
+        let mut counts = self.lock();
+        if let Some(attempts) = counts.peek_mut(key) {
             attempts.retain(|(_, counted)| *counted != id);
+            // An empty count is no count: keep no key for it, so attempts
+            // that were taken back cannot crowd out counts that matter.
+            if attempts.is_empty() {
+                counts.pop(key);
+            }
         }
         Ok(())
     }
@@ -289,5 +314,33 @@ impl ThrottleStore for MemoryThrottle {
     async fn clear(&self, key: &str) -> Result<(), StoreError> {
         self.lock().pop(key);
         Ok(())
+    }
+
+    async fn remember(
+        &self,
+        key: &str,
+        client: &str,
+        now: SystemTime,
+        known_for: Duration,
+    ) -> Result<(), StoreError> {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        let clients = known.get_or_insert_mut(key.to_owned(), Vec::new);
+        clients.retain(|(known, until)| known != client && *until > now);
+        clients.push((client.to_owned(), now + known_for));
+        let too_many = clients.len().saturating_sub(KNOWN_CLIENTS_PER_ACCOUNT);
+        clients.drain(..too_many);
+        Ok(())
+    }
+
+    async fn remembers(
+        &self,
+        key: &str,
+        client: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(known
+            .get(key)
+            .is_some_and(|clients| clients.iter().any(|(c, until)| c == client && *until > now)))
     }
 }

@@ -9,14 +9,21 @@
 //!   somewhere else, logs in as usual;
 //! - per client, whatever the names: one machine spraying a common password
 //!   across many accounts is stopped too;
-//! - per account, from every client: past a ceiling, attempts are *spaced*
-//!   (one every `window / max`), never refused for longer, so a botnet that
-//!   rotates addresses is slowed and the owner waits seconds at most.
+//! - per account, from every client the account does not know: past a
+//!   ceiling, attempts are *spaced* (one every `window / max`), so a botnet
+//!   that rotates addresses is slowed.
 //!
 //! A correct password clears the account-and-client count and is not
-//! counted against the client or the account: only failures add up. (OWASP
-//! Authentication Cheat Sheet, "Login Throttling" and "Account Lockout",
-//! on lockout abuse; ASVS 5.0 requirement 6.3.1.)
+//! counted against the client or the account: only failures add up. And it
+//! makes the client *known* to the account for a while: a known client is
+//! never held back by the account's ceiling. That is what keeps strangers
+//! from locking the owner out through it: an attacker who polls fast can
+//! take every spaced slot, but only from clients the account does not know.
+//! (OWASP Authentication Cheat Sheet, "Login Throttling" and "Account
+//! Lockout", on lockout abuse; its "device cookies" idea, here by client
+//! address; ASVS 5.0 requirement 6.3.1.) A client the owner has never
+//! logged in from can still be held back while an attack lasts: the price
+//! of a ceiling at all.
 
 use cafe::store::{StoreError, ThrottleStore};
 use std::time::{Duration, SystemTime};
@@ -51,7 +58,8 @@ impl Limit {
     }
 }
 
-/// The throttle's three limits.
+/// The throttle's three limits, and how long a client stays known to an
+/// account after a correct password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
     /// Attempts at one account from one client: 5 per 15 minutes, then
@@ -60,10 +68,16 @@ pub struct ThrottlePolicy {
     /// Attempts from one client, at any accounts: 20 per 15 minutes, then
     /// refused (password spraying).
     pub per_client: Limit,
-    /// Attempts at one account, from every client: 100 per 15 minutes, then
-    /// one every 9 seconds.
+    /// Attempts at one account, from every client it does not know: 100 per
+    /// 15 minutes, then one every 9 seconds.
     pub per_account: Limit,
+    /// How long a client stays known to an account after a correct
+    /// password from it: 30 days.
+    pub known_for: Duration,
 }
+
+/// How many clients an account knows at once: the most recent ones.
+pub const KNOWN_CLIENTS_PER_ACCOUNT: usize = 16;
 
 impl Default for ThrottlePolicy {
     fn default() -> ThrottlePolicy {
@@ -77,6 +91,7 @@ impl Default for ThrottlePolicy {
             per_account_and_client: limit(5, PastTheLimit::Refuse),
             per_client: limit(20, PastTheLimit::Refuse),
             per_account: limit(100, PastTheLimit::Space),
+            known_for: Duration::from_secs(30 * 24 * 60 * 60),
         }
     }
 }
@@ -135,33 +150,50 @@ pub fn reserve(
 }
 // ANCHOR_END: reserve
 
-/// The three counts one login attempt is filed under.
-fn counts(account: &str, client: &str, policy: ThrottlePolicy) -> [(String, Limit); 3] {
-    [
-        // The account name is the login's own text: a `\n` keeps the two
-        // parts apart, since a name cannot hold one and get this far.
-        (
-            format!("account-client:{account}\n{client}"),
-            policy.per_account_and_client,
-        ),
-        (format!("client:{client}"), policy.per_client),
-        (format!("account:{account}"), policy.per_account),
-    ]
+/// The keys of one login attempt's counts: per client, per account and
+/// client, per account (the account name is the login's own text: a `\n`
+/// keeps the two parts apart, since a name cannot hold one and get this
+/// far), and the account's known clients.
+struct Keys {
+    client: String,
+    account_and_client: String,
+    account: String,
+    known: String,
+}
+
+impl Keys {
+    fn new(account: &str, client: &str) -> Keys {
+        Keys {
+            client: format!("client:{client}"),
+            account_and_client: format!("account-client:{account}\n{client}"),
+            account: format!("account:{account}"),
+            known: format!("known:{account}"),
+        }
+    }
 }
 
 /// A login attempt that the throttle let through: its password may now be
-/// checked. Tell it how the check went with [`LoginAttempt::succeeded`]; a
-/// failed attempt simply stays counted.
+/// checked. Tell it how the check went with [`LoginAttempt::succeeded`], or
+/// [`LoginAttempt::abandon`] it when no check ran; a failed attempt simply
+/// stays counted.
 pub struct LoginAttempt<'a> {
     store: &'a dyn ThrottleStore,
-    counts: [(String, Limit); 3],
+    keys: Keys,
+    client: String,
     id: u64,
+    now: SystemTime,
+    policy: ThrottlePolicy,
+    /// The counts this attempt is in so far, to take it back from.
+    counted: Vec<String>,
 }
 
 impl<'a> LoginAttempt<'a> {
-    /// Counts an attempt at `account` from `client` in all three counts,
-    /// one atomic step each. `Ok(Err(retry_after))` if one of them refuses
-    /// it; then it is taken back from the counts that had let it through.
+    /// Counts an attempt at `account` from `client`, one atomic step per
+    /// count: the client's first (so a client past its limit adds nothing
+    /// more anywhere), then the account-and-client count, then, unless the
+    /// account knows the client, the account's. `Ok(Err(retry_after))` if
+    /// one of them refuses it; then it is taken back from the counts that
+    /// had let it through.
     pub async fn reserve(
         store: &'a dyn ThrottleStore,
         account: &str,
@@ -171,30 +203,68 @@ impl<'a> LoginAttempt<'a> {
     ) -> Result<Result<LoginAttempt<'a>, Duration>, StoreError> {
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).map_err(|e| StoreError(e.to_string()))?;
-        let attempt = LoginAttempt {
+        let mut attempt = LoginAttempt {
             store,
-            counts: counts(account, client, policy),
+            keys: Keys::new(account, client),
+            client: client.to_owned(),
             id: u64::from_le_bytes(id),
+            now,
+            policy,
+            counted: Vec::new(),
         };
-        for (taken, (key, limit)) in attempt.counts.iter().enumerate() {
-            let decision = store.reserve_attempt(key, (now, attempt.id), *limit);
-            if let Attempt::Refused { retry_after } = decision.await? {
-                for (key, _) in &attempt.counts[..taken] {
-                    store.release(key, attempt.id).await?;
+        let known = store.remembers(&attempt.keys.known, client, now).await?;
+        let mut counts = vec![
+            (attempt.keys.client.clone(), policy.per_client),
+            (
+                attempt.keys.account_and_client.clone(),
+                policy.per_account_and_client,
+            ),
+        ];
+        if !known {
+            counts.push((attempt.keys.account.clone(), policy.per_account));
+        }
+        for (key, limit) in counts {
+            let decision = store.reserve_attempt(&key, (now, attempt.id), limit).await;
+            match decision {
+                Ok(Attempt::Allowed) => attempt.counted.push(key),
+                Ok(Attempt::Refused { retry_after }) => {
+                    attempt.abandon().await?;
+                    return Ok(Err(retry_after));
                 }
-                return Ok(Err(retry_after));
+                Err(error) => {
+                    // Best effort: the store failed, so may this.
+                    attempt.abandon().await.ok();
+                    return Err(error);
+                }
             }
         }
         Ok(Ok(attempt))
     }
 
     /// The password was right: this client's count at this account starts
-    /// again, and the attempt is no failure for the client or the account.
+    /// again, the attempt is no failure for the client or the account, and
+    /// the account knows this client from now on.
     pub async fn succeeded(self) -> Result<(), StoreError> {
-        let [(account_and_client, _), (client, _), (account, _)] = &self.counts;
-        self.store.clear(account_and_client).await?;
-        self.store.release(client, self.id).await?;
-        self.store.release(account, self.id).await
+        self.store.clear(&self.keys.account_and_client).await?;
+        for key in [&self.keys.client, &self.keys.account] {
+            if self.counted.contains(key) {
+                self.store.release(key, self.id).await?;
+            }
+        }
+        let known_for = self.policy.known_for;
+        self.store
+            .remember(&self.keys.known, &self.client, self.now, known_for)
+            .await
+    }
+
+    /// No password was checked (every hashing slot was busy, say): the
+    /// attempt is taken back from every count, so an overloaded server does
+    /// not turn the owner's tries into failures.
+    pub async fn abandon(self) -> Result<(), StoreError> {
+        for key in &self.counted {
+            self.store.release(key, self.id).await?;
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Accounts, orders and the login throttle on Redis.
 
 use super::*;
+use cafe::throttle::KNOWN_CLIENTS_PER_ACCOUNT;
 
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
     /// Adds the demo accounts, unless accounts of those names exist already
@@ -221,5 +222,54 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> ThrottleStore for RedisS
     async fn clear(&self, key: &str) -> Result<(), StoreError> {
         let key = &self.key("throttle", key);
         retried(|| async move { self.connection().del(key).await }).await
+    }
+
+    async fn remember(
+        &self,
+        key: &str,
+        client: &str,
+        now: SystemTime,
+        known_for: Duration,
+    ) -> Result<(), StoreError> {
+        // One sorted set per account, each client scored by when it stops
+        // being known (on the café's clock); one script on that key: add,
+        // drop the lapsed and all but the newest, and keep the key as long
+        // as the newest entry, counted from now (Redis's clock may not be
+        // the café's). Run twice, it does what it did once.
+        let script = &Script::new(
+            r"redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+              redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+              redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -1 - tonumber(ARGV[4]))
+              redis.call('PEXPIRE', KEYS[1], ARGV[5])
+              return 1",
+        );
+        let until = clock::unix_millis(now).saturating_add(clock::millis(known_for));
+        let now_ms = clock::unix_millis(now);
+        let key = &self.key("throttle", key);
+        let _: i64 = retried(|| async move {
+            script
+                .key(key)
+                .arg(until)
+                .arg(client)
+                .arg(now_ms)
+                .arg(KNOWN_CLIENTS_PER_ACCOUNT)
+                .arg(clock::millis(known_for).max(1))
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn remembers(
+        &self,
+        key: &str,
+        client: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let key = &self.key("throttle", key);
+        let until: Option<u64> =
+            retried(|| async move { self.connection().zscore(key, client).await }).await?;
+        Ok(until.is_some_and(|until| until > clock::unix_millis(now)))
     }
 }

@@ -136,3 +136,75 @@ fn the_default_policy_is_the_one_the_book_states() {
     }
     assert_eq!(policy.per_account.spacing(), Duration::from_secs(9));
 }
+
+/// Strangers who fill the account's ceiling and then poll for every spaced
+/// slot hold back only clients the account does not know: the owner, from
+/// where they logged in before, is never held back by it.
+#[tokio::test]
+async fn a_filled_account_ceiling_holds_back_strangers_not_a_known_client() {
+    let store = MemoryThrottle::default();
+    let policy = ThrottlePolicy::default();
+    let owner = LoginAttempt::reserve(&store, "admin", "203.0.113.4", at(0), policy);
+    owner.await.unwrap().unwrap().succeeded().await.unwrap();
+    // Twenty addresses, five failures each: the ceiling of 100 is full.
+    for stranger in 0..20 {
+        for _ in 0..5 {
+            let client = format!("198.51.100.{stranger}");
+            let attempt = LoginAttempt::reserve(&store, "admin", &client, at(1), policy);
+            assert!(attempt.await.unwrap().is_ok());
+        }
+    }
+    // A new stranger waits for a spaced slot; the owner does not.
+    let poller = LoginAttempt::reserve(&store, "admin", "192.0.2.1", at(2), policy);
+    assert!(poller.await.unwrap().is_err(), "past the ceiling: spaced");
+    let owner = LoginAttempt::reserve(&store, "admin", "203.0.113.4", at(2), policy);
+    owner.await.unwrap().expect("the owner is known");
+    // Known for thirty days, then a stranger like any other.
+    let later = at(2 + 30 * 24 * 60 * 60 + 1);
+    for stranger in 0..20 {
+        for _ in 0..5 {
+            let client = format!("198.51.100.{stranger}");
+            let attempt = LoginAttempt::reserve(&store, "admin", &client, later, policy);
+            assert!(attempt.await.unwrap().is_ok());
+        }
+    }
+    let forgotten = LoginAttempt::reserve(&store, "admin", "203.0.113.4", later, policy);
+    assert!(forgotten.await.unwrap().is_err());
+}
+
+/// One address flooding made-up names is stopped at its own count before
+/// any other count is touched, so it adds no keys and cannot push another
+/// client's count out of a full map.
+#[tokio::test]
+async fn a_flood_of_names_from_one_client_cannot_evict_another_clients_count() {
+    let store = MemoryThrottle::keeping(64);
+    let policy = ThrottlePolicy::default();
+    for _ in 0..5 {
+        let guesser = LoginAttempt::reserve(&store, "admin", "198.51.100.7", at(0), policy);
+        assert!(guesser.await.unwrap().is_ok());
+    }
+    for n in 0..10_000 {
+        let name = format!("made-up-{n}");
+        let flood = LoginAttempt::reserve(&store, &name, "192.0.2.1", at(1), policy);
+        let flooded = flood.await.unwrap().is_ok();
+        assert_eq!(flooded, n < 20, "attempt {n}");
+    }
+    let guesser = LoginAttempt::reserve(&store, "admin", "198.51.100.7", at(2), policy);
+    assert!(
+        guesser.await.unwrap().is_err(),
+        "the guesser's count survived"
+    );
+}
+
+/// An attempt whose password was never checked is taken back everywhere.
+#[tokio::test]
+async fn an_abandoned_attempt_counts_for_nothing() {
+    let store = MemoryThrottle::default();
+    let policy = ThrottlePolicy::default();
+    for _ in 0..10 {
+        let attempt = LoginAttempt::reserve(&store, "alice", "203.0.113.4", at(0), policy);
+        attempt.await.unwrap().unwrap().abandon().await.unwrap();
+    }
+    let attempt = LoginAttempt::reserve(&store, "alice", "203.0.113.4", at(0), policy);
+    assert!(attempt.await.unwrap().is_ok());
+}

@@ -452,3 +452,38 @@ fn a_trusted_proxy_that_is_not_an_address_stops_the_server_at_start() {
         "{stderr}"
     );
 }
+
+/// `cafe cluster`'s balancer is the edge: it sets X-Forwarded-For to the
+/// address it was connected from, replacing what the client wrote, so a
+/// client on the balancer's own (trusted) address cannot name itself
+/// anew with every guess.
+#[test]
+fn through_the_cluster_balancer_a_forged_forwarded_for_changes_nothing() {
+    let mut cluster = Server::run(
+        &[
+            "cluster",
+            "--instances",
+            "1",
+            "--auth",
+            "sessions",
+            "--store",
+            "memory",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+        "load balancer on http://",
+    );
+    let _instance = cluster.next_line();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let statuses = runtime.block_on(async {
+        let client = Client::new(&cluster.url()).unwrap();
+        let mut statuses = Vec::new();
+        for n in 1..=6 {
+            let forged =
+                login_call("admin", "guess").header("x-forwarded-for", &format!("198.51.100.{n}"));
+            statuses.push(client.send(&forged).await.unwrap().status);
+        }
+        statuses
+    });
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+}

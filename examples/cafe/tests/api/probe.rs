@@ -232,4 +232,23 @@ impl ThrottleStore for Probed<dyn ThrottleStore> {
         self.note("throttle.clear")?;
         self.inner.clear(key).await
     }
+    async fn remember(
+        &self,
+        key: &str,
+        client: &str,
+        now: SystemTime,
+        known_for: Duration,
+    ) -> Result<(), StoreError> {
+        self.note("throttle.remember")?;
+        self.inner.remember(key, client, now, known_for).await
+    }
+    async fn remembers(
+        &self,
+        key: &str,
+        client: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.note("throttle.remembers")?;
+        self.inner.remembers(key, client, now).await
+    }
 }

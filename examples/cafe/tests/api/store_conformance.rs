@@ -265,6 +265,52 @@ async fn accounts_orders_and_the_throttle(stores: &Stores) {
         .throttle
         .reserve_attempt(key, (at(NOW + 451), 4), spaced);
     assert_eq!(spaced_out.await.unwrap(), Attempt::Allowed);
+
+    // Known clients: remembered for a while, the most recent few only.
+    let known = &format!("known:{name}");
+    let month = Duration::from_secs(30 * 24 * 3600);
+    let throttle = &stores.throttle;
+    assert!(
+        !throttle
+            .remembers(known, "203.0.113.4", at(NOW))
+            .await
+            .unwrap()
+    );
+    throttle
+        .remember(known, "203.0.113.4", at(NOW), month)
+        .await
+        .unwrap();
+    assert!(
+        throttle
+            .remembers(known, "203.0.113.4", at(NOW + 60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !throttle
+            .remembers(known, "198.51.100.7", at(NOW + 60))
+            .await
+            .unwrap()
+    );
+    let lapsed = at(NOW + month.as_secs() + 1);
+    assert!(
+        !throttle
+            .remembers(known, "203.0.113.4", lapsed)
+            .await
+            .unwrap()
+    );
+    for n in 0..=cafe::throttle::KNOWN_CLIENTS_PER_ACCOUNT {
+        let client = format!("192.0.2.{n}");
+        let when = at(NOW + 1 + u64::try_from(n).unwrap());
+        throttle
+            .remember(known, &client, when, month)
+            .await
+            .unwrap();
+    }
+    let oldest = throttle.remembers(known, "192.0.2.0", at(NOW + 100));
+    assert!(!oldest.await.unwrap(), "only the most recent are kept");
+    let newest = throttle.remembers(known, "192.0.2.1", at(NOW + 100));
+    assert!(newest.await.unwrap());
 }
 
 /// A user name no earlier run against the same store has used: the
