@@ -60,7 +60,7 @@ impl TrustedProxies {
                 .flat_map(|value| value.split(','))
                 .collect::<Vec<_>>();
             for entry in forwarded.iter().rev() {
-                let Ok(address) = entry.trim().parse::<IpAddr>() else {
+                let Some(address) = forwarded_address(entry) else {
                     break;
                 };
                 client = address.to_canonical();
@@ -71,6 +71,17 @@ impl TrustedProxies {
         }
         counted_as(client)
     }
+}
+
+/// An `X-Forwarded-For` entry's address: `198.51.100.7`, `2001:db8::1`, or
+/// with a port as some proxies write it (`198.51.100.7:4711`,
+/// `[2001:db8::1]:4711`).
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 /// An IPv6 client is counted by its /64: one subscriber usually holds a
@@ -117,6 +128,9 @@ mod tests {
         assert_eq!(proxies.client(peer, &chain), "203.0.113.9");
         // An untrusted peer's header is ignored.
         assert_eq!(proxies.client(ip("198.51.100.7"), &chain), "198.51.100.7");
+        // A proxy that writes the client's port too is read the same way.
+        let with_ports = forwarded("[2001:db8::1]:4711, 203.0.113.9:4711");
+        assert_eq!(proxies.client(peer, &with_ports), "203.0.113.9");
         // Garbage stops the walk at the last trusted hop.
         let broken = forwarded("203.0.113.9, not-an-address");
         assert_eq!(proxies.client(peer, &broken), "10.0.0.2");

@@ -95,39 +95,57 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStore<C> {
     async fn place(&self, by: &str, item: &str, most: usize) -> Result<Option<Order>, StoreError> {
-        // `INCR` sent twice skips an id: harmless, ids only need to grow. So
-        // does an order refused at the limit.
-        let counter = &format!("{}order-id", self.prefix);
-        let id: u64 = retried(|| async move { self.connection().incr(counter, 1).await }).await?;
-        let order = Order {
-            id,
-            item: item.to_owned(),
-            by: by.to_owned(),
-        };
-        let json = &serde_json::to_string(&order).map_err(|e| StoreError(e.to_string()))?;
         // A user's orders are one sorted set, scored by id, and the count
         // and the add are one script on that one key: two orders at 999
         // cannot both find room. The script first looks for this very
         // order (its id is unique): sent twice, it is placed once, even
-        // when the first made the thousandth.
+        // when the first made the thousandth. And it refuses an id not above
+        // the user's newest (-1): the id comes from `INCR` a round trip
+        // earlier, so two orders at once could land out of order, and a
+        // page read between them would skip the later-landing one for
+        // good. A refused id is drawn again; ids only need to grow, so one
+        // skipped (by that, a retried `INCR`, or an order refused at the
+        // limit) is harmless.
         let script = &Script::new(
             r"if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
               if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+              local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+              if newest and tonumber(newest) >= tonumber(ARGV[2]) then return -1 end
               redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
               return 1",
         );
+        let counter = &format!("{}order-id", self.prefix);
         let orders = &self.key("orders", by);
-        let placed: i64 = retried(|| async move {
-            script
-                .key(orders)
-                .arg(most)
-                .arg(id)
-                .arg(json)
-                .invoke_async(&mut self.connection())
-                .await
-        })
-        .await?;
-        Ok((placed == 1).then_some(order))
+        // However many orders race, each lost race means another order
+        // landed: a handful of draws always suffices in practice.
+        for _ in 0..16 {
+            let id: u64 =
+                retried(|| async move { self.connection().incr(counter, 1).await }).await?;
+            let order = Order {
+                id,
+                item: item.to_owned(),
+                by: by.to_owned(),
+            };
+            let json = &serde_json::to_string(&order).map_err(|e| StoreError(e.to_string()))?;
+            let placed: i64 = retried(|| async move {
+                script
+                    .key(orders)
+                    .arg(most)
+                    .arg(id)
+                    .arg(json)
+                    .invoke_async(&mut self.connection())
+                    .await
+            })
+            .await?;
+            match placed {
+                1 => return Ok(Some(order)),
+                0 => return Ok(None),
+                _ => continue,
+            }
+        }
+        Err(StoreError(
+            "orders kept landing out of order; try again".to_owned(),
+        ))
     }
 
     async fn placed_by(

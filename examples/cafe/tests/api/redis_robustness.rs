@@ -485,3 +485,38 @@ async fn a_refresh_family_pruned_by_another_half_way_is_still_revoked_everywhere
     };
     bounded(every_pause_point(&redis, true)).await;
 }
+
+/// Found by a review: an order's id is drawn (`INCR`) a round trip before
+/// the order is added, so two orders at once could land out of id order,
+/// and a page read between them would skip the later-landing one for good.
+/// Forced here: an order with a higher id is already in alice's set when
+/// the next one draws its id; it must land above it, not below.
+#[tokio::test]
+async fn an_order_never_lands_below_one_already_placed() {
+    use cafe::store::OrderStore;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = redis.store("orders-in-order:").await;
+    let first = store
+        .place("alice", "flat white", 1000)
+        .await
+        .unwrap()
+        .unwrap();
+    // Another server drew the next ids and landed first.
+    let ahead = first.id + 3;
+    let json = format!(r#"{{"id":{ahead},"item":"cortado","by":"alice"}}"#);
+    let mut connection = plain_connection(&redis).await;
+    let _: i64 = redis::cmd("ZADD")
+        .arg("orders-in-order:orders:{alice}")
+        .arg(ahead)
+        .arg(json)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let next = store.place("alice", "latte", 1000).await.unwrap().unwrap();
+    assert!(next.id > ahead, "{} landed below {ahead}", next.id);
+    let page = store.placed_by("alice", first.id, 100).await.unwrap();
+    let ids: Vec<u64> = page.iter().map(|order| order.id).collect();
+    assert_eq!(ids, [ahead, next.id]);
+}
