@@ -96,7 +96,9 @@ impl Lab {
             work_counter: None,
             exchanges: Mutex::new(Vec::new()),
         };
-        let login = lab.log_in_reply("alice").await?;
+        let login = lab.log_in_reply("alice").await.map_err(|error| {
+            format!("{error}: is a café running at {target}? (cargo run -p cafe -- serve)")
+        })?;
         lab.server = lab.recognise(&login)?;
         lab.take_exchanges();
         Ok(lab)

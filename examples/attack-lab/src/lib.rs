@@ -157,6 +157,12 @@ impl Targets {
         why: "HS256 publishes no public key",
     };
 
+    /// Servers whose signatures are ECDSA, where r and s must not be zero.
+    pub const ECDSA: Targets = Targets::Signing {
+        algorithms: &[SigningAlgorithm::Es256],
+        why: "only an ECDSA signature has an r and an s to zero",
+    };
+
     /// Servers whose signatures have a twin.
     pub const ES256: Targets = Targets::Signing {
         algorithms: &[SigningAlgorithm::Es256],
@@ -303,7 +309,7 @@ pub fn listing() -> String {
     let mut text = String::new();
     for attack in catalogue() {
         text.push_str(&format!(
-            "{:<40} {:<22} {}\n",
+            "{:<40} {:<24} {}\n",
             attack.name,
             attack.family.title(),
             attack.attempt

@@ -8,7 +8,7 @@
 //! $ cargo run -p attack-lab -- all --target http://127.0.0.1:8080
 //! ```
 
-use attack_lab::{Attack, Lab, Outcome};
+use attack_lab::{Attack, Lab, Mechanism, Outcome};
 use cafe::cli::given_secret;
 use clap::Parser;
 use jwt::keys::{SigningAlgorithm, SigningKey};
@@ -71,8 +71,17 @@ async fn run(args: Args) -> Result<bool, String> {
         lab = lab.with_signing_key(key);
     }
     let server = lab.server();
-    println!("server: {:?}, {:?}\n", server.mechanism, server.algorithm);
+    let mechanism = match server.mechanism {
+        Mechanism::Sessions => "sessions (a session cookie)",
+        Mechanism::Jwt => "JWT (tokens in the body, a bearer on each request)",
+        Mechanism::Hybrid => "hybrid (an access token in the body, the refresh token in a cookie)",
+    };
+    let signed = server
+        .algorithm
+        .map_or(String::new(), |alg| format!(", signed {alg}"));
+    println!("server: {mechanism}{signed}\n");
     let mut all_refused = true;
+    let (mut refused, mut accepted, mut skipped, mut errors) = (0, Vec::new(), 0, Vec::new());
     for attack in &attacks {
         println!("== {} ({})", attack.name, attack.family.title());
         println!("tries:  {}", attack.attempt);
@@ -83,17 +92,41 @@ async fn run(args: Args) -> Result<bool, String> {
             print!("{}", attack_lab::show_exchange(&exchange));
         }
         match outcome {
-            Ok(Outcome::Refused(how)) => println!("verdict: REFUSED: {how}\n"),
+            Ok(Outcome::Refused(how)) => {
+                refused += 1;
+                println!("verdict: REFUSED: {how}\n");
+            }
             Ok(Outcome::Accepted(what)) => {
                 all_refused = false;
+                accepted.push(attack.name);
                 println!("verdict: ACCEPTED: {what}\n");
             }
-            Ok(Outcome::Skipped(why)) => println!("verdict: skipped: {why}\n"),
+            Ok(Outcome::Skipped(why)) => {
+                skipped += 1;
+                println!("verdict: skipped: {why}\n");
+            }
             Err(error) => {
                 all_refused = false;
+                errors.push(attack.name);
                 println!("verdict: ERROR: {error}\n");
             }
         }
+    }
+    println!(
+        "summary: {refused} refused, {} accepted, {skipped} skipped, {} errors",
+        accepted.len(),
+        errors.len()
+    );
+    if !accepted.is_empty() {
+        // Some attacks get through by design in some modes: the book's
+        // table (book/attacks/results.md) marks those "risk".
+        println!(
+            "accepted: {} (compare the book's table, where a mode's trade-offs are marked risk)",
+            accepted.join(", ")
+        );
+    }
+    if !errors.is_empty() {
+        println!("errors: {}", errors.join(", "));
     }
     Ok(all_refused)
 }

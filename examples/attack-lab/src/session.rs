@@ -205,8 +205,10 @@ async fn cookie_attributes(lab: &Lab) -> LabResult {
 
 fn needs_clock() -> Outcome {
     Outcome::Skipped(
-        "needs to move the server's clock forward: run it in the test suite, or against \
-         `cafe serve --idle-timeout 90s` and wait"
+        "needs to move the server's clock forward: only the test suite can \
+         (`cargo test -p cafe --test api attack_lab`); against a server you run, \
+         shorten the timeout (`--idle-timeout 90s`, `--absolute-timeout 2m`) and \
+         try the session by hand after it"
             .to_owned(),
     )
 }

@@ -247,7 +247,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     println!("demo users:");
     for (name, password, role) in DEMO_USERS {
-        println!("  {name:<6} password {password:<16} role {role:?}");
+        println!("  {name:<6} password {password:<16} role {}", role.as_str());
     }
     cafe::serve(listener, config)
         .await

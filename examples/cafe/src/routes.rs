@@ -63,6 +63,7 @@ pub fn router<M: Mechanism>(
         )
         .merge(M::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn(require_json_bodies))
         .layer(middleware::from_fn_with_state(
             Arc::new(origins),
@@ -84,6 +85,15 @@ async fn healthz() -> Json<Value> {
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+/// A known path asked with a method it does not take: JSON, like every
+/// other error (axum sends the `Allow` header by itself).
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint takes another method",
+    )
 }
 
 /// A response with a mechanism's headers added.

@@ -196,6 +196,8 @@ async fn each_endpoint_accepts_only_its_method(mode: Mode) {
     let answer = app.visitor().get("/logout").await;
     assert_eq!(answer.status, 405);
     assert_eq!(answer.header("allow"), Some("POST"));
+    // In JSON, like every other error.
+    assert!(answer.body["error"].is_string(), "{}", answer.text);
     assert_eq!(app.visitor().get("/login").await.status, 405);
     assert_eq!(app.visitor().send(&Call::post("/me")).await.status, 405);
 }
