@@ -185,6 +185,55 @@ async fn curl_keeps_a_secure_cookie_for_localhost() {
     assert_eq!(me, r#"{"name":"alice","role":"member"}"#);
 }
 
+/// The README's hybrid commands, as printed: log in keeping the cookies,
+/// renew with the refresh cookie, log out with it; after that the cookie
+/// renews nothing.
+#[tokio::test]
+async fn the_readmes_hybrid_curl_commands_log_in_refresh_and_log_out() {
+    let app = crate::support::spawn_app(crate::support::Mode::Hybrid).await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let jar = std::env::temp_dir().join(format!("cafe-curl-hybrid-{port}.txt"));
+    let jar = jar.to_str().unwrap().to_owned();
+    let status = |args: String| {
+        let jar = jar.clone();
+        async move {
+            let output = tokio::process::Command::new("curl")
+                .args([
+                    "--silent",
+                    "--show-error",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                ])
+                .args(args.split(' ').map(|arg| arg.replace("cookies.txt", &jar)))
+                .output()
+                .await
+                .expect("curl is installed (the book's curl examples need it)");
+            String::from_utf8(output.stdout).unwrap()
+        }
+    };
+    let login = tokio::process::Command::new("curl")
+        .args(["--silent", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args([&format!("localhost:{port}/login"), "-c", &jar])
+        .args(["-H", "content-type: application/json"])
+        .args(["-d", r#"{"username":"alice","password":"wonderland-42"}"#])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8(login.stdout).unwrap(), "200");
+    let refresh = format!("-i -X POST localhost:{port}/refresh -b cookies.txt -c cookies.txt");
+    let logout = format!("-i -X POST localhost:{port}/logout -b cookies.txt -c cookies.txt");
+    assert_eq!(status(refresh.clone()).await, "200");
+    assert_eq!(status(logout).await, "204");
+    assert_eq!(
+        status(refresh).await,
+        "401",
+        "the cookie renews nothing after logout"
+    );
+    std::fs::remove_file(&jar).ok();
+}
+
 fn cafe(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cafe"))
         .args(args)
