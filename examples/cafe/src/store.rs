@@ -45,15 +45,11 @@ pub trait OrderStore: Send + Sync + 'static {
     -> Result<Vec<Order>, StoreError>;
 }
 
-/// The login throttle's counts, each under a key such as
-/// `client:198.51.100.7` ([`cafe::throttle`] names them).
+/// The login throttle's counts, each under a key ([`cafe::throttle`]).
 #[async_trait]
 pub trait ThrottleStore: Send + Sync + 'static {
-    /// Counts `attempt` (its time, and a random number naming it) under
-    /// `key` *before* the password is checked, as one atomic step, if
-    /// `limit` lets it through ([`cafe::throttle::reserve`] decides).
-    /// However many requests arrive at once, no more are let through than
-    /// the limit allows; the same attempt sent twice is counted once.
+    /// Counts `attempt` under `key`, one atomic step, if `limit` lets it
+    /// through ([`cafe::throttle::reserve`]); sent twice, counted once.
     async fn reserve_attempt(
         &self,
         key: &str,
@@ -64,10 +60,8 @@ pub trait ThrottleStore: Send + Sync + 'static {
     async fn release(&self, key: &str, id: u64) -> Result<(), StoreError>;
     /// Forgets every attempt under `key`.
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
-    /// Remembers that `client` logged in at `now`, under `key` (one
-    /// account's known clients), for `known_for`; an account keeps its
-    /// [`KNOWN_CLIENTS_PER_ACCOUNT`](cafe::throttle::KNOWN_CLIENTS_PER_ACCOUNT)
-    /// most recent ones.
+    /// Remembers `client` under `key` (an account's known clients) for
+    /// `known_for`; the most recent few only.
     async fn remember(
         &self,
         key: &str,
