@@ -33,6 +33,14 @@ impl Server {
         Server(CafeProcess::start(binary, args, prefix).unwrap())
     }
 
+    /// `cafe cluster --instances N --auth sessions --store memory` on a
+    /// free port; the address is the load balancer's.
+    fn cluster_in_memory(instances: &str) -> Server {
+        let args = ["cluster", "--instances", instances, "--auth", "sessions"];
+        let rest = ["--store", "memory", "--addr", "127.0.0.1:0"];
+        Server::run(&[&args[..], &rest].concat(), "load balancer on http://")
+    }
+
     fn next_line(&mut self) -> String {
         self.0.next_line().expect("the server prints another line")
     }
@@ -395,20 +403,7 @@ fn token_commands_on_the_rfc_7515_example_are_recorded() {
 /// time in three.
 #[test]
 fn the_cluster_command_reproduces_the_sticky_session_problem() {
-    let mut cluster = Server::run(
-        &[
-            "cluster",
-            "--instances",
-            "3",
-            "--auth",
-            "sessions",
-            "--store",
-            "memory",
-            "--addr",
-            "127.0.0.1:0",
-        ],
-        "load balancer on http://",
-    );
+    let mut cluster = Server::cluster_in_memory("3");
     let instances: Vec<String> = (0..3).map(|_| cluster.next_line()).collect();
     assert!(
         instances[2].starts_with("instance 3 on http://127.0.0.1:"),
@@ -508,20 +503,7 @@ fn a_trusted_proxy_that_is_not_an_address_stops_the_server_at_start() {
 /// anew with every guess.
 #[test]
 fn through_the_cluster_balancer_a_forged_forwarded_for_changes_nothing() {
-    let mut cluster = Server::run(
-        &[
-            "cluster",
-            "--instances",
-            "1",
-            "--auth",
-            "sessions",
-            "--store",
-            "memory",
-            "--addr",
-            "127.0.0.1:0",
-        ],
-        "load balancer on http://",
-    );
+    let mut cluster = Server::cluster_in_memory("1");
     let _instance = cluster.next_line();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let statuses = runtime.block_on(async {

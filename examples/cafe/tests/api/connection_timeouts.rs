@@ -116,19 +116,22 @@ fn the_default_timeouts_close_a_stalled_request_within_30_seconds() {
     assert!(RESPONSE_WRITE_TIMEOUT <= Duration::from_secs(30));
 }
 
-#[tokio::test]
-async fn a_request_head_sent_in_half_is_closed_within_the_head_timeout() {
-    let address = serve().await;
+/// Sends half a request head to `address` and asserts the server closes
+/// the connection within the head timeout.
+async fn assert_half_a_head_is_closed(address: std::net::SocketAddr, held: &str) {
     let mut stream = TcpStream::connect(address).await.unwrap();
     stream
         .write_all(b"POST /login HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
     let closed = read_until_closed(&mut stream, TIMEOUTS.request_head + SLACK).await;
-    assert!(
-        closed.is_some(),
-        "a half-sent head still holds its connection"
-    );
+    assert!(closed.is_some(), "{held}");
+}
+
+#[tokio::test]
+async fn a_request_head_sent_in_half_is_closed_within_the_head_timeout() {
+    let address = serve().await;
+    assert_half_a_head_is_closed(address, "a half-sent head still holds its connection").await;
 }
 
 #[tokio::test]
@@ -395,14 +398,9 @@ async fn the_cluster_balancer_closes_a_half_sent_request_head_within_the_head_ti
     let response = read_response(&mut prompt).await;
     assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
     // ...and half a head is not waited for.
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    stream
-        .write_all(b"POST /login HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
-    let closed = read_until_closed(&mut stream, TIMEOUTS.request_head + SLACK).await;
-    assert!(
-        closed.is_some(),
-        "a half-sent head still holds its balancer connection"
-    );
+    assert_half_a_head_is_closed(
+        address,
+        "a half-sent head still holds its balancer connection",
+    )
+    .await;
 }

@@ -251,33 +251,12 @@ async fn reset_command_counts(redis: &RedisServer) {
 async fn cost_of_a_login_after(redis: &RedisServer, before: usize, families: bool) -> (usize, u64) {
     let prefix = format!("cost-{families}-{before}:");
     let store = RedisStore::with_connection(plain_connection(redis).await, &prefix);
-    let now = unix_now();
-    for n in 0..before {
-        if families {
-            let sid = format!("family-{n}");
-            store
-                .start(&sid, "alice", "r1", now + 3600, now)
-                .await
-                .unwrap();
-        } else {
-            store.create(new_key(), record("alice"), TTL).await.unwrap();
-        }
-    }
+    log_alice_in(&store, before, families).await;
     let wire = Wire::to(redis).await;
     let measured = RedisStore::with_connection(wire.clone(), &prefix);
     reset_command_counts(redis).await;
     let before_commands = commands_run(redis).await;
-    if families {
-        measured
-            .start("family-last", "alice", "r1", now + 3600, now)
-            .await
-            .unwrap();
-    } else {
-        measured
-            .create(new_key(), record("alice"), TTL)
-            .await
-            .unwrap();
-    }
+    log_in(&measured, families, "family-last", new_key()).await;
     // `INFO` itself, twice, and the reset are not the login's.
     let commands = commands_run(redis).await - before_commands - 1;
     (wire.round_trips(), commands)
@@ -381,18 +360,7 @@ async fn alice_at_the_cap<C>(store: &RedisStore<C>, families: bool)
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    let now = unix_now();
-    for n in 0..cafe::redis_store::MAX_LIVE_LOGINS_PER_USER {
-        if families {
-            let sid = format!("family-{n}");
-            store
-                .start(&sid, "alice", "r1", now + 3600, now)
-                .await
-                .unwrap();
-        } else {
-            store.create(new_key(), record("alice"), TTL).await.unwrap();
-        }
-    }
+    log_alice_in(store, cafe::redis_store::MAX_LIVE_LOGINS_PER_USER, families).await;
 }
 
 async fn log_in<C>(store: &RedisStore<C>, families: bool, sid: &str, key: SessionKey)
@@ -519,4 +487,15 @@ async fn an_order_never_lands_below_one_already_placed() {
     let page = store.placed_by("alice", first.id, 100).await.unwrap();
     let ids: Vec<u64> = page.iter().map(|order| order.id).collect();
     assert_eq!(ids, [ahead, next.id]);
+}
+
+/// `count` logins of alice straight into the store: sessions, or refresh
+/// families when `families`.
+async fn log_alice_in<C>(store: &RedisStore<C>, count: usize, families: bool)
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    for n in 0..count {
+        log_in(store, families, &format!("family-{n}"), new_key()).await;
+    }
 }
