@@ -40,6 +40,11 @@ async fn active(role: &str) -> Result<Standing, jwt::revocation::StoreError> {
     Ok(Standing::Active { role: role.into() })
 }
 
+/// `user` logged in with `role` at `NOW`: the login's first pair.
+async fn logged_in(authority: &TokenAuthority, user: &str, role: &str) -> TokenPair {
+    authority.log_in(user, NOW, active(role)).await.unwrap()
+}
+
 fn member() -> Standing {
     Standing::Active {
         role: "member".into(),
@@ -66,10 +71,7 @@ async fn refresh(
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let authority = authority(PLAIN);
-    let first = authority
-        .log_in("alice", NOW, active("member"))
-        .await
-        .unwrap();
+    let first = logged_in(&authority, "alice", "member").await;
     let second = refresh(&authority, &first.refresh_token, member(), NOW + 60)
         .await
         .unwrap();
@@ -90,10 +92,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 async fn reuse_ends_the_familys_access_tokens_at_once_only_when_versions_are_checked() {
     for checks in [PLAIN, VERSIONS] {
         let authority = authority(checks);
-        let first = authority
-            .log_in("alice", NOW, active("member"))
-            .await
-            .unwrap();
+        let first = logged_in(&authority, "alice", "member").await;
         let second = refresh(&authority, &first.refresh_token, member(), NOW + 60)
             .await
             .unwrap();
@@ -119,10 +118,7 @@ async fn reuse_ends_the_familys_access_tokens_at_once_only_when_versions_are_che
 #[tokio::test]
 async fn two_concurrent_refreshes_with_one_token_exactly_one_wins() {
     let authority = std::sync::Arc::new(authority(PLAIN));
-    let pair = authority
-        .log_in("alice", NOW, active("member"))
-        .await
-        .unwrap();
+    let pair = logged_in(&authority, "alice", "member").await;
     let attempts: Vec<_> = (0..8)
         .map(|_| {
             let (authority, token) = (authority.clone(), pair.refresh_token.clone());
@@ -141,10 +137,7 @@ async fn two_concurrent_refreshes_with_one_token_exactly_one_wins() {
 #[tokio::test]
 async fn a_banned_user_cannot_refresh() {
     let authority = authority(PLAIN);
-    let pair = authority
-        .log_in("alice", NOW, active("member"))
-        .await
-        .unwrap();
+    let pair = logged_in(&authority, "alice", "member").await;
     assert_eq!(
         refresh(&authority, &pair.refresh_token, Standing::Banned, NOW + 1).await,
         Err(RefreshRefusal::Banned)
@@ -159,10 +152,7 @@ async fn a_banned_user_cannot_refresh() {
 #[tokio::test]
 async fn refresh_tokens_expire_at_the_end_of_the_login_however_often_used() {
     let authority = authority(PLAIN);
-    let mut pair = authority
-        .log_in("alice", NOW, active("member"))
-        .await
-        .unwrap();
+    let mut pair = logged_in(&authority, "alice", "member").await;
     let day = 24 * 3600;
     for d in 1..7 {
         pair = refresh(&authority, &pair.refresh_token, member(), NOW + d * day)
@@ -183,10 +173,7 @@ async fn refresh_tokens_expire_at_the_end_of_the_login_however_often_used() {
 async fn logout_denylists_the_access_token_only_when_the_denylist_is_checked() {
     for checks in [PLAIN, DENYLIST] {
         let authority = authority(checks);
-        let pair = authority
-            .log_in("alice", NOW, active("member"))
-            .await
-            .unwrap();
+        let pair = logged_in(&authority, "alice", "member").await;
         let claims = authority
             .authenticate(&pair.access_token, NOW)
             .await
@@ -210,14 +197,8 @@ async fn logout_denylists_the_access_token_only_when_the_denylist_is_checked() {
 #[tokio::test]
 async fn a_logged_out_token_stays_refused_through_the_leeway() {
     let authority = authority(DENYLIST);
-    let alice = authority
-        .log_in("alice", NOW, active("member"))
-        .await
-        .unwrap();
-    let admin = authority
-        .log_in("admin", NOW, active("admin"))
-        .await
-        .unwrap();
+    let alice = logged_in(&authority, "alice", "member").await;
+    let admin = logged_in(&authority, "admin", "admin").await;
     let exp = NOW + Lifetimes::default().access;
     let alice_claims = authority
         .authenticate(&alice.access_token, NOW)
@@ -241,10 +222,7 @@ async fn a_logged_out_token_stays_refused_through_the_leeway() {
 #[tokio::test]
 async fn a_token_logged_out_inside_the_leeway_is_refused_too() {
     let authority = authority(DENYLIST);
-    let alice = authority
-        .log_in("alice", NOW, active("member"))
-        .await
-        .unwrap();
+    let alice = logged_in(&authority, "alice", "member").await;
     let exp = NOW + Lifetimes::default().access;
     // Past exp, inside the leeway: the token still works...
     let claims = authority
@@ -263,10 +241,7 @@ async fn a_token_logged_out_inside_the_leeway_is_refused_too() {
 async fn token_versions_end_old_access_tokens_at_once_only_when_checked() {
     for checks in [PLAIN, VERSIONS] {
         let authority = authority(checks);
-        let pair = authority
-            .log_in("alice", NOW, active("member"))
-            .await
-            .unwrap();
+        let pair = logged_in(&authority, "alice", "member").await;
         authority.user_changed("alice").await.unwrap();
         let result = authority.authenticate(&pair.access_token, NOW + 1).await;
         if checks.token_version {
@@ -299,10 +274,7 @@ fn after_key_rotation_old_tokens_verify_until_the_old_key_is_retired() {
 #[tokio::test]
 async fn logout_with_an_expired_access_token_still_ends_the_login() {
     let authority = authority(DENYLIST);
-    let pair = authority
-        .log_in("alice", NOW, active("member"))
-        .await
-        .unwrap();
+    let pair = logged_in(&authority, "alice", "member").await;
     let after_lunch = NOW + 3600;
     assert!(
         authority
