@@ -83,11 +83,6 @@ impl Credential {
         }
     }
 
-    /// A session credential for session ID `id`.
-    pub fn session(id: &str) -> Credential {
-        Credential::Cookie(format!("{SESSION_COOKIE}={id}"))
-    }
-
     /// `call` with this credential attached the way a client attaches it:
     /// the cookie, or the access token as a bearer token.
     pub fn attach(&self, call: Call) -> Call {
