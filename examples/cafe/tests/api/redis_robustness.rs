@@ -499,3 +499,36 @@ where
         log_in(store, families, &format!("family-{n}"), new_key()).await;
     }
 }
+
+/// What the book says an authenticated request costs with sessions in
+/// Redis: four round trips (load the session; touch its record, then its
+/// entry in alice's index; read the account's role), counted on the wire.
+#[tokio::test]
+async fn an_authenticated_request_on_a_redis_session_is_four_round_trips() {
+    bounded(async {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let wire = Wire::to(&redis).await;
+        let store = RedisStore::with_connection(wire.clone(), "trips:");
+        store.seed_demo_users().await.unwrap();
+        let mut config = Mode::Sessions.config();
+        config.stores = Stores::all_in(Arc::new(store));
+        let clock = Arc::new(ManualClock::starting_at(opening_time()));
+        let app = spawn_configured(Mode::Sessions, config, clock).await;
+        let alice = app.logged_in("alice", "wonderland-42").await;
+        // The first request also loads the touch script into Redis once.
+        assert_eq!(alice.get("/me").await.status, 200);
+        let counted: Vec<usize> = {
+            let mut counted = Vec::new();
+            for _ in 0..3 {
+                let before = wire.round_trips();
+                assert_eq!(alice.get("/me").await.status, 200);
+                counted.push(wire.round_trips() - before);
+            }
+            counted
+        };
+        assert_eq!(counted, [4, 4, 4]);
+    })
+    .await;
+}
