@@ -135,6 +135,8 @@ fn the_default_policy_is_the_one_the_book_states() {
         assert_eq!(limit.past_the_limit, past_the_limit);
     }
     assert_eq!(policy.per_account.spacing(), Duration::from_secs(9));
+    // A correct password makes its client known for thirty days.
+    assert_eq!(policy.known_for, Duration::from_secs(30 * 24 * 60 * 60));
 }
 
 /// Strangers who fill the account's ceiling and then poll for every spaced
