@@ -36,7 +36,8 @@ impl TrustedProxies {
             .map(TrustedProxies)
     }
 
-    fn trusts(&self, address: IpAddr) -> bool {
+    /// Whether `address` is one of the trusted proxies.
+    pub fn trusts(&self, address: IpAddr) -> bool {
         self.0.iter().any(|network| network.contains(&address))
     }
 
@@ -82,6 +83,12 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
         .parse::<IpAddr>()
         .ok()
         .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+}
+
+/// The client a connection from `peer` is counted as, before any header
+/// is read: the throttle's unit, an IPv6 /64 or an IPv4 address.
+pub fn peer_client(peer: IpAddr) -> String {
+    counted_as(peer.to_canonical())
 }
 
 /// An IPv6 client is counted by its /64: one subscriber usually holds a

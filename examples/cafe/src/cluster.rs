@@ -20,7 +20,7 @@ use axum::http::header::HOST;
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use cafe::error::ApiError;
-use cafe::{BODY_LIMIT_BYTES, Config, ConnectionTimeouts, MAX_CONNECTIONS};
+use cafe::{BODY_LIMIT_BYTES, Config, ConnectionLimits};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -95,9 +95,14 @@ pub async fn run(
     balancer: TcpListener,
     instances: Vec<(TcpListener, Config)>,
 ) -> std::io::Result<()> {
-    let (timeouts, max_connections) = instances.first().map_or(
-        (ConnectionTimeouts::default(), MAX_CONNECTIONS),
-        |(_, config)| (config.connection_timeouts, config.max_connections),
+    // The balancer is the edge: its limits are the first instance's, but
+    // it trusts no proxy in front of it.
+    let limits = instances.first().map_or_else(
+        || ConnectionLimits::of(&Config::new(cafe::AuthMode::Sessions)),
+        |(_, config)| ConnectionLimits {
+            trusted_proxies: cafe::client_address::TrustedProxies::default(),
+            ..ConnectionLimits::of(config)
+        },
     );
     let mut addresses = Vec::new();
     for (listener, config) in instances {
@@ -111,5 +116,5 @@ pub async fn run(
         client,
     });
     let router = Router::new().fallback(forward).with_state(state);
-    cafe::serve_router(balancer, router, timeouts, max_connections).await
+    cafe::serve_router(balancer, router, limits).await
 }

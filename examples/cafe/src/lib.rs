@@ -71,6 +71,7 @@ use jwt::{Lifetimes, RevocationChecks, TokenAuthority};
 use mechanisms::jwt::{JwtMechanism, RefreshDelivery};
 use mechanisms::sessions::SessionMechanism;
 use sessions::{Sessions, Timeouts};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -146,6 +147,9 @@ pub struct Config {
     /// How many connections [`serve`] serves at once: [`MAX_CONNECTIONS`]
     /// unless a test says otherwise.
     pub max_connections: usize,
+    /// How many connections one client may hold at once; the next is closed
+    /// at once ([`MAX_CONNECTIONS_PER_CLIENT`]).
+    pub max_connections_per_client: usize,
 }
 
 impl Config {
@@ -193,6 +197,7 @@ impl Config {
             clock: Arc::new(SystemClock),
             connection_timeouts: ConnectionTimeouts::default(),
             max_connections: MAX_CONNECTIONS,
+            max_connections_per_client: MAX_CONNECTIONS_PER_CLIENT,
         }
     }
 }
@@ -308,6 +313,13 @@ pub const RESPONSE_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// then accepting fails first, and [`serve`] waits and tries again.
 pub const MAX_CONNECTIONS: usize = 4096;
 
+/// The default [`Config::max_connections_per_client`]: 256 at once from one
+/// client (an IPv4 address or an IPv6 /64; trusted proxies are not
+/// limited). Without it, one client could hold every one of the
+/// [`MAX_CONNECTIONS`] with a request every 20 s and nobody else would be
+/// served; now it takes sixteen clients. Browsers open six per site.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 256;
+
 impl Default for ConnectionTimeouts {
     fn default() -> ConnectionTimeouts {
         ConnectionTimeouts {
@@ -331,8 +343,8 @@ pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result
             format!("http://127.0.0.1:{port}"),
         ]);
     }
-    let (timeouts, max_connections) = (config.connection_timeouts, config.max_connections);
-    serve_router(listener, app(config), timeouts, max_connections).await
+    let limits = ConnectionLimits::of(&config);
+    serve_router(listener, app(config), limits).await
 }
 
 /// Serves `app` on `listener` until the process ends: the café's own app,
@@ -342,13 +354,17 @@ pub async fn serve(listener: TcpListener, mut config: Config) -> std::io::Result
 pub async fn serve_router(
     listener: TcpListener,
     app: Router,
-    timeouts: ConnectionTimeouts,
-    max_connections: usize,
+    limits: ConnectionLimits,
 ) -> std::io::Result<()> {
+    let ConnectionLimits {
+        timeouts,
+        total,
+        per_client,
+        trusted_proxies,
+    } = limits;
     // At least one, or nothing would ever be served.
-    let slots = Arc::new(Semaphore::new(
-        max_connections.clamp(1, Semaphore::MAX_PERMITS),
-    ));
+    let slots = Arc::new(Semaphore::new(total.clamp(1, Semaphore::MAX_PERMITS)));
+    let held = Arc::new(std::sync::Mutex::new(HashMap::<String, usize>::new()));
     loop {
         // A slot first, then a connection: at the cap, new clients wait in
         // the kernel's backlog, costing the server nothing, and are served as
@@ -371,6 +387,22 @@ pub async fn serve_router(
                 continue;
             }
         };
+        // One client may hold only so many: past them its connection is
+        // closed at once, so it cannot take every slot from everyone else.
+        let client =
+            (!trusted_proxies.trusts(peer.ip())).then(|| client_address::peer_client(peer.ip()));
+        if let Some(client) = &client {
+            let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+            let count = held.entry(client.clone()).or_default();
+            if *count >= per_client.max(1) {
+                continue; // dropping the stream closes it, and frees the slot
+            }
+            *count += 1;
+        }
+        let release = HeldBy {
+            held: Arc::clone(&held),
+            client,
+        };
         let app = app.clone();
         let service =
             service_fn(move |request| respond(app.clone(), request, peer, timeouts.request_body));
@@ -389,7 +421,53 @@ pub async fn serve_router(
                 tracing::debug!(%error, %peer, "connection closed");
             }
             drop(slot); // the connection is closed: the next may come in
+            drop(release);
         });
+    }
+}
+
+/// What [`serve_router`] holds each connection to.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// The timeouts of each connection.
+    pub timeouts: ConnectionTimeouts,
+    /// Connections served at once.
+    pub total: usize,
+    /// Connections one client may hold at once.
+    pub per_client: usize,
+    /// Proxies exempt from the per-client limit: every client behind one
+    /// comes from its address.
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl ConnectionLimits {
+    /// The limits `config` sets.
+    pub fn of(config: &Config) -> ConnectionLimits {
+        ConnectionLimits {
+            timeouts: config.connection_timeouts,
+            total: config.max_connections,
+            per_client: config.max_connections_per_client,
+            trusted_proxies: config.trusted_proxies.clone(),
+        }
+    }
+}
+
+/// One client's hold on a connection, given back when the connection ends.
+struct HeldBy {
+    held: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    client: Option<String>,
+}
+
+impl Drop for HeldBy {
+    fn drop(&mut self) {
+        let Some(client) = &self.client else { return };
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = held.get_mut(client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.remove(client);
+            }
+        }
     }
 }
 

@@ -381,6 +381,54 @@ async fn one_connection_more_than_the_cap_is_not_served_until_one_closes() {
     assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
 }
 
+/// Found by a review: one client could hold every connection slot with a
+/// request every 20 s, and nobody else was served. Past its own limit, a
+/// client's next connection is closed at once; another client is served.
+#[tokio::test]
+async fn one_client_cannot_hold_every_connection() {
+    let per_client = 2;
+    let config = Config {
+        connection_timeouts: ConnectionTimeouts {
+            request_head: Duration::from_secs(60),
+            ..TIMEOUTS
+        },
+        max_connections: 3,
+        max_connections_per_client: per_client,
+        ..Config::new(AuthMode::Sessions)
+    };
+    let listener = TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    serve_on(listener, config);
+    let from = |client: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind((std::net::Ipv4Addr::from(client), 0).into())
+            .unwrap();
+        socket
+            .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
+            .await
+            .unwrap()
+    };
+    let health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..per_client {
+        let mut stream = from([127, 0, 0, 5]).await;
+        stream.write_all(health).await.unwrap();
+        let response = read_response(&mut stream).await;
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        held.push(stream);
+    }
+    let mut one_more = from([127, 0, 0, 5]).await;
+    one_more.write_all(health).await.ok();
+    let closed = read_until_closed(&mut one_more, SLACK).await;
+    let (answer, _) = closed.expect("the client's extra connection is closed");
+    assert_eq!(answer, "", "closed unanswered");
+    let mut another = from([127, 0, 0, 6]).await;
+    another.write_all(health).await.unwrap();
+    let response = read_response(&mut another).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+}
+
 #[tokio::test]
 async fn the_cluster_balancer_closes_a_half_sent_request_head_within_the_head_timeout() {
     // `cafe cluster` in-process; the balancer takes its connection handling
