@@ -215,7 +215,12 @@ fn logged_in(
             role: "member".into(),
         })
     };
-    let pair = finish_now(authority.log_in("alice", LOGIN_TIME, member))?;
+    let pair = finish_now(authority.log_in(
+        "alice",
+        &jwt::revocation::Device::default(),
+        LOGIN_TIME,
+        member,
+    ))?;
     Ok((authority, pair))
 }
 

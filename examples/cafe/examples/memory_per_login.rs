@@ -49,12 +49,25 @@ async fn redis_used_bytes(url: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// What each login keeps of where it came from: an address and a browser's
+/// `User-Agent`, cut as the café cuts it.
+fn device() -> sessions::Device {
+    sessions::Device::new(
+        "203.0.113.7",
+        Some(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36",
+        ),
+    )
+}
+
 fn record(n: usize) -> SessionRecord {
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
     SessionRecord {
         user: format!("user-{n}"),
         created_at: at,
         last_seen: at,
+        login_id: format!("{n:022}"),
+        device: device(),
     }
 }
 
@@ -81,7 +94,7 @@ where
                         let sid = format!("{n:022}");
                         let jti = format!("{:022}", n + 1);
                         tokens
-                            .start(&sid, &user, &jti, NOW + 7 * 86_400, NOW)
+                            .start(&sid, &user, &jti, NOW + 7 * 86_400, NOW, &device())
                             .await
                             .expect("stored");
                     }

@@ -16,6 +16,7 @@ use cafe::error::ApiError;
 use cafe::store::Stores;
 use cafe::users::{PasswordChecker, Profile, Role};
 use serde::{Deserialize, Serialize};
+pub use sessions::Device;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -32,7 +33,8 @@ pub enum RoleSource {
 }
 
 /// Who sent a request, resolved by the mechanism: the account name and the
-/// role in force, with how that role was learned.
+/// role in force, with how that role was learned, and which of the
+/// account's logins the credential belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     /// The account name.
@@ -41,6 +43,42 @@ pub struct Authenticated {
     pub role: Role,
     /// Where [`Authenticated::role`] came from.
     pub source: RoleSource,
+    /// The login's public id, as `GET /me/logins` lists it.
+    pub login: String,
+}
+
+/// One of a user's logins, as `GET /me/logins` lists it (ASVS 5.0
+/// requirement 7.5.2): never the credential, nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Login {
+    /// The login's public id: `DELETE /me/logins/{id}` ends it.
+    pub id: String,
+    /// When the user logged in (seconds since 1970).
+    pub created_at: u64,
+    /// Sessions: the last request. Tokens: the last refresh, since a
+    /// request with an access token leaves no trace on the server.
+    pub last_used_at: u64,
+    /// The client's address at login.
+    pub client: String,
+    /// The first characters of its `User-Agent`.
+    pub user_agent: String,
+    /// Whether this is the login the request came with.
+    pub current: bool,
+}
+
+/// What `DELETE /me/logins/{id}` ended, and what it could not reach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginEnded {
+    /// The id of the login that ended.
+    pub ended: String,
+    /// Token modes: the login's newest access token keeps working until
+    /// this moment (its `exp` plus the verifier's leeway, seconds since
+    /// 1970), because nothing the server checks names one login's access
+    /// tokens. Absent for sessions: the cookie stopped working at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token_works_until: Option<u64>,
+    /// The same, in words.
+    pub note: &'static str,
 }
 
 /// Why an account may not act, or be given a credential.
@@ -99,11 +137,13 @@ pub struct Issued {
 }
 
 /// A login begun or renewed: whose it is (with the role its credential
-/// carries), and what to send back.
+/// carries), which login, and what to send back.
 #[derive(Debug)]
 pub struct LoggedIn {
     /// The user, with the role in force now.
     pub profile: Profile,
+    /// The login's public id.
+    pub login: String,
     /// What to send back.
     pub issued: Issued,
 }
@@ -177,12 +217,14 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<Authenticated, AuthFailure>> + Send;
 
-    /// The password of `user` was right: issue a credential. Any credential
-    /// the request already carries is ended first.
+    /// The password of `user` was right: issue a credential, for a new
+    /// login made from `device`. Any credential the request already carries
+    /// is ended first.
     fn issue(
         &self,
         request: &HeaderMap,
         user: &Profile,
+        device: Device,
         now: SystemTime,
     ) -> impl Future<Output = Result<LoggedIn, ApiError>> + Send;
 
@@ -206,6 +248,22 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
 
     /// Log `user` out everywhere; returns how many logins were ended.
     fn revoke_all(&self, user: &str) -> impl Future<Output = Result<usize, ApiError>> + Send;
+
+    /// `user`'s live logins at `now`, oldest first; none is marked current.
+    fn logins(
+        &self,
+        user: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<Login>, ApiError>> + Send;
+
+    /// Ends `user`'s login `id`; `None` if they have no live login of that
+    /// id (another user's included).
+    fn end_login(
+        &self,
+        user: &str,
+        id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<LoginEnded>, ApiError>> + Send;
 
     /// An admin changed `user`'s role: credentials that carry the old one
     /// are now stale. Sessions carry no role, and need do nothing.
@@ -253,6 +311,8 @@ pub struct CurrentUser {
     pub role: Role,
     /// How that role was learned.
     pub source: RoleSource,
+    /// Which of the account's logins the request came with.
+    pub login: String,
 }
 
 // ANCHOR: current_user
@@ -280,6 +340,7 @@ impl<M: Mechanism> FromRequestParts<AppState<M>> for CurrentUser {
             name: profile.name,
             role: profile.role,
             source: caller.source,
+            login: caller.login,
         })
     }
 }

@@ -16,8 +16,8 @@ use cafe::{AllowedOrigins, AuthMode, Config};
 use clap::builder::PossibleValue;
 use clap::{Subcommand, ValueEnum};
 use ipnet::IpNet;
-use jwt::RevocationChecks;
 use jwt::keys::{KeyRing, MIN_HS256_SECRET_BYTES, SigningAlgorithm, SigningKey};
+use jwt::{Lifetimes, RevocationChecks};
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// JWT: how long a login's refresh tokens live, from login.
     #[arg(long, default_value = "7d", value_parser = parse_duration)]
     refresh_ttl: Duration,
+    /// JWT: a login not refreshed for this long ends (an inactivity
+    /// timeout) [default: 30m past the access token's lifetime: 45m; 35m
+    /// for hybrid].
+    #[arg(long, value_parser = parse_duration)]
+    refresh_idle_timeout: Option<Duration>,
     /// JWT: check every access token's version against the user's, so role
     /// changes, bans, "log out everywhere" and refresh-token theft apply at
     /// once (one store lookup per request).
@@ -215,9 +220,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     config.session_timeouts.idle = args.idle_timeout;
     config.session_timeouts.absolute = args.absolute_timeout;
     if let Some(access_ttl) = args.access_ttl {
-        config.jwt_lifetimes.access = access_ttl.as_secs();
+        // The idle limit follows the access lifetime unless it is set too.
+        config.jwt_lifetimes = Lifetimes::with_access(access_ttl.as_secs());
     }
     config.jwt_lifetimes.refresh = args.refresh_ttl.as_secs();
+    if let Some(idle) = args.refresh_idle_timeout {
+        config.jwt_lifetimes.refresh_idle = idle.as_secs();
+    }
     config.revocation_checks = RevocationChecks {
         denylist: args.check_denylist,
         token_version: args.check_token_version,

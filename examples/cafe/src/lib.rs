@@ -126,7 +126,8 @@ pub struct Config {
     /// The keys that sign JWTs (a random HS256 secret by default).
     pub jwt_keys: KeyRing,
     /// Access and refresh token lifetimes (15 minutes, 7 days; the hybrid's
-    /// access tokens 5 minutes).
+    /// access tokens 5 minutes), and the idle limit of a login's refresh
+    /// tokens (30 minutes past one access lifetime: 45 and 35 minutes).
     pub jwt_lifetimes: Lifetimes,
     /// What an access-token check looks up besides the signature: nothing by
     /// default (`--check-denylist`, `--check-token-version` add one lookup each).
@@ -185,10 +186,7 @@ impl Config {
             jwt_lifetimes: match auth {
                 // The hybrid refreshes silently, so it can afford a short
                 // access token: a ban reaches it within five minutes.
-                AuthMode::Hybrid => Lifetimes {
-                    access: 5 * 60,
-                    ..Lifetimes::default()
-                },
+                AuthMode::Hybrid => Lifetimes::with_access(5 * 60),
                 AuthMode::Sessions | AuthMode::Jwt => Lifetimes::default(),
             },
             revocation_checks: RevocationChecks::default(),

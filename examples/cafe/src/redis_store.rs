@@ -26,7 +26,8 @@ use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
 use cafe::throttle::{Attempt, CountedAttempt, Limit, PastTheLimit};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::revocation::{
-    DenylistStore, RefreshFamilyStore, Rotation, RotationRefusal, TokenVersionStore,
+    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, Rotation, RotationRefusal,
+    TokenVersionStore,
 };
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
@@ -264,13 +265,24 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         jti: &str,
         expires: u64,
         now: u64,
+        device: &Device,
     ) -> Result<(), StoreError> {
         let family = &self.key("family", sid);
         let index = &self.key("user-families", user);
         let ttl = seconds_until(expires, now);
         // The family and its TTL in one transaction, then its index entry,
         // as for a session; both are the same when written twice.
-        let fields = &[("user", user), ("current", jti), ("revoked", "0")];
+        let (now_text, expires_text) = (now.to_string(), expires.to_string());
+        let fields = &[
+            ("user", user),
+            ("current", jti),
+            ("revoked", "0"),
+            ("created", &now_text),
+            ("used", &now_text),
+            ("expires", &expires_text),
+            ("client", &device.client),
+            ("agent", &device.user_agent),
+        ];
         retried(|| async move {
             redis::pipe()
                 .atomic()
@@ -304,14 +316,24 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
     }
 
     // ANCHOR: rotate
-    async fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<Rotation, StoreError> {
+    async fn rotate(
+        &self,
+        sid: &str,
+        jti: &str,
+        next_jti: &str,
+        now: u64,
+        idle: u64,
+    ) -> Result<Rotation, StoreError> {
         // The compare and the swap in one script: Redis runs it whole, so of
         // two refreshes with the same token exactly one is `rotated`. The
         // swap notes the token it replaced, so that the same swap sent again
         // (after a dropped connection lost its answer) is `rotated` again,
-        // not taken for a reuse: only this request knows `next_jti`.
+        // not taken for a reuse: only this request knows `next_jti`. A
+        // family last renewed `idle` seconds ago or more ends, in the same
+        // step; one with no renewal time (written by an older café) counts
+        // as idle.
         let script = &Script::new(
-            r"local family = redis.call('HMGET', KEYS[1], 'user', 'current', 'revoked', 'previous')
+            r"local family = redis.call('HMGET', KEYS[1], 'user', 'current', 'revoked', 'previous', 'used')
               if not family[1] then return {'unknown'} end
               if family[3] == '1' then return {'revoked'} end
               if family[2] == ARGV[2] and family[4] == ARGV[1] then
@@ -321,7 +343,13 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
                 redis.call('HSET', KEYS[1], 'revoked', '1')
                 return {'reused'}
               end
-              redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1])
+              local used = tonumber(family[5]) or 0
+              if tonumber(ARGV[3]) >= used + tonumber(ARGV[4]) then
+                redis.call('HSET', KEYS[1], 'revoked', '1')
+                return {'idle', family[1]}
+              end
+              redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1],
+                'used', math.max(used, tonumber(ARGV[3])))
               return {'rotated', family[1]}",
         );
         let family = &self.key("family", sid);
@@ -330,6 +358,8 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
                 .key(family)
                 .arg(jti)
                 .arg(next_jti)
+                .arg(now)
+                .arg(idle)
                 .invoke_async(&mut self.connection())
                 .await
         })
@@ -338,6 +368,11 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
             [verdict, user] if verdict == "rotated" => Rotation::Rotated { user: user.clone() },
             [verdict] if verdict == "revoked" => Rotation::Refused(RotationRefusal::Revoked),
             [verdict] if verdict == "reused" => Rotation::Refused(RotationRefusal::Reused),
+            [verdict, user] if verdict == "idle" => {
+                // Ended: out of the index, where it would count against the cap.
+                self.forget_login("user-families", user, sid).await?;
+                Rotation::Refused(RotationRefusal::Idle)
+            }
             _ => Rotation::Refused(RotationRefusal::Unknown),
         })
     }
@@ -372,6 +407,52 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
             end_family(self.key("family", sid))
         })
         .await
+    }
+
+    async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, StoreError> {
+        // As for sessions: the index, then every family at once.
+        let index = &self.key("user-families", user);
+        let members =
+            retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
+        let commands: Vec<redis::Cmd> = members
+            .iter()
+            .map(|sid| redis::cmd("HGETALL").arg(self.key("family", sid)).clone())
+            .collect();
+        let answers = retried(|| logins::each_answered(&self.connection, commands.clone())).await?;
+        let mut families = Vec::new();
+        for (sid, answer) in members.iter().zip(answers) {
+            let fields: HashMap<String, String> =
+                redis::from_redis_value(answer).map_err(|e| StoreError(format!("redis: {e}")))?;
+            let text = |name: &str| fields.get(name).cloned();
+            let time = |name: &str| text(name).and_then(|value| value.parse::<u64>().ok());
+            let (Some(user), Some(current_jti), Some(revoked)) =
+                (text("user"), text("current"), text("revoked"))
+            else {
+                continue; // forgotten since the index was read
+            };
+            let (Some(created), Some(last_used), Some(expires)) =
+                (time("created"), time("used"), time("expires"))
+            else {
+                continue; // written by an older café: not listed, and ends at its next refresh
+            };
+            if revoked == "1" {
+                continue;
+            }
+            families.push(FamilyRecord {
+                sid: sid.clone(),
+                user,
+                current_jti,
+                revoked: false,
+                expires,
+                created,
+                last_used,
+                device: Device {
+                    client: text("client").unwrap_or_default(),
+                    user_agent: text("agent").unwrap_or_default(),
+                },
+            });
+        }
+        Ok(families)
     }
 }
 
@@ -535,6 +616,36 @@ mod logins {
             .await
     }
 
+    /// Sends every command at once, as [`all_at_once`] does, and returns
+    /// each answer in the place of its command.
+    pub(super) async fn each_answered<C>(
+        connection: &C,
+        commands: Vec<Cmd>,
+    ) -> RedisResult<Vec<Value>>
+    where
+        C: ConnectionLike + Clone + Send + 'static,
+    {
+        let mut running = tokio::task::JoinSet::new();
+        for (place, command) in commands.into_iter().enumerate() {
+            let mut connection = connection.clone();
+            running
+                .spawn(async move { (place, command.query_async::<Value>(&mut connection).await) });
+        }
+        let mut answers = Vec::new();
+        while let Some(finished) = running.join_next().await {
+            let (place, answer) = finished.map_err(|error| {
+                redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "a Redis command's task failed",
+                    error.to_string(),
+                ))
+            })?;
+            answers.push((place, answer?));
+        }
+        answers.sort_by_key(|(place, _)| *place);
+        Ok(answers.into_iter().map(|(_, answer)| answer).collect())
+    }
+
     /// Sends every command at once, each on its own (they name keys in
     /// different slots of a cluster, so they cannot share one pipeline), and
     /// returns the answers: one round trip of waiting, however many there are.
@@ -545,23 +656,7 @@ mod logins {
     where
         C: ConnectionLike + Clone + Send + 'static,
     {
-        let mut running = tokio::task::JoinSet::new();
-        for command in commands {
-            let mut connection = connection.clone();
-            running.spawn(async move { command.query_async::<Value>(&mut connection).await });
-        }
-        let mut answers = Vec::new();
-        while let Some(finished) = running.join_next().await {
-            let answer = finished.map_err(|error| {
-                redis::RedisError::from((
-                    redis::ErrorKind::Client,
-                    "a Redis command's task failed",
-                    error.to_string(),
-                ))
-            })?;
-            answers.push(answer?);
-        }
-        Ok(answers)
+        each_answered(connection, commands).await
     }
 }
 

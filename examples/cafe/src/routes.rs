@@ -3,14 +3,14 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::header::{LINK, RETRY_AFTER};
+use axum::http::header::{LINK, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router, middleware};
 use cafe::auth::{
-    Admin, AppState, AuthFailure, CurrentUser, Issued, LoggedIn, Mechanism, Presented,
-    TokenResponse, admit,
+    Admin, AppState, AuthFailure, CurrentUser, Device, Issued, LoggedIn, Login, LoginEnded,
+    Mechanism, Presented, TokenResponse, admit,
 };
 use cafe::error::ApiError;
 use cafe::guards::{
@@ -54,6 +54,9 @@ pub fn router<M: Mechanism>(
         .route("/refresh", post(refresh::<M>))
         .route("/logout", post(logout::<M>))
         .route("/me", get(me))
+        .route("/me/password", post(change_password::<M>))
+        .route("/me/logins", get(my_logins::<M>))
+        .route("/me/logins/{id}", delete(end_my_login::<M>))
         .route("/users", get(list_users::<M>))
         .route("/orders", get(my_orders::<M>).post(place_order::<M>))
         .route("/admin/users/{name}/role", post(change_role::<M>))
@@ -168,8 +171,37 @@ async fn login<M: Mechanism>(
     attempt.succeeded().await?;
     let profile = admit(Some(account.profile()))?;
 
-    let login = state.mechanism.issue(&headers, &profile, now).await?;
-    Ok(logged_in(login))
+    let device = device(&client, &headers);
+    let login = state
+        .mechanism
+        .issue(&headers, &profile, device, now)
+        .await?;
+    // A password change may have landed between the check and the issue:
+    // its "end every login" ran before this login existed. So the hash is
+    // read again now that the login exists; if it moved, this login ends
+    // here. (A change that writes its hash after this read ends every login
+    // after it, this one included.)
+    let unchanged = state.stores.accounts.account(&username).await?;
+    if unchanged.is_none_or(|now| now.password_hash != account.password_hash) {
+        state
+            .mechanism
+            .end_login(&profile.name, &login.login, now)
+            .await?;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong username or password",
+        ));
+    }
+    Ok(logged_in(login, None))
+}
+
+/// Where a login comes from, for the user's list of logins: the client the
+/// throttle counts, and the request's `User-Agent`, shortened.
+fn device(client: &str, headers: &HeaderMap) -> Device {
+    let user_agent = headers
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    Device::new(client, user_agent)
 }
 
 /// `Retry-After` in whole seconds, rounded up: a client that waits as long
@@ -179,19 +211,28 @@ fn whole_seconds(wait: std::time::Duration) -> u64 {
 }
 
 /// A login's or refresh's answer: `{"user": …}`, and the tokens if the
-/// mechanism hands out tokens.
+/// mechanism hands out tokens; after a password change, how many logins
+/// it ended.
 #[derive(Serialize)]
 struct LoginAnswer {
     #[serde(flatten)]
     tokens: Option<TokenResponse>,
     user: Profile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logins_ended: Option<usize>,
 }
 
 /// `200` with a [`LoginAnswer`], plus the headers the mechanism added.
-fn logged_in(LoggedIn { profile, issued }: LoggedIn) -> Response {
+fn logged_in(
+    LoggedIn {
+        profile, issued, ..
+    }: LoggedIn,
+    logins_ended: Option<usize>,
+) -> Response {
     let answer = LoginAnswer {
         tokens: issued.tokens,
         user: profile,
+        logins_ended,
     };
     let issued = Issued {
         headers: issued.headers,
@@ -207,7 +248,7 @@ async fn refresh<M: Mechanism>(
     request: Presented,
 ) -> Result<Response, ApiError> {
     let renewed = state.mechanism.renew(&request, state.clock.now()).await?;
-    Ok(logged_in(renewed))
+    Ok(logged_in(renewed, None))
 }
 
 /// `POST /logout`: ends the login named by whichever credential the request
@@ -234,6 +275,172 @@ const CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
 /// 5.0 14.3.1). The browser clears the whole site's cookies and storage, so
 /// an app that shares its registrable domain with others clears theirs too.
 const FORGET_EVERYTHING: &str = "\"cache\", \"cookies\", \"storage\"";
+
+// ANCHOR: change_password
+/// `POST /me/password`.
+#[derive(Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// The shortest new password, in characters: ASVS 5.0 requirement 6.2.1
+/// asks for at least 8 (and recommends 15).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Why a new password is refused, or `None`. Length only, never
+/// composition rules (ASVS 5.0 6.2.5), counted in characters as typed, never
+/// truncated or case-folded (6.2.8); up to [`MAX_PASSWORD_BYTES`] bytes,
+/// which is at least 256 characters (6.2.9 asks for 64). Not the current
+/// one, nor the account's own name (6.2.11).
+fn new_password_problem(name: &str, current: &str, new: &str) -> Option<String> {
+    if new.chars().count() < MIN_PASSWORD_CHARS {
+        Some(format!(
+            "a new password has at least {MIN_PASSWORD_CHARS} characters"
+        ))
+    } else if new.len() > MAX_PASSWORD_BYTES {
+        Some(format!(
+            "a new password has at most {MAX_PASSWORD_BYTES} bytes"
+        ))
+    } else if new == current {
+        Some("the new password is the current one".to_owned())
+    } else if new.eq_ignore_ascii_case(name) {
+        Some("a password cannot be the account's name".to_owned())
+    } else {
+        None
+    }
+}
+
+/// Changes the caller's password (ASVS 5.0 6.2.2, 6.2.3): the current one is
+/// checked as a login checks it (the same throttle, the same hashing slots),
+/// the new one is hashed and stored only if the stored hash is still the
+/// one checked, then every login of the account ends (7.4.3), this one
+/// included, and the caller gets a fresh one, answered as a login is.
+async fn change_password<M: Mechanism>(
+    user: CurrentUser,
+    State(state): State<AppState<M>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(PasswordChange {
+        current_password,
+        new_password,
+    }) = body?;
+    if current_password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "current_password too long",
+        ));
+    }
+    if let Some(problem) = new_password_problem(&user.name, &current_password, &new_password) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, problem));
+    }
+    let now = state.clock.now();
+    let client = state
+        .trusted_proxies
+        .client(peer.map(|Extension(ConnectInfo(peer))| peer.ip()), &headers);
+    let throttle = state.stores.throttle.as_ref();
+    let attempt =
+        match LoginAttempt::reserve(throttle, &user.name, &client, now, state.throttle).await? {
+            Ok(attempt) => attempt,
+            Err(retry_after) => {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many password attempts; try later",
+                )
+                .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after))));
+            }
+        };
+    let account = match state.stores.accounts.account(&user.name).await {
+        Ok(Some(account)) => account,
+        Ok(None) => {
+            attempt.abandon().await.ok();
+            return Err(ApiError::unauthenticated());
+        }
+        Err(error) => {
+            attempt.abandon().await.ok();
+            return Err(error.into());
+        }
+    };
+    let Ok(matches) = state
+        .passwords
+        .check(Some(&account), &current_password)
+        .await
+    else {
+        attempt.abandon().await?;
+        return Err(ApiError::unavailable("every password-check slot is busy"));
+    };
+    if !matches {
+        // 403, not 401: the caller is logged in, and stays so; what they
+        // sent is not enough for this (RFC 9110 §15.5.4). The attempt
+        // stays counted, as a wrong password at login does.
+        return Err(ApiError::forbidden("the current password is wrong"));
+    }
+    attempt.succeeded().await?;
+    let Ok(new_hash) = state.passwords.hash(&new_password).await else {
+        return Err(ApiError::unavailable("every password-check slot is busy"));
+    };
+    let new_hash = new_hash.map_err(ApiError::internal)?;
+    let changed = state
+        .stores
+        .accounts
+        .set_password(&user.name, &account.password_hash, &new_hash)
+        .await?;
+    if !changed {
+        // Another change with the same current password won the race.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the password was changed meanwhile; log in with the new one",
+        ));
+    }
+    // Every login ends, the caller's with it, and only then does the caller
+    // get a fresh one: nothing issued before the change outlives it.
+    let ended = state.mechanism.revoke_all(&user.name).await?;
+    let profile = admit(Some(account.profile()))?;
+    let device = device(&client, &headers);
+    let login = state
+        .mechanism
+        .issue(&headers, &profile, device, now)
+        .await?;
+    Ok(logged_in(login, Some(ended)))
+}
+// ANCHOR_END: change_password
+
+// ANCHOR: logins
+/// `GET /me/logins`: the caller's live logins, oldest first, the caller's
+/// own marked `current` (ASVS 5.0 7.5.2).
+async fn my_logins<M: Mechanism>(
+    user: CurrentUser,
+    State(state): State<AppState<M>>,
+) -> Result<Json<Vec<Login>>, ApiError> {
+    let mut logins = state
+        .mechanism
+        .logins(&user.name, state.clock.now())
+        .await?;
+    for login in &mut logins {
+        login.current = login.id == user.login;
+    }
+    Ok(Json(logins))
+}
+
+/// `DELETE /me/logins/{id}`: ends one of the caller's logins. Another
+/// user's id, an unknown one and one already ended are all 404: the answer
+/// tells nobody whose ids exist.
+async fn end_my_login<M: Mechanism>(
+    user: CurrentUser,
+    State(state): State<AppState<M>>,
+    Path(id): Path<String>,
+) -> Result<Json<LoginEnded>, ApiError> {
+    let now = state.clock.now();
+    state
+        .mechanism
+        .end_login(&user.name, &id, now)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "you have no such login"))
+}
+// ANCHOR_END: logins
 
 // ANCHOR: me
 async fn me(user: CurrentUser) -> Json<Profile> {

@@ -26,6 +26,16 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn account(&self, name: &str) -> Result<Option<Account>, StoreError>;
     /// Gives `name` a new role; `None` if there is no such account.
     async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError>;
+    /// Replaces `name`'s password hash with `new_hash` if it is still
+    /// `current_hash`, one atomic step (a compare-and-swap): of two changes
+    /// made with the same current password, one wins. `false` if the hash
+    /// had changed meanwhile, or there is no such account.
+    async fn set_password(
+        &self,
+        name: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError>;
     /// Every account, by name.
     async fn all(&self) -> Result<Vec<Profile>, StoreError>;
 }
@@ -175,6 +185,23 @@ impl AccountStore for MemoryAccounts {
         };
         account.role = role;
         Ok(Some(account.profile()))
+    }
+
+    async fn set_password(
+        &self,
+        name: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        // The compare and the write under one lock.
+        let mut accounts = self.write();
+        match accounts.get_mut(name) {
+            Some(account) if account.password_hash == current_hash => {
+                new_hash.clone_into(&mut account.password_hash);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn all(&self) -> Result<Vec<Profile>, StoreError> {

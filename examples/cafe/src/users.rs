@@ -1,7 +1,7 @@
 //! The café's accounts: names, roles, and Argon2id password hashes, and the
 //! password check, which is slow on purpose and so is rationed.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -115,14 +115,39 @@ impl std::fmt::Display for PasswordError {
 
 impl std::error::Error for PasswordError {}
 
-/// Hashes a password with a fresh 128-bit salt from the OS.
+/// Hashes a password with a fresh 128-bit salt from the OS, in 19 MiB of
+/// its own: for start-up (the demo accounts). A request hashes through
+/// [`PasswordChecker::hash`], which reuses its threads' memory.
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    let mut memory = vec![Block::default(); MEMORY_KIB as usize];
+    hash_in(&mut memory, password)
+}
+
+/// Hashes `password` with a fresh 128-bit salt from the OS, computed in
+/// `memory`, as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+fn hash_in(memory: &mut [Block], password: &str) -> Result<String, PasswordError> {
+    let error = |e: &dyn std::fmt::Display| PasswordError(e.to_string());
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| PasswordError(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError(e.to_string()))?;
-    let hash = hasher()?
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| PasswordError(e.to_string()))?;
+    getrandom::fill(&mut salt).map_err(|e| error(&e))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| error(&e))?;
+    let argon2 = hasher()?;
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| error(&e))?;
+    let mut computed = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut computed, memory)
+        .map_err(|e| error(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(argon2.params())
+            .map_err(|e| error(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&computed).map_err(|e| error(&e))?),
+    };
     Ok(hash.to_string())
 }
 
@@ -184,12 +209,24 @@ impl Default for HashingLimits {
     }
 }
 
-/// Work for a hashing thread: a hash, a password, and where to answer.
+/// Work for a hashing thread: check a password against a hash, or hash a
+/// new one, and where to answer.
+enum Work {
+    Check {
+        stored_hash: String,
+        password: String,
+        answer: tokio::sync::oneshot::Sender<bool>,
+    },
+    Hash {
+        password: String,
+        answer: tokio::sync::oneshot::Sender<Result<String, PasswordError>>,
+    },
+}
+
+/// A [`Work`] and its slot.
 struct HashJob {
-    stored_hash: String,
-    password: String,
-    answer: tokio::sync::oneshot::Sender<bool>,
-    /// Held until the check is done, even if the client goes away meanwhile.
+    work: Work,
+    /// Held until the work is done, even if the client goes away meanwhile.
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -227,9 +264,20 @@ impl PasswordChecker {
                     loop {
                         let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         let Ok(job) = job else { break };
-                        let matches =
-                            password_matches(&mut memory, &job.stored_hash, &job.password);
-                        job.answer.send(matches).ok();
+                        match job.work {
+                            Work::Check {
+                                stored_hash,
+                                password,
+                                answer,
+                            } => {
+                                let matches =
+                                    password_matches(&mut memory, &stored_hash, &password);
+                                answer.send(matches).ok();
+                            }
+                            Work::Hash { password, answer } => {
+                                answer.send(hash_in(&mut memory, &password)).ok();
+                            }
+                        }
                     }
                 })
                 .map_err(|e| PasswordError(e.to_string()))?;
@@ -246,26 +294,55 @@ impl PasswordChecker {
     /// Whether `password` is the password of `account`. An unknown account
     /// (`None`) costs a full check against the dummy hash, and answers false.
     pub async fn check(&self, account: Option<&Account>, password: &str) -> Result<bool, Busy> {
-        let permit = tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| Busy)?
-            .map_err(|_| Busy)?;
+        let permit = self.slot().await?;
         let known = account.is_some();
         let stored_hash =
             account.map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = HashJob {
+        let work = Work::Check {
             stored_hash,
             password: password.to_owned(),
             answer,
-            _permit: permit,
         };
-        self.jobs.send(job).map_err(|_| Busy)?;
+        self.jobs
+            .send(HashJob {
+                work,
+                _permit: permit,
+            })
+            .map_err(|_| Busy)?;
         self.verifications.fetch_add(1, Ordering::Relaxed);
         let matches = answered.await.map_err(|_| Busy)?;
         Ok(known && matches)
     }
     // ANCHOR_END: password_checker
+
+    /// A fresh Argon2id hash of a new `password`, computed in one of the
+    /// same slots as the checks (a password change costs what a login
+    /// costs, and is rationed with them). `Err(Busy)` if no slot came free
+    /// in time; `Ok(Err(_))` if the OS gave no random salt.
+    pub async fn hash(&self, password: &str) -> Result<Result<String, PasswordError>, Busy> {
+        let permit = self.slot().await?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let work = Work::Hash {
+            password: password.to_owned(),
+            answer,
+        };
+        self.jobs
+            .send(HashJob {
+                work,
+                _permit: permit,
+            })
+            .map_err(|_| Busy)?;
+        answered.await.map_err(|_| Busy)
+    }
+
+    /// A free slot, or `Busy` after the queue wait.
+    async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Busy> {
+        tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| Busy)?
+            .map_err(|_| Busy)
+    }
 
     /// How many Argon2 verifications have run: what a test counts to prove
     /// that an unknown name costs as much as a wrong password.

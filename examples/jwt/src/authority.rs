@@ -4,8 +4,8 @@
 use jsonwebtoken::jwk::JwkSet;
 use jwt::keys::{KeyRing, SigningKey};
 use jwt::revocation::{
-    DenylistStore, MemoryTokenStore, RefreshFamilyStore, Rotation, RotationRefusal, StoreError,
-    TokenVersionStore,
+    DenylistStore, Device, FamilyRecord, MemoryTokenStore, RefreshFamilyStore, Rotation,
+    RotationRefusal, StoreError, TokenVersionStore,
 };
 use jwt::tokens::{
     AccessClaims, ISSUER, LEEWAY_SECONDS, RefreshClaims, TokenError, TokenKind, random_id, sign,
@@ -23,14 +23,35 @@ pub struct Lifetimes {
     pub access: u64,
     /// A login's refresh tokens: default 7 days from login, not extended by use.
     pub refresh: u64,
+    /// A login not refreshed for this long ends (ASVS 5.0 requirement
+    /// 7.3.1, an inactivity timeout): default 45 minutes, the café's 30-minute
+    /// session idle timeout plus one access-token lifetime, because a token
+    /// login's idle clock restarts at a refresh, and a client busy until its
+    /// access token expires last refreshed up to one lifetime before its last
+    /// request. So no login ends sooner than a session would, and an unused
+    /// one ends at most one access lifetime later.
+    pub refresh_idle: u64,
+}
+
+/// The café's session idle timeout, in seconds, which
+/// [`Lifetimes::refresh_idle`] matches.
+pub const SESSION_IDLE_SECONDS: u64 = 30 * 60;
+
+impl Lifetimes {
+    /// Access tokens living `access` seconds, refresh tokens 7 days, and the
+    /// idle limit [`SESSION_IDLE_SECONDS`] past one access lifetime.
+    pub fn with_access(access: u64) -> Lifetimes {
+        Lifetimes {
+            access,
+            refresh: 7 * 24 * 60 * 60,
+            refresh_idle: SESSION_IDLE_SECONDS.saturating_add(access),
+        }
+    }
 }
 
 impl Default for Lifetimes {
     fn default() -> Lifetimes {
-        Lifetimes {
-            access: 15 * 60,
-            refresh: 7 * 24 * 60 * 60,
-        }
+        Lifetimes::with_access(15 * 60)
     }
 }
 
@@ -90,6 +111,9 @@ pub struct TokenPair {
     pub expires_in: u64,
     /// Sent only to `POST /refresh`.
     pub refresh_token: String,
+    /// The login (refresh family) both belong to: their `sid`, and the id
+    /// the user's list of logins shows.
+    pub sid: String,
 }
 
 /// A successful refresh: whose login it is, and the new pair.
@@ -286,6 +310,7 @@ impl TokenAuthority {
             access_token: sign(&keys, TokenKind::Access, &access)?,
             expires_in: self.lifetimes.access,
             refresh_token: sign(&keys, TokenKind::Refresh, &refresh)?,
+            sid: sid.to_owned(),
         })
     }
 
@@ -307,10 +332,12 @@ impl TokenAuthority {
     /// change writes the role before it bumps the version, so a token is
     /// never newer in version than in role: a demotion landing mid-login
     /// gives either the old role with the old version (refused as outdated
-    /// when versions are checked) or the new role.
+    /// when versions are checked) or the new role. `device` is kept for the
+    /// user's list of logins.
     pub async fn log_in(
         &self,
         user: &str,
+        device: &Device,
         now: u64,
         standing: impl Future<Output = Result<Standing, StoreError>>,
     ) -> Result<TokenPair, IssueError> {
@@ -323,7 +350,9 @@ impl TokenAuthority {
         let (sid, refresh_jti) = (random_id()?, random_id()?);
         let ends = now.saturating_add(self.lifetimes.refresh);
         let families = &self.stores.families;
-        families.start(&sid, user, &refresh_jti, ends, now).await?;
+        families
+            .start(&sid, user, &refresh_jti, ends, now, device)
+            .await?;
         Ok(self.pair(user, &role, version, &sid, &refresh_jti, ends, now)?)
     }
     // ANCHOR_END: log_in
@@ -387,7 +416,11 @@ impl TokenAuthority {
             }
         };
         let next_jti = random_id().map_err(RefreshRefusal::Invalid)?;
-        let user = match families.rotate(&claims.sid, &claims.jti, &next_jti).await? {
+        let idle = self.lifetimes.refresh_idle;
+        let rotation = families
+            .rotate(&claims.sid, &claims.jti, &next_jti, now, idle)
+            .await?;
+        let user = match rotation {
             Rotation::Rotated { user } => user,
             Rotation::Refused(RotationRefusal::Reused) => {
                 // Someone else holds a copy of this login's refresh token, and
@@ -462,6 +495,47 @@ impl TokenAuthority {
     pub async fn log_out_everywhere(&self, user: &str) -> Result<usize, StoreError> {
         self.user_changed(user).await?;
         self.stores.families.revoke_all_for(user).await
+    }
+
+    /// `user`'s live logins at `now`, oldest first: the refresh families
+    /// that are neither revoked, nor past their end, nor idle past
+    /// [`Lifetimes::refresh_idle`] (ASVS 5.0 requirement 7.5.2). A token
+    /// login's "last used" is its last refresh: requests that only present
+    /// an access token leave no trace on the server.
+    pub async fn logins(&self, user: &str, now: u64) -> Result<Vec<FamilyRecord>, StoreError> {
+        let idle = self.lifetimes.refresh_idle;
+        let mut live: Vec<FamilyRecord> = self
+            .stores
+            .families
+            .list_for_user(user)
+            .await?
+            .into_iter()
+            .filter(|family| family.user == user && !family.revoked)
+            .filter(|family| family.expires > now && family.last_used.saturating_add(idle) > now)
+            .collect();
+        live.sort_by(|a, b| (a.created, &a.sid).cmp(&(b.created, &b.sid)));
+        Ok(live)
+    }
+
+    /// Ends `user`'s login `sid`: it can no longer be refreshed. The login
+    /// as it was, if it was one of their live logins; another user's is
+    /// `None` and is left alone. Its access tokens are not reached: they
+    /// work until they expire (the newest at [`FamilyRecord::last_used`]
+    /// plus the access lifetime), whatever the checks, since neither the
+    /// denylist (one token) nor the version (all of the user's) names one
+    /// login.
+    pub async fn end_login(
+        &self,
+        user: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<Option<FamilyRecord>, StoreError> {
+        let theirs = self.logins(user, now).await?;
+        let Some(login) = theirs.into_iter().find(|family| family.sid == sid) else {
+            return Ok(None);
+        };
+        self.stores.families.revoke(sid).await?;
+        Ok(Some(login))
     }
 
     /// The user's role or standing changed: tokens issued before now carry

@@ -5,12 +5,15 @@
 //! in this process.
 
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 /// The store could not answer: the one error of every café store (the
 /// `sessions` crate's session stores return it too), answered with 503.
 pub use store_error::StoreError;
+
+/// Where a login was made from, shown in the user's list of logins.
+pub use store_error::Device;
 
 /// Why a refresh token was not swapped for a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +25,9 @@ pub enum RotationRefusal {
     /// A refresh token that was already used: someone holds a copy. The
     /// whole family is revoked now (RFC 9700 §4.14.2).
     Reused,
+    /// The family went unrenewed for longer than the idle limit (ASVS 5.0
+    /// requirement 7.3.1): revoked now, as a session idle as long would be.
+    Idle,
 }
 
 /// What a rotation did.
@@ -41,8 +47,9 @@ pub enum Rotation {
 /// that may be used next.
 #[async_trait]
 pub trait RefreshFamilyStore: Send + Sync + 'static {
-    /// Starts family `sid` for `user`, whose first refresh token is `jti`,
-    /// ending at `expires` (NumericDate).
+    /// Starts family `sid` for `user` at `now`, whose first refresh token is
+    /// `jti`, ending at `expires` (NumericDate); `device` is kept for the
+    /// user's list of logins.
     async fn start(
         &self,
         sid: &str,
@@ -50,19 +57,34 @@ pub trait RefreshFamilyStore: Send + Sync + 'static {
         jti: &str,
         expires: u64,
         now: u64,
+        device: &Device,
     ) -> Result<(), StoreError>;
 
-    /// Swaps the presented `jti` for `next_jti` as one atomic step (a
-    /// compare-and-swap): of two requests presenting the same token, exactly
-    /// one is `Rotated`. Any other token of the family is a reuse, and
-    /// revokes the family inside the same step.
-    async fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<Rotation, StoreError>;
+    /// Swaps the presented `jti` for `next_jti` at `now` as one atomic step
+    /// (a compare-and-swap): of two requests presenting the same token,
+    /// exactly one is `Rotated`. Any other token of the family is a reuse,
+    /// and revokes the family inside the same step; so does a family last
+    /// renewed `idle` seconds or more before `now` ([`RotationRefusal::Idle`]).
+    /// A rotation notes `now` as the family's last renewal.
+    async fn rotate(
+        &self,
+        sid: &str,
+        jti: &str,
+        next_jti: &str,
+        now: u64,
+        idle: u64,
+    ) -> Result<Rotation, StoreError>;
 
     /// Revokes one family (logout).
     async fn revoke(&self, sid: &str) -> Result<(), StoreError>;
 
     /// Revokes every active family of `user`, returning how many.
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError>;
+
+    /// The families of `user` that are not revoked, from the same per-user
+    /// index, in no particular order: the caller judges their ends and idle
+    /// limit.
+    async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, StoreError>;
 }
 
 /// Access-token ids that were logged out.
@@ -101,11 +123,20 @@ struct Family {
     revoked: bool,
     /// When the login ends, whatever happens (NumericDate).
     expires: u64,
+    /// When the login began (NumericDate).
+    created: u64,
+    /// The last refresh, or the login (NumericDate): the idle limit counts
+    /// from here.
+    last_used: u64,
+    device: Device,
 }
 
 #[derive(Debug, Default)]
 struct State {
     families: HashMap<String, Family>,
+    /// Each user's family ids, so that listing or ending one user's logins
+    /// never reads everyone's.
+    by_user: HashMap<String, HashSet<String>>,
     denylist: HashMap<String, u64>,
     versions: HashMap<String, u64>,
     last_sweep: u64,
@@ -119,12 +150,45 @@ impl State {
             return;
         }
         self.last_sweep = now;
-        self.families.retain(|_, family| family.expires > now);
+        let ended: Vec<String> = self
+            .families
+            .iter()
+            .filter(|(_, family)| family.expires <= now)
+            .map(|(sid, _)| sid.clone())
+            .collect();
+        for sid in ended {
+            if let Some(family) = self.families.remove(&sid) {
+                self.unindex(&family.user, &sid);
+            }
+        }
         self.denylist.retain(|_, until| *until > now);
+    }
+
+    fn unindex(&mut self, user: &str, sid: &str) {
+        if let Some(sids) = self.by_user.get_mut(user) {
+            sids.remove(sid);
+            if sids.is_empty() {
+                self.by_user.remove(user);
+            }
+        }
+    }
+
+    fn record(sid: &str, family: &Family) -> FamilyRecord {
+        FamilyRecord {
+            sid: sid.to_owned(),
+            user: family.user.clone(),
+            current_jti: family.current_jti.clone(),
+            revoked: family.revoked,
+            expires: family.expires,
+            created: family.created,
+            last_used: family.last_used,
+            device: family.device.clone(),
+        }
     }
 }
 
-/// One refresh family, as [`MemoryTokenStore::snapshot`] shows it.
+/// One refresh family, as a user's list of logins and
+/// [`MemoryTokenStore::snapshot`] show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyRecord {
     /// The family id (the tokens' `sid`).
@@ -133,10 +197,16 @@ pub struct FamilyRecord {
     pub user: String,
     /// The one refresh token id that may be used next.
     pub current_jti: String,
-    /// Ended by logout, a ban, or detected reuse.
+    /// Ended by logout, a ban, an idle limit, or detected reuse.
     pub revoked: bool,
     /// When the login ends (NumericDate).
     pub expires: u64,
+    /// When the login began (NumericDate).
+    pub created: u64,
+    /// The last refresh, or the login if there was none (NumericDate).
+    pub last_used: u64,
+    /// Where the login was made from.
+    pub device: Device,
 }
 
 /// Everything a [`MemoryTokenStore`] holds.
@@ -173,13 +243,7 @@ impl MemoryTokenStore {
         let mut families: Vec<FamilyRecord> = state
             .families
             .iter()
-            .map(|(sid, family)| FamilyRecord {
-                sid: sid.clone(),
-                user: family.user.clone(),
-                current_jti: family.current_jti.clone(),
-                revoked: family.revoked,
-                expires: family.expires,
-            })
+            .map(|(sid, family)| State::record(sid, family))
             .collect();
         families.sort_by(|a, b| a.sid.cmp(&b.sid));
         let mut denylist: Vec<(String, u64)> = state
@@ -224,6 +288,7 @@ impl RefreshFamilyStore for MemoryTokenStore {
         jti: &str,
         expires: u64,
         now: u64,
+        device: &Device,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.sweep(now);
@@ -232,13 +297,28 @@ impl RefreshFamilyStore for MemoryTokenStore {
             current_jti: jti.to_owned(),
             revoked: false,
             expires,
+            created: now,
+            last_used: now,
+            device: device.clone(),
         };
+        state
+            .by_user
+            .entry(user.to_owned())
+            .or_default()
+            .insert(sid.to_owned());
         state.families.insert(sid.to_owned(), family);
         Ok(())
     }
 
     // ANCHOR: rotate
-    async fn rotate(&self, sid: &str, jti: &str, next_jti: &str) -> Result<Rotation, StoreError> {
+    async fn rotate(
+        &self,
+        sid: &str,
+        jti: &str,
+        next_jti: &str,
+        now: u64,
+        idle: u64,
+    ) -> Result<Rotation, StoreError> {
         // One lock around the compare and the swap: nothing can run between.
         let mut state = self.lock();
         let Some(family) = state.families.get_mut(sid) else {
@@ -253,7 +333,14 @@ impl RefreshFamilyStore for MemoryTokenStore {
             family.revoked = true;
             return Ok(Rotation::Refused(RotationRefusal::Reused));
         }
+        if now >= family.last_used.saturating_add(idle) {
+            // Nobody renewed this login for too long: it ends, as a
+            // session left as long would.
+            family.revoked = true;
+            return Ok(Rotation::Refused(RotationRefusal::Idle));
+        }
         family.current_jti = next_jti.to_owned();
+        family.last_used = family.last_used.max(now);
         Ok(Rotation::Rotated {
             user: family.user.clone(),
         })
@@ -268,14 +355,33 @@ impl RefreshFamilyStore for MemoryTokenStore {
     }
 
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
+        let mut state = self.lock();
+        let State {
+            families, by_user, ..
+        } = &mut *state;
         let mut ended = 0;
-        for family in self.lock().families.values_mut() {
-            if family.user == user && !family.revoked {
+        for sid in by_user.get(user).into_iter().flatten() {
+            if let Some(family) = families.get_mut(sid)
+                && family.user == user
+                && !family.revoked
+            {
                 family.revoked = true;
                 ended += 1;
             }
         }
         Ok(ended)
+    }
+
+    async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .by_user
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter_map(|sid| Some(State::record(sid, state.families.get(sid)?)))
+            .filter(|family| family.user == user && !family.revoked)
+            .collect())
     }
 }
 

@@ -8,7 +8,8 @@
 //!   implements the same trait);
 //! - [`timeouts`]: idle and absolute expiry, decided on the server;
 //! - [`cookie`]: the `Set-Cookie` header, every attribute spelled out;
-//! - [`Sessions`]: the four operations an app needs: start, resume, end, end all.
+//! - [`Sessions`]: what an app needs: start, resume, end, end all, and a
+//!   user's list of their sessions.
 //!
 //! ```
 //! let id = sessions::SessionId::generate()?;
@@ -29,7 +30,8 @@ pub mod timeouts;
 
 pub use id::{
     RandomError, SESSION_ID_BYTES, SessionId, SessionKey, entropy_bits, expected_seconds_to_guess,
+    login_id,
 };
 pub use manager::{SessionError, Sessions};
-pub use store::{MemoryStore, SessionRecord, SessionStore, StoreError};
+pub use store::{Device, MemoryStore, SessionRecord, SessionStore, StoreError};
 pub use timeouts::{Timeouts, Verdict};

@@ -1,7 +1,7 @@
 //! The four operations an app needs, on top of any [`SessionStore`].
 
-use sessions::id::{RandomError, SessionId};
-use sessions::store::{SessionRecord, SessionStore, StoreError};
+use sessions::id::{RandomError, SessionId, login_id};
+use sessions::store::{Device, SessionRecord, SessionStore, StoreError};
 use sessions::timeouts::{Timeouts, Verdict};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -53,22 +53,31 @@ impl Sessions {
     // ANCHOR: start
     /// Logs `user` in: a brand-new ID, whatever the browser sent before, so an
     /// ID an attacker planted before login is worthless after it (session
-    /// fixation; ASVS 5.0 requirement 7.2.4).
-    pub async fn start(&self, user: &str, now: SystemTime) -> Result<SessionId, SessionError> {
+    /// fixation; ASVS 5.0 requirement 7.2.4). `device` is kept for the
+    /// user's list of logins. Returns the ID (for the cookie) and the
+    /// record filed under its hash.
+    pub async fn start(
+        &self,
+        user: &str,
+        device: Device,
+        now: SystemTime,
+    ) -> Result<(SessionId, SessionRecord), SessionError> {
         let id = SessionId::generate().map_err(SessionError::Random)?;
         let record = SessionRecord {
             user: user.to_owned(),
             created_at: now,
             last_seen: now,
+            login_id: login_id().map_err(SessionError::Random)?,
+            device,
         };
         self.store
             .create(
                 id.key(),
-                record,
+                record.clone(),
                 self.timeouts.idle.min(self.timeouts.absolute),
             )
             .await?;
-        Ok(id)
+        Ok((id, record))
     }
     // ANCHOR_END: start
 
@@ -107,6 +116,45 @@ impl Sessions {
     /// Logs `user` out of every session, returning how many there were.
     pub async fn end_all_for(&self, user: &str) -> Result<usize, StoreError> {
         self.store.delete_all_for_user(user).await
+    }
+
+    /// `user`'s sessions that are still active at `now`, oldest login first
+    /// (ASVS 5.0 requirement 7.5.2: a user can see their active sessions).
+    /// Reading the list touches none of them.
+    pub async fn list(
+        &self,
+        user: &str,
+        now: SystemTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut active: Vec<SessionRecord> = self
+            .store
+            .list_for_user(user)
+            .await?
+            .into_iter()
+            .map(|(_, record)| record)
+            // The index is the user's, but a record is checked once more:
+            // a list must never show anyone else's login.
+            .filter(|record| record.user == user)
+            .filter(|record| self.timeouts.judge(record, now) == Verdict::Active)
+            .collect();
+        active.sort_by(|a, b| (a.created_at, &a.login_id).cmp(&(b.created_at, &b.login_id)));
+        Ok(active)
+    }
+
+    /// Ends the session of `user` whose public handle is `login_id`
+    /// (ASVS 5.0 requirement 7.5.2: and can end any of them). Whether there
+    /// was one: another user's handle, an unknown one and an ended one are
+    /// all `false`, so the answer tells nobody whose handles exist.
+    pub async fn end_login(&self, user: &str, login_id: &str) -> Result<bool, StoreError> {
+        let theirs = self.store.list_for_user(user).await?;
+        let Some((key, _)) = theirs
+            .into_iter()
+            .find(|(_, record)| record.user == user && record.login_id == login_id)
+        else {
+            return Ok(false);
+        };
+        self.store.delete(&key).await?;
+        Ok(true)
     }
 }
 

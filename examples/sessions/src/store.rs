@@ -19,11 +19,20 @@ pub struct SessionRecord {
     pub created_at: SystemTime,
     /// The last request; the idle timeout counts from here.
     pub last_seen: SystemTime,
+    /// The login's public handle ([`sessions::login_id`]): what the user's
+    /// list of logins shows, never the session ID or its hash.
+    pub login_id: String,
+    /// Where the login was made from.
+    pub device: Device,
 }
 
 /// The store could not answer: the one error of every café store (the
 /// `jwt` crate's stores return it too), answered with 503.
 pub use store_error::StoreError;
+
+/// Where a login was made from: the client's address and a short
+/// `User-Agent`, shown in the user's list of logins.
+pub use store_error::Device;
 
 // ANCHOR: trait
 /// What a session store must do. Every method is async and fallible,
@@ -57,6 +66,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Forgets every session of `user` ("log out everywhere"), returning
     /// how many. Stores keep a per-user index, so this never scans them all.
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError>;
+
+    /// Every record of `user` the store still holds, from the same
+    /// per-user index, in no particular order; expired ones may be among
+    /// them (the timeouts judge them).
+    async fn list_for_user(
+        &self,
+        user: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError>;
 }
 // ANCHOR_END: trait
 
@@ -212,6 +229,23 @@ impl SessionStore for MemoryStore {
             records.by_key.remove(key);
         }
         Ok(keys.len())
+    }
+
+    async fn list_for_user(
+        &self,
+        user: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
+        let records = self.lock();
+        let Some(keys) = records.by_user.get(user) else {
+            return Ok(Vec::new());
+        };
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                let (record, _) = records.by_key.get(key)?;
+                Some((*key, record.clone()))
+            })
+            .collect())
     }
 }
 

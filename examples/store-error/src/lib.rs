@@ -24,3 +24,46 @@ impl std::fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+/// Where a login was made from, as its user sees it in their list of
+/// logins (ASVS 5.0 requirement 7.5.2): the client's address and a short
+/// form of its `User-Agent`. Kept beside each session record and each
+/// refresh family; never used to decide who may act, since both are what
+/// the client says (the address through trusted proxies only).
+///
+/// Here beside [`StoreError`] for the same reason: `sessions` and `jwt` both
+/// keep it, and neither depends on the other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Device {
+    /// The client's address (an IPv4 address, or an IPv6 /64).
+    pub client: String,
+    /// The `User-Agent`, cut to [`Device::USER_AGENT_CHARS`] characters.
+    pub user_agent: String,
+}
+
+impl Device {
+    /// How much of a `User-Agent` is kept: enough to tell a phone from a
+    /// laptop, and a bound on what a client can make the store hold.
+    pub const USER_AGENT_CHARS: usize = 80;
+
+    /// A device from a client address and the `User-Agent` as sent (`None`
+    /// if there was none): control characters are dropped and the rest is
+    /// cut to [`Device::USER_AGENT_CHARS`] characters.
+    ///
+    /// ```
+    /// let device = store_error::Device::new("127.0.0.1", Some("curl/8.14.1\n"));
+    /// assert_eq!(device.user_agent, "curl/8.14.1");
+    /// ```
+    pub fn new(client: &str, user_agent: Option<&str>) -> Device {
+        let user_agent = user_agent
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(Device::USER_AGENT_CHARS)
+            .collect::<String>();
+        Device {
+            client: client.to_owned(),
+            user_agent: user_agent.trim().to_owned(),
+        }
+    }
+}

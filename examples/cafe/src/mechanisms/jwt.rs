@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use cafe::auth::{
-    AppState, AuthFailure, Authenticated, Barred, Issued, LoggedIn, Mechanism, Presented,
-    RoleSource, TokenResponse, admit,
+    AppState, AuthFailure, Authenticated, Barred, Device, Issued, LoggedIn, Login, LoginEnded,
+    Mechanism, Presented, RoleSource, TokenResponse, admit,
 };
 use cafe::clock::unix_seconds;
 use cafe::error::ApiError;
@@ -21,6 +21,7 @@ use cafe::store::{AccountStore, StoreError};
 use cafe::users::{Profile, Role};
 use cookie::{Cookie, SameSite};
 use jsonwebtoken::jwk::JwkSet;
+use jwt::tokens::LEEWAY_SECONDS;
 use jwt::{AccessRefusal, RefreshRefusal, Standing, TokenAuthority, TokenPair};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -128,6 +129,7 @@ impl JwtMechanism {
             Ok(renewed) => Ok(LoggedIn {
                 profile: renewed_for
                     .ok_or_else(|| ApiError::internal("a refresh without a role"))?,
+                login: claims.sid.clone(),
                 issued: self.hand_out(renewed.pair, now, claims.exp)?,
             }),
             Err(RefreshRefusal::Banned) => Err(Barred::Banned.into()),
@@ -256,6 +258,7 @@ impl Mechanism for JwtMechanism {
             // has changed since: no lookup, and so no news.
             role: Role::from_claim(&claims.role).ok_or(AuthFailure::Invalid)?,
             source: RoleSource::Claim,
+            login: claims.sid,
         })
     }
     // ANCHOR_END: authenticate
@@ -264,6 +267,7 @@ impl Mechanism for JwtMechanism {
         &self,
         request: &HeaderMap,
         user: &Profile,
+        device: Device,
         now: SystemTime,
     ) -> Result<LoggedIn, ApiError> {
         let now = unix_seconds(now);
@@ -275,11 +279,15 @@ impl Mechanism for JwtMechanism {
         // what the account said at one moment, never half of two.
         let mut minted_for = None;
         let standing = standing_now(self.accounts.as_ref(), &user.name, &mut minted_for);
-        let pair = self.authority.log_in(&user.name, now, standing).await?;
+        let pair = self
+            .authority
+            .log_in(&user.name, &device, now, standing)
+            .await?;
         let profile = minted_for.ok_or_else(|| ApiError::internal("a login without a role"))?;
         let login_ends = now.saturating_add(self.authority.lifetimes().refresh);
         Ok(LoggedIn {
             profile,
+            login: pair.sid.clone(),
             issued: self.hand_out(pair, now, login_ends)?,
         })
     }
@@ -321,6 +329,47 @@ impl Mechanism for JwtMechanism {
 
     async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
         Ok(self.authority.log_out_everywhere(user).await?)
+    }
+
+    async fn logins(&self, user: &str, now: SystemTime) -> Result<Vec<Login>, ApiError> {
+        let families = self.authority.logins(user, unix_seconds(now)).await?;
+        Ok(families
+            .into_iter()
+            .map(|family| Login {
+                id: family.sid,
+                created_at: family.created,
+                last_used_at: family.last_used,
+                client: family.device.client,
+                user_agent: family.device.user_agent,
+                current: false,
+            })
+            .collect())
+    }
+
+    async fn end_login(
+        &self,
+        user: &str,
+        id: &str,
+        now: SystemTime,
+    ) -> Result<Option<LoginEnded>, ApiError> {
+        let ended = self
+            .authority
+            .end_login(user, id, unix_seconds(now))
+            .await?;
+        let access = self.authority.lifetimes().access;
+        Ok(ended.map(|family| LoginEnded {
+            ended: family.sid,
+            // Its newest access token came with its last refresh (or the
+            // login), and the verifier takes it until `exp` plus the leeway.
+            access_token_works_until: Some(
+                family
+                    .last_used
+                    .saturating_add(access)
+                    .saturating_add(LEEWAY_SECONDS),
+            ),
+            note: "the login can no longer be refreshed, but an access token it already \
+                   holds works until it expires (access_token_works_until)",
+        }))
     }
 
     async fn user_changed(&self, user: &str) -> Result<(), ApiError> {

@@ -3,7 +3,11 @@
 
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
-use cafe::auth::{AuthFailure, Authenticated, Issued, LoggedIn, Mechanism, Presented, RoleSource};
+use cafe::auth::{
+    AuthFailure, Authenticated, Device, Issued, LoggedIn, Login, LoginEnded, Mechanism, Presented,
+    RoleSource,
+};
+use cafe::clock::unix_seconds;
 use cafe::error::ApiError;
 use cafe::store::AccountStore;
 use cafe::users::Profile;
@@ -61,6 +65,7 @@ impl Mechanism for SessionMechanism {
                 name: account.name,
                 role: account.role,
                 source: RoleSource::Account,
+                login: record.login_id,
             }),
             Ok(None) => Err(AuthFailure::Invalid),
             Err(_) => Err(AuthFailure::Unavailable),
@@ -73,15 +78,17 @@ impl Mechanism for SessionMechanism {
         &self,
         request: &HeaderMap,
         user: &Profile,
+        device: Device,
         now: SystemTime,
     ) -> Result<LoggedIn, ApiError> {
         // Whatever session the browser had before logging in ends here.
         if let Some(previous) = presented_id(request) {
             self.sessions.end(&previous).await?;
         }
-        let id = self.sessions.start(&user.name, now).await?;
+        let (id, record) = self.sessions.start(&user.name, device, now).await?;
         Ok(LoggedIn {
             profile: user.clone(),
+            login: record.login_id,
             issued: set_cookie(login_cookie(&id))?,
         })
     }
@@ -98,6 +105,35 @@ impl Mechanism for SessionMechanism {
 
     async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
         Ok(self.sessions.end_all_for(user).await?)
+    }
+
+    async fn logins(&self, user: &str, now: SystemTime) -> Result<Vec<Login>, ApiError> {
+        let records = self.sessions.list(user, now).await?;
+        Ok(records
+            .into_iter()
+            .map(|record| Login {
+                id: record.login_id,
+                created_at: unix_seconds(record.created_at),
+                last_used_at: unix_seconds(record.last_seen),
+                client: record.device.client,
+                user_agent: record.device.user_agent,
+                current: false,
+            })
+            .collect())
+    }
+
+    async fn end_login(
+        &self,
+        user: &str,
+        id: &str,
+        _now: SystemTime,
+    ) -> Result<Option<LoginEnded>, ApiError> {
+        let ended = self.sessions.end_login(user, id).await?;
+        Ok(ended.then(|| LoginEnded {
+            ended: id.to_owned(),
+            access_token_works_until: None,
+            note: "the login has ended: its session cookie is refused from now on",
+        }))
     }
 
     // ANCHOR: challenge

@@ -77,6 +77,35 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
         }))
     }
 
+    async fn set_password(
+        &self,
+        name: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        // Compare and swap in one script. The new hash has a salt of its
+        // own, so finding it already there means this very change was made
+        // by a first send whose answer was lost: changed, not a conflict.
+        let script = &Script::new(
+            r"local stored = redis.call('HGET', KEYS[1], 'hash')
+              if stored == ARGV[2] then return 1 end
+              if stored ~= ARGV[1] then return 0 end
+              redis.call('HSET', KEYS[1], 'hash', ARGV[2])
+              return 1",
+        );
+        let key = &self.key("account", name);
+        let changed: i64 = retried(|| async move {
+            script
+                .key(key)
+                .arg(current_hash)
+                .arg(new_hash)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        Ok(changed == 1)
+    }
+
     async fn all(&self) -> Result<Vec<Profile>, StoreError> {
         let accounts = &format!("{}accounts", self.prefix);
         let mut names: Vec<String> =

@@ -18,6 +18,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
             ("user", record.user.clone()),
             ("created", clock::unix_nanos(record.created_at).to_string()),
             ("seen", clock::unix_nanos(record.last_seen).to_string()),
+            ("login", record.login_id.clone()),
+            ("client", record.device.client.clone()),
+            ("agent", record.device.user_agent.clone()),
         ];
         // The record and its TTL in one transaction: a dropped connection
         // leaves both or neither. Writing the same fields twice is harmless.
@@ -60,23 +63,34 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         let session = &self.key("session", &key.to_hex());
         let fields: HashMap<String, String> =
             retried(|| async move { self.connection().hgetall(session).await }).await?;
-        let (Some(user), Some(created), Some(seen)) = (
-            fields.get("user"),
-            fields.get("created"),
-            fields.get("seen"),
-        ) else {
-            return Ok(None);
-        };
-        let (Some(created_at), Some(last_seen)) = (from_nanos(created), from_nanos(seen)) else {
-            return Err(StoreError(
-                "a session record that does not parse".to_owned(),
-            ));
-        };
-        Ok(Some(SessionRecord {
-            user: user.clone(),
-            created_at,
-            last_seen,
-        }))
+        session_record(fields)
+    }
+
+    async fn list_for_user(
+        &self,
+        user: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
+        // The index's members, then every record at once (they live in
+        // other slots of a cluster): two round trips of waiting.
+        let index = &self.key("user-sessions", user);
+        let members =
+            retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
+        let commands: Vec<redis::Cmd> = members
+            .iter()
+            .map(|hex| redis::cmd("HGETALL").arg(self.key("session", hex)).clone())
+            .collect();
+        let answers = retried(|| logins::each_answered(&self.connection, commands.clone())).await?;
+        let mut records = Vec::new();
+        for (hex, answer) in members.iter().zip(answers) {
+            let fields: HashMap<String, String> =
+                redis::from_redis_value(answer).map_err(|e| StoreError(format!("redis: {e}")))?;
+            let (Some(key), Some(record)) = (SessionKey::from_hex(hex), session_record(fields)?)
+            else {
+                continue; // ended since the index was read
+            };
+            records.push((key, record));
+        }
+        Ok(records)
     }
 
     async fn touch(
@@ -150,4 +164,31 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         })
         .await
     }
+}
+
+/// A session record from its hash's fields; `None` if there is no record.
+fn session_record(fields: HashMap<String, String>) -> Result<Option<SessionRecord>, StoreError> {
+    let (Some(user), Some(created), Some(seen)) = (
+        fields.get("user"),
+        fields.get("created"),
+        fields.get("seen"),
+    ) else {
+        return Ok(None);
+    };
+    let (Some(created_at), Some(last_seen)) = (from_nanos(created), from_nanos(seen)) else {
+        return Err(StoreError(
+            "a session record that does not parse".to_owned(),
+        ));
+    };
+    let field = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    Ok(Some(SessionRecord {
+        user: user.clone(),
+        created_at,
+        last_seen,
+        login_id: field("login"),
+        device: sessions::Device {
+            client: field("client"),
+            user_agent: field("agent"),
+        },
+    }))
 }

@@ -75,3 +75,31 @@ async fn a_check_that_cannot_start_in_time_is_busy_not_queued_forever() {
     drop(held);
     assert_eq!(checker.check(None, "anything").await, Ok(false));
 }
+
+/// A password change hashes in the checker's slots, with the same
+/// parameters and a fresh salt, and the hash it makes is one the checker
+/// accepts, for that password only.
+#[tokio::test]
+async fn a_hash_made_in_a_slot_checks_like_one_made_at_start_up() {
+    let checker = checker();
+    let hash = checker.hash("a-new-flat-white").await.unwrap().unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    let again = checker.hash("a-new-flat-white").await.unwrap().unwrap();
+    assert_ne!(hash, again, "a fresh salt each time");
+    let account = Account {
+        name: "alice".to_owned(),
+        role: Role::Member,
+        password_hash: hash,
+    };
+    assert_eq!(
+        checker.check(Some(&account), "a-new-flat-white").await,
+        Ok(true)
+    );
+    assert_eq!(
+        checker.check(Some(&account), "wonderland-42").await,
+        Ok(false)
+    );
+}

@@ -10,7 +10,8 @@ use cafe::throttle::{Attempt, CountedAttempt, Limit};
 use cafe::users::{Account, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{
-    DenylistStore, RefreshFamilyStore, Rotation, StoreError as TokenStoreError, TokenVersionStore,
+    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, Rotation,
+    StoreError as TokenStoreError, TokenVersionStore,
 };
 use sessions::{SessionKey, SessionRecord, SessionStore};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -118,6 +119,13 @@ impl SessionStore for Probed<dyn SessionStore> {
         self.note("sessions.delete_all_for_user")?;
         self.inner.delete_all_for_user(user).await
     }
+    async fn list_for_user(
+        &self,
+        user: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
+        self.note("sessions.list_for_user")?;
+        self.inner.list_for_user(user).await
+    }
 }
 
 #[async_trait]
@@ -129,18 +137,21 @@ impl RefreshFamilyStore for Probed<dyn RefreshFamilyStore> {
         jti: &str,
         expires: u64,
         now: u64,
+        device: &Device,
     ) -> Result<(), TokenStoreError> {
         self.note_token("families.start")?;
-        self.inner.start(sid, user, jti, expires, now).await
+        self.inner.start(sid, user, jti, expires, now, device).await
     }
     async fn rotate(
         &self,
         sid: &str,
         jti: &str,
         next_jti: &str,
+        now: u64,
+        idle: u64,
     ) -> Result<Rotation, TokenStoreError> {
         self.note_token("families.rotate")?;
-        self.inner.rotate(sid, jti, next_jti).await
+        self.inner.rotate(sid, jti, next_jti, now, idle).await
     }
     async fn revoke(&self, sid: &str) -> Result<(), TokenStoreError> {
         self.note_token("families.revoke")?;
@@ -149,6 +160,10 @@ impl RefreshFamilyStore for Probed<dyn RefreshFamilyStore> {
     async fn revoke_all_for(&self, user: &str) -> Result<usize, TokenStoreError> {
         self.note_token("families.revoke_all_for")?;
         self.inner.revoke_all_for(user).await
+    }
+    async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, TokenStoreError> {
+        self.note_token("families.list_for_user")?;
+        self.inner.list_for_user(user).await
     }
 }
 
@@ -189,6 +204,15 @@ impl AccountStore for Probed<dyn AccountStore> {
     async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
         self.note("accounts.set_role")?;
         self.inner.set_role(name, role).await
+    }
+    async fn set_password(
+        &self,
+        name: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.note("accounts.set_password")?;
+        self.inner.set_password(name, current_hash, new_hash).await
     }
     async fn all(&self) -> Result<Vec<Profile>, StoreError> {
         self.note("accounts.all")?;

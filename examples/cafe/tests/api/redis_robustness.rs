@@ -11,6 +11,7 @@ use cafe::clock::ManualClock;
 use cafe::redis_store::RedisStore;
 use cafe::store::Stores;
 use jwt::keys::{KeyRing, SigningKey};
+use jwt::revocation::Device;
 use jwt::revocation::{RefreshFamilyStore, Rotation, RotationRefusal};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use sessions::{SessionId, SessionKey, SessionRecord, SessionStore};
@@ -131,8 +132,14 @@ fn record(user: &str) -> SessionRecord {
         user: user.to_owned(),
         created_at: now,
         last_seen: now,
+        login_id: format!("{user}-login"),
+        device: Device::new("192.0.2.7", Some("redis robustness")),
     }
 }
+
+/// The idle limit the robustness tests rotate with: their families are
+/// renewed within it.
+pub const DAY: u64 = 24 * 60 * 60;
 
 fn new_key() -> SessionKey {
     SessionId::generate().unwrap().key()
@@ -311,9 +318,9 @@ async fn past_the_cap_a_new_login_ends_the_oldest() {
             // A millisecond apart: the first is the oldest.
             let at = start + Duration::from_millis(n as u64);
             let record = SessionRecord {
-                user: "alice".to_owned(),
                 created_at: at,
                 last_seen: at,
+                ..record("alice")
             };
             let key = new_key();
             store.create(key, record, TTL).await.unwrap();
@@ -334,16 +341,19 @@ async fn past_the_cap_a_new_login_ends_the_oldest() {
             let sid = format!("family-{n}");
             // A second apart: the first ends first.
             let ends = now + 3600 + n as u64;
-            store.start(&sid, "alice", "r1", ends, now).await.unwrap();
+            store
+                .start(&sid, "alice", "r1", ends, now, &Device::default())
+                .await
+                .unwrap();
         }
         assert_eq!(
-            store.rotate("family-0", "r1", "r2").await.unwrap(),
+            store.rotate("family-0", "r1", "r2", 0, DAY).await.unwrap(),
             Rotation::Refused(RotationRefusal::Revoked),
             "the oldest ended"
         );
         for sid in ["family-1", &format!("family-{CAP}")] {
             assert!(matches!(
-                store.rotate(sid, "r1", "r2").await.unwrap(),
+                store.rotate(sid, "r1", "r2", 0, DAY).await.unwrap(),
                 Rotation::Rotated { .. }
             ));
         }
@@ -370,7 +380,7 @@ where
     let now = unix_now();
     if families {
         store
-            .start(sid, "alice", "r1", now + 3600, now)
+            .start(sid, "alice", "r1", now + 3600, now, &Device::default())
             .await
             .unwrap();
     } else {
@@ -415,7 +425,7 @@ async fn a_paused_login_is_still_logged_out(redis: &RedisServer, pause: usize, f
     if families {
         other.revoke_all_for("alice").await.unwrap();
         assert_eq!(
-            other.rotate("family-a", "r1", "r2").await.unwrap(),
+            other.rotate("family-a", "r1", "r2", 0, DAY).await.unwrap(),
             Rotation::Refused(RotationRefusal::Revoked),
             "paused before round trip {pause}: A's refresh family outlived 'log out everywhere'"
         );

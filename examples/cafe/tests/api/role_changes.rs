@@ -82,6 +82,14 @@ impl AccountStore for Accounts {
     async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {
         self.inner.set_role(name, role).await
     }
+    async fn set_password(
+        &self,
+        name: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_password(name, current_hash, new_hash).await
+    }
     async fn all(&self) -> Result<Vec<Profile>, StoreError> {
         self.inner.all().await
     }

@@ -204,7 +204,10 @@ async fn ten_thousand_ids_are_distinct_and_use_the_whole_alphabet_evenly() {
     let mut ids = HashSet::new();
     let mut symbol_counts: HashMap<char, u32> = HashMap::new();
     for _ in 0..10_000 {
-        let id = sessions.start("alice", now).await.unwrap();
+        let (id, _) = sessions
+            .start("alice", Default::default(), now)
+            .await
+            .unwrap();
         // The 43rd character holds only 4 random bits; count the first 42.
         for symbol in id.as_str().chars().take(42) {
             *symbol_counts.entry(symbol).or_default() += 1;

@@ -7,12 +7,13 @@ use cafe::orders::Order;
 use cafe::store::{OrderStore, Stores};
 use cafe::throttle::{Attempt, Limit, PastTheLimit};
 use cafe::users::{Account, Role};
-use jwt::revocation::{Rotation, RotationRefusal};
+use jwt::revocation::{Device, Rotation, RotationRefusal};
 use sessions::{SessionId, SessionRecord};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const NOW: u64 = 1_767_258_000;
+const DAY: u64 = 24 * 60 * 60;
 
 fn at(seconds: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(seconds)
@@ -23,6 +24,7 @@ fn at(seconds: u64) -> SystemTime {
 pub async fn check_every_store(stores: &Stores) {
     sessions_are_filed_touched_and_ended(stores).await;
     refresh_rotation_is_a_compare_and_swap(stores).await;
+    families_are_listed_and_end_when_left_idle(stores).await;
     denylist_entries_end_when_they_say(stores).await;
     token_versions_only_go_up(stores).await;
     accounts_orders_and_the_throttle(stores).await;
@@ -37,6 +39,8 @@ async fn sessions_are_filed_touched_and_ended(stores: &Stores) {
         user: user.to_owned(),
         created_at: at(NOW),
         last_seen: at(NOW),
+        login_id: "conformance-login".to_owned(),
+        device: Device::new("192.0.2.7", Some("Conformance/1.0")),
     };
     let (phone, laptop) = (
         SessionId::generate().unwrap().key(),
@@ -45,6 +49,19 @@ async fn sessions_are_filed_touched_and_ended(stores: &Stores) {
     store.create(phone, record.clone(), ttl).await.unwrap();
     store.create(laptop, record.clone(), ttl).await.unwrap();
     assert_eq!(store.load(&phone).await.unwrap(), Some(record.clone()));
+    // The user's list comes from the same index, every field as written.
+    let mut listed = store.list_for_user(user).await.unwrap();
+    listed.sort_by_key(|(key, _)| *key);
+    let mut expected = vec![(phone, record.clone()), (laptop, record.clone())];
+    expected.sort_by_key(|(key, _)| *key);
+    assert_eq!(listed, expected);
+    assert!(
+        store
+            .list_for_user("conformance-nobody")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     store.touch(&phone, at(NOW + 60), ttl).await.unwrap();
     let touched = store.load(&phone).await.unwrap().unwrap();
@@ -71,11 +88,25 @@ async fn refresh_rotation_is_a_compare_and_swap(stores: &Stores) {
     let families = &stores.tokens.families;
     let user = "conformance-refresh";
     families
-        .start("conformance-f1", user, "r1", NOW + 3600, NOW)
+        .start(
+            "conformance-f1",
+            user,
+            "r1",
+            NOW + 3600,
+            NOW,
+            &Device::default(),
+        )
         .await
         .unwrap();
     families
-        .start("conformance-f2", user, "r1", NOW + 3600, NOW)
+        .start(
+            "conformance-f2",
+            user,
+            "r1",
+            NOW + 3600,
+            NOW,
+            &Device::default(),
+        )
         .await
         .unwrap();
 
@@ -85,7 +116,7 @@ async fn refresh_rotation_is_a_compare_and_swap(stores: &Stores) {
             let families = families.clone();
             tokio::spawn(async move {
                 families
-                    .rotate("conformance-f1", "r1", &format!("r2-{n}"))
+                    .rotate("conformance-f1", "r1", &format!("r2-{n}"), NOW, DAY)
                     .await
                     .unwrap()
             })
@@ -109,12 +140,15 @@ async fn refresh_rotation_is_a_compare_and_swap(stores: &Stores) {
     assert_eq!(rotated, 1);
     // The losers were reuses: the family is revoked.
     assert_eq!(
-        families.rotate("conformance-f1", "r1", "r3").await.unwrap(),
+        families
+            .rotate("conformance-f1", "r1", "r3", NOW, DAY)
+            .await
+            .unwrap(),
         Rotation::Refused(RotationRefusal::Revoked)
     );
     assert_eq!(
         families
-            .rotate("conformance-none", "r1", "r2")
+            .rotate("conformance-none", "r1", "r2", NOW, DAY)
             .await
             .unwrap(),
         Rotation::Refused(RotationRefusal::Unknown)
@@ -125,9 +159,88 @@ async fn refresh_rotation_is_a_compare_and_swap(stores: &Stores) {
         "f2 was still active"
     );
     assert_eq!(
-        families.rotate("conformance-f2", "r1", "r2").await.unwrap(),
+        families
+            .rotate("conformance-f2", "r1", "r2", NOW, DAY)
+            .await
+            .unwrap(),
         Rotation::Refused(RotationRefusal::Revoked)
     );
+}
+
+async fn families_are_listed_and_end_when_left_idle(stores: &Stores) {
+    let families = &stores.tokens.families;
+    let user = "conformance-idle";
+    let phone = Device::new("192.0.2.7", Some("Phone/2.0"));
+    families
+        .start("conformance-i1", user, "r1", NOW + DAY, NOW, &phone)
+        .await
+        .unwrap();
+    families
+        .start(
+            "conformance-i2",
+            user,
+            "r1",
+            NOW + DAY,
+            NOW,
+            &Device::default(),
+        )
+        .await
+        .unwrap();
+    let mut listed = families.list_for_user(user).await.unwrap();
+    listed.sort_by(|a, b| a.sid.cmp(&b.sid));
+    assert_eq!(listed.len(), 2);
+    let first = &listed[0];
+    assert_eq!(
+        (
+            first.sid.as_str(),
+            first.user.as_str(),
+            first.created,
+            first.last_used
+        ),
+        ("conformance-i1", user, NOW, NOW)
+    );
+    assert_eq!((first.expires, &first.device), (NOW + DAY, &phone));
+
+    // Renewed 599 s in, inside a 600 s limit; then left 600 s: ended.
+    let rotated = Rotation::Rotated {
+        user: user.to_owned(),
+    };
+    let i1 = "conformance-i1";
+    assert_eq!(
+        families
+            .rotate(i1, "r1", "r2", NOW + 599, 600)
+            .await
+            .unwrap(),
+        rotated
+    );
+    let renewed = families.list_for_user(user).await.unwrap();
+    let renewed = renewed.iter().find(|f| f.sid == i1).unwrap();
+    assert_eq!(renewed.last_used, NOW + 599);
+    assert_eq!(
+        families
+            .rotate(i1, "r2", "r3", NOW + 1199, 600)
+            .await
+            .unwrap(),
+        Rotation::Refused(RotationRefusal::Idle)
+    );
+    assert_eq!(
+        families
+            .rotate(i1, "r2", "r3", NOW + 1199, DAY)
+            .await
+            .unwrap(),
+        Rotation::Refused(RotationRefusal::Revoked),
+        "ended for good"
+    );
+    let left: Vec<String> = families
+        .list_for_user(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|family| family.sid)
+        .collect();
+    assert_eq!(left, ["conformance-i2"]);
+    assert_eq!(families.revoke_all_for(user).await.unwrap(), 1);
+    assert!(families.list_for_user(user).await.unwrap().is_empty());
 }
 
 async fn denylist_entries_end_when_they_say(stores: &Stores) {
@@ -180,6 +293,29 @@ async fn accounts_orders_and_the_throttle(stores: &Stores) {
         None
     );
     assert!(stores.accounts.all().await.unwrap().contains(&admin));
+
+    // A password change is a compare-and-swap on the hash: of two changes
+    // made with the same current hash, only the first lands; sent again
+    // after a lost answer, the same change is still a success.
+    let accounts = &stores.accounts;
+    let (old, new, rival) = ("$old-hash", "$new-hash", "$rival-hash");
+    let mut with_old = Account::new(name, "unused", Role::Admin).unwrap();
+    old.clone_into(&mut with_old.password_hash);
+    accounts.insert(with_old).await.unwrap();
+    assert!(accounts.set_password(name, old, new).await.unwrap());
+    assert!(!accounts.set_password(name, old, rival).await.unwrap());
+    let stored = accounts.account(name).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.password_hash.as_str(), stored.role),
+        (new, Role::Admin)
+    );
+    assert!(
+        !accounts
+            .set_password("conformance-nobody", old, new)
+            .await
+            .unwrap()
+    );
+    assert_eq!(accounts.account("conformance-nobody").await.unwrap(), None);
 
     let first = stores
         .orders

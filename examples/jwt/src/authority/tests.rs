@@ -30,9 +30,10 @@ async fn lifetimes_past_the_end_of_time_saturate_instead_of_overflowing() {
     let authority = authority(Lifetimes {
         access: u64::MAX,
         refresh: u64::MAX,
+        refresh_idle: u64::MAX,
     });
     let pair = authority
-        .log_in("alice", NOW, async { Ok(member()) })
+        .log_in("alice", &Device::default(), NOW, async { Ok(member()) })
         .await
         .unwrap();
     let claims = authority

@@ -3,21 +3,29 @@
 
 use super::*;
 
+const DAY: u64 = 24 * 60 * 60;
+
 #[tokio::test]
 async fn a_family_rotates_and_a_reused_token_revokes_it() {
     let store = MemoryTokenStore::new();
-    store.start("f", "alice", "r1", 1_000, 0).await.unwrap();
+    store
+        .start("f", "alice", "r1", 1_000, 0, &Device::default())
+        .await
+        .unwrap();
     let rotated = Rotation::Rotated {
         user: "alice".to_owned(),
     };
-    assert_eq!(store.rotate("f", "r1", "r2").await.unwrap(), rotated);
+    assert_eq!(
+        store.rotate("f", "r1", "r2", 0, DAY).await.unwrap(),
+        rotated
+    );
     let refused = |why| Rotation::Refused(why);
     assert_eq!(
-        store.rotate("f", "r1", "r3").await.unwrap(),
+        store.rotate("f", "r1", "r3", 0, DAY).await.unwrap(),
         refused(RotationRefusal::Reused)
     );
     assert_eq!(
-        store.rotate("f", "r2", "r3").await.unwrap(),
+        store.rotate("f", "r2", "r3", 0, DAY).await.unwrap(),
         refused(RotationRefusal::Revoked)
     );
 }
@@ -35,11 +43,80 @@ async fn denylist_entries_hold_until_their_end_and_are_then_swept() {
 #[tokio::test]
 async fn expired_families_are_swept_on_a_later_login() {
     let store = MemoryTokenStore::new();
-    store.start("old", "alice", "r1", 100, 0).await.unwrap();
-    store.start("new", "alice", "r1", 500, 200).await.unwrap();
+    store
+        .start("old", "alice", "r1", 100, 0, &Device::default())
+        .await
+        .unwrap();
+    store
+        .start("new", "alice", "r1", 500, 200, &Device::default())
+        .await
+        .unwrap();
     assert_eq!(store.family_count(), 1);
     assert_eq!(
-        store.rotate("old", "r1", "r2").await.unwrap(),
+        store.rotate("old", "r1", "r2", 0, DAY).await.unwrap(),
         Rotation::Refused(RotationRefusal::Unknown)
     );
+}
+
+#[tokio::test]
+async fn a_family_left_unrenewed_for_the_idle_limit_ends_and_a_renewal_restarts_it() {
+    let store = MemoryTokenStore::new();
+    let device = Device::new("192.0.2.7", Some("Phone"));
+    store
+        .start("f", "alice", "r1", 10_000, 0, &device)
+        .await
+        .unwrap();
+    let rotated = Rotation::Rotated {
+        user: "alice".to_owned(),
+    };
+    // 599 s after the login, within a 600 s limit: renewed, and the clock
+    // restarts from here.
+    assert_eq!(
+        store.rotate("f", "r1", "r2", 599, 600).await.unwrap(),
+        rotated
+    );
+    assert_eq!(
+        store.rotate("f", "r2", "r3", 1_198, 600).await.unwrap(),
+        rotated
+    );
+    let listed = store.list_for_user("alice").await.unwrap();
+    assert_eq!((listed[0].created, listed[0].last_used), (0, 1_198));
+    assert_eq!(listed[0].device, device);
+    // Exactly 600 s after the last renewal: ended, and for good.
+    assert_eq!(
+        store.rotate("f", "r3", "r4", 1_798, 600).await.unwrap(),
+        Rotation::Refused(RotationRefusal::Idle)
+    );
+    assert_eq!(
+        store
+            .rotate("f", "r3", "r4", 1_799, 1_000_000)
+            .await
+            .unwrap(),
+        Rotation::Refused(RotationRefusal::Revoked)
+    );
+    assert!(store.list_for_user("alice").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_users_list_holds_only_their_live_families() {
+    let store = MemoryTokenStore::new();
+    let none = Device::default();
+    store
+        .start("a1", "alice", "r1", 1_000, 0, &none)
+        .await
+        .unwrap();
+    store
+        .start("a2", "alice", "r1", 1_000, 0, &none)
+        .await
+        .unwrap();
+    store
+        .start("b1", "admin", "r1", 1_000, 0, &none)
+        .await
+        .unwrap();
+    store.revoke("a1").await.unwrap();
+    let listed = store.list_for_user("alice").await.unwrap();
+    let sids: Vec<&str> = listed.iter().map(|f| f.sid.as_str()).collect();
+    assert_eq!(sids, ["a2"]);
+    assert_eq!(store.revoke_all_for("alice").await.unwrap(), 1);
+    assert_eq!(store.list_for_user("admin").await.unwrap().len(), 1);
 }

@@ -5,7 +5,7 @@
 
 use super::{NOW, check, claims, hs256_ring};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
-use jwt::revocation::RotationRefusal;
+use jwt::revocation::{Device, RotationRefusal};
 use jwt::tokens::{LEEWAY_SECONDS, TokenError, TokenKind, sign};
 use jwt::{
     AccessRefusal, Lifetimes, RefreshRefusal, RevocationChecks, Standing, TokenAuthority,
@@ -42,7 +42,10 @@ async fn active(role: &str) -> Result<Standing, jwt::revocation::StoreError> {
 
 /// `user` logged in with `role` at `NOW`: the login's first pair.
 async fn logged_in(authority: &TokenAuthority, user: &str, role: &str) -> TokenPair {
-    authority.log_in(user, NOW, active(role)).await.unwrap()
+    authority
+        .log_in(user, &Device::default(), NOW, active(role))
+        .await
+        .unwrap()
 }
 
 fn member() -> Standing {
@@ -86,6 +89,82 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
         refresh(&authority, &second.refresh_token, member(), NOW + 180).await,
         Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
     );
+}
+
+/// A refresh token stolen and kept unused (from a backup, a laptop left
+/// asleep) used to be good for the login's seven days. Now the login ends
+/// once nobody has refreshed it for the idle limit, whoever holds it.
+#[tokio::test]
+async fn a_refresh_token_left_idle_past_the_limit_is_refused_and_ends_its_login() {
+    let authority = authority(PLAIN);
+    let idle = Lifetimes::default().refresh_idle;
+    assert_eq!(
+        idle,
+        45 * 60,
+        "the session's 30 minutes plus a 15-minute access token"
+    );
+    let first = logged_in(&authority, "alice", "member").await;
+    // Refreshed a second before the limit: renewed, and the limit restarts.
+    let second = refresh(&authority, &first.refresh_token, member(), NOW + idle - 1)
+        .await
+        .unwrap();
+    let listed = authority.logins("alice", NOW + idle).await.unwrap();
+    assert_eq!(listed.len(), 1, "alive, and listed");
+    let later = NOW + idle - 1 + idle;
+    assert!(
+        authority.logins("alice", later).await.unwrap().is_empty(),
+        "not listed once idle"
+    );
+    assert_eq!(
+        refresh(&authority, &second.refresh_token, member(), later).await,
+        Err(RefreshRefusal::Rotation(RotationRefusal::Idle))
+    );
+    // The refusal ended the login: a refresh dated back is refused too.
+    assert_eq!(
+        refresh(&authority, &second.refresh_token, member(), later - 60).await,
+        Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
+    );
+}
+
+#[tokio::test]
+async fn a_user_ends_one_of_their_logins_and_not_anyone_elses() {
+    let authority = authority(PLAIN);
+    let phone = logged_in(&authority, "alice", "member").await;
+    let laptop = logged_in(&authority, "alice", "member").await;
+    let admin = logged_in(&authority, "admin", "admin").await;
+    assert!(
+        authority
+            .end_login("alice", &admin.sid, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        authority
+            .end_login("alice", &phone.sid, NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        refresh(&authority, &phone.refresh_token, member(), NOW + 60).await,
+        Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
+    );
+    // Its access token is not reached: without a lookup, it works until it
+    // expires.
+    assert!(
+        authority
+            .authenticate(&phone.access_token, NOW + 60)
+            .await
+            .is_ok()
+    );
+    assert!(
+        refresh(&authority, &laptop.refresh_token, member(), NOW + 60)
+            .await
+            .is_ok()
+    );
+    let admin_logins = authority.logins("admin", NOW + 60).await.unwrap();
+    assert_eq!(admin_logins.len(), 1);
 }
 
 #[tokio::test]
@@ -154,11 +233,22 @@ async fn refresh_tokens_expire_at_the_end_of_the_login_however_often_used() {
     let authority = authority(PLAIN);
     let mut pair = logged_in(&authority, "alice", "member").await;
     let day = 24 * 3600;
-    for d in 1..7 {
-        pair = refresh(&authority, &pair.refresh_token, member(), NOW + d * day)
+    // A refresh a minute inside every idle limit, for the whole week.
+    let step = Lifetimes::default().refresh_idle - 60;
+    let mut refreshes = 0;
+    let mut at = NOW + step;
+    while at < NOW + 7 * day {
+        pair = refresh(&authority, &pair.refresh_token, member(), at)
             .await
             .unwrap();
+        refreshes += 1;
+        at += step;
     }
+    assert_eq!(
+        refreshes,
+        7 * day / step,
+        "{refreshes} refreshes, every one renewed"
+    );
     let late = refresh(
         &authority,
         &pair.refresh_token,

@@ -77,3 +77,12 @@ fn guessing_a_six_digit_code_takes_no_time_at_all() {
     let seconds = expected_seconds_to_guess(entropy_bits(6, 10), 1.0, 1_000.0);
     assert!(seconds < 1_000.0, "{seconds}");
 }
+
+#[test]
+fn a_key_reads_back_from_its_hex_and_nothing_else_does() {
+    let key = SessionId::generate().unwrap().key();
+    assert_eq!(SessionKey::from_hex(&key.to_hex()), Some(key));
+    for bad in ["", "zz", &"0".repeat(63), &"g".repeat(64), &"é".repeat(32)] {
+        assert_eq!(SessionKey::from_hex(bad), None, "{bad:?}");
+    }
+}

@@ -9,6 +9,8 @@ fn record(user: &str, at: SystemTime) -> SessionRecord {
         user: user.to_owned(),
         created_at: at,
         last_seen: at,
+        login_id: format!("{user}-login"),
+        device: sessions::Device::default(),
     }
 }
 

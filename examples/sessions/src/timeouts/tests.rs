@@ -10,6 +10,8 @@ fn logged_in_at(start: SystemTime) -> SessionRecord {
         user: "alice".to_owned(),
         created_at: start,
         last_seen: start,
+        login_id: "alice-login".to_owned(),
+        device: sessions::Device::default(),
     }
 }
 

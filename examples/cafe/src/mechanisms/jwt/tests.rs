@@ -14,6 +14,7 @@ async fn lifetimes_past_the_end_of_time_issue_a_cookie_instead_of_panicking() {
     config.jwt_lifetimes = Lifetimes {
         access: u64::MAX,
         refresh: u64::MAX,
+        refresh_idle: u64::MAX,
     };
     let state = cafe::token_state(config);
     let alice = Profile {
@@ -22,7 +23,12 @@ async fn lifetimes_past_the_end_of_time_issue_a_cookie_instead_of_panicking() {
     };
     let issued = state
         .mechanism
-        .issue(&HeaderMap::new(), &alice, SystemTime::now())
+        .issue(
+            &HeaderMap::new(),
+            &alice,
+            Default::default(),
+            SystemTime::now(),
+        )
         .await
         .unwrap()
         .issued;

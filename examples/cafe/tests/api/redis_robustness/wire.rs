@@ -1,11 +1,11 @@
 //! The connection the tests steer, and the write catalogue the cut test
 //! runs: every write the Redis store makes, with the state it needs first.
 
-use super::{TTL, new_key, plain_connection, record, unix_now};
+use super::{DAY, TTL, new_key, plain_connection, record, unix_now};
 use crate::redis_server::RedisServer;
 use cafe::orders::MAX_ORDERS_PER_USER;
 use cafe::redis_store::RedisStore;
-use jwt::revocation::RefreshFamilyStore;
+use jwt::revocation::{Device, RefreshFamilyStore};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 use sessions::{SessionId, SessionKey, SessionStore};
@@ -195,7 +195,14 @@ where
         }
         "family rotate" | "family revoke" | "family revoke all" => {
             store
-                .start("family-1", "alice", "r1", now + 3600, now)
+                .start(
+                    "family-1",
+                    "alice",
+                    "r1",
+                    now + 3600,
+                    now,
+                    &Device::default(),
+                )
                 .await
                 .unwrap();
         }
@@ -232,10 +239,17 @@ where
         "log out everywhere" => store.delete_all_for_user("alice").await.map(drop),
         "family start" => {
             store
-                .start("family-1", "alice", "r1", now + 3600, now)
+                .start(
+                    "family-1",
+                    "alice",
+                    "r1",
+                    now + 3600,
+                    now,
+                    &Device::default(),
+                )
                 .await
         }
-        "family rotate" => store.rotate("family-1", "r1", "r2").await.map(drop),
+        "family rotate" => store.rotate("family-1", "r1", "r2", 0, DAY).await.map(drop),
         "family revoke" => store.revoke("family-1").await,
         "family revoke all" => store.revoke_all_for("alice").await.map(drop),
         "deny" => store.deny("jti-1", now + 905, now).await,
