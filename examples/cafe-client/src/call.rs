@@ -39,6 +39,11 @@ impl Call {
         Call::new(Method::POST, path)
     }
 
+    /// `DELETE path`.
+    pub fn delete(path: &str) -> Call {
+        Call::new(Method::DELETE, path)
+    }
+
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Call {
         self.headers.push((name.to_owned(), value.to_owned()));

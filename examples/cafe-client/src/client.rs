@@ -179,6 +179,24 @@ impl Visitor {
         // Sent with whatever credential it holds, as a browser sends its
         // cookies: a login over a live session must end that session.
         let reply = self.send(&login_call(user, password)).await?;
+        self.keep_issued(reply)
+    }
+
+    /// `POST /me/password`, and on success keeps the fresh credential the
+    /// answer carries, as a login does: the one it held has ended.
+    pub async fn change_password(
+        &mut self,
+        current: &str,
+        new: &str,
+    ) -> Result<Reply, ClientError> {
+        let body = serde_json::json!({ "current_password": current, "new_password": new });
+        let reply = self.post("/me/password", &body).await?;
+        self.keep_issued(reply)
+    }
+
+    /// After a 200 from a login or a password change: keeps the credential
+    /// the reply issued.
+    fn keep_issued(&mut self, reply: Reply) -> Result<Reply, ClientError> {
         if reply.status == 200 {
             let mechanism = *self
                 .mechanism

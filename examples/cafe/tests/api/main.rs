@@ -3,6 +3,7 @@
 //! against every mechanism; the other modules test one mechanism each, or
 //! record the transcripts the book shows.
 
+mod account_logins;
 mod attack_lab;
 mod browser;
 mod cli;
