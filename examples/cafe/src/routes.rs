@@ -314,7 +314,7 @@ fn new_password_problem(name: &str, current: &str, new: &str) -> Option<String> 
 /// Changes the caller's password (ASVS 5.0 6.2.2, 6.2.3): the current one is
 /// checked as a login checks it (the same throttle, the same hashing slots),
 /// the new one is hashed and stored only if the stored hash is still the
-/// one checked, then every login of the account ends (7.4.3), this one
+/// one checked, every login of the account ends (7.4.3), this one
 /// included, and the caller gets a fresh one, answered as a login is.
 async fn change_password<M: Mechanism>(
     user: CurrentUser,
@@ -382,21 +382,28 @@ async fn change_password<M: Mechanism>(
         return Err(ApiError::unavailable("every password-check slot is busy"));
     };
     let new_hash = new_hash.map_err(ApiError::internal)?;
+    // Every login ends before the new hash is written and again after it,
+    // and only then does the caller get a fresh one. Before: should the
+    // write or anything after it fail, no login made before the change
+    // survives it (the caller logs in again; a thief cannot). After: a
+    // login made with the old password while the hash was being written is
+    // caught here, or by its own re-read of the hash (see `login`).
+    let mut ended = state.mechanism.revoke_all(&user.name).await?;
     let changed = state
         .stores
         .accounts
         .set_password(&user.name, &account.password_hash, &new_hash)
         .await?;
     if !changed {
-        // Another change with the same current password won the race.
+        // Another change with the same current password won the race. (Its
+        // fresh login may have been ended by this one's first pass: its
+        // owner logs in again, with the password that won.)
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "the password was changed meanwhile; log in with the new one",
         ));
     }
-    // Every login ends, the caller's with it, and only then does the caller
-    // get a fresh one: nothing issued before the change outlives it.
-    let ended = state.mechanism.revoke_all(&user.name).await?;
+    ended += state.mechanism.revoke_all(&user.name).await?;
     let profile = admit(Some(account.profile()))?;
     let device = device(&client, &headers);
     let login = state
