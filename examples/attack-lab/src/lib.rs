@@ -22,6 +22,7 @@
 // compile one of them as a doctest and show an anchored part of it.
 extern crate self as attack_lab;
 
+pub mod account;
 pub mod browser;
 mod lab;
 pub mod login;
@@ -61,7 +62,8 @@ pub type WorkCounter = Arc<dyn Fn() -> u64 + Send + Sync>;
 pub enum Family {
     /// Forged, tampered or misused JWTs.
     Jwt,
-    /// Ending a login: logout, bans, refresh-token rotation.
+    /// Ending a login: logout, bans, refresh-token rotation, a password
+    /// change, the owner's own list of logins.
     Revocation,
     /// Session IDs: fixation, guessing, expiry.
     Sessions,
@@ -243,6 +245,7 @@ pub fn catalogue() -> Vec<Attack> {
         token::ATTACKS,
         token_rules::ATTACKS,
         revocation::ATTACKS,
+        account::ATTACKS,
         session::ATTACKS,
         browser::ATTACKS,
         login::ATTACKS,

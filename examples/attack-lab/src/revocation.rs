@@ -1,7 +1,9 @@
 //! Ending a login, and what still works afterwards: logout, bans, "log out
-//! everywhere", and the refresh token's rotation.
+//! everywhere", and the refresh token's rotation, lifetime and idle limit.
 
-use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, Targets, judge, judge_all};
+use attack_lab::{
+    Attack, Call, Family, Lab, LabResult, Login, Outcome, Reply, Targets, judge, judge_all,
+};
 use std::time::Duration;
 
 const RFC_9700_REFRESH: &str = "RFC 9700 §4.14.2; OWASP JWT Cheat Sheet";
@@ -67,11 +69,22 @@ pub const ATTACKS: &[Attack] = &[
     Attack {
         name: "refresh-expired",
         family: FAMILY,
-        attempt: "a refresh token used after its login's lifetime (7 days) ended",
+        attempt: "a login refreshed within every idle limit for 7 days, then refreshed after \
+            its lifetime ended",
         defence: "401: the family ends at login + 7 days, however often refreshed",
         source: "RFC 9700 §4.14.2; ASVS 5.0 7.3.2",
         targets: Targets::Tokens,
         run: |lab| Box::pin(refresh_expired(lab)),
+    },
+    Attack {
+        name: "refresh-after-idle",
+        family: FAMILY,
+        attempt: "a refresh token left unused past the idle limit (by default 30 minutes past \
+            the access token's lifetime)",
+        defence: "401: a login not refreshed within the limit ends, as an idle session does",
+        source: "ASVS 5.0 7.3.1",
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(refresh_after_idle(lab)),
     },
     Attack {
         name: "access-after-logout",
@@ -216,25 +229,108 @@ async fn refresh_after_logout_everywhere(lab: &Lab) -> LabResult {
     )
 }
 
+/// A login's lifetime, from login, however often it is refreshed: the
+/// café's default.
+const LOGIN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The café's default idle limit for `login`: 30 minutes past its access
+/// token's lifetime (45 minutes for `--auth jwt`, 35 for the hybrid). The
+/// lab reads the lifetime from the token; a server started with
+/// `--refresh-idle-timeout` has another limit, but only the test suite,
+/// which runs the defaults, can move the clock these attacks need.
+fn idle_limit(login: &Login) -> Result<Duration, String> {
+    let (_, claims) =
+        jwt::anatomy::decode_unverified(login.access_token()?).map_err(|e| e.to_string())?;
+    let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_u64);
+    let (Some(issued), Some(expires)) = (claim("iat"), claim("exp")) else {
+        return Err("the access token has no numeric iat and exp".to_owned());
+    };
+    let idle = jwt::Lifetimes::with_access(expires.saturating_sub(issued)).refresh_idle;
+    Ok(Duration::from_secs(idle))
+}
+
+/// Why a clock attack cannot run here, and (`by_hand`) what to try instead.
+fn needs_clock(how_far: &str, by_hand: &str) -> Outcome {
+    Outcome::Skipped(format!(
+        "needs to move the server's clock forward {how_far}: only the test suite can \
+         (`cargo test -p cafe --test api attack_lab`){by_hand}"
+    ))
+}
+
 async fn refresh_expired(lab: &Lab) -> LabResult {
     let login = lab.log_in("alice").await?;
-    let token = login.refresh_token()?;
-    // Refresh every 6 days: the login itself still ends at day 7.
-    if !lab.advance_clock(Duration::from_secs(6 * 24 * 3600)) {
-        return Ok(Outcome::Skipped(
-            "needs to move the server's clock forward 7 days: run it in the test suite".to_owned(),
-        ));
+    // A refresh a minute before each idle limit keeps the login alive; it
+    // must still end 7 days after it began.
+    let step = idle_limit(&login)?.saturating_sub(Duration::from_secs(60));
+    let mut token = login.refresh_token()?.to_owned();
+    let mut alive_for = Duration::ZERO;
+    let mut refreshes = 0;
+    while alive_for + step < LOGIN_LIFETIME {
+        if !lab.advance_clock(step) {
+            return Ok(needs_clock("7 days", ""));
+        }
+        alive_for += step;
+        let renewed = refresh(lab, &token).await?;
+        token = lab.refreshed_token(&renewed).ok_or_else(|| {
+            format!(
+                "a refresh {alive_for:?} after login, inside the lifetime and the idle limit, \
+                 failed: {}",
+                renewed.summary()
+            )
+        })?;
+        refreshes += 1;
     }
-    let renewed = refresh(lab, token).await?;
-    let next = lab
-        .refreshed_token(&renewed)
-        .ok_or("a refresh inside the lifetime failed")?;
-    lab.advance_clock(Duration::from_secs(24 * 3600 + 60));
-    judge(
-        &refresh(lab, &next).await?,
+    // Keep the transcript short: the login and the first refresh show them all.
+    lab.keep_first_exchanges(2);
+    // Half a minute past the end: well inside the idle limit, so only the
+    // lifetime can refuse it.
+    lab.advance_clock(LOGIN_LIFETIME.saturating_sub(alive_for) + Duration::from_secs(30));
+    match judge(
+        &refresh(lab, &token).await?,
         &[401],
         "a refresh after the login's end",
-    )
+    )? {
+        Outcome::Refused(how) => Ok(Outcome::Refused(format!(
+            "{refreshes} refreshes inside 7 days, then 30 s past the end: {how}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+async fn refresh_after_idle(lab: &Lab) -> LabResult {
+    let login = lab.log_in("alice").await?;
+    let idle = idle_limit(&login)?;
+    let minute = Duration::from_secs(60);
+    // A minute inside the limit the login lives on, and its idle clock
+    // starts again from this refresh...
+    if !lab.advance_clock(idle.saturating_sub(minute)) {
+        return Ok(needs_clock(
+            "past the idle limit",
+            "; against a server you run, shorten the limit (`--refresh-idle-timeout 2m`) \
+             and try the refresh token by hand after it",
+        ));
+    }
+    let renewed = refresh(lab, login.refresh_token()?).await?;
+    let token = lab.refreshed_token(&renewed).ok_or_else(|| {
+        format!(
+            "a refresh inside the idle limit failed: {}",
+            renewed.summary()
+        )
+    })?;
+    // ...so a minute past the limit from that refresh, and only then, it
+    // has ended.
+    lab.advance_clock(idle + minute);
+    match judge(
+        &refresh(lab, &token).await?,
+        &[401],
+        "a refresh token idle past the limit refreshed",
+    )? {
+        Outcome::Refused(how) => Ok(Outcome::Refused(format!(
+            "{} min without a refresh: {how}",
+            (idle + minute).as_secs() / 60
+        ))),
+        other => Ok(other),
+    }
 }
 
 async fn access_after_logout(lab: &Lab) -> LabResult {

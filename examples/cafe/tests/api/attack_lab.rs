@@ -98,25 +98,31 @@ impl Column {
             // Bearer credentials work for whoever holds them.
             "credential-replayed-elsewhere",
         ];
-        const SELF_CONTAINED: [&str; 6] = [
+        const SELF_CONTAINED: [&str; 8] = [
             "xss-session-riding",
             "credential-replayed-elsewhere",
             // Nothing is looked up per request, so an access token outlives
-            // its logout, ban or logout-everywhere until it expires.
+            // its logout, ban, logout-everywhere or password change until
+            // it expires.
             "access-after-logout",
             "access-after-ban",
             "access-after-logout-everywhere",
+            "credential-after-password-change",
+            // Nothing the server checks names one login's access tokens.
+            "login-ended-elsewhere",
             // The page's script holds the access token (and, for plain
             // JWT, the refresh token).
             "xss-reads-credential",
         ];
         match self {
             Column::Sessions => &EVERY_MODE,
-            // Checked per request, but its tokens are still in the page.
+            // Checked per request, but its tokens are still in the page,
+            // and neither check names one login.
             Column::JwtEs256Checked => &[
                 "xss-session-riding",
                 "credential-replayed-elsewhere",
                 "xss-reads-credential",
+                "login-ended-elsewhere",
             ],
             Column::Jwt | Column::Hybrid => &SELF_CONTAINED,
         }
@@ -247,11 +253,22 @@ fn redact_word(word: &str) -> String {
     }
 }
 
+/// The attacks whose by-design risk is their access token alone: a session
+/// or refresh token that outlived the login is a failure, not that risk.
+const ONLY_THE_ACCESS_TOKEN_IS_A_RISK: [&str; 2] =
+    ["credential-after-password-change", "login-ended-elsewhere"];
+
+/// Whether `what` an accepted attack got is the risk its mode accepts.
+fn the_risk_by_design(attack: &Attack, what: &str) -> bool {
+    !ONLY_THE_ACCESS_TOKEN_IS_A_RISK.contains(&attack.name)
+        || what.starts_with(attack_lab::account::ONLY_THE_ACCESS_TOKEN)
+}
+
 fn cell(attack: &Attack, column: Column, outcome: &Outcome) -> &'static str {
     let expected_risk = column.accepted_by_design().contains(&attack.name);
     match outcome {
         Outcome::Refused(_) if !expected_risk => "refused",
-        Outcome::Accepted(_) if expected_risk => "risk",
+        Outcome::Accepted(what) if expected_risk && the_risk_by_design(attack, what) => "risk",
         Outcome::Skipped(why) if why.starts_with("not applicable") => "—",
         other => panic!(
             "{} against {column:?}: expected {}, got {other:?}",
