@@ -103,11 +103,12 @@ fn logged_in_request<M: Mechanism>(runtime: &Runtime, state: &AppState<M>) -> Pa
         role: Role::Member,
     };
     let issued = runtime
-        .block_on(
-            state
-                .mechanism
-                .issue(&Default::default(), &alice, SystemTime::now()),
-        )
+        .block_on(state.mechanism.issue(
+            &Default::default(),
+            &alice,
+            Default::default(),
+            SystemTime::now(),
+        ))
         .expect("a credential")
         .issued;
     let mut request = Request::get("/me");
