@@ -518,3 +518,35 @@ fn through_the_cluster_balancer_a_forged_forwarded_for_changes_nothing() {
     });
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
 }
+
+/// `cafe serve --refresh-idle-timeout 3s`: a refresh at once works, and one
+/// after four quiet seconds is refused (the default would have allowed 45
+/// minutes), as is any later try with the same token. The real binary on
+/// the real clock, so the test waits those seconds.
+#[test]
+fn a_served_cafe_honours_its_refresh_idle_timeout() {
+    let help = cafe(&["serve", "--help"]);
+    assert!(
+        String::from_utf8(help.stdout)
+            .unwrap()
+            .contains("--refresh-idle-timeout")
+    );
+    let server = Server::start(&["--auth", "jwt", "--refresh-idle-timeout", "3s"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut alice = Visitor::new(Client::new(&server.url()).unwrap());
+        assert_eq!(
+            alice.log_in("alice", "wonderland-42").await.unwrap().status,
+            200
+        );
+        assert_eq!(alice.refresh().await.unwrap().status, 200, "at once");
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        let idle = alice.clone();
+        assert_eq!(alice.refresh().await.unwrap().status, 401, "after 4 s");
+        assert_eq!(
+            idle.clone().refresh().await.unwrap().status,
+            401,
+            "and for good"
+        );
+    });
+}

@@ -61,3 +61,54 @@ fn every_duration_flag_is_bounded_at_start_with_a_clear_error() {
         }
     }
 }
+
+/// Runs `cafe serve args…`, which must stop by itself before it listens;
+/// its exit code and what it printed to standard error.
+fn exit_code_and_error(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cafe"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("CAFE_JWT_SECRET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("cafe serve {args:?} started anyway");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let error = String::from_utf8(output.stderr).unwrap();
+    (output.status.code(), error)
+}
+
+/// `--refresh-idle-timeout` (issue 22) is read like every duration flag:
+/// no time at all, nonsense and more than a year stop the server before it
+/// listens, with clap's usage status (2) and a message naming the flag and
+/// what is wrong.
+#[test]
+fn a_refresh_idle_timeout_of_nothing_or_nonsense_is_refused_at_start() {
+    let cases = [
+        ("0s", "must be more than zero"),
+        ("soon", "is not a duration"),
+        ("45", "is not a duration"),
+        ("367d", "at most 366d"),
+    ];
+    for (value, reason) in cases {
+        for auth in ["jwt", "hybrid"] {
+            let args = ["--auth", auth, "--refresh-idle-timeout", value];
+            let (code, error) = exit_code_and_error(&args);
+            assert_eq!(code, Some(2), "{args:?}: {error}");
+            assert!(
+                error.contains("--refresh-idle-timeout"),
+                "{args:?}: {error}"
+            );
+            assert!(error.contains(reason), "{args:?}: {error}");
+            assert!(!error.contains("panicked"), "{args:?}: {error}");
+        }
+    }
+}
