@@ -19,7 +19,7 @@ use cafe::guards::{
 };
 use cafe::orders::{MAX_ORDERS_PER_PAGE, Order};
 use cafe::throttle::LoginAttempt;
-use cafe::users::{Profile, Role};
+use cafe::users::{Account, Profile, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -352,16 +352,24 @@ async fn change_password<M: Mechanism>(
                 .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after))));
             }
         };
+    // The account as it is now, not as a token's claims remember it: a user
+    // banned since their access token was issued changes nothing.
     let account = match state.stores.accounts.account(&user.name).await {
-        Ok(Some(account)) => account,
-        Ok(None) => {
-            attempt.abandon().await.ok();
-            return Err(ApiError::unauthenticated());
-        }
+        Ok(account) => account,
         Err(error) => {
             attempt.abandon().await.ok();
             return Err(error.into());
         }
+    };
+    let (account, profile) = match admit(account.as_ref().map(Account::profile)) {
+        Ok(profile) => (account, profile),
+        Err(barred) => {
+            attempt.abandon().await.ok();
+            return Err(barred.into());
+        }
+    };
+    let Some(account) = account else {
+        return Err(ApiError::unauthenticated());
     };
     let Ok(matches) = state
         .passwords
@@ -404,7 +412,6 @@ async fn change_password<M: Mechanism>(
         ));
     }
     ended += state.mechanism.revoke_all(&user.name).await?;
-    let profile = admit(Some(account.profile()))?;
     let device = device(&client, &headers);
     let login = state
         .mechanism
