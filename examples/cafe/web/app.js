@@ -127,8 +127,33 @@ function show(element, visible) {
   document.getElementById(element).hidden = !visible;
 }
 
-function say(text) {
-  document.getElementById('status').textContent = text;
+// A line under the page: an error, or (`ok`) what just happened.
+function say(text, ok = false) {
+  const status = document.getElementById('status');
+  status.textContent = text;
+  status.classList.toggle('ok', ok);
+}
+
+// An answer's JSON body, or null if it has none.
+function jsonOf(answer) {
+  return answer.json().catch(() => null);
+}
+
+// Why the café refused: its own words, and when to try again after a 429.
+function refusal(answer, body) {
+  const reason = body?.error ?? `the café answered ${answer.status}`;
+  const retryAfter = answer.headers.get('retry-after');
+  return answer.status === 429 && retryAfter ? `${reason} (in ${retryAfter} s)` : reason;
+}
+
+// A moment the café sent as seconds since 1970, as a <time> showing the
+// reader's local date and time.
+function localTime(seconds) {
+  const date = new Date(seconds * 1000);
+  const time = document.createElement('time');
+  time.dateTime = date.toISOString();
+  time.textContent = date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return time;
 }
 
 async function showAccount() {
@@ -141,6 +166,7 @@ async function showAccount() {
   const user = await me.json();
   document.getElementById('who').textContent = user.name;
   document.getElementById('role').textContent = user.role;
+  document.querySelector('#password [name=username]').value = user.name;
   const orders = await (await api('/orders')).json();
   const list = document.getElementById('orders');
   list.replaceChildren(...orders.map((order) => {
@@ -148,9 +174,78 @@ async function showAccount() {
     item.textContent = `#${order.id} ${order.item}`;
     return item;
   }));
+  await showLogins();
   show('login', false);
   show('account', true);
 }
+
+// ANCHOR: logins
+// "Your logins": every live login of the account, from GET /me/logins. The
+// user agent and the address are whatever a client sent, so each node is
+// built with createElement and filled with text, never parsed as HTML.
+async function showLogins() {
+  const answer = await api('/me/logins');
+  if (!answer.ok) return;
+  const logins = await answer.json();
+  document.getElementById('logins').replaceChildren(...logins.map(loginItem));
+}
+
+function loginItem(login) {
+  const item = document.createElement('li');
+  item.dataset.login = login.id;
+  const agent = document.createElement('span');
+  agent.className = 'user-agent';
+  agent.textContent = login.user_agent || 'an unnamed client';
+  item.append(agent);
+  if (login.current) {
+    const marker = document.createElement('strong');
+    marker.className = 'this-device';
+    marker.textContent = 'this device';
+    item.append(' ', marker);
+  }
+  const details = document.createElement('span');
+  details.className = 'login-details';
+  // A session is used by every request; a token login leaves a trace on
+  // the server only when it refreshes.
+  const lastUsed = mode === 'sessions' ? ', last used ' : ', last refreshed ';
+  details.append(
+    `from ${login.client}, logged in `, localTime(login.created_at),
+    lastUsed, localTime(login.last_used_at), ' ',
+  );
+  const end = document.createElement('button');
+  end.type = 'button';
+  end.className = 'end';
+  end.textContent = 'End';
+  end.setAttribute('aria-label', `End the login of ${agent.textContent}`);
+  end.addEventListener('click', () => endLogin(login));
+  details.append(end);
+  item.append(details);
+  return item;
+}
+
+// Ends one login. This device's own is a logout; for another, the café
+// says what it could end: in the token modes, an access token that device
+// already holds works until it expires.
+async function endLogin(login) {
+  const answer = await api(`/me/logins/${encodeURIComponent(login.id)}`, { method: 'DELETE' });
+  const body = await jsonOf(answer);
+  if (answer.ok && login.current) {
+    await logOut();
+    say('You ended the login of this device: you are logged out.', true);
+    return;
+  }
+  if (!answer.ok) {
+    say(refusal(answer, body));
+  } else if (body.access_token_works_until) {
+    const until = new Date(body.access_token_works_until * 1000).toLocaleString();
+    say('The login has ended: it can no longer be refreshed, but an access token it '
+      + `already holds works until ${until}.`, true);
+  } else {
+    say(`${body.note[0].toUpperCase()}${body.note.slice(1)}.`, true);
+  }
+  await showLogins();
+}
+// ANCHOR_END: logins
 
 document.getElementById('login').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -182,11 +277,50 @@ document.getElementById('order').addEventListener('submit', async (event) => {
   await showAccount();
 });
 
+// ANCHOR: change_password
+// A password change ends every login of the account, this one included, and
+// is answered like a login: the new credential is kept as the login keeps
+// it (sessions and the hybrid's refresh token: the cookie the café sets;
+// tokens: keepTokens).
+document.getElementById('password').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const fields = new FormData(form);
+  const answer = await api('/me/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      current_password: fields.get('current_password'),
+      new_password: fields.get('new_password'),
+    }),
+  });
+  const body = await jsonOf(answer);
+  if (!answer.ok) {
+    say(refusal(answer, body));
+    // 409: another change won, and every login ended with it.
+    if (answer.status === 409 || answer.status === 401) await showAccount();
+    return;
+  }
+  keepTokens(body);
+  form.reset();
+  const ended = body.logins_ended;
+  const stillWorking = mode === 'sessions'
+    ? ''
+    : ' Another device can no longer refresh, but an access token it already holds may work '
+      + 'until it expires.';
+  say(`Password changed. ${ended} login${ended === 1 ? '' : 's'} ended, this device's too; `
+    + `this device is logged in again.${stillWorking}`, true);
+  await showAccount();
+});
+// ANCHOR_END: change_password
+
+document.getElementById('reload-logins').addEventListener('click', showLogins);
+
 // Logout names the login by every credential the page has: the access token
 // (attached by api), the refresh token in the body (jwt), or the cookie the
 // browser attaches (hybrid). So it ends the login even when the access
 // token is gone.
-document.getElementById('logout').addEventListener('click', async () => {
+async function logOut() {
   const refresh = mode === 'jwt'
     ? JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null')?.refresh
     : null;
@@ -199,7 +333,9 @@ document.getElementById('logout').addEventListener('click', async () => {
     : { method: 'POST' });
   forgetTokens();
   await showAccount();
-});
+}
+
+document.getElementById('logout').addEventListener('click', logOut);
 
 document.getElementById('mode').textContent = {
   sessions: 'Server-side session: an HttpOnly cookie this page cannot read.',

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 mod devtools;
+mod logins;
 pub use devtools::Browser;
 
 /// A café in `mode`, and a browser with alice logged in through its page.
@@ -368,6 +369,74 @@ const XSS_PAYLOAD: &str = r#"
 })()
 "#;
 
+/// A script injected into alice's page, and the attacker it reports to.
+struct Theft<'a> {
+    mode: Mode,
+    browser: &'a mut Browser,
+    app: &'a TestApp,
+    /// The link that runs [`XSS_PAYLOAD`] on the café's origin.
+    link: String,
+    /// The attacker, on another machine, holding what the script sent home.
+    attacker: crate::support::Visitor,
+}
+
+/// What the injected script does when it stays in the hybrid's page: asks
+/// `/refresh` again (the browser attaches the HttpOnly cookie) and sends
+/// the fresh access token home.
+const SCRIPT_REFRESHES_AGAIN: &str = "fetch('/refresh', { method: 'POST' })\
+     .then(async (answer) => (answer.ok ? (await answer.json()).access_token : null))";
+
+impl Theft<'_> {
+    /// Alice logs in through the page and follows the link; the script runs
+    /// and the attacker takes whatever it obtained. Returns what the script
+    /// reached.
+    async fn alice_follows_the_link(&mut self) -> Value {
+        self.browser.open(self.app).await;
+        self.browser
+            .wait_for("!document.getElementById('login').hidden")
+            .await;
+        log_in_through_the_page(self.browser).await;
+        self.browser.navigate(&self.link).await;
+        self.browser.wait_for("window.xss").await;
+        let reach = self.browser.eval("window.xss").await;
+        let stolen = &reach["stolen"];
+        self.attacker.credential =
+            stolen["access"]
+                .as_str()
+                .map(|access| crate::support::Credential::Bearer {
+                    access: access.to_owned(),
+                    refresh: stolen["refresh"].as_str().unwrap_or_default().to_owned(),
+                });
+        reach
+    }
+
+    /// Whether what the attacker holds gets them in, from their machine.
+    async fn works_elsewhere(&self) -> bool {
+        self.attacker.credential.is_some() && self.attacker.get("/me").await.status == 200
+    }
+
+    /// The attacker renews the login: with the stolen refresh token, from
+    /// anywhere (jwt), or through the script still in alice's tab, which
+    /// calls `/refresh` and sends the new access token home (hybrid).
+    /// Whether it worked, checked by using what it gave from elsewhere.
+    async fn renew(&mut self) -> bool {
+        if self.mode == Mode::Jwt {
+            let status = self.attacker.refresh().await.status;
+            assert!(status == 200 || status == 401, "{status}");
+            return status == 200 && self.works_elsewhere().await;
+        }
+        let fresh = self.browser.eval(SCRIPT_REFRESHES_AGAIN).await;
+        let Some(access) = fresh.as_str() else {
+            return false;
+        };
+        self.attacker.credential = Some(crate::support::Credential::Bearer {
+            access: access.to_owned(),
+            refresh: String::new(),
+        });
+        self.works_elsewhere().await
+    }
+}
+
 #[tokio::test]
 async fn what_an_injected_script_reaches_in_each_mode() {
     let mut table = String::from(
@@ -375,16 +444,15 @@ async fn what_an_injected_script_reaches_in_each_mode() {
          mode      reads the credential  orders as alice  \
          steals a usable credential  for how long\n",
     );
+    let mut notes = String::new();
     for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
         let mut config = mode.config();
         config.xss_demo = true;
+        let lifetimes = config.jwt_lifetimes;
         let app = crate::support::spawn_app_with(mode, config).await;
         let Some(mut browser) = Browser::start().await else {
             return;
         };
-        browser.open(&app).await;
-        log_in_through_the_page(&mut browser).await;
-
         // Alice follows a link to the vulnerable page, on the café's origin.
         let payload = XSS_PAYLOAD.replace(['\n'], " ");
         let link = format!(
@@ -392,45 +460,44 @@ async fn what_an_injected_script_reaches_in_each_mode() {
             app.address.replace("127.0.0.1", "localhost"),
             percent_encode(&payload)
         );
-        browser
-            .command("Page.navigate", json!({ "url": link }))
-            .await;
-        browser.wait_for("window.xss").await;
-        let reach = browser.eval("window.xss").await;
+        let mut theft = Theft {
+            mode,
+            browser: &mut browser,
+            app: &app,
+            link,
+            attacker: app.visitor(),
+        };
+        let reach = theft.alice_follows_the_link().await;
+        let works_elsewhere = theft.works_elsewhere().await;
 
-        // The attacker, on another machine, with whatever the script sent home.
-        let stolen = &reach["stolen"];
-        let mut attacker = app.visitor();
-        attacker.credential =
-            stolen["access"]
-                .as_str()
-                .map(|access| crate::support::Credential::Bearer {
-                    access: access.to_owned(),
-                    refresh: stolen["refresh"].as_str().unwrap_or_default().to_owned(),
-                });
-        let works_elsewhere =
-            attacker.credential.is_some() && attacker.get("/me").await.status == 200;
-        // How long: until the stolen access token expires, or, with a
-        // refresh token, for as long as the login lasts.
-        let lasts = match (works_elsewhere, stolen["refresh"].is_string()) {
-            (false, _) => "-".to_owned(),
-            (true, true) => {
-                app.wait(Duration::from_secs(60 * 60));
-                assert_eq!(attacker.refresh().await.status, 200, "{mode:?}");
-                let days = jwt::Lifetimes::default().refresh / 86_400;
-                format!("{days} days from login (the refresh token)")
-            }
-            (true, false) => {
-                let access = app.visitor().get("/me").await; // not logged in: a control
-                assert_eq!(access.status, 401);
-                let minutes = Mode::Hybrid.config().jwt_lifetimes.access / 60;
-                app.wait(Duration::from_secs(
-                    minutes * 60 + jwt::tokens::LEEWAY_SECONDS,
+        // How long: what the attacker can do with it, not only what the
+        // script did once. Every number comes from the lifetimes the café
+        // runs with.
+        let days = lifetimes.refresh / 86_400;
+        let idle_minutes = lifetimes.refresh_idle / 60;
+        let access_minutes = lifetimes.access / 60;
+        let lasts = match mode {
+            _ if !works_elsewhere => "-".to_owned(),
+            Mode::Jwt => {
+                notes.push_str(&format!(
+                    "(1) with the stolen refresh token, from anywhere, refreshed at least every \
+                     {idle_minutes} minutes,\n    until alice's page refreshes too: the server \
+                     takes that for reuse and ends the login\n"
                 ));
-                assert_eq!(attacker.get("/me").await.status, 401, "{mode:?}");
-                format!("{minutes} minutes (one access token)")
+                format!("up to {days} days from login (1)")
+            }
+            _ => {
+                notes.push_str(&format!(
+                    "(2) while alice's tab stays open, the script can take another from \
+                     /refresh, at least\n    every {idle_minutes} minutes, up to {days} days \
+                     from login\n"
+                ));
+                format!("{access_minutes} minutes per access token (2)")
             }
         };
+        if mode != Mode::Sessions {
+            a_renewed_theft_lasts_as_long_as_the_login(&mut theft, lifetimes).await;
+        }
         let name = match mode {
             Mode::Sessions => "sessions",
             Mode::Jwt => "jwt",
@@ -444,7 +511,69 @@ async fn what_an_injected_script_reaches_in_each_mode() {
             yes_no(works_elsewhere),
         ));
     }
+    table.push('\n');
+    table.push_str(&notes);
     crate::golden::check_golden("browser/xss.txt", &table);
+}
+
+/// The token modes' "for how long", asserted: renewed within every idle
+/// window, a stolen login lasts to its end; left idle past the limit, it
+/// ends; and in `--auth jwt`, once alice's page refreshes too, the reuse
+/// ends it for both.
+async fn a_renewed_theft_lasts_as_long_as_the_login(
+    theft: &mut Theft<'_>,
+    lifetimes: jwt::Lifetimes,
+) {
+    let mode = theft.mode;
+    let app = theft.app;
+    let leeway = jwt::tokens::LEEWAY_SECONDS;
+    // A minute inside the idle limit, every time.
+    let step = lifetimes.refresh_idle - 60;
+
+    // Renewed in time, to the login's end.
+    let mut since_login = 0;
+    let mut renewals = 0;
+    while since_login + step < lifetimes.refresh {
+        app.wait(Duration::from_secs(step));
+        since_login += step;
+        assert!(theft.renew().await, "{mode:?}: renewal {renewals}");
+        renewals += 1;
+    }
+    assert!(renewals > 200, "{mode:?}: {renewals}");
+    // Past the login's end, though less than the idle limit after the
+    // last renewal: refused.
+    app.wait(Duration::from_secs(
+        lifetimes.refresh + leeway - since_login,
+    ));
+    assert!(!theft.renew().await, "{mode:?}: renewed past the end");
+
+    // What was stolen, unrenewed, lasts one access lifetime. Renewed a
+    // minute inside the idle limit: works; then left idle for exactly the
+    // limit: refused, long before the login's end.
+    theft.alice_follows_the_link().await;
+    let access_expired = lifetimes.access + leeway;
+    app.wait(Duration::from_secs(access_expired));
+    assert!(!theft.works_elsewhere().await, "{mode:?}: access token");
+    app.wait(Duration::from_secs(step - access_expired));
+    assert!(theft.renew().await, "{mode:?}");
+    app.wait(Duration::from_secs(lifetimes.refresh_idle));
+    assert!(!theft.renew().await, "{mode:?}: renewed after idling");
+
+    if mode == Mode::Jwt {
+        // The thief refreshes; then alice opens the café, her page meets
+        // an expired access token and refreshes with the refresh token it
+        // kept, which the thief's refresh has already replaced: the server
+        // takes it for reuse, alice is logged out, and so is the thief.
+        theft.alice_follows_the_link().await;
+        app.wait(Duration::from_secs(step));
+        assert!(theft.renew().await);
+        theft.browser.open(app).await;
+        theft
+            .browser
+            .wait_for("!document.getElementById('login').hidden")
+            .await;
+        assert!(!theft.renew().await, "the thief kept it after the reuse");
+    }
 }
 
 /// Percent-encodes everything but letters and digits, for a URL's query.

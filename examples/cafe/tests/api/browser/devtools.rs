@@ -183,16 +183,28 @@ impl Browser {
         }
     }
 
-    /// Saves what the tab shows as `book/browser/screenshots/NAME.png`, for
-    /// the chapters: `UPDATE_SCREENSHOTS=1 cargo test -p cafe --test api
-    /// the_page_logs_in` rewrites them.
+    /// Saves the whole page, 720 pixels wide, as
+    /// `book/browser/screenshots/NAME.png`, for the chapters:
+    /// `UPDATE_SCREENSHOTS=1 cargo test -p cafe --test api the_page_logs_in`
+    /// rewrites one per mode, and `… browser::logins` the logins panel's.
     pub async fn screenshot(&mut self, name: &str) {
         let folder = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../book/browser/screenshots"
         );
         let path = std::path::Path::new(folder).join(format!("{name}.png"));
-        self.screenshot_to(&path, 720, 420).await;
+        let width = 720;
+        self.command(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": 420, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await;
+        let height = self
+            .eval("Math.ceil(document.documentElement.getBoundingClientRect().height) + 32")
+            .await;
+        let height = height.as_u64().map_or(420, |height| height.max(420));
+        self.screenshot_to(&path, width, u32::try_from(height).unwrap())
+            .await;
     }
 
     /// Saves what the tab shows, `width` × `height` pixels, as a PNG at `path`.
