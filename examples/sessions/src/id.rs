@@ -57,37 +57,14 @@ impl SessionId {
     // ANCHOR_END: key
 }
 
-/// A login's public handle: 128 random bits, base64url, drawn at login
-/// beside the session ID and unrelated to it. It names the session in the
-/// user's list of logins and in `DELETE /me/logins/{id}`, so that a page
-/// can show and end a login without ever holding its ID or the ID's hash.
-pub fn login_id() -> Result<String, RandomError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
 /// The SHA-256 of a session ID: what the server stores, never the ID itself.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionKey([u8; 32]);
+pub struct SessionKey(pub(crate) [u8; 32]);
 
 impl SessionKey {
     /// Lower-case hex, as the "where the data lives" chapter prints it.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
-
-    /// The key that [`SessionKey::to_hex`] wrote, as a store reads it back
-    /// from an index; `None` for anything else.
-    pub fn from_hex(hex: &str) -> Option<SessionKey> {
-        if hex.len() != 64 || !hex.is_ascii() {
-            return None;
-        }
-        let mut key = [0u8; 32];
-        for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks(2)) {
-            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-        }
-        Some(SessionKey(key))
     }
 }
 

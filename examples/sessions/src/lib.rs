@@ -30,8 +30,7 @@ pub mod timeouts;
 
 pub use id::{
     RandomError, SESSION_ID_BYTES, SessionId, SessionKey, entropy_bits, expected_seconds_to_guess,
-    login_id,
 };
-pub use manager::{SessionError, Sessions};
+pub use manager::{SessionError, Sessions, login_id};
 pub use store::{Device, MemoryStore, SessionRecord, SessionStore, StoreError};
 pub use timeouts::{Timeouts, Verdict};

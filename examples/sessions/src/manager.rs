@@ -1,10 +1,22 @@
 //! The four operations an app needs, on top of any [`SessionStore`].
 
-use sessions::id::{RandomError, SessionId, login_id};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sessions::id::{RandomError, SessionId};
 use sessions::store::{Device, SessionRecord, SessionStore, StoreError};
 use sessions::timeouts::{Timeouts, Verdict};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// A login's public handle: 128 random bits, base64url, drawn at login
+/// beside the session ID and unrelated to it. It names the session in the
+/// user's list of logins and in `DELETE /me/logins/{id}`, so that a page
+/// can show and end a login without ever holding its ID or the ID's hash.
+pub fn login_id() -> Result<String, RandomError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
 
 /// Why a session could not be started.
 #[derive(Debug)]
