@@ -235,7 +235,7 @@ async fn another_users_login_id(lab: &Lab) -> LabResult {
     let alice = lab.log_in("alice").await?;
     let id = current_login_id(lab, &alice).await?;
     let mallory = lab.log_in("admin").await?;
-    let made_up = sessions::id::login_id().map_err(|e| e.to_string())?;
+    let made_up = sessions::login_id().map_err(|e| e.to_string())?;
     let unknown = lab
         .send(mallory.attach(Call::delete(&format!("/me/logins/{made_up}"))))
         .await?;

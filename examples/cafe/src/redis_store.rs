@@ -37,14 +37,11 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-/// How many live logins one user may hold at once in Redis: sessions, and
-/// separately refresh families. A login past it ends the user's login that
-/// is nearest its end (for sessions, the one used least recently; for
-/// refresh families, the oldest), and that login's next request is refused
-/// like any logged-out one. A hundred is far more devices and browsers than
-/// a person uses, and small enough that the per-user index, which "log out
-/// everywhere" reads whole, stays a few kilobytes and one round trip.
-pub const MAX_LIVE_LOGINS_PER_USER: usize = 100;
+/// How many live logins one user may hold at once, as in the memory
+/// stores: small enough that the per-user index, which "log out
+/// everywhere" and a user's list of logins read whole, stays a few
+/// kilobytes and one round trip.
+pub use jwt::revocation::MAX_LIVE_LOGINS_PER_USER;
 
 /// The café's state in Redis, every key under one prefix.
 #[derive(Clone)]
@@ -399,6 +396,49 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
             self.forget_login("user-families", &user, sid).await?;
         }
         Ok(())
+    }
+
+    async fn end(&self, user: &str, sid: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        // The owner's check, the revocation and the read in one script: a
+        // rotation lands wholly before it, or is refused after. Sent twice,
+        // the second finds it revoked and answers nothing; the first's
+        // answer was lost with the connection, so the caller retries the
+        // whole request and is told the login is not there (ended).
+        let script = &Script::new(
+            r"local f = redis.call('HMGET', KEYS[1], 'user', 'revoked', 'current', 'created', 'used', 'expires', 'client', 'agent')
+              if f[1] ~= ARGV[1] or f[2] ~= '0' then return false end
+              redis.call('HSET', KEYS[1], 'revoked', '1')
+              return {f[3], f[4] or '', f[5] or '', f[6] or '', f[7] or '', f[8] or ''}",
+        );
+        let family = &self.key("family", sid);
+        let fields: Option<Vec<String>> = retried(|| async move {
+            script
+                .key(family)
+                .arg(user)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        let Some([current_jti, created, used, expires, client, agent]) =
+            fields.and_then(|fields| <[String; 6]>::try_from(fields).ok())
+        else {
+            return Ok(None);
+        };
+        self.forget_login("user-families", user, sid).await?;
+        let time = |text: &str| text.parse::<u64>().unwrap_or(0);
+        Ok(Some(FamilyRecord {
+            sid: sid.to_owned(),
+            user: user.to_owned(),
+            current_jti,
+            revoked: false,
+            expires: time(&expires),
+            created: time(&created),
+            last_used: time(&used),
+            device: Device {
+                client,
+                user_agent: agent,
+            },
+        }))
     }
 
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {

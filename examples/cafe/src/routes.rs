@@ -1,7 +1,7 @@
 //! The café's JSON API. Every handler is the same whatever the mechanism;
 //! the mechanism is reached only through [`AppState::mechanism`].
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::header::{LINK, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -97,6 +97,12 @@ async fn wrong_method() -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "this endpoint takes another method",
     )
+}
+
+/// A path segment that is not text (`%FF`): 400 in JSON, like every other
+/// error, rather than axum's plain-text answer.
+fn path_error(rejection: PathRejection) -> ApiError {
+    ApiError::new(rejection.status(), rejection.body_text())
 }
 
 /// A response with a mechanism's headers added.
@@ -444,8 +450,9 @@ async fn my_logins<M: Mechanism>(
 async fn end_my_login<M: Mechanism>(
     user: CurrentUser,
     State(state): State<AppState<M>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<LoginEnded>, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
     let now = state.clock.now();
     state
         .mechanism
@@ -563,9 +570,10 @@ struct RoleChange {
 async fn change_role<M: Mechanism>(
     Admin(_): Admin,
     State(state): State<AppState<M>>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     body: Result<Json<RoleChange>, JsonRejection>,
 ) -> Result<Json<Profile>, ApiError> {
+    let Path(name) = name.map_err(path_error)?;
     let Json(RoleChange { role }) = body?;
     let profile = state
         .stores
@@ -580,8 +588,9 @@ async fn change_role<M: Mechanism>(
 async fn logout_everywhere<M: Mechanism>(
     Admin(_): Admin,
     State(state): State<AppState<M>>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Path(name) = name.map_err(path_error)?;
     if state.stores.accounts.account(&name).await?.is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }

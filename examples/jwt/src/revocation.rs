@@ -15,6 +15,10 @@ pub use store_error::StoreError;
 /// Where a login was made from, shown in the user's list of logins.
 pub use store_error::Device;
 
+/// How many live refresh families one user holds at once (the oldest goes
+/// first).
+pub use store_error::MAX_LIVE_LOGINS_PER_USER;
+
 /// Why a refresh token was not swapped for a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RotationRefusal {
@@ -77,6 +81,12 @@ pub trait RefreshFamilyStore: Send + Sync + 'static {
 
     /// Revokes one family (logout).
     async fn revoke(&self, sid: &str) -> Result<(), StoreError>;
+
+    /// Revokes family `sid` if it is `user`'s and still active, and returns
+    /// it as it was just before, in one atomic step: a rotation either came
+    /// before (and its renewal time is in the answer) or is refused.
+    /// `None` for another user's family, an unknown or a revoked one.
+    async fn end(&self, user: &str, sid: &str) -> Result<Option<FamilyRecord>, StoreError>;
 
     /// Revokes every active family of `user`, returning how many.
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError>;
@@ -162,6 +172,17 @@ impl State {
             }
         }
         self.denylist.retain(|_, until| *until > now);
+    }
+
+    /// Marks family `sid` revoked and takes it out of its user's index:
+    /// only live families count against the cap and are listed.
+    fn revoke(&mut self, sid: &str) -> Option<FamilyRecord> {
+        let family = self.families.get_mut(sid)?;
+        let was = (!family.revoked).then(|| State::record(sid, family));
+        family.revoked = true;
+        let user = family.user.clone();
+        self.unindex(&user, sid);
+        was
     }
 
     fn unindex(&mut self, user: &str, sid: &str) {
@@ -292,6 +313,19 @@ impl RefreshFamilyStore for MemoryTokenStore {
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.sweep(now);
+        // At the cap, the user's oldest family ends first, as in the Redis
+        // store; it stays known (revoked) so a reuse of it is still told
+        // apart, and leaves the index.
+        let theirs = state.by_user.get(user).cloned().unwrap_or_default();
+        if theirs.len() >= MAX_LIVE_LOGINS_PER_USER {
+            let oldest = theirs
+                .iter()
+                .filter_map(|sid| Some((state.families.get(sid)?.expires, sid.clone())))
+                .min();
+            if let Some((_, oldest)) = oldest {
+                state.revoke(&oldest);
+            }
+        }
         let family = Family {
             user: user.to_owned(),
             current_jti: jti.to_owned(),
@@ -330,13 +364,13 @@ impl RefreshFamilyStore for MemoryTokenStore {
         if family.current_jti != jti {
             // The server cannot tell a thief's replay from the legitimate
             // client's, so it ends the login for both.
-            family.revoked = true;
+            state.revoke(sid);
             return Ok(Rotation::Refused(RotationRefusal::Reused));
         }
         if now >= family.last_used.saturating_add(idle) {
             // Nobody renewed this login for too long: it ends, as a
             // session left as long would.
-            family.revoked = true;
+            state.revoke(sid);
             return Ok(Rotation::Refused(RotationRefusal::Idle));
         }
         family.current_jti = next_jti.to_owned();
@@ -348,24 +382,32 @@ impl RefreshFamilyStore for MemoryTokenStore {
     // ANCHOR_END: rotate
 
     async fn revoke(&self, sid: &str) -> Result<(), StoreError> {
-        if let Some(family) = self.lock().families.get_mut(sid) {
-            family.revoked = true;
-        }
+        self.lock().revoke(sid);
         Ok(())
+    }
+
+    async fn end(&self, user: &str, sid: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        let mut state = self.lock();
+        if state
+            .families
+            .get(sid)
+            .is_none_or(|family| family.user != user)
+        {
+            return Ok(None);
+        }
+        Ok(state.revoke(sid))
     }
 
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
         let mut state = self.lock();
-        let State {
-            families, by_user, ..
-        } = &mut *state;
+        let theirs = state.by_user.get(user).cloned().unwrap_or_default();
         let mut ended = 0;
-        for sid in by_user.get(user).into_iter().flatten() {
-            if let Some(family) = families.get_mut(sid)
-                && family.user == user
-                && !family.revoked
-            {
-                family.revoked = true;
+        for sid in &theirs {
+            let owned = state
+                .families
+                .get(sid)
+                .is_some_and(|family| family.user == user);
+            if owned && state.revoke(sid).is_some() {
                 ended += 1;
             }
         }
@@ -379,8 +421,9 @@ impl RefreshFamilyStore for MemoryTokenStore {
             .get(user)
             .into_iter()
             .flatten()
-            .filter_map(|sid| Some(State::record(sid, state.families.get(sid)?)))
-            .filter(|family| family.user == user && !family.revoked)
+            .filter_map(|sid| Some((sid, state.families.get(sid)?)))
+            .filter(|(_, family)| family.user == user && !family.revoked)
+            .map(|(sid, family)| State::record(sid, family))
             .collect())
     }
 }

@@ -145,8 +145,10 @@ impl Sessions {
             .into_iter()
             .map(|(_, record)| record)
             // The index is the user's, but a record is checked once more:
-            // a list must never show anyone else's login.
-            .filter(|record| record.user == user)
+            // a list must never show anyone else's login. A record without
+            // a login id (stored by an older café) cannot be named, so it
+            // is not listed; it still ends with its timeouts.
+            .filter(|record| record.user == user && !record.login_id.is_empty())
             .filter(|record| self.timeouts.judge(record, now) == Verdict::Active)
             .collect();
         active.sort_by(|a, b| (a.created_at, &a.login_id).cmp(&(b.created_at, &b.login_id)));
@@ -155,18 +157,26 @@ impl Sessions {
 
     /// Ends the session of `user` whose public handle is `login_id`
     /// (ASVS 5.0 requirement 7.5.2: and can end any of them). Whether there
-    /// was one: another user's handle, an unknown one and an ended one are
-    /// all `false`, so the answer tells nobody whose handles exist.
-    pub async fn end_login(&self, user: &str, login_id: &str) -> Result<bool, StoreError> {
+    /// was one still active at `now`: another user's handle, an unknown one
+    /// and an ended or expired one are all `false`, so the answer tells
+    /// nobody whose handles exist.
+    pub async fn end_login(
+        &self,
+        user: &str,
+        login_id: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
         let theirs = self.store.list_for_user(user).await?;
-        let Some((key, _)) = theirs
+        let Some((key, record)) = theirs
             .into_iter()
             .find(|(_, record)| record.user == user && record.login_id == login_id)
         else {
             return Ok(false);
         };
         self.store.delete(&key).await?;
-        Ok(true)
+        // One that had expired was over already: deleted all the same, but
+        // not reported as ended, as the list does not show it either.
+        Ok(self.timeouts.judge(&record, now) == Verdict::Active)
     }
 }
 

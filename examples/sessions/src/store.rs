@@ -49,6 +49,9 @@ pub use store_error::StoreError;
 /// `User-Agent`, shown in the user's list of logins.
 pub use store_error::Device;
 
+/// How many sessions one user holds at once (the oldest-ending goes first).
+pub use store_error::MAX_LIVE_LOGINS_PER_USER;
+
 // ANCHOR: trait
 /// What a session store must do. Every method is async and fallible,
 /// because a real store (Redis, a database) is across a network.
@@ -202,6 +205,22 @@ impl SessionStore for MemoryStore {
         let mut records = self.lock();
         records.sweep(record.last_seen);
         let forget_at = forget_at(record.last_seen, ttl);
+        // At the cap, the user's session nearest its end (the one used
+        // least recently) ends first, as in the Redis store.
+        let theirs = records
+            .by_user
+            .get(&record.user)
+            .cloned()
+            .unwrap_or_default();
+        if theirs.len() >= MAX_LIVE_LOGINS_PER_USER {
+            let nearest_end = theirs
+                .iter()
+                .filter_map(|key| Some((records.by_key.get(key)?.1, *key)))
+                .min();
+            if let Some((_, key)) = nearest_end {
+                records.remove(&key);
+            }
+        }
         records
             .by_user
             .entry(record.user.clone())

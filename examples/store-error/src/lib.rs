@@ -25,6 +25,16 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// How many live logins one user may hold at once, in every store:
+/// sessions, and separately refresh families. A login past it ends the
+/// user's login that is nearest its end (for sessions, the one used least
+/// recently; for refresh families, the oldest), and that login's next
+/// request is refused like any logged-out one. A hundred is far more
+/// devices and browsers than a person uses, and it bounds what listing,
+/// ending and "log out everywhere" cost for one user, however many times
+/// they log in.
+pub const MAX_LIVE_LOGINS_PER_USER: usize = 100;
+
 /// Where a login was made from, as its user sees it in their list of
 /// logins (ASVS 5.0 requirement 7.5.2): the client's address and a short
 /// form of its `User-Agent`. Kept beside each session record and each

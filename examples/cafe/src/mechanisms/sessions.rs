@@ -126,9 +126,9 @@ impl Mechanism for SessionMechanism {
         &self,
         user: &str,
         id: &str,
-        _now: SystemTime,
+        now: SystemTime,
     ) -> Result<Option<LoginEnded>, ApiError> {
-        let ended = self.sessions.end_login(user, id).await?;
+        let ended = self.sessions.end_login(user, id, now).await?;
         Ok(ended.then(|| LoginEnded {
             ended: id.to_owned(),
             access_token_works_until: None,

@@ -228,6 +228,33 @@ async fn unknown_paths_are_404_in_json(mode: Mode) {
     assert!(answer.body["error"].is_string());
 }
 
+/// A path segment that is not UTF-8 (`%FF`) is a bad request, answered in
+/// JSON like every other error (axum's own answer is plain text).
+async fn a_path_segment_that_is_not_text_is_400_in_json(mode: Mode) {
+    let app = spawn_app(mode).await;
+    let alice = app.logged_in(ALICE.0, ALICE.1).await;
+    let admin = app.logged_in(ADMIN.0, ADMIN.1).await;
+    let calls = [
+        (&alice, Call::delete("/me/logins/%FF")),
+        (
+            &admin,
+            Call::post("/admin/users/%FF/role").json(&json!({ "role": "member" })),
+        ),
+        (&admin, Call::post("/admin/users/%FF/logout-everywhere")),
+    ];
+    for (visitor, call) in calls {
+        let answer = visitor.send(&call).await;
+        assert_eq!(answer.status, 400, "{call:?}");
+        assert!(
+            answer
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "{call:?}"
+        );
+        assert!(answer.body["error"].is_string(), "{call:?}");
+    }
+}
+
 async fn answers_are_never_cached(mode: Mode) {
     let app = spawn_app(mode).await;
     let alice = app.logged_in(ALICE.0, ALICE.1).await;
@@ -568,6 +595,7 @@ for_every_mechanism!(
     an_oversized_body_is_413,
     an_overlong_password_is_refused_before_hashing,
     unknown_paths_are_404_in_json,
+    a_path_segment_that_is_not_text_is_400_in_json,
     answers_are_never_cached,
     every_401_carries_a_challenge,
     every_answer_carries_the_security_headers,

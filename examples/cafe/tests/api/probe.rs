@@ -157,6 +157,10 @@ impl RefreshFamilyStore for Probed<dyn RefreshFamilyStore> {
         self.note_token("families.revoke")?;
         self.inner.revoke(sid).await
     }
+    async fn end(&self, user: &str, sid: &str) -> Result<Option<FamilyRecord>, TokenStoreError> {
+        self.note_token("families.end")?;
+        self.inner.end(user, sid).await
+    }
     async fn revoke_all_for(&self, user: &str) -> Result<usize, TokenStoreError> {
         self.note_token("families.revoke_all_for")?;
         self.inner.revoke_all_for(user).await

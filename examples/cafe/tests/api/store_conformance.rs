@@ -239,7 +239,20 @@ async fn families_are_listed_and_end_when_left_idle(stores: &Stores) {
         .map(|family| family.sid)
         .collect();
     assert_eq!(left, ["conformance-i2"]);
-    assert_eq!(families.revoke_all_for(user).await.unwrap(), 1);
+    // Ending one is for its owner only, and answers it as it was.
+    let i2 = "conformance-i2";
+    assert_eq!(families.end("conformance-someone", i2).await.unwrap(), None);
+    let ended = families.end(user, i2).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.sid.as_str(), ended.last_used, ended.expires),
+        (i2, NOW, NOW + DAY)
+    );
+    assert_eq!(families.end(user, i2).await.unwrap(), None, "once");
+    assert_eq!(
+        families.rotate(i2, "r1", "r2", NOW + 1, DAY).await.unwrap(),
+        Rotation::Refused(RotationRefusal::Revoked)
+    );
+    assert_eq!(families.revoke_all_for(user).await.unwrap(), 0);
     assert!(families.list_for_user(user).await.unwrap().is_empty());
 }
 

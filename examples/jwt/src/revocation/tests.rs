@@ -120,3 +120,58 @@ async fn a_users_list_holds_only_their_live_families() {
     assert_eq!(store.revoke_all_for("alice").await.unwrap(), 1);
     assert_eq!(store.list_for_user("admin").await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn ending_a_family_is_for_its_owner_only_and_answers_it_as_it_was() {
+    let store = MemoryTokenStore::new();
+    let none = Device::default();
+    store
+        .start("a1", "alice", "r1", 1_000, 0, &none)
+        .await
+        .unwrap();
+    store.rotate("a1", "r1", "r2", 60, DAY).await.unwrap();
+    assert_eq!(store.end("admin", "a1").await.unwrap(), None, "not admin's");
+    let ended = store.end("alice", "a1").await.unwrap().unwrap();
+    assert_eq!((ended.last_used, ended.revoked), (60, false));
+    assert_eq!(store.end("alice", "a1").await.unwrap(), None, "once");
+    assert_eq!(
+        store.rotate("a1", "r2", "r3", 61, DAY).await.unwrap(),
+        Rotation::Refused(RotationRefusal::Revoked)
+    );
+}
+
+#[tokio::test]
+async fn a_user_holds_at_most_the_cap_of_families_and_the_oldest_ends_first() {
+    let store = MemoryTokenStore::new();
+    let none = Device::default();
+    let cap = MAX_LIVE_LOGINS_PER_USER as u64;
+    for n in 0..=cap {
+        let sid = format!("f{n}");
+        store
+            .start(&sid, "alice", "r1", 1_000 + n, n, &none)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.list_for_user("alice").await.unwrap().len(),
+        MAX_LIVE_LOGINS_PER_USER
+    );
+    assert_eq!(
+        store.rotate("f0", "r1", "r2", cap, DAY).await.unwrap(),
+        Rotation::Refused(RotationRefusal::Revoked),
+        "the oldest ended"
+    );
+    let rotated = Rotation::Rotated {
+        user: "alice".to_owned(),
+    };
+    assert_eq!(
+        store.rotate("f1", "r1", "r2", cap, DAY).await.unwrap(),
+        rotated
+    );
+    // Revoked families leave the index: logging out makes room.
+    store.revoke("f1").await.unwrap();
+    assert_eq!(
+        store.list_for_user("alice").await.unwrap().len(),
+        MAX_LIVE_LOGINS_PER_USER - 1
+    );
+}

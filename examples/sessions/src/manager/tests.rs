@@ -144,16 +144,21 @@ async fn a_user_lists_their_own_active_sessions_and_ends_one_by_its_handle() {
     // Another user's handle ends nothing, and says so as an unknown one does.
     assert!(
         !sessions
-            .end_login("alice", &admin_record.login_id)
+            .end_login("alice", &admin_record.login_id, later)
             .await
             .unwrap()
     );
-    assert!(!sessions.end_login("alice", "no-such-login").await.unwrap());
+    assert!(
+        !sessions
+            .end_login("alice", "no-such-login", later)
+            .await
+            .unwrap()
+    );
     assert_eq!(sessions.list("admin", later).await.unwrap().len(), 1);
 
     assert!(
         sessions
-            .end_login("alice", &phone_record.login_id)
+            .end_login("alice", &phone_record.login_id, later)
             .await
             .unwrap()
     );
@@ -167,7 +172,7 @@ async fn a_user_lists_their_own_active_sessions_and_ends_one_by_its_handle() {
     );
     assert!(
         !sessions
-            .end_login("alice", &phone_record.login_id)
+            .end_login("alice", &phone_record.login_id, later)
             .await
             .unwrap()
     );
@@ -182,4 +187,57 @@ async fn an_expired_session_is_not_listed() {
         .unwrap();
     let idle_past = noon() + Timeouts::default().idle;
     assert!(sessions.list("alice", idle_past).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_session_is_not_reported_as_ended() {
+    let (sessions, store) = sessions();
+    let (_, record) = sessions
+        .start("alice", Device::default(), noon())
+        .await
+        .unwrap();
+    let idle_past = noon() + Timeouts::default().idle;
+    assert!(
+        !sessions
+            .end_login("alice", &record.login_id, idle_past)
+            .await
+            .unwrap()
+    );
+    assert!(store.snapshot().is_empty(), "deleted all the same");
+}
+
+#[tokio::test]
+async fn a_user_holds_at_most_the_cap_and_the_least_recently_used_goes_first() {
+    let (sessions, store) = sessions();
+    let cap = sessions::store::MAX_LIVE_LOGINS_PER_USER;
+    let mut ids = Vec::new();
+    for n in 0..cap {
+        let at = noon() + Duration::from_secs(n as u64);
+        ids.push(
+            sessions
+                .start("alice", Device::default(), at)
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    // The first login is used now: the second becomes the least recent.
+    let later = noon() + Duration::from_secs(cap as u64);
+    assert!(sessions.resume(&ids[0], later).await.unwrap().is_some());
+    sessions
+        .start("alice", Device::default(), later)
+        .await
+        .unwrap();
+    assert_eq!(store.len(), cap);
+    assert!(sessions.resume(&ids[1], later).await.unwrap().is_none());
+    assert!(sessions.resume(&ids[0], later).await.unwrap().is_some());
+    sessions
+        .start("admin", Device::default(), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.len(),
+        cap + 1,
+        "another user's logins are not counted"
+    );
 }

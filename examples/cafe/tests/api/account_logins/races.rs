@@ -228,6 +228,9 @@ impl RefreshFamilyStore for Watched<dyn RefreshFamilyStore> {
     async fn revoke(&self, sid: &str) -> Result<(), StoreError> {
         self.inner.revoke(sid).await
     }
+    async fn end(&self, user: &str, sid: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        self.inner.end(user, sid).await
+    }
     async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
         let revoke = self.inner.revoke_all_for(user);
         self.around(user, "ending every refresh family", revoke)
