@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) mod account;
 mod table;
 
 const SECRET: &[u8] = b"the side-by-side HS256 secret, 32+ bytes";
@@ -207,6 +208,9 @@ struct Lifetime {
     access: Duration,
     /// Sessions: the absolute timeout. Tokens: the refresh token's lifetime.
     login: Duration,
+    /// Tokens: how long a login may go without a refresh (sessions: none,
+    /// their idle timeout is [`Lifetime::access`]).
+    refresh_idle: Option<Duration>,
 }
 
 /// What one column does, measured.
@@ -217,6 +221,11 @@ struct Measured {
     second_server: StillWorks,
     after_restart: StillWorks,
     lifetime: Lifetime,
+    /// After a password change, an ended login and idling, on the first
+    /// server.
+    account: account::AccountEvents,
+    /// The `Clear-Site-Data` header of the logout's answer.
+    logout_clears: Option<String>,
     attacks: BTreeMap<&'static str, Outcome>,
 }
 
@@ -297,6 +306,14 @@ async fn measure(column: Column, redis: &RedisServer) -> Measured {
 
     let lifetime = measure_lifetime(&deployment, &lab, is_tokens).await;
 
+    let leaving = lab.log_in("alice").await.unwrap();
+    let logout = lab.log_out(&leaving).await.unwrap();
+    assert_eq!(logout.status, 204);
+    let logout_clears = logout.header("clear-site-data").map(str::to_owned);
+
+    // Last on this deployment: it changes alice's password.
+    let account = account::measure_account(&deployment.first).await;
+
     // The whole lab, on a deployment of its own: its attacks move clocks,
     // ban users and lock accounts.
     let attacked = Deployment::start(column, redis).await;
@@ -317,6 +334,8 @@ async fn measure(column: Column, redis: &RedisServer) -> Measured {
         second_server,
         after_restart,
         lifetime,
+        account,
+        logout_clears,
         attacks,
     }
 }
@@ -332,26 +351,56 @@ async fn measure_lifetime(deployment: &Deployment, lab: &Lab, is_tokens: bool) -
         let leeway = Duration::from_secs(jwt::tokens::LEEWAY_SECONDS);
         let access = Duration::from_secs(config.jwt_lifetimes.access);
         let login = Duration::from_secs(config.jwt_lifetimes.refresh);
+        let idle = Duration::from_secs(config.jwt_lifetimes.refresh_idle);
         let alice = lab.log_in("alice").await.unwrap();
         deployment.clock.advance(access - second);
         assert!(gets_me(lab, &alice).await, "access token before its end");
         deployment.clock.advance(leeway + second * 2);
         assert!(!gets_me(lab, &alice).await, "access token after its end");
-        // The refresh token: renewing stops when the login's lifetime ends,
-        // however often it was renewed.
-        let refresh = alice.refresh_token().unwrap().to_owned();
-        deployment
-            .clock
-            .advance(login - access - leeway - second * 2);
+        // A login not refreshed for the idle limit ends: a refresh a second
+        // before it renews, one a second after it is refused.
+        let idler = lab.log_in("alice").await.unwrap();
+        let mut refresh = idler.refresh_token().unwrap().to_owned();
+        deployment.clock.advance(idle - second);
         let reply = lab.send(lab.refresh_call(&refresh)).await.unwrap();
-        assert_eq!(reply.status, 200, "refresh before the login's end");
-        let renewed = lab.refreshed_token(&reply).unwrap();
+        assert_eq!(reply.status, 200, "refresh before the idle limit");
+        refresh = lab.refreshed_token(&reply).unwrap();
+        deployment.clock.advance(idle + second);
+        assert!(
+            !refreshes(lab, Server::First, &refresh).await,
+            "refresh after the idle limit"
+        );
+        // The refresh token: renewing stops when the login's lifetime ends,
+        // however often it was renewed. The login is kept alive with a
+        // refresh just inside each idle limit until a second before its end.
+        let busy = lab.log_in("alice").await.unwrap();
+        let mut refresh = busy.refresh_token().unwrap().to_owned();
+        let step = idle - second;
+        let mut elapsed = Duration::ZERO;
+        loop {
+            let next = (elapsed + step).min(login - second);
+            deployment.clock.advance(next - elapsed);
+            elapsed = next;
+            let reply = lab.send(lab.refresh_call(&refresh)).await.unwrap();
+            assert_eq!(
+                reply.status, 200,
+                "refresh at {elapsed:?}, before the login's end"
+            );
+            refresh = lab.refreshed_token(&reply).unwrap();
+            if elapsed == login - second {
+                break;
+            }
+        }
         deployment.clock.advance(leeway + second * 2);
         assert!(
-            !refreshes(lab, Server::First, &renewed).await,
+            !refreshes(lab, Server::First, &refresh).await,
             "refresh after the login's end"
         );
-        Lifetime { access, login }
+        Lifetime {
+            access,
+            login,
+            refresh_idle: Some(idle),
+        }
     } else {
         let idle = config.session_timeouts.idle;
         let absolute = config.session_timeouts.absolute;
@@ -382,6 +431,7 @@ async fn measure_lifetime(deployment: &Deployment, lab: &Lab, is_tokens: bool) -
         Lifetime {
             access: idle,
             login: absolute,
+            refresh_idle: None,
         }
     }
 }

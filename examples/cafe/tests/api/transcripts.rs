@@ -10,6 +10,7 @@
 //! replaced by placeholders; the port is shown as the default, 8080.
 
 use crate::golden::check_golden;
+use crate::side_by_side::account::{Device, LAPTOP, PASSWORD, PHONE, login_from};
 use crate::support::{
     Call, Credential, Mode, Reply, TestApp, Visitor, session_id_of, spawn_app, spawn_cluster,
 };
@@ -483,4 +484,235 @@ async fn jwt_where_the_data_lives() {
         "and denied the last access token"
     );
     check_golden("jwt/where-the-data-lives.txt", &t.finish());
+}
+
+// Your account's logins: alice on a phone and a laptop.
+
+/// `09:44` for the app's clock now.
+fn clock_time(app: &TestApp) -> String {
+    let now = cafe::clock::Clock::now(app.clock.as_ref());
+    utc(now)[11..16].to_owned()
+}
+
+/// Hides the credential `visitor` holds under `label`: `<phone's access
+/// token>`, `<laptop's session id>`.
+fn hide_credential(transcript: &mut Transcript, visitor: &Visitor, label: &str) {
+    match visitor.credential.as_ref().expect("a credential") {
+        credential @ Credential::Cookie(_) => {
+            let id = session_id_of(credential);
+            transcript.hide(id, &format!("<{label} session id>"));
+        }
+        Credential::Bearer { access, refresh } => {
+            transcript.hide(access, &format!("<{label} access token>"));
+            transcript.hide(refresh, &format!("<{label} refresh token>"));
+        }
+    }
+}
+
+/// Alice logs in on `device` (off the record); her credential is hidden
+/// under `label`.
+async fn log_in_on(
+    app: &TestApp,
+    transcript: &mut Transcript,
+    device: &Device,
+    label: &str,
+) -> Visitor {
+    let mut visitor = app.visitor_from(device.address);
+    let reply = visitor.send(&login_from(device)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    visitor.credential = Some(crate::support::issued_credential(app.mode, &reply));
+    hide_credential(transcript, &visitor, label);
+    visitor
+}
+
+/// Swaps `visitor`'s refresh token as its mechanism sends it (the hybrid's
+/// in its cookie, the JWT's in the body), from `device`; on success keeps
+/// the new pair, hidden under `label`.
+async fn refresh_on(
+    transcript: &mut Transcript,
+    device: &Device,
+    visitor: &mut Visitor,
+    label: &str,
+) -> Reply {
+    let refresh = visitor
+        .credential
+        .as_ref()
+        .and_then(Credential::refresh_token)
+        .expect("a refresh token")
+        .to_owned();
+    let call = visitor.mode.mechanism().refresh_call(&refresh);
+    let mut anonymous = visitor.clone();
+    anonymous.credential = None;
+    let answer = transcript
+        .exchange_from(device.address, &anonymous, &call, Jar::None)
+        .await;
+    if answer.status == 200 {
+        visitor.credential = Some(crate::support::issued_credential(visitor.mode, &answer));
+        hide_credential(transcript, visitor, label);
+    }
+    answer
+}
+
+/// The two devices, logged in two minutes apart (off the record).
+async fn phone_and_laptop(app: &TestApp, t: &mut Transcript) -> (Visitor, Visitor) {
+    let phone = log_in_on(app, t, &PHONE, "phone's").await;
+    app.wait(Duration::from_secs(2 * 60));
+    let laptop = log_in_on(app, t, &LAPTOP, "laptop's").await;
+    app.wait(Duration::from_secs(60));
+    (phone, laptop)
+}
+
+/// The phone lists alice's logins and ends the laptop's; the laptop tries
+/// what it holds.
+async fn record_logins(mode: Mode, golden: &str) {
+    let app = spawn_app(mode).await;
+    let mut t = Transcript::new();
+    let (phone, mut laptop) = phone_and_laptop(&app, &mut t).await;
+    t.comment(&format!(
+        "alice logged in on her phone ({}) at 09:00 and her laptop ({}) at 09:02. \
+         {}, on the phone:",
+        PHONE.address,
+        LAPTOP.address,
+        clock_time(&app)
+    ));
+    let list = t
+        .exchange_from(PHONE.address, &phone, &Call::get("/me/logins"), Jar::None)
+        .await;
+    assert_eq!(list.status, 200);
+    let logins = list.body.as_array().expect("a list").clone();
+    assert_eq!(logins.len(), 2, "{}", list.text);
+    for (login, label) in logins
+        .iter()
+        .zip(["<phone's login id>", "<laptop's login id>"])
+    {
+        t.hide(login["id"].as_str().unwrap(), label);
+    }
+    assert_eq!(logins[1]["user_agent"], LAPTOP.user_agent);
+    assert_eq!(logins[0]["current"], true);
+
+    t.comment("The phone ends the laptop's login:");
+    let laptop_id = logins[1]["id"].as_str().unwrap();
+    let end = Call::delete(&format!("/me/logins/{laptop_id}"));
+    let ended = t
+        .exchange_from(PHONE.address, &phone, &end, Jar::None)
+        .await;
+    assert_eq!(ended.status, 200);
+
+    t.comment("On the laptop, a moment later:");
+    let me = t
+        .exchange_from(LAPTOP.address, &laptop, &Call::get("/me"), Jar::None)
+        .await;
+    if mode.is_jwt() {
+        assert_eq!(me.status, 200, "the access token lives until it expires");
+        t.comment("...but the login cannot be renewed:");
+        let renewed = refresh_on(&mut t, &LAPTOP, &mut laptop, "laptop's new").await;
+        assert_eq!(renewed.status, 401);
+    } else {
+        assert_eq!(me.status, 401, "the session is gone");
+    }
+    check_golden(golden, &t.finish());
+}
+
+#[tokio::test]
+async fn account_sessions_logins() {
+    record_logins(Mode::Sessions, "account/sessions-logins.txt").await;
+}
+
+#[tokio::test]
+async fn account_jwt_logins() {
+    record_logins(Mode::Jwt, "account/jwt-logins.txt").await;
+}
+
+#[tokio::test]
+async fn account_hybrid_logins() {
+    record_logins(Mode::Hybrid, "account/hybrid-logins.txt").await;
+}
+
+/// The phone changes alice's password; the laptop tries what it holds.
+async fn record_password_change(mode: Mode, golden: &str) {
+    let app = spawn_app(mode).await;
+    let mut t = Transcript::new();
+    let (mut phone, mut laptop) = phone_and_laptop(&app, &mut t).await;
+    t.comment(&format!(
+        "alice is logged in on her phone and her laptop. {}, on the phone:",
+        clock_time(&app)
+    ));
+    let body = format!(r#"{{"current_password":"{PASSWORD}","new_password":"looking-glass-7"}}"#);
+    let change = Call::post("/me/password")
+        .header("content-type", "application/json")
+        .raw_body(body);
+    let changed = t
+        .exchange_from(PHONE.address, &phone, &change, Jar::None)
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["logins_ended"], 2);
+    phone.credential = Some(crate::support::issued_credential(mode, &changed));
+    hide_credential(&mut t, &phone, "phone's new");
+
+    t.comment("On the laptop:");
+    let me = t
+        .exchange_from(LAPTOP.address, &laptop, &Call::get("/me"), Jar::None)
+        .await;
+    if mode.is_jwt() {
+        assert_eq!(me.status, 200, "the access token lives until it expires");
+        t.comment("...but the login cannot be renewed:");
+        let renewed = refresh_on(&mut t, &LAPTOP, &mut laptop, "laptop's new").await;
+        assert_eq!(renewed.status, 401);
+    } else {
+        assert_eq!(me.status, 401, "every other session is gone");
+    }
+    check_golden(golden, &t.finish());
+}
+
+#[tokio::test]
+async fn account_sessions_password_change() {
+    record_password_change(Mode::Sessions, "account/sessions-password.txt").await;
+}
+
+#[tokio::test]
+async fn account_jwt_password_change() {
+    record_password_change(Mode::Jwt, "account/jwt-password.txt").await;
+}
+
+#[tokio::test]
+async fn account_hybrid_password_change() {
+    record_password_change(Mode::Hybrid, "account/hybrid-password.txt").await;
+}
+
+/// The laptop refreshes a minute inside the idle limit, then is left
+/// alone a minute past it.
+async fn record_idle_refresh(mode: Mode, golden: &str) {
+    let app = spawn_app(mode).await;
+    let idle = Duration::from_secs(mode.config().jwt_lifetimes.refresh_idle);
+    let minute = Duration::from_secs(60);
+    let mut t = Transcript::new();
+    let mut laptop = log_in_on(&app, &mut t, &LAPTOP, "laptop's").await;
+    app.wait(idle - minute);
+    t.comment(&format!(
+        "alice logged in on her laptop at 09:00. {}, {} minutes later, a refresh:",
+        clock_time(&app),
+        (idle - minute).as_secs() / 60
+    ));
+    let renewed = refresh_on(&mut t, &LAPTOP, &mut laptop, "laptop's new").await;
+    assert_eq!(renewed.status, 200);
+    app.wait(idle + minute);
+    t.comment(&format!(
+        "{}: {} minutes without a refresh, past the {}-minute idle limit:",
+        clock_time(&app),
+        (idle + minute).as_secs() / 60,
+        idle.as_secs() / 60
+    ));
+    let refused = refresh_on(&mut t, &LAPTOP, &mut laptop, "laptop's newer").await;
+    assert_eq!(refused.status, 401);
+    check_golden(golden, &t.finish());
+}
+
+#[tokio::test]
+async fn account_jwt_idle_refresh() {
+    record_idle_refresh(Mode::Jwt, "account/jwt-idle.txt").await;
+}
+
+#[tokio::test]
+async fn account_hybrid_idle_refresh() {
+    record_idle_refresh(Mode::Hybrid, "account/hybrid-idle.txt").await;
 }

@@ -2,13 +2,14 @@
 //! question, one cell per column, each cell read from what `measure` saw,
 //! from a lab attack's outcome or from a table the benchmarks wrote.
 
+use super::account::{Aftermath, Fate};
 use super::{COLUMNS, Column, Measured, StillWorks, book_dir};
 use attack_lab::{Outcome, catalogue};
 use std::path::Path;
 use std::time::Duration;
 
 /// `1800 s` as `30 min`, `604800 s` as `7 days`.
-fn spoken(duration: Duration) -> String {
+pub(super) fn spoken(duration: Duration) -> String {
     let seconds = duration.as_secs();
     match seconds {
         s if s % 86_400 == 0 => format!("{} days", s / 86_400),
@@ -58,6 +59,20 @@ fn attack_cell(measured: &Measured, attack: &str) -> &'static str {
     }
 }
 
+/// What the other device's credentials do after an event on the phone:
+/// the cookie, or each token.
+fn aftermath_cell(aftermath: Aftermath) -> String {
+    match aftermath.refresh {
+        Fate::NotApplicable => format!("cookie {}", aftermath.access.cell()),
+        refresh if refresh == aftermath.access => format!("both tokens {}", refresh.cell()),
+        refresh => format!(
+            "refresh token {}; access token {}",
+            refresh.cell(),
+            aftermath.access.cell()
+        ),
+    }
+}
+
 /// One row: what it is (linked to the chapter that explains it), one cell
 /// per column, and the evidence.
 struct Row {
@@ -66,6 +81,14 @@ struct Row {
     cells: Vec<String>,
     evidence: String,
 }
+
+/// Where the account rows come from; `EVENT` names the event, `ATTACKS` the
+/// lab's attacks on it.
+const ACCOUNT_EVIDENCE: &str = "measured: alice logs in on a phone and a laptop, EVENT, and \
+    the laptop tries its credentials at once and, if one still works, a second before and \
+    after its expiry \
+    (`side_by_side::account::every_mode_after_a_password_change_an_ended_login_and_idling`); \
+    lab: ATTACKS";
 
 fn rows(measured: &[Measured]) -> Vec<Row> {
     let per_column = |cell: &dyn Fn(Column, &Measured) -> String| -> Vec<String> {
@@ -172,13 +195,25 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                     spoken(m.lifetime.login)
                 ),
                 _ => format!(
-                    "access {}, renewed for {}",
+                    "access {}, renewed for {} at most",
                     spoken(m.lifetime.access),
                     spoken(m.lifetime.login)
                 ),
             }),
             evidence: "measured: the credential works a second before each limit and not a second \
                 after (plus the 5 s leeway for tokens), on the server's clock"
+                .to_owned(),
+        },
+        Row {
+            label: "Refresh inactivity limit",
+            chapter: "../account/logins.md",
+            cells: per_column(&|_, m| match m.lifetime.refresh_idle {
+                Some(idle) => format!("{} without a refresh", spoken(idle)),
+                None => format!("— (the session's {} idle)", spoken(m.lifetime.access)),
+            }),
+            evidence: "measured: a refresh a second before the limit renews the login, one a \
+                second after it is refused, on the server's clock (ASVS 5.0 requirement \
+                7.3.1); lab: `refresh-after-idle`"
                 .to_owned(),
         },
         lab_row(
@@ -191,11 +226,48 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
             "../jwt/logging-out.md",
             "refresh-after-logout",
         ),
+        Row {
+            label: "Logout clears the browser (`Clear-Site-Data`)",
+            chapter: "../account/logins.md",
+            cells: per_column(&|_, m| match &m.logout_clears {
+                Some(value) => format!("`{value}`"),
+                None => "no".to_owned(),
+            }),
+            evidence: "measured: the `Clear-Site-Data` header of the `POST /logout` answer (ASVS \
+                5.0 requirement 14.3.1)"
+                .to_owned(),
+        },
         lab_row(
             "After a ban, the old credential",
             "../jwt/expiry-and-revocation.md",
             "access-after-ban",
         ),
+        Row {
+            label: "A password change ends the other logins",
+            chapter: "../account/logins.md",
+            cells: per_column(&|_, m| aftermath_cell(m.account.password_changed)),
+            evidence: ACCOUNT_EVIDENCE
+                .replace(
+                    "EVENT",
+                    "the phone changes the password (ASVS 5.0 requirements 6.2.2, 6.2.3 and 7.4.3)",
+                )
+                .replace("ATTACKS", "`credential-after-password-change`"),
+        },
+        Row {
+            label: "List your logins and end one",
+            chapter: "../account/logins.md",
+            cells: per_column(&|_, m| aftermath_cell(m.account.login_ended)),
+            evidence: ACCOUNT_EVIDENCE
+                .replace(
+                    "EVENT",
+                    "the phone lists alice's logins (`GET /me/logins`) and ends the laptop's \
+                    (`DELETE /me/logins/{id}`; ASVS 5.0 requirement 7.5.2)",
+                )
+                .replace(
+                    "ATTACKS",
+                    "`login-ended-elsewhere`, and `another-users-login-id` for an id not one's own",
+                ),
+        },
         lab_row(
             "Refresh token used twice",
             "../jwt/refreshing.md",

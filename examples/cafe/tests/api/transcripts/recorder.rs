@@ -44,6 +44,28 @@ impl Transcript {
 
     /// Sends `call` as `visitor` and writes the curl command and the answer.
     pub(super) async fn exchange(&mut self, visitor: &Visitor, call: &Call, jar: Jar) -> Reply {
+        self.record(None, visitor, call, jar).await
+    }
+
+    /// The same from `visitor` at client `address` (127.0.0.2, …): the
+    /// command says so with curl's `--interface`.
+    pub(super) async fn exchange_from(
+        &mut self,
+        address: &str,
+        visitor: &Visitor,
+        call: &Call,
+        jar: Jar,
+    ) -> Reply {
+        self.record(Some(address), visitor, call, jar).await
+    }
+
+    async fn record(
+        &mut self,
+        address: Option<&str>,
+        visitor: &Visitor,
+        call: &Call,
+        jar: Jar,
+    ) -> Reply {
         let mut sent = call.clone();
         match &visitor.credential {
             Some(Credential::Cookie(cookie)) if jar == Jar::None => {
@@ -60,7 +82,7 @@ impl Transcript {
             sender.credential = None;
         }
         let answer = sender.send(&sent).await;
-        self.text.push_str(&curl_command(&sent, jar));
+        self.text.push_str(&curl_command(&sent, jar, address));
         self.text.push_str(&render(&answer));
         self.text.push('\n');
         answer
@@ -75,10 +97,14 @@ impl Transcript {
     }
 }
 
-/// `call` as the curl command a reader would type against the default port:
-/// the request on the first line, each header and the body on a line of its own.
-pub(super) fn curl_command(call: &Call, jar: Jar) -> String {
+/// `call` as the curl command a reader would type against the default port,
+/// sent from `address` if given: the request on the first line, each header
+/// and the body on a line of its own.
+pub(super) fn curl_command(call: &Call, jar: Jar, address: Option<&str>) -> String {
     let mut first = String::from("$ curl -i");
+    if let Some(address) = address {
+        first.push_str(&format!(" --interface {address}"));
+    }
     if call.method != cafe_client::Method::GET && call.body.is_none() {
         first.push_str(&format!(" -X {}", call.method));
     }
