@@ -194,6 +194,14 @@ impl Visitor {
         self.keep_issued(reply)
     }
 
+    /// `DELETE /me/logins/{id}`, with the current password given again, as
+    /// the café asks before it ends a login (ASVS 5.0 7.5.2).
+    pub async fn end_login(&self, id: &str, current_password: &str) -> Result<Reply, ClientError> {
+        let body = serde_json::json!({ "current_password": current_password });
+        let call = Call::delete(&format!("/me/logins/{id}")).json(&body);
+        self.send(&call).await
+    }
+
     /// After a 200 from a login or a password change: keeps the credential
     /// the reply issued.
     fn keep_issued(&mut self, reply: Reply) -> Result<Reply, ClientError> {

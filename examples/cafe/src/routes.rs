@@ -138,9 +138,7 @@ async fn login<M: Mechanism>(
     // step per count: a thousand guesses sent at once still get five
     // checks. Counted per account and client, so a stranger's guesses do
     // not lock the owner out (see `cafe::throttle`).
-    let client = state
-        .trusted_proxies
-        .client(peer.map(|Extension(ConnectInfo(peer))| peer.ip()), &headers);
+    let client = client_of(&state, peer, &headers);
     let throttle = state.stores.throttle.as_ref();
     let attempt =
         match LoginAttempt::reserve(throttle, &username, &client, now, state.throttle).await? {
@@ -318,10 +316,10 @@ fn new_password_problem(name: &str, current: &str, new: &str) -> Option<String> 
 }
 
 /// Changes the caller's password (ASVS 5.0 6.2.2, 6.2.3): the current one is
-/// checked as a login checks it (the same throttle, the same hashing slots),
-/// the new one is hashed and stored only if the stored hash is still the
-/// one checked, every login of the account ends (7.4.3), this one
-/// included, and the caller gets a fresh one, answered as a login is.
+/// checked as a login checks it ([`reauthenticate`]), the new one is hashed
+/// in the same slots and stored only if the stored hash is still the one
+/// checked, every login of the account ends (7.4.3), this one included,
+/// and the caller gets a fresh one, answered as a login is.
 async fn change_password<M: Mechanism>(
     user: CurrentUser,
     State(state): State<AppState<M>>,
@@ -333,65 +331,12 @@ async fn change_password<M: Mechanism>(
         current_password,
         new_password,
     }) = body?;
-    if current_password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "current_password too long",
-        ));
-    }
     if let Some(problem) = new_password_problem(&user.name, &current_password, &new_password) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, problem));
     }
     let now = state.clock.now();
-    let client = state
-        .trusted_proxies
-        .client(peer.map(|Extension(ConnectInfo(peer))| peer.ip()), &headers);
-    let throttle = state.stores.throttle.as_ref();
-    let attempt =
-        match LoginAttempt::reserve(throttle, &user.name, &client, now, state.throttle).await? {
-            Ok(attempt) => attempt,
-            Err(retry_after) => {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many password attempts; try later",
-                )
-                .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after))));
-            }
-        };
-    // The account as it is now, not as a token's claims remember it: a user
-    // banned since their access token was issued changes nothing.
-    let account = match state.stores.accounts.account(&user.name).await {
-        Ok(account) => account,
-        Err(error) => {
-            attempt.abandon().await.ok();
-            return Err(error.into());
-        }
-    };
-    let (account, profile) = match admit(account.as_ref().map(Account::profile)) {
-        Ok(profile) => (account, profile),
-        Err(barred) => {
-            attempt.abandon().await.ok();
-            return Err(barred.into());
-        }
-    };
-    let Some(account) = account else {
-        return Err(ApiError::unauthenticated());
-    };
-    let Ok(matches) = state
-        .passwords
-        .check(Some(&account), &current_password)
-        .await
-    else {
-        attempt.abandon().await?;
-        return Err(ApiError::unavailable("every password-check slot is busy"));
-    };
-    if !matches {
-        // 403, not 401: the caller is logged in, and stays so; what they
-        // sent is not enough for this (RFC 9110 §15.5.4). The attempt
-        // stays counted, as a wrong password at login does.
-        return Err(ApiError::forbidden("the current password is wrong"));
-    }
-    attempt.succeeded().await?;
+    let client = client_of(&state, peer, &headers);
+    let (account, profile) = reauthenticate(&state, &user, &client, &current_password).await?;
     let Ok(new_hash) = state.passwords.hash(&new_password).await else {
         return Err(ApiError::unavailable("every password-check slot is busy"));
     };
@@ -427,6 +372,86 @@ async fn change_password<M: Mechanism>(
 }
 // ANCHOR_END: change_password
 
+// ANCHOR: reauthenticate
+/// Checks the caller's current password as a login checks it: the same
+/// throttle counts (per account and client), the same hashing slots, and
+/// the account as it is now, not as a token's claims remember it (a user
+/// banned since their access token was issued is refused). ASVS 5.0 asks
+/// for it before a password change (6.2.3) and before ending a login
+/// (7.5.2: "having authenticated again with at least one factor"), so a
+/// thief holding only a credential can do neither. Returns the account as
+/// checked.
+async fn reauthenticate<M: Mechanism>(
+    state: &AppState<M>,
+    user: &CurrentUser,
+    client: &str,
+    current_password: &str,
+) -> Result<(Account, Profile), ApiError> {
+    if current_password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "current_password too long",
+        ));
+    }
+    let now = state.clock.now();
+    let throttle = state.stores.throttle.as_ref();
+    let attempt =
+        match LoginAttempt::reserve(throttle, &user.name, client, now, state.throttle).await? {
+            Ok(attempt) => attempt,
+            Err(retry_after) => {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many password attempts; try later",
+                )
+                .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after))));
+            }
+        };
+    let account = match state.stores.accounts.account(&user.name).await {
+        Ok(account) => account,
+        Err(error) => {
+            attempt.abandon().await.ok();
+            return Err(error.into());
+        }
+    };
+    let profile = match admit(account.as_ref().map(Account::profile)) {
+        Ok(profile) => profile,
+        Err(barred) => {
+            attempt.abandon().await.ok();
+            return Err(barred.into());
+        }
+    };
+    let Some(account) = account else {
+        return Err(ApiError::unauthenticated()); // `admit` refused `None` already
+    };
+    let Ok(matches) = state
+        .passwords
+        .check(Some(&account), current_password)
+        .await
+    else {
+        attempt.abandon().await?;
+        return Err(ApiError::unavailable("every password-check slot is busy"));
+    };
+    if !matches {
+        // 403, not 401: the caller is logged in, and stays so; what they
+        // sent is not enough for this (RFC 9110 §15.5.4). The attempt
+        // stays counted, as a wrong password at login does.
+        return Err(ApiError::forbidden("the current password is wrong"));
+    }
+    attempt.succeeded().await?;
+    Ok((account, profile))
+}
+
+/// The client a request comes from, as the throttle counts it.
+fn client_of<M>(
+    state: &AppState<M>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> String {
+    let peer = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
+    state.trusted_proxies.client(peer, headers)
+}
+// ANCHOR_END: reauthenticate
+
 // ANCHOR: logins
 /// `GET /me/logins`: the caller's live logins, oldest first, the caller's
 /// own marked `current` (ASVS 5.0 7.5.2).
@@ -444,15 +469,29 @@ async fn my_logins<M: Mechanism>(
     Ok(Json(logins))
 }
 
-/// `DELETE /me/logins/{id}`: ends one of the caller's logins. Another
-/// user's id, an unknown one and one already ended are all 404: the answer
-/// tells nobody whose ids exist.
+/// `DELETE /me/logins/{id}` with `{"current_password": "…"}`.
+#[derive(Deserialize)]
+struct Reauthentication {
+    current_password: String,
+}
+
+/// `DELETE /me/logins/{id}`: ends one of the caller's logins, once the
+/// caller has given the current password again ([`reauthenticate`]; ASVS 5.0
+/// 7.5.2), so that a thief holding a stolen credential cannot end the
+/// owner's logins and keep their own. Another user's id, an unknown one and
+/// one already ended are all 404: the answer tells nobody whose ids exist.
 async fn end_my_login<M: Mechanism>(
     user: CurrentUser,
     State(state): State<AppState<M>>,
     id: Result<Path<String>, PathRejection>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Result<Json<Reauthentication>, JsonRejection>,
 ) -> Result<Json<LoginEnded>, ApiError> {
     let Path(id) = id.map_err(path_error)?;
+    let Json(Reauthentication { current_password }) = body?;
+    let client = client_of(&state, peer, &headers);
+    reauthenticate(&state, &user, &client, &current_password).await?;
     let now = state.clock.now();
     state
         .mechanism
