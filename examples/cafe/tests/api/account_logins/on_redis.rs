@@ -38,6 +38,24 @@ async fn listing_and_ending_logins_in_every_mode() {
     assert_eq!(scenarios, 20);
 }
 
+/// The current password that ending a login asks for, with the throttle's
+/// counts in Redis: a wrong one counts, a thief's guesses end nothing, and
+/// ids are looked at only after the right one.
+#[tokio::test]
+async fn ending_a_login_asks_for_the_password_in_every_mode() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    for mode in [Mode::Sessions, Mode::Jwt, Mode::JwtChecked, Mode::Hybrid] {
+        let app = on_redis(&redis, mode, "wrong").await;
+        ending::a_wrong_password_counted(&app).await;
+        let app = on_redis(&redis, mode, "thief").await;
+        ending::a_stolen_credential_ends_no_other_login(&app).await;
+        let app = on_redis(&redis, mode, "probe").await;
+        ending::ids_looked_at_only_after_the_password(&app).await;
+    }
+}
+
 #[tokio::test]
 async fn the_refresh_idle_limit_in_jwt_and_hybrid() {
     let Some(redis) = RedisServer::start() else {
