@@ -1,5 +1,6 @@
 //! The account's own controls, turned on a thief: a password change, a
-//! login ended from another device, and another user's login id. Each asks
+//! login ended from another device, another user's login id, and a stolen
+//! credential that tries to end its owner's other login. The first two ask
 //! what a credential issued before the owner acted can still do after.
 
 use attack_lab::{
@@ -39,10 +40,21 @@ pub const ATTACKS: &[Attack] = &[
         run: |lab| Box::pin(login_ended_elsewhere(lab)),
     },
     Attack {
+        name: "end-login-without-password",
+        family: FAMILY,
+        attempt: "a thief holding only a stolen credential, not the password, sends \
+            DELETE /me/logins/{id} for its owner's other login: with no body, and with a body \
+            that has no current_password",
+        defence: "refused before any password check (415, 422), and the owner's login goes on",
+        source: "ASVS 5.0 7.5.2",
+        targets: Targets::Every,
+        run: |lab| Box::pin(end_login_without_password(lab)),
+    },
+    Attack {
         name: "another-users-login-id",
         family: FAMILY,
-        attempt: "another user (the demo admin) sends DELETE /me/logins/{id} with the id of one \
-            of alice's logins",
+        attempt: "another user (the demo admin), with their own password, sends \
+            DELETE /me/logins/{id} with the id of one of alice's logins",
         defence: "404, the same answer as for an id that never existed, and alice's login goes on",
         source: "ASVS 5.0 8.2.2, 7.5.2",
         targets: Targets::Every,
@@ -76,6 +88,13 @@ async fn change_password(
         user: login.user.clone(),
         credential,
     })
+}
+
+/// `DELETE /me/logins/{id}` with the current password, as the café asks
+/// for it again before it ends a login (ASVS 5.0 7.5.2).
+fn end_login_call(id: &str, current_password: &str) -> Call {
+    let body = serde_json::json!({ "current_password": current_password });
+    Call::delete(&format!("/me/logins/{id}")).json(&body)
 }
 
 /// The id of the login `login` is, as `GET /me/logins` marks it `current`.
@@ -207,8 +226,9 @@ async fn login_ended_elsewhere(lab: &Lab) -> LabResult {
     let lost_phone = lab.log_in("alice").await?;
     let laptop = lab.log_in("alice").await?;
     let id = current_login_id(lab, &lost_phone).await?;
+    let password = demo_password("alice");
     let ended = lab
-        .send(laptop.attach(Call::delete(&format!("/me/logins/{id}"))))
+        .send(laptop.attach(end_login_call(&id, password)))
         .await?;
     if ended.status != 200 {
         return Err(format!("ending the login failed: {}", ended.summary()));
@@ -231,13 +251,65 @@ async fn login_ended_elsewhere(lab: &Lab) -> LabResult {
 }
 // ANCHOR_END: ended_elsewhere
 
+// ANCHOR: without_password
+async fn end_login_without_password(lab: &Lab) -> LabResult {
+    let stolen = lab.log_in("alice").await?;
+    let owner = lab.log_in("alice").await?;
+    let id = current_login_id(lab, &owner).await?;
+    let path = format!("/me/logins/{id}");
+    let hashes_before = lab.hashes_so_far();
+    let no_body = lab.send(stolen.attach(Call::delete(&path))).await?;
+    let no_password = Call::delete(&path).json(&serde_json::json!({}));
+    let no_password = lab.send(stolen.attach(no_password)).await?;
+    let ended = "the stolen credential ended its owner's other login";
+    let verdict = judge_all(vec![
+        judge(
+            &no_body,
+            &[400, 415, 422],
+            &format!("{ended}, with no body"),
+        )?,
+        judge(
+            &no_password,
+            &[400, 415, 422],
+            &format!("{ended}, with {{}}"),
+        )?,
+    ])?;
+    if let Outcome::Accepted(_) = verdict {
+        return Ok(verdict);
+    }
+    // Refused before any password check (when the lab can count them): no
+    // password, nothing for the throttle to count against the owner.
+    if let (Some(before), Some(after)) = (hashes_before, lab.hashes_so_far())
+        && after != before
+    {
+        return Err(format!(
+            "refused, but after {} password checks: a request with no password was checked",
+            after - before
+        ));
+    }
+    // Refused, and the owner's login goes on: it answers, and it is listed
+    // (a token login's access token would answer even if it had ended).
+    let me = lab.send(owner.attach(Call::get("/me"))).await?;
+    let listed = lab.send(owner.attach(Call::get("/me/logins"))).await?;
+    if me.status != 200 || !logins_in(&listed).any(|entry| entry["id"] == id.as_str()) {
+        return Ok(Outcome::Accepted(format!(
+            "refused, but the owner's login ended (GET /me {}; GET /me/logins {})",
+            me.summary(),
+            listed.summary()
+        )));
+    }
+    Ok(verdict)
+}
+// ANCHOR_END: without_password
+
 async fn another_users_login_id(lab: &Lab) -> LabResult {
     let alice = lab.log_in("alice").await?;
     let id = current_login_id(lab, &alice).await?;
     let mallory = lab.log_in("admin").await?;
     let made_up = sessions::login_id().map_err(|e| e.to_string())?;
+    let password = demo_password("admin");
     let unknown = lab
-        .send(mallory.attach(Call::delete(&format!("/me/logins/{made_up}"))))
+        .send(mallory.attach(end_login_call(&made_up, password)))
         .await?;
     if unknown.status != 404 {
         return Err(format!(
@@ -246,7 +318,7 @@ async fn another_users_login_id(lab: &Lab) -> LabResult {
         ));
     }
     let reply = lab
-        .send(mallory.attach(Call::delete(&format!("/me/logins/{id}"))))
+        .send(mallory.attach(end_login_call(&id, password)))
         .await?;
     if let Outcome::Accepted(what) = judge(&reply, &[404], "admin ended alice's login")? {
         return Ok(Outcome::Accepted(what));
