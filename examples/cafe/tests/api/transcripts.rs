@@ -590,9 +590,11 @@ async fn record_logins(mode: Mode, golden: &str) {
     assert_eq!(logins[1]["user_agent"], LAPTOP.user_agent);
     assert_eq!(logins[0]["current"], true);
 
-    t.comment("The phone ends the laptop's login:");
+    t.comment("The phone ends the laptop's login, with alice's password given again:");
     let laptop_id = logins[1]["id"].as_str().unwrap();
-    let end = Call::delete(&format!("/me/logins/{laptop_id}"));
+    let end = Call::delete(&format!("/me/logins/{laptop_id}"))
+        .header("content-type", "application/json")
+        .raw_body(format!(r#"{{"current_password":"{PASSWORD}"}}"#));
     let ended = t
         .exchange_from(PHONE.address, &phone, &end, Jar::None)
         .await;

@@ -170,7 +170,8 @@ async fn password_changed(app: &TestApp) -> Aftermath {
     aftermath(app, &laptop, issued).await
 }
 
-/// The phone finds the laptop's login in `GET /me/logins` and ends it.
+/// The phone finds the laptop's login in `GET /me/logins` and ends it,
+/// with alice's password given again.
 async fn login_ended(app: &TestApp) -> Aftermath {
     let issued = cafe::clock::Clock::now(app.clock.as_ref());
     let phone = log_in_on(app, &PHONE).await;
@@ -186,7 +187,10 @@ async fn login_ended(app: &TestApp) -> Aftermath {
         .collect();
     assert_eq!(laptops.len(), 1, "{}", logins.text);
     let id = laptops[0]["id"].as_str().expect("an id");
-    let ended = phone.send(&Call::delete(&format!("/me/logins/{id}"))).await;
+    let ended = phone
+        .end_login(id, PASSWORD)
+        .await
+        .expect("the server answers");
     assert_eq!(ended.status, 200, "{}", ended.text);
     assert!(accepted(&phone).await, "the phone's own login goes on");
     aftermath(app, &laptop, issued).await

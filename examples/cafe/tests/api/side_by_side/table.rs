@@ -261,11 +261,13 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
                 .replace(
                     "EVENT",
                     "the phone lists alice's logins (`GET /me/logins`) and ends the laptop's \
-                    (`DELETE /me/logins/{id}`; ASVS 5.0 requirement 7.5.2)",
+                    (`DELETE /me/logins/{id}` with her password given again; ASVS 5.0 \
+                    requirement 7.5.2)",
                 )
                 .replace(
                     "ATTACKS",
-                    "`login-ended-elsewhere`, and `another-users-login-id` for an id not one's own",
+                    "`login-ended-elsewhere`, `end-login-without-password` for a thief without \
+                    the password, and `another-users-login-id` for an id not one's own",
                 ),
         },
         lab_row(

@@ -105,7 +105,12 @@ pub(super) fn curl_command(call: &Call, jar: Jar, address: Option<&str>) -> Stri
     if let Some(address) = address {
         first.push_str(&format!(" --interface {address}"));
     }
-    if call.method != cafe_client::Method::GET && call.body.is_none() {
+    // curl sends GET, or POST when given a body: any other method is named.
+    let implied = match call.body {
+        None => cafe_client::Method::GET,
+        Some(_) => cafe_client::Method::POST,
+    };
+    if call.method != implied {
         first.push_str(&format!(" -X {}", call.method));
     }
     first.push_str(&format!(" localhost:8080{}", call.path));
