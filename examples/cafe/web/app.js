@@ -217,17 +217,84 @@ function loginItem(login) {
   end.className = 'end';
   end.textContent = 'End';
   end.setAttribute('aria-label', `End the login of ${agent.textContent}`);
-  end.addEventListener('click', () => endLogin(login));
+  end.setAttribute('aria-expanded', 'false');
+  end.addEventListener('click', () => askToEnd(item, login, end));
   details.append(end);
   item.append(details);
   return item;
 }
 
-// Ends one login. This device's own is a logout; for another, the café
-// says what it could end: in the token modes, an access token that device
-// already holds works until it expires.
-async function endLogin(login) {
-  const answer = await api(`/me/logins/${encodeURIComponent(login.id)}`, { method: 'DELETE' });
+// Ending a login asks for the current password first (ASVS 5.0 7.5.2), so
+// that someone holding only a stolen cookie or token cannot end the
+// owner's logins and keep their own. The End button opens a small form
+// under that login; one is open at a time.
+function askToEnd(item, login, endButton) {
+  const open = item.querySelector('.end-prompt');
+  if (open) {
+    open.elements.current_password.focus();
+    return;
+  }
+  closePrompts();
+  const form = document.createElement('form');
+  form.className = 'end-prompt';
+  // For password managers: whose password this is.
+  const username = document.createElement('input');
+  username.name = 'username';
+  username.autocomplete = 'username';
+  username.hidden = true;
+  username.readOnly = true;
+  username.value = document.getElementById('who').textContent;
+  const label = document.createElement('label');
+  const password = document.createElement('input');
+  password.name = 'current_password';
+  password.type = 'password';
+  password.autocomplete = 'current-password';
+  password.required = true;
+  label.append('Your current password, to end this login ', password);
+  const confirmButton = document.createElement('button');
+  confirmButton.type = 'submit';
+  confirmButton.textContent = 'End this login';
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.className = 'cancel';
+  cancel.textContent = 'Cancel';
+  cancel.addEventListener('click', () => {
+    closePrompts();
+    endButton.focus();
+  });
+  form.append(username, label, confirmButton, ' ', cancel);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    confirmButton.disabled = true; // one attempt per click: each is counted
+    try {
+      await endLogin(login, password);
+    } finally {
+      confirmButton.disabled = false;
+    }
+  });
+  item.append(form);
+  endButton.setAttribute('aria-expanded', 'true');
+  password.focus();
+}
+
+function closePrompts() {
+  for (const prompt of document.querySelectorAll('#logins .end-prompt')) {
+    prompt.closest('li').querySelector('button.end').setAttribute('aria-expanded', 'false');
+    prompt.remove();
+  }
+}
+
+// Ends one login, with the password typed into its prompt. This device's
+// own is a logout; for another, the café says what it could end: in the
+// token modes, an access token that device already holds works until it
+// expires. Refused (a wrong password, a throttled one), the login stays
+// listed and its prompt open for another try.
+async function endLogin(login, password) {
+  const answer = await api(`/me/logins/${encodeURIComponent(login.id)}`, {
+    method: 'DELETE',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ current_password: password.value }),
+  });
   const body = await jsonOf(answer);
   if (answer.ok && login.current) {
     await logOut();
@@ -236,7 +303,17 @@ async function endLogin(login) {
   }
   if (!answer.ok) {
     say(refusal(answer, body));
-  } else if (body.access_token_works_until) {
+    if (answer.status === 401) {
+      await showAccount(); // this page's own login is gone
+    } else if (answer.status === 404) {
+      await showLogins(); // that login had ended already
+    } else {
+      password.value = '';
+      password.focus();
+    }
+    return;
+  }
+  if (body.access_token_works_until) {
     const until = new Date(body.access_token_works_until * 1000).toLocaleString();
     say('The login has ended: it can no longer be refreshed, but an access token it '
       + `already holds works until ${until}.`, true);

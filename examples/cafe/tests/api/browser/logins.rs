@@ -82,6 +82,43 @@ async fn has_ended(visitor: &mut Visitor) -> bool {
     }
 }
 
+/// The panel's entry for the login on another device (the phone's).
+const ANOTHER_DEVICES_ENTRY: &str = "Array.from(document.querySelectorAll('#logins li'))\
+     .find((item) => item.querySelector('.this-device') === null)";
+/// The panel's entry for the page's own login.
+const THIS_DEVICES_ENTRY: &str = "document.querySelector('#logins .this-device').parentElement";
+
+/// Clicks End on the login `entry` selects and waits for the prompt that
+/// asks for the current password under it.
+async fn open_the_prompt(browser: &mut Browser, entry: &str) {
+    browser
+        .eval(&format!("{entry}.querySelector('button.end').click()"))
+        .await;
+    browser
+        .wait_for(&format!("{entry}.querySelector('.end-prompt') !== null"))
+        .await;
+}
+
+/// Types `password` into the open prompt under `entry` and confirms;
+/// returns what the page then says.
+async fn confirm_in_the_prompt(browser: &mut Browser, entry: &str, password: &str) -> String {
+    browser
+        .eval(&format!(
+            "document.getElementById('status').textContent = ''; \
+             {entry}.querySelector('.end-prompt [name=current_password]').value = {}; \
+             {entry}.querySelector('.end-prompt').requestSubmit()",
+            json!(password)
+        ))
+        .await;
+    browser
+        .wait_for("document.getElementById('status').textContent !== ''")
+        .await;
+    let said = browser
+        .eval("document.getElementById('status').textContent")
+        .await;
+    said.as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn the_page_lists_and_ends_logins_and_changes_the_password_in_every_mode() {
     for mode in [Mode::Sessions, Mode::Jwt, Mode::Hybrid] {
@@ -123,9 +160,6 @@ async fn the_page_lists_and_ends_logins_and_changes_the_password_in_every_mode()
             json!("2026-01-01T09:00:00.000Z"),
             "{mode:?}"
         );
-        if mode == Mode::Sessions && std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
-            browser.screenshot("logins").await;
-        }
         // The phone sees the same two logins, and itself as current.
         let seen_by_the_phone = phone.get("/me/logins").await.body;
         let current: Vec<_> = seen_by_the_phone
@@ -143,31 +177,46 @@ async fn the_page_lists_and_ends_logins_and_changes_the_password_in_every_mode()
             "{mode:?}"
         );
 
-        // End the phone's login from the panel.
-        browser
-            .eval(
-                "Array.from(document.querySelectorAll('#logins li'))\
-                 .find((item) => item.querySelector('.this-device') === null)\
-                 .querySelector('button.end').click()",
-            )
+        // End the phone's login from the panel: End asks for the current
+        // password first, in a form of its own under that login.
+        open_the_prompt(&mut browser, ANOTHER_DEVICES_ENTRY).await;
+        let field = browser
+            .eval(&format!(
+                "Array.from({ANOTHER_DEVICES_ENTRY}\
+                 .querySelectorAll('.end-prompt input:not([hidden])'), \
+                 (input) => [input.type, input.autocomplete])"
+            ))
             .await;
+        assert_eq!(field, json!([["password", "current-password"]]), "{mode:?}");
+        if mode == Mode::Sessions && std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            browser.screenshot("logins").await;
+        }
+        // A wrong password: refused in the café's words, and nothing ends.
+        assert_eq!(
+            confirm_in_the_prompt(&mut browser, ANOTHER_DEVICES_ENTRY, "queen-of-hearts").await,
+            "the current password is wrong",
+            "{mode:?}"
+        );
+        assert_eq!(panel(&mut browser).await.len(), 2, "{mode:?}");
+        let still_open = browser
+            .eval(&format!(
+                "{ANOTHER_DEVICES_ENTRY}.querySelector('.end-prompt [name=current_password]').value"
+            ))
+            .await;
+        assert_eq!(still_open, "", "{mode:?}: the prompt open again, emptied");
+        assert_eq!(phone.get("/me").await.status, 200, "{mode:?}");
+        assert!(!has_ended(&mut phone).await, "{mode:?}: the phone's login");
+        // The right one: the phone's login ends.
+        let said = confirm_in_the_prompt(&mut browser, ANOTHER_DEVICES_ENTRY, PASSWORD).await;
+        assert!(said.starts_with("The login has ended"), "{mode:?}: {said}");
         browser
-            .wait_for(
-                "document.querySelectorAll('#logins li').length === 1 && \
-                 document.getElementById('status').textContent.startsWith('The login has ended')",
-            )
+            .wait_for("document.querySelectorAll('#logins li').length === 1")
             .await;
         assert!(has_ended(&mut phone).await, "{mode:?}: the phone's login");
         if mode != Mode::Sessions {
             // What the page told alice: the phone's access token lives on
             // until it expires, and then it is refused too.
-            let said = browser
-                .eval("document.getElementById('status').textContent")
-                .await;
-            assert!(
-                said.as_str().unwrap().contains("works until"),
-                "{mode:?}: {said}"
-            );
+            assert!(said.contains("works until"), "{mode:?}: {said}");
             app.wait(Duration::from_secs(
                 access_lifetime + jwt::tokens::LEEWAY_SECONDS,
             ));
@@ -228,23 +277,14 @@ async fn the_page_lists_and_ends_logins_and_changes_the_password_in_every_mode()
             .await;
         assert_eq!(me["name"], "alice", "{mode:?}");
 
-        // Ending this device's own login logs the page out.
-        browser
-            .eval(
-                "document.querySelector('#logins .this-device').parentElement\
-                 .querySelector('button.end').click()",
-            )
-            .await;
+        // Ending this device's own login, with the new password, logs the
+        // page out.
+        open_the_prompt(&mut browser, THIS_DEVICES_ENTRY).await;
+        let said = confirm_in_the_prompt(&mut browser, THIS_DEVICES_ENTRY, NEW_PASSWORD).await;
+        assert!(said.contains("logged out"), "{mode:?}: {said}");
         browser
             .wait_for("!document.getElementById('login').hidden && localStorage.length === 0")
             .await;
-        let said = browser
-            .eval("document.getElementById('status').textContent")
-            .await;
-        assert!(
-            said.as_str().unwrap().contains("logged out"),
-            "{mode:?}: {said}"
-        );
 
         // The old password no longer logs in; the new one does, and its
         // login is then alice's only one.
@@ -302,4 +342,51 @@ async fn the_password_form_shows_the_throttles_answer() {
         last.starts_with("too many password attempts; try later (in ") && last.ends_with(" s)"),
         "{said:?}"
     );
+}
+
+/// Ending a login asks for the current password, and the prompt handles
+/// every refusal in the café's words, keeping the login listed: Cancel sends
+/// nothing; a password over 1024 bytes is 422; guessing is throttled as a
+/// login is, with when to try again.
+#[tokio::test]
+async fn the_end_prompt_can_be_cancelled_and_shows_the_throttles_answer() {
+    let Some((mut browser, app)) = alice_in_a_browser(Mode::Sessions).await else {
+        return;
+    };
+    let phone = alice_elsewhere(&app, "127.0.0.2", PHONE).await;
+    reload_the_list(&mut browser, 2).await;
+
+    open_the_prompt(&mut browser, ANOTHER_DEVICES_ENTRY).await;
+    browser
+        .eval("document.querySelector('.end-prompt button.cancel').click()")
+        .await;
+    let after_cancel = browser
+        .eval(
+            "[document.querySelectorAll('.end-prompt').length, \
+              document.getElementById('status').textContent]",
+        )
+        .await;
+    assert_eq!(after_cancel, json!([0, ""]));
+
+    open_the_prompt(&mut browser, ANOTHER_DEVICES_ENTRY).await;
+    assert_eq!(
+        confirm_in_the_prompt(&mut browser, ANOTHER_DEVICES_ENTRY, &"x".repeat(1025)).await,
+        "current_password too long"
+    );
+    let mut said = Vec::new();
+    for _ in 0..10 {
+        said.push(
+            confirm_in_the_prompt(&mut browser, ANOTHER_DEVICES_ENTRY, "queen-of-hearts").await,
+        );
+        if said.last().unwrap() != "the current password is wrong" {
+            break;
+        }
+    }
+    let last = said.last().unwrap();
+    assert!(
+        last.starts_with("too many password attempts; try later (in ") && last.ends_with(" s)"),
+        "{said:?}"
+    );
+    assert_eq!(panel(&mut browser).await.len(), 2);
+    assert_eq!(phone.get("/me").await.status, 200, "the phone's login");
 }
