@@ -24,6 +24,7 @@ extern crate self as sessions;
 
 pub mod cookie;
 pub mod id;
+mod key_hex;
 mod manager;
 pub mod store;
 pub mod timeouts;

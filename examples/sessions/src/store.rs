@@ -26,21 +26,6 @@ pub struct SessionRecord {
     pub device: Device,
 }
 
-impl SessionKey {
-    /// The key that [`SessionKey::to_hex`] wrote, as a store reads it back
-    /// from an index; `None` for anything else.
-    pub fn from_hex(hex: &str) -> Option<SessionKey> {
-        if hex.len() != 64 || !hex.is_ascii() {
-            return None;
-        }
-        let mut key = [0u8; 32];
-        for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks(2)) {
-            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-        }
-        Some(SessionKey(key))
-    }
-}
-
 /// The store could not answer: the one error of every café store (the
 /// `jwt` crate's stores return it too), answered with 503.
 pub use store_error::StoreError;

@@ -1,0 +1,22 @@
+//! A [`SessionKey`] read back from the hex a store's per-user index keeps
+//! it as. A module of its own because chapters compile `id.rs` and
+//! `store.rs` whole, as doctests outside this crate, where an
+//! `impl SessionKey` cannot be written; and the introduction's page carries
+//! all of `id.rs`, so it stays short.
+
+use sessions::id::SessionKey;
+
+impl SessionKey {
+    /// The key that [`SessionKey::to_hex`] wrote, as a store reads it back
+    /// from an index; `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<SessionKey> {
+        if hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(SessionKey(key))
+    }
+}
