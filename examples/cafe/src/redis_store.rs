@@ -330,7 +330,8 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         // step; one with no renewal time (written by an older café) counts
         // as idle.
         let script = &Script::new(
-            r"local family = redis.call('HMGET', KEYS[1], 'user', 'current', 'revoked', 'previous', 'used')
+            r"local family = redis.call('HMGET', KEYS[1],
+                'user', 'current', 'revoked', 'previous', 'used')
               if not family[1] then return {'unknown'} end
               if family[3] == '1' then return {'revoked'} end
               if family[2] == ARGV[2] and family[4] == ARGV[1] then
@@ -405,7 +406,8 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         // answer was lost with the connection, so the caller retries the
         // whole request and is told the login is not there (ended).
         let script = &Script::new(
-            r"local f = redis.call('HMGET', KEYS[1], 'user', 'revoked', 'current', 'created', 'used', 'expires', 'client', 'agent')
+            r"local f = redis.call('HMGET', KEYS[1],
+                'user', 'revoked', 'current', 'created', 'used', 'expires', 'client', 'agent')
               if f[1] ~= ARGV[1] or f[2] ~= '0' then return false end
               redis.call('HSET', KEYS[1], 'revoked', '1')
               return {f[3], f[4] or '', f[5] or '', f[6] or '', f[7] or '', f[8] or ''}",

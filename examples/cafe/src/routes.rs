@@ -139,18 +139,7 @@ async fn login<M: Mechanism>(
     // checks. Counted per account and client, so a stranger's guesses do
     // not lock the owner out (see `cafe::throttle`).
     let client = client_of(&state, peer, &headers);
-    let throttle = state.stores.throttle.as_ref();
-    let attempt =
-        match LoginAttempt::reserve(throttle, &username, &client, now, state.throttle).await? {
-            Ok(attempt) => attempt,
-            Err(retry_after) => {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many login attempts; try later",
-                )
-                .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after))));
-            }
-        };
+    let attempt = counted(&state, &username, &client, now, "login").await?;
 
     // Until a password is checked, the attempt is taken back on any error:
     // an overloaded or failing server must not count the owner's tries.
@@ -206,6 +195,27 @@ fn device(client: &str, headers: &HeaderMap) -> Device {
         .get(USER_AGENT)
         .and_then(|value| value.to_str().ok());
     Device::new(client, user_agent)
+}
+
+/// A password attempt on `account` from `client`, counted by the throttle
+/// before any password is checked; past its limits, `429` with
+/// `Retry-After` ("too many `what` attempts").
+async fn counted<'a, M>(
+    state: &'a AppState<M>,
+    account: &str,
+    client: &str,
+    now: std::time::SystemTime,
+    what: &str,
+) -> Result<LoginAttempt<'a>, ApiError> {
+    let throttle = state.stores.throttle.as_ref();
+    match LoginAttempt::reserve(throttle, account, client, now, state.throttle).await? {
+        Ok(attempt) => Ok(attempt),
+        Err(retry_after) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many {what} attempts; try later"),
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after)))),
+    }
 }
 
 /// `Retry-After` in whole seconds, rounded up: a client that waits as long
@@ -394,18 +404,7 @@ async fn reauthenticate<M: Mechanism>(
         ));
     }
     let now = state.clock.now();
-    let throttle = state.stores.throttle.as_ref();
-    let attempt =
-        match LoginAttempt::reserve(throttle, &user.name, client, now, state.throttle).await? {
-            Ok(attempt) => attempt,
-            Err(retry_after) => {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many password attempts; try later",
-                )
-                .with_header(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after))));
-            }
-        };
+    let attempt = counted(state, &user.name, client, now, "password").await?;
     let account = match state.stores.accounts.account(&user.name).await {
         Ok(account) => account,
         Err(error) => {

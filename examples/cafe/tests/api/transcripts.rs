@@ -600,18 +600,7 @@ async fn record_logins(mode: Mode, golden: &str) {
         .await;
     assert_eq!(ended.status, 200);
 
-    t.comment("On the laptop, a moment later:");
-    let me = t
-        .exchange_from(LAPTOP.address, &laptop, &Call::get("/me"), Jar::None)
-        .await;
-    if mode.is_jwt() {
-        assert_eq!(me.status, 200, "the access token lives until it expires");
-        t.comment("...but the login cannot be renewed:");
-        let renewed = refresh_on(&mut t, &LAPTOP, &mut laptop, "laptop's new").await;
-        assert_eq!(renewed.status, 401);
-    } else {
-        assert_eq!(me.status, 401, "the session is gone");
-    }
+    laptop_tries_what_it_holds(&mut t, mode, &mut laptop, "On the laptop, a moment later:").await;
     check_golden(golden, &t.finish());
 }
 
@@ -651,19 +640,31 @@ async fn record_password_change(mode: Mode, golden: &str) {
     phone.credential = Some(crate::support::issued_credential(mode, &changed));
     hide_credential(&mut t, &phone, "phone's new");
 
-    t.comment("On the laptop:");
+    laptop_tries_what_it_holds(&mut t, mode, &mut laptop, "On the laptop:").await;
+    check_golden(golden, &t.finish());
+}
+
+/// The laptop, whose login the phone ended, tries its credential: a
+/// session is gone; an access token lives until it expires, but its login
+/// cannot be renewed.
+async fn laptop_tries_what_it_holds(
+    t: &mut Transcript,
+    mode: Mode,
+    laptop: &mut Visitor,
+    heading: &str,
+) {
+    t.comment(heading);
     let me = t
-        .exchange_from(LAPTOP.address, &laptop, &Call::get("/me"), Jar::None)
+        .exchange_from(LAPTOP.address, laptop, &Call::get("/me"), Jar::None)
         .await;
     if mode.is_jwt() {
         assert_eq!(me.status, 200, "the access token lives until it expires");
         t.comment("...but the login cannot be renewed:");
-        let renewed = refresh_on(&mut t, &LAPTOP, &mut laptop, "laptop's new").await;
+        let renewed = refresh_on(t, &LAPTOP, laptop, "laptop's new").await;
         assert_eq!(renewed.status, 401);
     } else {
-        assert_eq!(me.status, 401, "every other session is gone");
+        assert_eq!(me.status, 401, "the session is gone");
     }
-    check_golden(golden, &t.finish());
 }
 
 #[tokio::test]
