@@ -54,9 +54,10 @@ async fn redis_used_bytes(url: &str) -> u64 {
 fn device() -> sessions::Device {
     sessions::Device::new(
         "203.0.113.7",
-        Some(
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36",
-        ),
+        Some(concat!(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 ",
+            "(KHTML, like Gecko) Chrome/142.0 Safari/537.36"
+        )),
     )
 }
 
