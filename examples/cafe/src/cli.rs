@@ -216,6 +216,30 @@ impl ValueEnum for AuthMode {
 /// (scripts and tests read this first line to learn the port), how tokens
 /// are signed and the demo users, and serves until the process ends.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let address = args.addr;
+    let (config, note) = serve_config(args).await?;
+
+    let listener = bind(address).await?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{address}");
+    if let Some(note) = note {
+        println!("signing: {note}");
+    }
+    println!("demo users:");
+    for (name, password, role) in DEMO_USERS {
+        println!("  {name:<6} password {password:<16} role {}", role.as_str());
+    }
+    cafe::serve(listener, config)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The configuration `cafe serve` runs with these flags (every flag but
+/// `--addr`, which is where it listens), and for JWT and hybrid a line
+/// saying how tokens are signed. Connects to Redis for `--store redis`.
+/// The test that runs every command the book recommends builds its servers
+/// here, so they are the ones the commands start.
+pub async fn serve_config(args: ServeArgs) -> Result<(Config, Option<String>), String> {
     let mut config = Config::new(args.auth);
     config.session_timeouts.idle = args.idle_timeout;
     config.session_timeouts.absolute = args.absolute_timeout;
@@ -247,20 +271,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(stores) = args.store.stores().await? {
         config.stores = stores;
     }
-
-    let listener = bind(args.addr).await?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on http://{address}");
-    if let Some(note) = note {
-        println!("signing: {note}");
-    }
-    println!("demo users:");
-    for (name, password, role) in DEMO_USERS {
-        println!("  {name:<6} password {password:<16} role {}", role.as_str());
-    }
-    cafe::serve(listener, config)
-        .await
-        .map_err(|e| e.to_string())
+    Ok((config, note))
 }
 
 /// `cafe cluster`: the balancer and `--instances` servers, all signing with

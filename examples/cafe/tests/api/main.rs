@@ -19,6 +19,7 @@ mod logout;
 mod many_servers;
 mod orders;
 mod probe;
+mod recommended;
 mod redis_robustness;
 mod redis_server;
 mod role_changes;
