@@ -30,10 +30,12 @@ use tower_http::trace::TraceLayer;
 /// (a login) is well under 2 KiB.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 
-/// Longest accepted user name and password. Argon2 accepts any length, but
+/// Longest accepted user name, in bytes: a longer one is refused before
+/// anything is looked up or hashed.
+pub const MAX_NAME_BYTES: usize = 64;
+/// Longest accepted password, in bytes. Argon2 accepts any length, but
 /// hashing a megabyte on request is a gift to an attacker.
-const MAX_NAME_BYTES: usize = 64;
-const MAX_PASSWORD_BYTES: usize = 1024;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 const MAX_ITEM_CHARS: usize = 100;
 
 /// The app's routes over `state`, and the `web` client's;
@@ -357,7 +359,7 @@ async fn change_password<M: Mechanism>(
     // survives it (the caller logs in again; a thief cannot). After: a
     // login made with the old password while the hash was being written is
     // caught here, or by its own re-read of the hash (see `login`).
-    let mut ended = state.mechanism.revoke_all(&user.name).await?;
+    let mut ended = state.mechanism.revoke_all(&user.name, now).await?;
     let changed = state
         .stores
         .accounts
@@ -372,7 +374,7 @@ async fn change_password<M: Mechanism>(
             "the password was changed meanwhile; log in with the new one",
         ));
     }
-    ended += state.mechanism.revoke_all(&user.name).await?;
+    ended += state.mechanism.revoke_all(&user.name, now).await?;
     let device = device(&client, &headers);
     let login = state
         .mechanism
@@ -632,6 +634,6 @@ async fn logout_everywhere<M: Mechanism>(
     if state.stores.accounts.account(&name).await?.is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
-    let ended = state.mechanism.revoke_all(&name).await?;
+    let ended = state.mechanism.revoke_all(&name, state.clock.now()).await?;
     Ok(Json(json!({ "name": name, "ended": ended })))
 }
