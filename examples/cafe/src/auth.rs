@@ -71,10 +71,10 @@ pub struct Login {
 pub struct LoginEnded {
     /// The id of the login that ended.
     pub ended: String,
-    /// Token modes: the login's newest access token keeps working until
-    /// this moment (its `exp` plus the verifier's leeway, seconds since
-    /// 1970), because nothing the server checks names one login's access
-    /// tokens. Absent for sessions: the cookie stopped working at once.
+    /// Token modes without `--check-denylist`: the login's newest access
+    /// token keeps working until this moment (its `exp` plus the verifier's
+    /// leeway, seconds since 1970). Absent where the login's every
+    /// credential stopped working at once: sessions, and the denylist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_works_until: Option<u64>,
     /// The same, in words.
@@ -246,8 +246,13 @@ pub trait Mechanism: Clone + Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<Issued, ApiError>> + Send;
 
-    /// Log `user` out everywhere; returns how many logins were ended.
-    fn revoke_all(&self, user: &str) -> impl Future<Output = Result<usize, ApiError>> + Send;
+    /// Log `user` out everywhere at `now`; returns how many logins were
+    /// ended.
+    fn revoke_all(
+        &self,
+        user: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<usize, ApiError>> + Send;
 
     /// `user`'s live logins at `now`, oldest first; none is marked current.
     fn logins(

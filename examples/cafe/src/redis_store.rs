@@ -500,17 +500,17 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
 
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> DenylistStore for RedisStore<C> {
-    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), StoreError> {
+    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), StoreError> {
         // The entry says when it ends, and Redis forgets it about then: the
         // TTL is relative, so a test clock and Redis's clock need not agree.
         // `SET … EX` writes value and TTL as one command; twice is once.
         let ttl = seconds_until(until, now).unsigned_abs();
-        let entry = &self.key("deny", jti);
+        let entry = &self.key("deny", sid);
         retried(|| async move { self.connection().set_ex(entry, until, ttl).await }).await
     }
 
-    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
-        let entry = &self.key("deny", jti);
+    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, StoreError> {
+        let entry = &self.key("deny", sid);
         let until: Option<u64> =
             retried(|| async move { self.connection().get(entry).await }).await?;
         Ok(until.is_some_and(|until| until > now))

@@ -62,7 +62,10 @@ impl Default for Lifetimes {
 /// exactly one store lookup per request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RevocationChecks {
-    /// Refuse access tokens that were logged out (their `jti` is denylisted).
+    /// Refuse the access tokens of a login that was ended: by a logout, by
+    /// its user from another device, or with every login of its user (the
+    /// login's `sid` is denylisted, so every access token it was given is
+    /// refused, not only the one presented).
     pub denylist: bool,
     /// Refuse access tokens older than the user's current token version, so
     /// role changes, bans, "log out everywhere" and detected refresh-token
@@ -144,7 +147,7 @@ pub enum Standing {
 pub enum AccessRefusal {
     /// It failed verification.
     Invalid(TokenError),
-    /// It was logged out (its `jti` is on the denylist).
+    /// Its login was ended (its `sid` is on the denylist).
     LoggedOut,
     /// It predates the user's current token version.
     Outdated,
@@ -365,7 +368,7 @@ impl TokenAuthority {
             verify(&self.keys(), TokenKind::Access, token, now).map_err(AccessRefusal::Invalid)?;
         if self.checks.denylist {
             let denylist = &self.stores.denylist;
-            match denylist.is_denied(&claims.jti, now).await {
+            match denylist.is_denied(&claims.sid, now).await {
                 Ok(false) => {}
                 Ok(true) => return Err(AccessRefusal::LoggedOut),
                 Err(error) => return Err(AccessRefusal::Unavailable(error)),
@@ -450,15 +453,26 @@ impl TokenAuthority {
 
     // ANCHOR: log_out
     /// Logout: the login can no longer be refreshed, and, if the denylist is
-    /// checked, the access token is refused from now until the verifier
-    /// would refuse it anyway: `exp` plus the leeway.
+    /// checked, every access token it was given is refused ([`Self::deny_login`]).
     pub async fn log_out(&self, claims: &AccessClaims, now: u64) -> Result<(), StoreError> {
-        let refused_anyway_at = claims.exp.saturating_add(LEEWAY_SECONDS);
-        if self.checks.denylist && refused_anyway_at > now {
-            let denylist = &self.stores.denylist;
-            denylist.deny(&claims.jti, refused_anyway_at, now).await?;
+        self.stores.families.revoke(&claims.sid).await?;
+        self.deny_login(&claims.sid, now).await
+    }
+
+    /// When the denylist is checked, refuses every access token of login
+    /// `sid`, not only one: its `sid` is denylisted from `now` until the
+    /// newest token it can hold expires. Its family is revoked before this
+    /// runs, so no token is issued to it after `now`, and each one issued
+    /// expires by `now` plus the access lifetime; the verifier's leeway is
+    /// added, since it takes a token that long past its `exp`.
+    async fn deny_login(&self, sid: &str, now: u64) -> Result<(), StoreError> {
+        if !self.checks.denylist {
+            return Ok(());
         }
-        self.stores.families.revoke(&claims.sid).await
+        let refused_anyway_at = now
+            .saturating_add(self.lifetimes.access)
+            .saturating_add(LEEWAY_SECONDS);
+        self.stores.denylist.deny(sid, refused_anyway_at, now).await
     }
 
     /// Logout with the token as presented. A genuine token that has already
@@ -473,28 +487,38 @@ impl TokenAuthority {
     }
 
     /// Logout with a refresh token (in a body, or the hybrid's cookie): its
-    /// login can no longer be refreshed. Like [`Self::log_out_token`], an
-    /// expired but genuine one still counts. Returns whether it was ours.
-    pub async fn log_out_refresh_token(&self, token: &str) -> Result<bool, StoreError> {
+    /// login can no longer be refreshed, nor (denylist checked) its access
+    /// tokens used. Like [`Self::log_out_token`], an expired but genuine one
+    /// still counts. Returns whether it was ours.
+    pub async fn log_out_refresh_token(&self, token: &str, now: u64) -> Result<bool, StoreError> {
         let checked =
             verify_ignoring_time::<RefreshClaims>(&self.keys(), TokenKind::Refresh, token);
-        match checked {
-            Ok(claims) => self
-                .stores
-                .families
-                .revoke(&claims.sid)
-                .await
-                .map(|()| true),
-            Err(_) => Ok(false),
-        }
+        let Ok(claims) = checked else {
+            return Ok(false);
+        };
+        self.stores.families.revoke(&claims.sid).await?;
+        self.deny_login(&claims.sid, now).await?;
+        Ok(true)
     }
     // ANCHOR_END: log_out
 
-    /// Ends every login of `user`: no more refreshes, and (when versions are
-    /// checked) no more requests with the access tokens already out there.
-    pub async fn log_out_everywhere(&self, user: &str) -> Result<usize, StoreError> {
+    /// Ends every login of `user`: no more refreshes, and no more requests
+    /// with the access tokens already out there when versions are checked
+    /// (all at once) or the denylist is (each login it finds: one made
+    /// while this runs keeps its access token until it expires, as without
+    /// the denylist).
+    pub async fn log_out_everywhere(&self, user: &str, now: u64) -> Result<usize, StoreError> {
         self.user_changed(user).await?;
-        self.stores.families.revoke_all_for(user).await
+        let theirs = if self.checks.denylist {
+            self.stores.families.list_for_user(user).await?
+        } else {
+            Vec::new()
+        };
+        let ended = self.stores.families.revoke_all_for(user).await?;
+        for family in theirs {
+            self.deny_login(&family.sid, now).await?;
+        }
+        Ok(ended)
     }
 
     /// `user`'s live logins at `now`, oldest first: the refresh families
@@ -517,13 +541,13 @@ impl TokenAuthority {
         Ok(live)
     }
 
-    /// Ends `user`'s login `sid`: it can no longer be refreshed. The login
-    /// as it was, if it was one of their live logins; another user's is
-    /// `None` and is left alone. Its access tokens are not reached: they
+    /// Ends `user`'s login `sid`: it can no longer be refreshed, and, when
+    /// the denylist is checked, its access tokens are refused at once. The
+    /// login as it was, if it was one of their live logins; another user's
+    /// is `None` and is left alone. Without the denylist its access tokens
     /// work until they expire (the newest at [`FamilyRecord::last_used`]
-    /// plus the access lifetime), whatever the checks, since neither the
-    /// denylist (one token) nor the version (all of the user's) names one
-    /// login.
+    /// plus the access lifetime): the version names every login of the
+    /// user, not one.
     pub async fn end_login(
         &self,
         user: &str,
@@ -535,6 +559,7 @@ impl TokenAuthority {
         let Some(login) = self.stores.families.end(user, sid).await? else {
             return Ok(None);
         };
+        self.deny_login(sid, now).await?;
         let idle = self.lifetimes.refresh_idle;
         // One past its end or idle limit was over already: ended all the
         // same, but not reported as ended, as the list does not show it.

@@ -1,6 +1,6 @@
 //! The server-side state that JWTs were supposed to make unnecessary, and
-//! that revocation brings back: refresh families, a denylist of access-token
-//! ids, and per-user token versions. Each is a trait, so that a shared store
+//! that revocation brings back: refresh families, a denylist of ended
+//! logins (by `sid`), and per-user token versions. Each is a trait, so that a shared store
 //! (Redis) can hold it for many servers; [`MemoryTokenStore`] holds all three
 //! in this process.
 
@@ -97,15 +97,19 @@ pub trait RefreshFamilyStore: Send + Sync + 'static {
     async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, StoreError>;
 }
 
-/// Access-token ids that were logged out.
+/// Logins whose access tokens are refused before they expire: logged
+/// out, ended from another device, or ended with every login of their user.
+/// Keyed by the login's `sid`, which every access token of the login
+/// carries, so one entry refuses them all.
 #[async_trait]
 pub trait DenylistStore: Send + Sync + 'static {
-    /// Refuses `jti` until `until` (NumericDate), after which its token is
-    /// refused anyway and the entry may be forgotten.
-    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), StoreError>;
+    /// Refuses login `sid`'s access tokens until `until` (NumericDate), after
+    /// which every one of them is refused anyway and the entry may be
+    /// forgotten.
+    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), StoreError>;
 
-    /// Whether `jti` is denied at `now`.
-    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, StoreError>;
+    /// Whether login `sid` is denied at `now`.
+    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, StoreError>;
 }
 
 /// A counter per user, bumped when their role changes or they are logged out
@@ -235,7 +239,7 @@ pub struct FamilyRecord {
 pub struct TokenSnapshot {
     /// The refresh families, by id.
     pub families: Vec<FamilyRecord>,
-    /// Logged-out access-token ids, and until when each is refused.
+    /// Ended logins (`sid`s), and until when their access tokens are refused.
     pub denylist: Vec<(String, u64)>,
     /// Token versions, by user.
     pub versions: Vec<(String, u64)>,
@@ -270,7 +274,7 @@ impl MemoryTokenStore {
         let mut denylist: Vec<(String, u64)> = state
             .denylist
             .iter()
-            .map(|(jti, until)| (jti.clone(), *until))
+            .map(|(sid, until)| (sid.clone(), *until))
             .collect();
         denylist.sort();
         let mut versions: Vec<(String, u64)> = state
@@ -430,18 +434,18 @@ impl RefreshFamilyStore for MemoryTokenStore {
 
 #[async_trait]
 impl DenylistStore for MemoryTokenStore {
-    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), StoreError> {
+    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.sweep(now);
-        state.denylist.insert(jti.to_owned(), until);
+        state.denylist.insert(sid.to_owned(), until);
         Ok(())
     }
 
-    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, StoreError> {
+    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, StoreError> {
         Ok(self
             .lock()
             .denylist
-            .get(jti)
+            .get(sid)
             .is_some_and(|&until| until > now))
     }
 }

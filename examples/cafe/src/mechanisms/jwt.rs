@@ -314,7 +314,7 @@ impl Mechanism for JwtMechanism {
             self.authority.log_out_token(token, now).await?;
         }
         if let Some(token) = self.presented_refresh_token(request) {
-            self.authority.log_out_refresh_token(&token).await?;
+            self.authority.log_out_refresh_token(&token, now).await?;
         }
         let headers = match self.delivery {
             RefreshDelivery::Cookie => set_cookies(expired_refresh_cookies())?,
@@ -327,8 +327,11 @@ impl Mechanism for JwtMechanism {
     }
     // ANCHOR_END: revoke
 
-    async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
-        Ok(self.authority.log_out_everywhere(user).await?)
+    async fn revoke_all(&self, user: &str, now: SystemTime) -> Result<usize, ApiError> {
+        Ok(self
+            .authority
+            .log_out_everywhere(user, unix_seconds(now))
+            .await?)
     }
 
     async fn logins(&self, user: &str, now: SystemTime) -> Result<Vec<Login>, ApiError> {
@@ -356,6 +359,14 @@ impl Mechanism for JwtMechanism {
             .authority
             .end_login(user, id, unix_seconds(now))
             .await?;
+        if self.authority.checks().denylist {
+            return Ok(ended.map(|family| LoginEnded {
+                ended: family.sid,
+                access_token_works_until: None,
+                note: "the login has ended: its refresh token and every access token it was \
+                       given are refused from now on",
+            }));
+        }
         let access = self.authority.lifetimes().access;
         Ok(ended.map(|family| LoginEnded {
             ended: family.sid,

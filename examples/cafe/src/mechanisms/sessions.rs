@@ -103,7 +103,7 @@ impl Mechanism for SessionMechanism {
     }
     // ANCHOR_END: revoke
 
-    async fn revoke_all(&self, user: &str) -> Result<usize, ApiError> {
+    async fn revoke_all(&self, user: &str, _now: SystemTime) -> Result<usize, ApiError> {
         Ok(self.sessions.end_all_for(user).await?)
     }
 
