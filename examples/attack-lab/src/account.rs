@@ -24,7 +24,7 @@ pub const ATTACKS: &[Attack] = &[
             change",
         defence: "401 at once for a session and every refresh token; a plain JWT's access token \
             works until it expires, unless versions are checked",
-        source: "ASVS 5.0 7.4.3, 6.2.3",
+        source: "ASVS 5.0 7.4.3",
         targets: Targets::Every,
         run: |lab| Box::pin(credential_after_password_change(lab)),
     },

@@ -86,8 +86,9 @@ struct Row {
 /// lab's attacks on it.
 const ACCOUNT_EVIDENCE: &str = "measured: alice logs in on a phone and a laptop, EVENT, and \
     the laptop tries its credentials at once and, if one still works, a second before and \
-    after its expiry \
-    (`side_by_side::account::every_mode_after_a_password_change_an_ended_login_and_idling`); \
+    after its expiry, in each column's own deployment \
+    (`side_by_side::side_by_side_every_mode_measured_the_same_way`; the same steps mode by mode \
+    in `side_by_side::account::every_mode_after_a_password_change_an_ended_login_and_idling`); \
     lab: ATTACKS";
 
 fn rows(measured: &[Measured]) -> Vec<Row> {
