@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod conformance;
 mod connection_timeouts;
+mod defaults;
 mod flags;
 mod golden;
 mod hardening;
