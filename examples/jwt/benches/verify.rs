@@ -56,11 +56,13 @@ impl KeyMaterial {
 }
 
 fn access_token(authority: &TokenAuthority) -> String {
-    finish_now(authority.log_in("alice", NOW, async {
-        Ok(jwt::Standing::Active {
-            role: "member".into(),
-        })
-    }))
+    finish_now(
+        authority.log_in("alice", &jwt::revocation::Device::default(), NOW, async {
+            Ok(jwt::Standing::Active {
+                role: "member".into(),
+            })
+        }),
+    )
     .expect("a login")
     .access_token
 }
@@ -175,11 +177,16 @@ fn token_pairs() -> Vec<Check> {
                 "jwt_issue",
                 format!("{}-pair", name(algorithm)),
                 move || {
-                    finish_now(authority.log_in("alice", NOW, async {
-                        Ok(jwt::Standing::Active {
-                            role: "member".into(),
-                        })
-                    }))
+                    finish_now(authority.log_in(
+                        "alice",
+                        &jwt::revocation::Device::default(),
+                        NOW,
+                        async {
+                            Ok(jwt::Standing::Active {
+                                role: "member".into(),
+                            })
+                        },
+                    ))
                     .expect("a pair");
                 },
             )
