@@ -100,7 +100,7 @@ pub const ATTACKS: &[Attack] = &[
         family: FAMILY,
         attempt: "a shared cache keeps /me and shows it to the next user",
         defence: "Cache-Control: no-store on every API answer",
-        source: "ASVS 5.0 14.2.2; OWASP Session Management Cheat Sheet (web content caching)",
+        source: "ASVS 5.0 14.3.2; OWASP Session Management Cheat Sheet (web content caching)",
         targets: Targets::Every,
         run: |lab| Box::pin(cached_credentialed_response(lab)),
     },

@@ -127,7 +127,7 @@ pub async fn require_json_bodies(request: Request, next: Next) -> Response {
 /// café's pages) keeps it; every other one gets the strictest.
 const SECURITY_HEADERS: [(HeaderName, &str); 7] = [
     // Answers about who you are must not be kept by caches along the way
-    // (ASVS 5.0 14.2.2; OWASP Session Management Cheat Sheet).
+    // (ASVS 5.0 14.3.2; OWASP Session Management Cheat Sheet).
     (CACHE_CONTROL, "no-store"),
     // A JSON answer is never run as a script or shown as HTML (3.4.4).
     (X_CONTENT_TYPE_OPTIONS, "nosniff"),
