@@ -22,8 +22,8 @@ pub const ATTACKS: &[Attack] = &[
         family: FAMILY,
         attempt: "a credential stolen before its owner changed the password, used after the \
             change",
-        defence: "401 at once for a session and every refresh token; a plain JWT's access token \
-            works until it expires, unless versions are checked",
+        defence: "401 at once for a session and every refresh token; a JWT's access token works \
+            until it expires, unless the denylist or versions are checked",
         source: "ASVS 5.0 7.4.3",
         targets: Targets::Every,
         run: |lab| Box::pin(credential_after_password_change(lab)),
@@ -33,8 +33,9 @@ pub const ATTACKS: &[Attack] = &[
         family: FAMILY,
         attempt: "the credential of a login its owner ended from another device \
             (DELETE /me/logins/{id}), used again",
-        defence: "401 for the session and the refresh token; in every token mode the access \
-            token works until access_token_works_until, as the answer says",
+        defence: "401 for the session and the refresh token; with the denylist checked, for the \
+            access token too (the login's sid is on it); otherwise the access token works until \
+            access_token_works_until, as the answer says",
         source: "ASVS 5.0 7.5.2, 7.4.1",
         targets: Targets::Every,
         run: |lab| Box::pin(login_ended_elsewhere(lab)),

@@ -138,7 +138,8 @@ pub const ATTACKS: &[Attack] = &[
         family: FAMILY,
         attempt: "after logout, the token's twin: the same ECDSA signature with s replaced by n − \
             s",
-        defence: "401: the denylist keys on `jti`, which the twin shares, not on the token's bytes",
+        defence: "401: the denylist keys on the login's `sid`, which the twin shares, not on the \
+            token's bytes",
         source: "RFC 7518 §3.4; RFC 7519 §4.1.7",
         targets: Targets::ES256,
         run: |lab| Box::pin(ecdsa_malleability(lab)),

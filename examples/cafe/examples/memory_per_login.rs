@@ -100,8 +100,9 @@ where
                             .expect("stored");
                     }
                     _ => {
-                        let jti = format!("{n:022}");
-                        tokens.deny(&jti, NOW + 905, NOW).await.expect("stored");
+                        // An entry names an ended login by its sid.
+                        let sid = format!("{n:022}");
+                        tokens.deny(&sid, NOW + 905, NOW).await.expect("stored");
                     }
                 }
             }

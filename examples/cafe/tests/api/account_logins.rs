@@ -133,13 +133,15 @@ pub fn credential_material(visitor: &Visitor) -> Vec<String> {
 /// What a visitor whose login has ended can still do, by mode. Sessions:
 /// nothing (its cookie is refused at once). Token modes: its refresh token
 /// is refused at once; its access token is refused at once where the
-/// server checks token versions and `version_bumped` (a password change,
-/// "log out everywhere"), and otherwise works until it expires (checked
-/// separately, with the clock).
+/// server checks the denylist and `denied` (the login was found and its
+/// `sid` put on the list), or token versions and `version_bumped` (a
+/// password change, "log out everywhere"), and otherwise works until it
+/// expires (checked separately, with the clock).
 pub async fn assert_login_ended(
     mode: Mode,
     visitor: &Visitor,
     version_bumped: bool,
+    denied: bool,
     context: &str,
 ) {
     match mode {
@@ -154,11 +156,39 @@ pub async fn assert_login_ended(
                 "{context}: its refresh token still works: {}",
                 refreshed.text
             );
+            if mode == Mode::JwtDenylist && denied {
+                let me = visitor.get("/me").await.status;
+                assert_eq!(
+                    me, 401,
+                    "{context}: a denied login's access token still works"
+                );
+            }
             if mode == Mode::JwtChecked && version_bumped {
                 let me = visitor.get("/me").await.status;
                 assert_eq!(me, 401, "{context}: an outdated access token still works");
             }
         }
+    }
+}
+
+/// With the denylist checked: each of `visitors`' access tokens (every
+/// one a token of an ended login) is refused now, and still one second
+/// before `until` (seconds since 1970), the last moment the newest of them
+/// would have been accepted without the denylist: the login's entry
+/// outlives every token it names. Moves the clock to `until - 1`.
+pub async fn assert_refused_until(app: &TestApp, visitors: &[&Visitor], until: u64) {
+    for (n, visitor) in visitors.iter().enumerate() {
+        let now = visitor.get("/me").await;
+        assert_eq!(now.status, 401, "access token {n}, at once: {}", now.text);
+    }
+    wait_until(app, until - 1);
+    for (n, visitor) in visitors.iter().enumerate() {
+        let later = visitor.get("/me").await;
+        assert_eq!(
+            later.status, 401,
+            "access token {n}, 1 s before {until}: {}",
+            later.text
+        );
     }
 }
 

@@ -108,7 +108,8 @@ impl Column {
             "access-after-ban",
             "access-after-logout-everywhere",
             "credential-after-password-change",
-            // Nothing the server checks names one login's access tokens.
+            // Nothing is looked up per request, so nothing names one
+            // login's access tokens.
             "login-ended-elsewhere",
             // The page's script holds the access token (and, for plain
             // JWT, the refresh token).
@@ -116,13 +117,13 @@ impl Column {
         ];
         match self {
             Column::Sessions => &EVERY_MODE,
-            // Checked per request, but its tokens are still in the page,
-            // and neither check names one login.
+            // Checked per request (the denylist names each ended login,
+            // so a login ended elsewhere loses its access tokens too), but
+            // its tokens are still in the page.
             Column::JwtEs256Checked => &[
                 "xss-session-riding",
                 "credential-replayed-elsewhere",
                 "xss-reads-credential",
-                "login-ended-elsewhere",
             ],
             Column::Jwt | Column::Hybrid => &SELF_CONTAINED,
         }

@@ -479,12 +479,14 @@ async fn logout_everywhere_ends_every_login_of_that_user(mode: Mode) {
     assert_eq!(ended.body["name"], "alice");
     assert_eq!(ended.body["ended"], 2, "two logins ended");
     match mode {
-        Mode::Sessions | Mode::JwtChecked => {
+        // Sessions end; the version check refuses every older token; the
+        // denylist names each login ended, so every access token of each.
+        Mode::Sessions | Mode::JwtChecked | Mode::JwtDenylist => {
             assert_eq!(alice_phone.get("/me").await.status, 401);
             assert_eq!(alice_laptop.get("/me").await.status, 401);
         }
         // The access tokens already handed out keep working until they expire.
-        Mode::Jwt | Mode::JwtDenylist | Mode::Hybrid => {
+        Mode::Jwt | Mode::Hybrid => {
             assert_eq!(alice_phone.get("/me").await.status, 200);
             assert_eq!(alice_laptop.get("/me").await.status, 200);
         }
@@ -505,6 +507,14 @@ async fn logout_everywhere_ends_every_login_of_that_user(mode: Mode) {
         .send(&Call::post("/admin/users/nobody/logout-everywhere"))
         .await;
     assert_eq!(unknown.status, 404);
+    if mode == Mode::JwtDenylist {
+        // Still refused the last second they would have been accepted.
+        app.wait(Duration::from_secs(
+            15 * 60 + ::jwt::tokens::LEEWAY_SECONDS - 1,
+        ));
+        assert_eq!(alice_phone.get("/me").await.status, 401);
+        assert_eq!(alice_laptop.get("/me").await.status, 401);
+    }
 }
 
 async fn cross_site_writes_are_refused(mode: Mode) {

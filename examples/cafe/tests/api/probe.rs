@@ -173,13 +173,13 @@ impl RefreshFamilyStore for Probed<dyn RefreshFamilyStore> {
 
 #[async_trait]
 impl DenylistStore for Probed<dyn DenylistStore> {
-    async fn deny(&self, jti: &str, until: u64, now: u64) -> Result<(), TokenStoreError> {
+    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), TokenStoreError> {
         self.note_token("denylist.deny")?;
-        self.inner.deny(jti, until, now).await
+        self.inner.deny(sid, until, now).await
     }
-    async fn is_denied(&self, jti: &str, now: u64) -> Result<bool, TokenStoreError> {
+    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, TokenStoreError> {
         self.note_token("denylist.is_denied")?;
-        self.inner.is_denied(jti, now).await
+        self.inner.is_denied(sid, now).await
     }
 }
 

@@ -3,10 +3,10 @@
 //! chapter's console blocks is parsed by `cafe serve`'s own flags, built
 //! into the configuration `cafe serve` would run ([`cafe::cli::serve_config`]),
 //! started, and attacked by every lab attack whose rule is one of the ASVS
-//! requirements the call-outs cite. Each must be refused. The one exception
-//! is an attack the call-out itself names as a gap, and then only for what
-//! the lab calls that gap (the access token alone, until it expires, which
-//! the lab checks by moving the clock there).
+//! requirements the call-outs cite. Each must be refused, with no
+//! exception: every token command checks the denylist, which names a
+//! login, so even a login ended from another device loses its access
+//! tokens at once.
 
 use crate::redis_server::RedisServer;
 use crate::support::{Mode, opening_time, spawn_configured};
@@ -20,12 +20,6 @@ use std::sync::Arc;
 
 /// The chapter whose commands are run.
 const CHAPTER: &str = "book/verdict/choose.md";
-
-/// Attacks whose rule the call-out cites but which a recommended command
-/// may still let through, if the call-out names them in inline code: the
-/// access token of one login ended from another device lives until it
-/// expires, since neither revocation check names one login.
-const GAPS_THE_WARNING_NAMES: [&str; 1] = ["login-ended-elsewhere"];
 
 /// The chapter's text.
 fn chapter() -> String {
@@ -154,7 +148,7 @@ struct Run {
 /// Starts `cafe serve <words>` in-process, on a clock the lab can move,
 /// and runs `attacks` against it: `None` (after saying why) when it needs
 /// Redis and there is none.
-async fn attack(words: &[String], attacks: &[Attack], warning: &str) -> Option<Run> {
+async fn attack(words: &[String], attacks: &[Attack]) -> Option<Run> {
     let command = format!("cafe serve {}", words.join(" "));
     let redis = if words.windows(2).any(|pair| pair == ["--store", "redis"]) {
         match RedisServer::start() {
@@ -199,10 +193,6 @@ async fn attack(words: &[String], attacks: &[Attack], warning: &str) -> Option<R
                 run.refused += 1;
                 run.requirements.extend(attack_requirements(attack));
             }
-            Outcome::Accepted(what)
-                if GAPS_THE_WARNING_NAMES.contains(&attack.name)
-                    && what.starts_with(attack_lab::account::ONLY_THE_ACCESS_TOKEN)
-                    && warning.contains(&format!("`{}`", attack.name)) => {}
             other => run.broken.push(format!(
                 "{} ({}) must be refused, got {other:?}",
                 attack.name, attack.source
@@ -275,18 +265,18 @@ async fn every_command_the_verdict_recommends_keeps_the_rules_its_warning_states
     let mut skipped = 0;
     for words in &commands {
         let command = format!("cafe serve {}", words.join(" "));
-        let Some(run) = attack(words, &attacks, &warning).await else {
+        let Some(run) = attack(words, &attacks).await else {
             skipped += 1;
             continue;
         };
         // Sessions: the three attacks on a credential after its login
         // ended, the login ended elsewhere and the guessing. A token mode:
-        // those four (the gap the call-out names left standing) and the
-        // three on the refresh token, the nine on the algorithm and the
-        // key, and no session ID to guess.
+        // those four and the three on the refresh token, the nine on the
+        // algorithm and the key, and no session ID to guess. Every one
+        // refused.
         let (ran, refused) = match run.auth {
             AuthMode::Sessions => (5, 5),
-            AuthMode::Jwt | AuthMode::Hybrid => (16, 15),
+            AuthMode::Jwt | AuthMode::Hybrid => (16, 16),
         };
         if run.broken.is_empty() {
             assert_eq!(

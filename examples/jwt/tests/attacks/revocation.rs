@@ -128,43 +128,52 @@ async fn a_refresh_token_left_idle_past_the_limit_is_refused_and_ends_its_login(
 
 #[tokio::test]
 async fn a_user_ends_one_of_their_logins_and_not_anyone_elses() {
-    let authority = authority(PLAIN);
-    let phone = logged_in(&authority, "alice", "member").await;
-    let laptop = logged_in(&authority, "alice", "member").await;
-    let admin = logged_in(&authority, "admin", "admin").await;
-    assert!(
-        authority
-            .end_login("alice", &admin.sid, NOW)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        authority
-            .end_login("alice", &phone.sid, NOW)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert_eq!(
-        refresh(&authority, &phone.refresh_token, member(), NOW + 60).await,
-        Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
-    );
-    // Its access token is not reached: without a lookup, it works until it
-    // expires.
-    assert!(
-        authority
-            .authenticate(&phone.access_token, NOW + 60)
-            .await
-            .is_ok()
-    );
-    assert!(
-        refresh(&authority, &laptop.refresh_token, member(), NOW + 60)
-            .await
-            .is_ok()
-    );
-    let admin_logins = authority.logins("admin", NOW + 60).await.unwrap();
-    assert_eq!(admin_logins.len(), 1);
+    for checks in [PLAIN, DENYLIST] {
+        let authority = authority(checks);
+        let phone = logged_in(&authority, "alice", "member").await;
+        let laptop = logged_in(&authority, "alice", "member").await;
+        let admin = logged_in(&authority, "admin", "admin").await;
+        assert!(
+            authority
+                .end_login("alice", &admin.sid, NOW)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            authority
+                .end_login("alice", &phone.sid, NOW)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            refresh(&authority, &phone.refresh_token, member(), NOW + 60).await,
+            Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
+        );
+        // Its access token: with the denylist, the ended login's sid is on
+        // it, so refused at once; without a lookup, it works until it
+        // expires.
+        let phone_access = authority.authenticate(&phone.access_token, NOW + 60).await;
+        if checks.denylist {
+            assert_eq!(phone_access, Err(AccessRefusal::LoggedOut));
+        } else {
+            assert!(phone_access.is_ok());
+        }
+        // Neither the laptop's login nor the admin's (whose id alice named)
+        // is reached.
+        for other in [&laptop, &admin] {
+            let access = authority.authenticate(&other.access_token, NOW + 60).await;
+            assert!(access.is_ok(), "{access:?}");
+        }
+        assert!(
+            refresh(&authority, &laptop.refresh_token, member(), NOW + 60)
+                .await
+                .is_ok()
+        );
+        let admin_logins = authority.logins("admin", NOW + 60).await.unwrap();
+        assert_eq!(admin_logins.len(), 1);
+    }
 }
 
 #[tokio::test]
@@ -259,28 +268,142 @@ async fn refresh_tokens_expire_at_the_end_of_the_login_however_often_used() {
     assert_eq!(late, Err(RefreshRefusal::Invalid(TokenError::Expired)));
 }
 
+/// Alice's login holds two access tokens (one from the login, one from a
+/// refresh a minute later), and she logs out presenting the newer. With the
+/// denylist the login's `sid` goes on it, so the older is refused too; her
+/// other login (the laptop's) is not reached.
 #[tokio::test]
-async fn logout_denylists_the_access_token_only_when_the_denylist_is_checked() {
+async fn logout_denylists_every_access_token_of_the_login_only_when_the_denylist_is_checked() {
     for checks in [PLAIN, DENYLIST] {
         let authority = authority(checks);
-        let pair = logged_in(&authority, "alice", "member").await;
-        let claims = authority
-            .authenticate(&pair.access_token, NOW)
+        let older = logged_in(&authority, "alice", "member").await;
+        let laptop = logged_in(&authority, "alice", "member").await;
+        let newer = refresh(&authority, &older.refresh_token, member(), NOW + 60)
             .await
             .unwrap();
-        authority.log_out(&claims, NOW).await.unwrap();
-        let after = authority.authenticate(&pair.access_token, NOW + 1).await;
-        if checks.denylist {
-            assert_eq!(after, Err(AccessRefusal::LoggedOut));
-        } else {
-            assert!(after.is_ok(), "stateless: nothing to look up, so no news");
+        let claims = authority
+            .authenticate(&newer.access_token, NOW + 60)
+            .await
+            .unwrap();
+        authority.log_out(&claims, NOW + 60).await.unwrap();
+        for token in [&older.access_token, &newer.access_token] {
+            let after = authority.authenticate(token, NOW + 61).await;
+            if checks.denylist {
+                assert_eq!(after, Err(AccessRefusal::LoggedOut));
+            } else {
+                assert!(after.is_ok(), "stateless: nothing to look up, so no news");
+            }
         }
+        let laptop_access = authority.authenticate(&laptop.access_token, NOW + 61).await;
+        assert!(laptop_access.is_ok(), "{laptop_access:?}");
         assert!(
-            refresh(&authority, &pair.refresh_token, member(), NOW + 1)
+            refresh(&authority, &newer.refresh_token, member(), NOW + 61)
                 .await
                 .is_err(),
             "either way, the login cannot be refreshed"
         );
+    }
+}
+
+/// A logout presenting the login's older access token still refuses the
+/// newer one through its whole life: the entry lasts until the newest
+/// token the login can hold has expired and the leeway passed, not until
+/// the presented token's `exp`.
+#[tokio::test]
+async fn a_logout_with_an_older_token_refuses_the_newest_through_its_leeway() {
+    let authority = authority(DENYLIST);
+    let older = logged_in(&authority, "alice", "member").await;
+    let access = Lifetimes::default().access;
+    let refreshed_at = NOW + access - 60;
+    let newer = refresh(&authority, &older.refresh_token, member(), refreshed_at)
+        .await
+        .unwrap();
+    let older_claims = authority
+        .authenticate(&older.access_token, refreshed_at)
+        .await
+        .unwrap();
+    authority
+        .log_out(&older_claims, refreshed_at)
+        .await
+        .unwrap();
+    // The newer token's last accepted second, were it not for the denylist.
+    let newer_last = refreshed_at + access + LEEWAY_SECONDS - 1;
+    assert_eq!(
+        authority
+            .authenticate(&newer.access_token, newer_last)
+            .await,
+        Err(AccessRefusal::LoggedOut)
+    );
+}
+
+/// A logout with only the refresh token (in a body, or the hybrid's
+/// cookie) ends the login's access tokens too when the denylist is
+/// checked, the older and the newer; without it, they work until they
+/// expire.
+#[tokio::test]
+async fn a_refresh_token_logout_refuses_the_logins_access_tokens_only_when_the_denylist_is_checked()
+{
+    for checks in [PLAIN, DENYLIST] {
+        let authority = authority(checks);
+        let older = logged_in(&authority, "alice", "member").await;
+        let newer = refresh(&authority, &older.refresh_token, member(), NOW + 60)
+            .await
+            .unwrap();
+        assert!(
+            authority
+                .log_out_refresh_token(&newer.refresh_token, NOW + 60)
+                .await
+                .unwrap()
+        );
+        for token in [&older.access_token, &newer.access_token] {
+            let after = authority.authenticate(token, NOW + 61).await;
+            if checks.denylist {
+                assert_eq!(after, Err(AccessRefusal::LoggedOut));
+            } else {
+                assert!(after.is_ok(), "{after:?}");
+            }
+        }
+        assert_eq!(
+            refresh(&authority, &newer.refresh_token, member(), NOW + 61).await,
+            Err(RefreshRefusal::Rotation(RotationRefusal::Revoked))
+        );
+    }
+}
+
+/// "Log out everywhere": with the denylist, each login it ends is on it, so
+/// every access token of every one of them is refused at once; with the
+/// version check, they are outdated; with neither, they work until they
+/// expire. Another user's login is not reached.
+#[tokio::test]
+async fn logging_out_everywhere_refuses_every_logins_access_tokens_when_a_check_is_on() {
+    for checks in [PLAIN, DENYLIST, VERSIONS] {
+        let authority = authority(checks);
+        let phone = logged_in(&authority, "alice", "member").await;
+        let laptop = logged_in(&authority, "alice", "member").await;
+        let admin = logged_in(&authority, "admin", "admin").await;
+        let phone_newer = refresh(&authority, &phone.refresh_token, member(), NOW + 60)
+            .await
+            .unwrap();
+        let ended = authority
+            .log_out_everywhere("alice", NOW + 60)
+            .await
+            .unwrap();
+        assert_eq!(ended, 2, "{checks:?}");
+        let tokens = [
+            &phone.access_token,
+            &phone_newer.access_token,
+            &laptop.access_token,
+        ];
+        for token in tokens {
+            let after = authority.authenticate(token, NOW + 61).await;
+            match (checks.denylist, checks.token_version) {
+                (true, _) => assert_eq!(after, Err(AccessRefusal::LoggedOut)),
+                (false, true) => assert_eq!(after, Err(AccessRefusal::Outdated)),
+                (false, false) => assert!(after.is_ok(), "{after:?}"),
+            }
+        }
+        let admin_access = authority.authenticate(&admin.access_token, NOW + 61).await;
+        assert!(admin_access.is_ok(), "{checks:?}: {admin_access:?}");
     }
 }
 

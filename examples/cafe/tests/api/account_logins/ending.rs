@@ -6,7 +6,7 @@
 
 use super::{
     ADMIN, ALICE, LAPTOP, LEEWAY, PHONE, access_lifetime, assert_access_token_works_until,
-    log_in_on_device, logins_of, now, own_login_id,
+    assert_refused_until, log_in_on_device, logins_of, now, own_login_id,
 };
 use crate::support::{Call, Mode, Reply, TestApp, Visitor, for_every_mechanism, spawn_app};
 use serde_json::json;
@@ -52,24 +52,43 @@ async fn assert_still_works(visitor: &mut Visitor, context: &str) {
 }
 
 /// The answer's `access_token_works_until`: present in the token modes
-/// only.
+/// whose ended login keeps its access tokens, absent where every
+/// credential of the login stopped at once (sessions, and the denylist,
+/// which names the login).
 fn works_until(mode: Mode, ended: &Reply) -> Option<u64> {
     let until = ended.body.get("access_token_works_until");
-    if mode.is_jwt() {
-        Some(until.and_then(|until| until.as_u64()).expect("a time"))
-    } else {
-        assert!(until.is_none(), "{}", ended.text);
-        None
+    match mode {
+        Mode::Jwt | Mode::JwtChecked | Mode::Hybrid => {
+            Some(until.and_then(|until| until.as_u64()).expect("a time"))
+        }
+        Mode::Sessions | Mode::JwtDenylist => {
+            assert!(until.is_none(), "{}", ended.text);
+            None
+        }
+    }
+}
+
+/// With the denylist, the answer's note says every access token of the
+/// login is refused.
+fn assert_note_names_every_access_token(mode: Mode, ended: &Reply) {
+    let note = ended.json_str("note").expect("a note");
+    assert!(!note.is_empty());
+    if mode == Mode::JwtDenylist {
+        assert!(note.contains("every access token"), "{note}");
     }
 }
 
 /// The laptop ends the phone's login. Sessions: the phone is out at once.
-/// Token modes: the phone can no longer refresh, at once, and its newest
-/// access token works until the moment the answer names, to the second.
+/// Token modes: the phone can no longer refresh, at once; with the
+/// denylist, both its access tokens (the login's first and the one its
+/// refresh brought) are refused at once, for as long as the newer would
+/// have lived; otherwise its newest access token works until the moment
+/// the answer names, to the second.
 pub async fn another_device_cut_off(app: &TestApp) {
     let mode = app.mode;
     let mut laptop = log_in_on_device(app, "127.0.0.1", LAPTOP, ALICE).await;
     let mut phone = log_in_on_device(app, "127.0.0.2", PHONE, ALICE).await;
+    let phone_before_refresh = phone.clone();
     let phone_id = own_login_id(&phone).await;
     app.wait(Duration::from_secs(100));
     let refreshed_at = now(app);
@@ -80,7 +99,7 @@ pub async fn another_device_cut_off(app: &TestApp) {
     let ended = end(&laptop, &phone_id).await;
     assert_eq!(ended.status, 200, "{}", ended.text);
     assert_eq!(ended.body["ended"], phone_id.as_str());
-    assert!(ended.json_str("note").is_some_and(|note| !note.is_empty()));
+    assert_note_names_every_access_token(mode, &ended);
     let until = works_until(mode, &ended);
 
     // Gone from the list at once, and the laptop's own login untouched.
@@ -89,17 +108,25 @@ pub async fn another_device_cut_off(app: &TestApp) {
     assert_eq!(left[0]["current"], true);
     assert_eq!(laptop.get("/me").await.status, 200);
 
-    match until {
-        None => assert_eq!(phone.get("/me").await.status, 401),
-        Some(until) => {
-            // Its newest access token came with the refresh at +100 s.
-            assert_eq!(until, refreshed_at + access_lifetime(mode) + LEEWAY);
+    // Its newest access token came with the refresh at +100 s.
+    let newest_until = refreshed_at + access_lifetime(mode) + LEEWAY;
+    match (mode, until) {
+        (Mode::Sessions, None) => assert_eq!(phone.get("/me").await.status, 401),
+        (Mode::JwtDenylist, None) => {
+            assert_eq!(phone.clone().refresh().await.status, 401);
+            assert_refused_until(app, &[&phone_before_refresh, &phone], newest_until).await;
+        }
+        (Mode::Jwt | Mode::JwtChecked | Mode::Hybrid, Some(until)) => {
+            assert_eq!(until, newest_until);
             assert_eq!(phone.clone().refresh().await.status, 401);
             assert_access_token_works_until(app, &phone, until).await;
-            // The laptop renews as usual.
-            assert_eq!(laptop.refresh().await.status, 200);
-            assert_eq!(laptop.get("/me").await.status, 200);
         }
+        (mode, until) => panic!("{mode:?}: access_token_works_until {until:?}"),
+    }
+    if mode.is_jwt() {
+        // The laptop renews as usual.
+        assert_eq!(laptop.refresh().await.status, 200);
+        assert_eq!(laptop.get("/me").await.status, 200);
     }
 
     // Ended is ended: the same id again is 404.
@@ -145,15 +172,24 @@ pub async fn own_login_ended(app: &TestApp) {
     let ended = end(&alice, &own).await;
     assert_eq!(ended.status, 200, "{}", ended.text);
     assert_eq!(ended.body["ended"], own.as_str());
-    match works_until(mode, &ended) {
-        None => assert_eq!(alice.get("/me").await.status, 401),
-        Some(until) => {
-            assert_eq!(until, logged_in_at + access_lifetime(mode) + LEEWAY);
+    assert_note_names_every_access_token(mode, &ended);
+    let access_ends = logged_in_at + access_lifetime(mode) + LEEWAY;
+    match (mode, works_until(mode, &ended)) {
+        (Mode::Sessions, None) => assert_eq!(alice.get("/me").await.status, 401),
+        // The request's own access token is refused from the next request
+        // on, for as long as it would have lived.
+        (Mode::JwtDenylist, None) => {
+            assert_eq!(alice.clone().refresh().await.status, 401);
+            assert_refused_until(app, &[&alice], access_ends).await;
+        }
+        (Mode::Jwt | Mode::JwtChecked | Mode::Hybrid, Some(until)) => {
+            assert_eq!(until, access_ends);
             assert_eq!(alice.clone().refresh().await.status, 401);
             // Gone from the list, which the access token still reads.
             assert_eq!(logins_of(&alice).await.len(), 0);
             assert_access_token_works_until(app, &alice, until).await;
         }
+        (mode, until) => panic!("{mode:?}: access_token_works_until {until:?}"),
     }
 }
 
@@ -317,7 +353,12 @@ pub async fn a_stolen_credential_ends_no_other_login(app: &TestApp) {
     assert_eq!(ended.status, 200, "{}", ended.text);
     match app.mode {
         Mode::Sessions => assert_eq!(thief.get("/me").await.status, 401),
-        Mode::Jwt | Mode::JwtDenylist | Mode::JwtChecked | Mode::Hybrid => {
+        // The denylist names the stolen login: its access token too.
+        Mode::JwtDenylist => {
+            assert_eq!(thief.clone().refresh().await.status, 401);
+            assert_eq!(thief.get("/me").await.status, 401);
+        }
+        Mode::Jwt | Mode::JwtChecked | Mode::Hybrid => {
             assert_eq!(thief.clone().refresh().await.status, 401);
         }
     }

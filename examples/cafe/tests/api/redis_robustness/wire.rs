@@ -252,7 +252,7 @@ where
         "family rotate" => store.rotate("family-1", "r1", "r2", 0, DAY).await.map(drop),
         "family revoke" => store.revoke("family-1").await,
         "family revoke all" => store.revoke_all_for("alice").await.map(drop),
-        "deny" => store.deny("jti-1", now + 905, now).await,
+        "deny" => store.deny("family-1", now + 905, now).await,
         "throttle" => store
             .reserve_attempt("account:alice", (SystemTime::now(), 1), any_limit())
             .await

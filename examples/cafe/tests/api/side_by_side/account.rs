@@ -321,6 +321,18 @@ async fn every_mode_after_a_password_change_an_ended_login_and_idling() {
             }
         }
     }
+    let denylist = &measured[2];
+    assert_eq!(denylist.0, Mode::JwtDenylist);
+    for (event, aftermath) in [
+        ("a password change", denylist.2.password_changed),
+        ("an ended login", denylist.2.login_ended),
+    ] {
+        assert_eq!(
+            aftermath.access,
+            Fate::RefusedAtOnce,
+            "the denylist names the ended login: its access token is refused at {event}"
+        );
+    }
     let checked = &measured[3];
     assert_eq!(checked.0, Mode::JwtChecked);
     assert_eq!(

@@ -342,7 +342,9 @@ fn rows(measured: &[Measured]) -> Vec<Row> {
 /// What a login keeps in the column's store, in bytes, from the measurement
 /// of a million of each (`examples/cafe/measurements/memory-per-login.md`):
 /// a session record, or a refresh family, whichever the login was seen to
-/// create; with a denylist, each logout adds an entry until its token expires.
+/// create; with a denylist, each login ended (by a logout, from another
+/// device, by a password change or "log out everywhere") adds an entry,
+/// named by the login, until every access token it was given has expired.
 fn memory_per_login(column: Column, measured: &Measured) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("measurements/memory-per-login.md");
     let store = if column.in_redis() { "Redis" } else { "memory" };
@@ -355,7 +357,7 @@ fn memory_per_login(column: Column, measured: &Measured) -> String {
     let mut cell = format!("{} B", bytes(record));
     if column == Column::JwtChecked {
         cell.push_str(&format!(
-            ", + {} B per logout until its token expires",
+            ", + {} B per ended login until its access tokens expire",
             bytes("a denylist entry")
         ));
     }
