@@ -65,8 +65,10 @@ pub struct ServeArgs {
     /// once (one store lookup per request).
     #[arg(long)]
     check_token_version: bool,
-    /// JWT: refuse logged-out access tokens before they expire (one store
-    /// lookup per request). Without it, logout ends only the refresh token.
+    /// JWT: refuse the access tokens of an ended login (logged out, ended
+    /// from another device, or by a password change) before they expire
+    /// (one store lookup per request). Without it, logout ends only the
+    /// refresh token.
     #[arg(long)]
     check_denylist: bool,
     /// An origin the café's pages are served from (scheme://host:port); may

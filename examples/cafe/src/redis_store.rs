@@ -26,7 +26,7 @@ use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
 use cafe::throttle::{Attempt, CountedAttempt, Limit, PastTheLimit};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::revocation::{
-    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, Rotation, RotationRefusal,
+    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation, RotationRefusal,
     TokenVersionStore,
 };
 use redis::aio::{ConnectionLike, ConnectionManager};
@@ -166,24 +166,25 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
 
     /// "Log out everywhere": ends every login in `user`'s index `index`
     /// at once (`end` makes the command that ends one, from its index
-    /// entry), then takes their entries out; the answer counts the logins
-    /// that were live. Run again after a lost answer, it ends nothing new
-    /// and counts fewer.
+    /// entry), then takes their entries out. The answer counts the logins
+    /// that were live, and names every entry it reached. Run again after a
+    /// lost answer, it ends nothing new and counts fewer, but names the
+    /// same entries.
     async fn end_every_login(
         &self,
         index: &str,
         user: &str,
         end: impl Fn(&str) -> redis::Cmd,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(usize, Vec<String>), StoreError> {
         let index = &self.key(index, user);
         let members =
             retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
         let commands: Vec<redis::Cmd> = members.iter().map(|member| end(member)).collect();
         let answers = retried(|| logins::all_at_once(&self.connection, commands.clone())).await?;
-        let members = &members;
-        retried(|| async move { logins::forget(&mut self.connection(), index, members).await })
+        let reached = &members;
+        retried(|| async move { logins::forget(&mut self.connection(), index, reached).await })
             .await?;
-        Ok(count(&answers))
+        Ok((count(&answers), members))
     }
 
     /// Ends the logins the index put past the cap: `end` makes the commands
@@ -443,12 +444,14 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
         }))
     }
 
-    async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
+    async fn revoke_all_for(&self, user: &str) -> Result<RevokedAll, StoreError> {
         // As "log out everywhere" for sessions.
-        self.end_every_login("user-families", user, |sid| {
-            end_family(self.key("family", sid))
-        })
-        .await
+        let (ended, sids) = self
+            .end_every_login("user-families", user, |sid| {
+                end_family(self.key("family", sid))
+            })
+            .await?;
+        Ok(RevokedAll { ended, sids })
     }
 
     async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, StoreError> {

@@ -79,7 +79,7 @@ pub struct RevocationChecks {
 pub struct TokenStores {
     /// Refresh families.
     pub families: Arc<dyn RefreshFamilyStore>,
-    /// Logged-out access tokens.
+    /// Ended logins, whose access tokens are refused.
     pub denylist: Arc<dyn DenylistStore>,
     /// Per-user token versions.
     pub versions: Arc<dyn TokenVersionStore>,
@@ -504,21 +504,15 @@ impl TokenAuthority {
 
     /// Ends every login of `user`: no more refreshes, and no more requests
     /// with the access tokens already out there when versions are checked
-    /// (all at once) or the denylist is (each login it finds: one made
-    /// while this runs keeps its access token until it expires, as without
-    /// the denylist).
+    /// (all at once) or the denylist is (every login the revocation
+    /// reached). Returns how many were active.
     pub async fn log_out_everywhere(&self, user: &str, now: u64) -> Result<usize, StoreError> {
         self.user_changed(user).await?;
-        let theirs = if self.checks.denylist {
-            self.stores.families.list_for_user(user).await?
-        } else {
-            Vec::new()
-        };
-        let ended = self.stores.families.revoke_all_for(user).await?;
-        for family in theirs {
-            self.deny_login(&family.sid, now).await?;
+        let revoked = self.stores.families.revoke_all_for(user).await?;
+        for sid in &revoked.sids {
+            self.deny_login(sid, now).await?;
         }
-        Ok(ended)
+        Ok(revoked.ended)
     }
 
     /// `user`'s live logins at `now`, oldest first: the refresh families

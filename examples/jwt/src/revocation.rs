@@ -88,13 +88,25 @@ pub trait RefreshFamilyStore: Send + Sync + 'static {
     /// `None` for another user's family, an unknown or a revoked one.
     async fn end(&self, user: &str, sid: &str) -> Result<Option<FamilyRecord>, StoreError>;
 
-    /// Revokes every active family of `user`, returning how many.
-    async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError>;
+    /// Revokes every active family of `user`: how many were active, and
+    /// the id of every family of theirs it reached (the ones already
+    /// revoked too, so that a caller denying their access tokens misses
+    /// none, even after a retry).
+    async fn revoke_all_for(&self, user: &str) -> Result<RevokedAll, StoreError>;
 
     /// The families of `user` that are not revoked, from the same per-user
     /// index, in no particular order: the caller judges their ends and idle
     /// limit.
     async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, StoreError>;
+}
+
+/// What [`RefreshFamilyStore::revoke_all_for`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevokedAll {
+    /// How many families were active, and are revoked now.
+    pub ended: usize,
+    /// Every family of the user it reached, by id.
+    pub sids: Vec<String>,
 }
 
 /// Logins whose access tokens are refused before they expire: logged
@@ -402,20 +414,24 @@ impl RefreshFamilyStore for MemoryTokenStore {
         Ok(state.revoke(sid))
     }
 
-    async fn revoke_all_for(&self, user: &str) -> Result<usize, StoreError> {
+    async fn revoke_all_for(&self, user: &str) -> Result<RevokedAll, StoreError> {
         let mut state = self.lock();
         let theirs = state.by_user.get(user).cloned().unwrap_or_default();
-        let mut ended = 0;
-        for sid in &theirs {
+        let mut revoked = RevokedAll::default();
+        for sid in theirs {
             let owned = state
                 .families
-                .get(sid)
+                .get(&sid)
                 .is_some_and(|family| family.user == user);
-            if owned && state.revoke(sid).is_some() {
-                ended += 1;
+            if !owned {
+                continue;
             }
+            if state.revoke(&sid).is_some() {
+                revoked.ended += 1;
+            }
+            revoked.sids.push(sid);
         }
-        Ok(ended)
+        Ok(revoked)
     }
 
     async fn list_for_user(&self, user: &str) -> Result<Vec<FamilyRecord>, StoreError> {

@@ -159,10 +159,12 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
     }
 
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
-        self.end_every_login("user-sessions", user, |hex| {
-            end_session(self.key("session", hex))
-        })
-        .await
+        let (ended, _) = self
+            .end_every_login("user-sessions", user, |hex| {
+                end_session(self.key("session", hex))
+            })
+            .await?;
+        Ok(ended)
     }
 }
 

@@ -10,7 +10,7 @@ use cafe::throttle::{Attempt, CountedAttempt, Limit};
 use cafe::users::{Account, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{
-    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, Rotation,
+    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation,
     StoreError as TokenStoreError, TokenVersionStore,
 };
 use sessions::{SessionKey, SessionRecord, SessionStore};
@@ -161,7 +161,7 @@ impl RefreshFamilyStore for Probed<dyn RefreshFamilyStore> {
         self.note_token("families.end")?;
         self.inner.end(user, sid).await
     }
-    async fn revoke_all_for(&self, user: &str) -> Result<usize, TokenStoreError> {
+    async fn revoke_all_for(&self, user: &str) -> Result<RevokedAll, TokenStoreError> {
         self.note_token("families.revoke_all_for")?;
         self.inner.revoke_all_for(user).await
     }

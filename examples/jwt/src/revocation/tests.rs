@@ -117,7 +117,7 @@ async fn a_users_list_holds_only_their_live_families() {
     let listed = store.list_for_user("alice").await.unwrap();
     let sids: Vec<&str> = listed.iter().map(|f| f.sid.as_str()).collect();
     assert_eq!(sids, ["a2"]);
-    assert_eq!(store.revoke_all_for("alice").await.unwrap(), 1);
+    assert_eq!(store.revoke_all_for("alice").await.unwrap().ended, 1);
     assert_eq!(store.list_for_user("admin").await.unwrap().len(), 1);
 }
 
