@@ -130,6 +130,14 @@ impl Browser {
     /// Sends one DevTools command (to the page, once attached) and returns
     /// its result, skipping the events that arrive meanwhile.
     pub(super) async fn command(&mut self, method: &str, params: Value) -> Value {
+        let answer = self.answer(method, params).await;
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    }
+
+    /// Sends one DevTools command and returns Chromium's whole answer, an
+    /// error included.
+    async fn answer(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({ "id": id, "method": method, "params": params });
@@ -151,8 +159,7 @@ impl Browser {
             };
             let answer: Value = serde_json::from_str(&text).unwrap();
             if answer["id"] == id {
-                assert!(answer.get("error").is_none(), "{method}: {answer}");
-                return answer["result"].clone();
+                return answer;
             }
         }
     }
@@ -174,13 +181,48 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
-    /// Waits until `condition` is true in the page.
+    /// Waits until `condition` is true in the page. A page that is
+    /// navigating (a form posted, a redirect) has no context to evaluate in
+    /// for a moment: Chromium answers "navigated or closed", or "context
+    /// was destroyed", and that counts as "not yet", never as a failure.
     pub async fn wait_for(&mut self, condition: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.eval(&format!("Boolean({condition})")).await != json!(true) {
+        while !self.holds(condition).await {
             assert!(Instant::now() < deadline, "never true: {condition}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Whether `condition` is true in the page now; false while it
+    /// navigates.
+    async fn holds(&mut self, condition: &str) -> bool {
+        let expression = format!("Boolean({condition})");
+        let params =
+            json!({ "expression": expression, "awaitPromise": true, "returnByValue": true });
+        let answer = self.answer("Runtime.evaluate", params).await;
+        let navigating = |text: &str| {
+            [
+                "navigated or closed",
+                "context was destroyed",
+                "Cannot find context",
+            ]
+            .iter()
+            .any(|sign| text.contains(sign))
+        };
+        if let Some(error) = answer.get("error") {
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(navigating(message), "{expression}: {answer}");
+            return false;
+        }
+        let result = &answer["result"];
+        if let Some(exception) = result.get("exceptionDetails") {
+            assert!(
+                navigating(&exception.to_string()),
+                "{expression}: {exception}"
+            );
+            return false;
+        }
+        result["result"]["value"] == json!(true)
     }
 
     /// Saves the whole page, 720 pixels wide, as
