@@ -359,7 +359,12 @@ async fn change_password<M: Mechanism>(
     // survives it (the caller logs in again; a thief cannot). After: a
     // login made with the old password while the hash was being written is
     // caught here, or by its own re-read of the hash (see `login`).
-    let mut ended = state.mechanism.revoke_all(&user.name, now).await?;
+    // The clock is read again: hashing may have waited for a slot, and a
+    // denial must count from when the logins end, not from the request.
+    let mut ended = state
+        .mechanism
+        .revoke_all(&user.name, state.clock.now())
+        .await?;
     let changed = state
         .stores
         .accounts
@@ -374,7 +379,10 @@ async fn change_password<M: Mechanism>(
             "the password was changed meanwhile; log in with the new one",
         ));
     }
-    ended += state.mechanism.revoke_all(&user.name, now).await?;
+    ended += state
+        .mechanism
+        .revoke_all(&user.name, state.clock.now())
+        .await?;
     let device = device(&client, &headers);
     let login = state
         .mechanism

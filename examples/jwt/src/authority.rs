@@ -411,10 +411,12 @@ impl TokenAuthority {
             Standing::Active { role } => role,
             Standing::Banned => {
                 families.revoke(&claims.sid).await?;
+                self.deny_login(&claims.sid, now).await?;
                 return Err(RefreshRefusal::Banned);
             }
             Standing::Gone => {
                 families.revoke(&claims.sid).await?;
+                self.deny_login(&claims.sid, now).await?;
                 return Err(RefreshRefusal::Gone);
             }
         };
@@ -427,11 +429,13 @@ impl TokenAuthority {
             Rotation::Rotated { user } => user,
             Rotation::Refused(RotationRefusal::Reused) => {
                 // Someone else holds a copy of this login's refresh token, and
-                // may hold its access tokens too: with versions checked, they
-                // end now; without, they live out their lifetime.
+                // may hold its access tokens too: with versions checked, all
+                // of the user's end now; with the denylist, this login's;
+                // with neither, they live out their lifetime.
                 if self.checks.token_version {
                     self.stores.versions.bump(&claims.sub).await?;
                 }
+                self.deny_login(&claims.sid, now).await?;
                 return Err(RefreshRefusal::Rotation(RotationRefusal::Reused));
             }
             Rotation::Refused(why) => return Err(RefreshRefusal::Rotation(why)),
@@ -456,7 +460,9 @@ impl TokenAuthority {
     /// checked, every access token it was given is refused ([`Self::deny_login`]).
     pub async fn log_out(&self, claims: &AccessClaims, now: u64) -> Result<(), StoreError> {
         self.stores.families.revoke(&claims.sid).await?;
-        self.deny_login(&claims.sid, now).await
+        // The presented token's own end counts too: one issued by a server
+        // that gave longer lifetimes than this one is refused to its end.
+        self.deny_until(&claims.sid, now, claims.exp).await
     }
 
     /// When the denylist is checked, refuses every access token of login
@@ -466,23 +472,34 @@ impl TokenAuthority {
     /// expires by `now` plus the access lifetime; the verifier's leeway is
     /// added, since it takes a token that long past its `exp`.
     async fn deny_login(&self, sid: &str, now: u64) -> Result<(), StoreError> {
+        self.deny_until(sid, now, 0).await
+    }
+
+    /// [`Self::deny_login`], and at least until a token expiring at
+    /// `known_exp` (plus the leeway) would be refused anyway.
+    async fn deny_until(&self, sid: &str, now: u64, known_exp: u64) -> Result<(), StoreError> {
         if !self.checks.denylist {
             return Ok(());
         }
-        let refused_anyway_at = now
-            .saturating_add(self.lifetimes.access)
-            .saturating_add(LEEWAY_SECONDS);
+        let newest_exp = now.saturating_add(self.lifetimes.access).max(known_exp);
+        let refused_anyway_at = newest_exp.saturating_add(LEEWAY_SECONDS);
         self.stores.denylist.deny(sid, refused_anyway_at, now).await
     }
 
     /// Logout with the token as presented. A genuine token that has already
     /// expired still ends its login: a user who logs out after lunch must not
-    /// leave a refresh token alive for a week. Returns whether it was ours.
+    /// leave a refresh token alive for a week. But only one that expired
+    /// less than the idle limit ago: its login has idled out since, or was
+    /// refreshed by whoever holds it now, and an old token found in a log or
+    /// a backup must not end that holder's login (nor write a denylist entry
+    /// again each time the last one lapses). Returns whether it was taken.
     pub async fn log_out_token(&self, token: &str, now: u64) -> Result<bool, StoreError> {
         let checked = verify_ignoring_time::<AccessClaims>(&self.keys(), TokenKind::Access, token);
         match checked {
-            Ok(claims) => self.log_out(&claims, now).await.map(|()| true),
-            Err(_) => Ok(false),
+            Ok(claims) if now < claims.exp.saturating_add(self.lifetimes.refresh_idle) => {
+                self.log_out(&claims, now).await.map(|()| true)
+            }
+            _ => Ok(false),
         }
     }
 
@@ -508,8 +525,19 @@ impl TokenAuthority {
     /// reached). Returns how many were active.
     pub async fn log_out_everywhere(&self, user: &str, now: u64) -> Result<usize, StoreError> {
         self.user_changed(user).await?;
+        // The logins found are denied before anything is revoked, so that a
+        // failed denial changes nothing and a retry finds them all again;
+        // then those the revocation reached that were not found (made
+        // meanwhile) are denied too.
+        let mut denied = Vec::new();
+        if self.checks.denylist {
+            for family in self.stores.families.list_for_user(user).await? {
+                self.deny_login(&family.sid, now).await?;
+                denied.push(family.sid);
+            }
+        }
         let revoked = self.stores.families.revoke_all_for(user).await?;
-        for sid in &revoked.sids {
+        for sid in revoked.sids.iter().filter(|sid| !denied.contains(sid)) {
             self.deny_login(sid, now).await?;
         }
         Ok(revoked.ended)
@@ -548,17 +576,18 @@ impl TokenAuthority {
         sid: &str,
         now: u64,
     ) -> Result<Option<FamilyRecord>, StoreError> {
-        // Ended and read in one step, so the renewal time in the answer is
-        // the last there will ever be.
-        let Some(login) = self.stores.families.end(user, sid).await? else {
+        // Theirs and live, first: another user's sid is never denied.
+        let theirs = self.logins(user, now).await?;
+        let Some(listed) = theirs.into_iter().find(|family| family.sid == sid) else {
             return Ok(None);
         };
+        // Denied before it is revoked: should the denial fail, nothing has
+        // changed, and the user's retry finds the login again.
         self.deny_login(sid, now).await?;
-        let idle = self.lifetimes.refresh_idle;
-        // One past its end or idle limit was over already: ended all the
-        // same, but not reported as ended, as the list does not show it.
-        let live = login.expires > now && login.last_used.saturating_add(idle) > now;
-        Ok(live.then_some(login))
+        // Ended and read in one step: a refresh that came in meanwhile is in
+        // the answer's renewal time, and none can come after.
+        let ended = self.stores.families.end(user, sid).await?;
+        Ok(Some(ended.unwrap_or(listed)))
     }
 
     /// The user's role or standing changed: tokens issued before now carry

@@ -177,8 +177,8 @@ async fn a_user_ends_one_of_their_logins_and_not_anyone_elses() {
 }
 
 #[tokio::test]
-async fn reuse_ends_the_familys_access_tokens_at_once_only_when_versions_are_checked() {
-    for checks in [PLAIN, VERSIONS] {
+async fn reuse_ends_the_familys_access_tokens_at_once_when_versions_or_the_denylist_are_checked() {
+    for checks in [PLAIN, VERSIONS, DENYLIST] {
         let authority = authority(checks);
         let first = logged_in(&authority, "alice", "member").await;
         let second = refresh(&authority, &first.refresh_token, member(), NOW + 60)
@@ -194,6 +194,11 @@ async fn reuse_ends_the_familys_access_tokens_at_once_only_when_versions_are_che
         let result = authority.authenticate(&second.access_token, NOW + 62).await;
         if checks.token_version {
             assert_eq!(result, Err(AccessRefusal::Outdated), "ends at once");
+        } else if checks.denylist {
+            // The reused login is denied: every access token it was given.
+            assert_eq!(result, Err(AccessRefusal::LoggedOut), "ends at once");
+            let older = authority.authenticate(&first.access_token, NOW + 62).await;
+            assert_eq!(older, Err(AccessRefusal::LoggedOut));
         } else {
             assert!(
                 result.is_ok(),
@@ -488,7 +493,9 @@ fn after_key_rotation_old_tokens_verify_until_the_old_key_is_retired() {
 async fn logout_with_an_expired_access_token_still_ends_the_login() {
     let authority = authority(DENYLIST);
     let pair = logged_in(&authority, "alice", "member").await;
-    let after_lunch = NOW + 3600;
+    // 40 minutes on: the 15-minute token has expired, the login has not
+    // idled out (45 minutes).
+    let after_lunch = NOW + 40 * 60;
     assert!(
         authority
             .authenticate(&pair.access_token, after_lunch)
@@ -511,5 +518,46 @@ async fn logout_with_an_expired_access_token_still_ends_the_login() {
             .log_out_token("not a token", after_lunch)
             .await
             .unwrap()
+    );
+}
+
+/// An access token that expired longer ago than the idle limit ends
+/// nothing: its login has idled out since, or was refreshed by whoever
+/// holds it now, and an old token found in a log must neither end that
+/// login nor write a denylist entry each time the last one lapses.
+#[tokio::test]
+async fn an_access_token_expired_past_the_idle_limit_ends_no_login() {
+    let authority = authority(DENYLIST);
+    let first = logged_in(&authority, "alice", "member").await;
+    let lifetimes = Lifetimes::default();
+    // Alice keeps her login alive, refreshing inside every idle limit.
+    let step = lifetimes.refresh_idle - 60;
+    let mut current = first.clone();
+    let mut at = NOW;
+    while at < NOW + lifetimes.access + lifetimes.refresh_idle {
+        at += step;
+        current = refresh(&authority, &current.refresh_token, member(), at)
+            .await
+            .unwrap();
+    }
+    // The first access token expired more than the idle limit ago.
+    assert!(at >= NOW + lifetimes.access + lifetimes.refresh_idle);
+    assert!(
+        !authority
+            .log_out_token(&first.access_token, at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        authority
+            .authenticate(&current.access_token, at)
+            .await
+            .is_ok()
+    );
+    assert!(
+        refresh(&authority, &current.refresh_token, member(), at + 1)
+            .await
+            .is_ok(),
+        "alice's login lives on"
     );
 }
