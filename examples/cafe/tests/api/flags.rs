@@ -5,32 +5,13 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs `cafe serve args…` and expects it to stop by itself: a server that
-/// starts listening instead is killed, and the test fails.
+/// Runs `cafe serve args…` and expects it to stop by itself, unsuccessfully:
+/// a server that starts listening instead is killed, and the test fails.
+/// What it printed to standard error.
 fn refused_at_start(args: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cafe"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("CAFE_JWT_SECRET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().ok();
-            let Output { stdout, .. } = child.wait_with_output().unwrap();
-            panic!(
-                "cafe serve {args:?} started anyway:\n{}",
-                String::from_utf8_lossy(&stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
-    assert!(!output.status.success(), "{args:?}");
-    String::from_utf8(output.stderr).unwrap()
+    let (code, error) = exit_code_and_error(args);
+    assert_ne!(code, Some(0), "{args:?}");
+    error
 }
 
 /// `serve --idle-timeout 300000000000y --absolute-timeout 300000000000y`
@@ -69,7 +50,7 @@ fn exit_code_and_error(args: &[&str]) -> (Option<i32>, String) {
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(args)
         .env_remove("CAFE_JWT_SECRET")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -77,7 +58,11 @@ fn exit_code_and_error(args: &[&str]) -> (Option<i32>, String) {
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().ok();
-            panic!("cafe serve {args:?} started anyway");
+            let Output { stdout, .. } = child.wait_with_output().unwrap();
+            panic!(
+                "cafe serve {args:?} started anyway:\n{}",
+                String::from_utf8_lossy(&stdout)
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
