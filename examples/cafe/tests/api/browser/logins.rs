@@ -63,13 +63,7 @@ async fn change_password(browser: &mut Browser, current: &str, new: &str) -> Str
             json!(new)
         ))
         .await;
-    browser
-        .wait_for("document.getElementById('status').textContent !== ''")
-        .await;
-    let said = browser
-        .eval("document.getElementById('status').textContent")
-        .await;
-    said.as_str().unwrap().to_owned()
+    status_line(browser).await
 }
 
 /// Whether `visitor`'s login has ended, as far as the server can tell at
@@ -110,13 +104,7 @@ async fn confirm_in_the_prompt(browser: &mut Browser, entry: &str, password: &st
             json!(password)
         ))
         .await;
-    browser
-        .wait_for("document.getElementById('status').textContent !== ''")
-        .await;
-    let said = browser
-        .eval("document.getElementById('status').textContent")
-        .await;
-    said.as_str().unwrap().to_owned()
+    status_line(browser).await
 }
 
 #[tokio::test]
@@ -389,4 +377,15 @@ async fn the_end_prompt_can_be_cancelled_and_shows_the_throttles_answer() {
     );
     assert_eq!(panel(&mut browser).await.len(), 2);
     assert_eq!(phone.get("/me").await.status, 200, "the phone's login");
+}
+
+/// What the page's status line says, once it says anything.
+async fn status_line(browser: &mut Browser) -> String {
+    browser
+        .wait_for("document.getElementById('status').textContent !== ''")
+        .await;
+    let said = browser
+        .eval("document.getElementById('status').textContent")
+        .await;
+    said.as_str().unwrap().to_owned()
 }
