@@ -564,8 +564,10 @@ mod logins {
     /// (now): drops the entries that have ended, and returns the ones past the
     /// cap (`ARGV[4]`), nearest their end first, for the caller to end (their
     /// records first, then their entries: a live login never loses its entry).
-    /// The index lives as long as its longest entry. Run again, it answers the
-    /// same: the member is not counted against its own cap.
+    /// The index lives as long as its longest entry: its TTL is set every
+    /// time, never shortened, so the script runs the same commands whatever
+    /// the milliseconds between two logins. Run again, it answers the same:
+    /// the member is not counted against its own cap.
     const FILE: &str = r"
     local member, ends, now, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -577,9 +579,7 @@ mod logins {
     end
     redis.call('ZADD', KEYS[1], ends, member)
     local last = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
-    if redis.call('PTTL', KEYS[1]) < last - now then
-      redis.call('PEXPIRE', KEYS[1], last - now)
-    end
+    redis.call('PEXPIRE', KEYS[1], math.max(redis.call('PTTL', KEYS[1]), last - now))
     return past_the_cap";
 
     /// Moves `member`'s end in the index `KEYS[1]` to `ARGV[2]` if that is
@@ -590,9 +590,7 @@ mod logins {
     if not current or tonumber(current) < ends then
       redis.call('ZADD', KEYS[1], ends, member)
     end
-    if redis.call('PTTL', KEYS[1]) < ends - now then
-      redis.call('PEXPIRE', KEYS[1], ends - now)
-    end
+    redis.call('PEXPIRE', KEYS[1], math.max(redis.call('PTTL', KEYS[1]), ends - now))
     return 0";
 
     /// Files a login; returns the members past the cap.
