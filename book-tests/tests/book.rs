@@ -482,3 +482,146 @@ fn lines_outside_code_blocks(markdown: &str) -> Vec<&str> {
     }
     lines
 }
+
+/// Most words a page may ask a reader to read (issue 25).
+const MOST_WORDS_ON_A_PAGE: usize = 1_800;
+
+/// A reader finishes a page: none of the pages `SUMMARY.md` lists has more
+/// than `MOST_WORDS_ON_A_PAGE` words a reader meets on the rendered page.
+/// Included Markdown fragments (`.md`, `.part`: tables, generated results)
+/// count; code blocks, code files and HTML comments do not. Over the limit,
+/// move generated detail to a linked appendix page and cut what another page
+/// (or the answer table) already says.
+#[test]
+fn every_page_is_short_enough_to_finish() {
+    let summary = std::fs::read_to_string(book_dir().join("SUMMARY.md")).unwrap();
+    let mut counted = 0;
+    let mut too_long = Vec::new();
+    for page in summary_links(&summary) {
+        let path = book_dir().join(&page);
+        let source = std::fs::read_to_string(&path).unwrap();
+        let words = words_a_reader_meets(&source, path.parent().unwrap());
+        counted += 1;
+        if words > MOST_WORDS_ON_A_PAGE {
+            too_long.push(format!("book/{page}: {words} words"));
+        }
+    }
+    assert!(counted > 30, "only {counted} pages in SUMMARY.md");
+    assert!(
+        too_long.is_empty(),
+        "pages over {MOST_WORDS_ON_A_PAGE} words (code blocks and HTML comments left out, \
+         included Markdown counted):\n{}",
+        too_long.join("\n")
+    );
+}
+
+/// The words of a page as a reader meets them: its Markdown includes
+/// expanded, its includes of code files dropped, and then everything outside
+/// code blocks and HTML comments that holds a letter or a digit (a table's
+/// `|` and `---` are not words; link targets are not read).
+fn words_a_reader_meets(source: &str, base_dir: &Path) -> usize {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let markdown = book_tests::expand::expand(&without_code_includes(source), base_dir)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .text;
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_FOOTNOTES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    options.insert(Options::ENABLE_GFM);
+    let mut text = String::new();
+    let mut in_code_block = false;
+    for event in Parser::new_ext(&markdown, options) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+            Event::End(TagEnd::CodeBlock) => in_code_block = false,
+            Event::Text(words) | Event::Code(words) if !in_code_block => text.push_str(&words),
+            Event::Html(html) | Event::InlineHtml(html) => text.push_str(&html),
+            Event::End(
+                TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough | TagEnd::Link,
+            ) => {}
+            Event::End(_) | Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    without_html(&text)
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .count()
+}
+
+/// `source` without its `{{#include}}`-style links to anything but
+/// Markdown (`.md`, `.part`): code files are shown in code blocks.
+fn without_code_includes(source: &str) -> String {
+    let mut kept = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{{#") {
+        let Some(length) = rest[start..].find("}}") else {
+            break;
+        };
+        let link = &rest[start..start + length + 2];
+        let file = link[3..link.len() - 2]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|target| target.split(':').next())
+            .unwrap_or_default();
+        kept.push_str(&rest[..start]);
+        if file.ends_with(".md") || file.ends_with(".part") {
+            kept.push_str(link);
+        }
+        rest = &rest[start + length + 2..];
+    }
+    kept.push_str(rest);
+    kept
+}
+
+/// `text` with HTML comments and tags taken out, each leaving a space.
+fn without_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let comment = rest.find("<!--");
+        let tag = rest
+            .match_indices('<')
+            .find(|(at, _)| {
+                rest[at + 1..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
+            })
+            .map(|(at, _)| at);
+        let (start, end_marker) = match (comment, tag) {
+            (Some(c), Some(t)) if c <= t => (c, "-->"),
+            (Some(c), None) => (c, "-->"),
+            (_, Some(t)) => (t, ">"),
+            (None, None) => break,
+        };
+        out.push_str(&rest[..start]);
+        out.push(' ');
+        rest = rest[start..]
+            .find(end_marker)
+            .map_or("", |end| &rest[start + end + end_marker.len()..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn a_pages_words_leave_out_code_comments_and_link_targets() {
+    let dir = std::env::temp_dir().join(format!("book-tests-words-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("table.md.part"),
+        "<!-- not read -->\n| mode | status |\n| --- | --- |\n| sessions | 200 |\n",
+    )
+    .unwrap();
+    let page = "# Logging in\n<!-- Generated by nobody -->\nAlice orders a **flat** \
+                white, see [the café](cafe.md) and `cafe serve`.\n\n\
+                {{#include table.md.part}}\n\n\
+                ```text\nnot counted at all\n```\n\
+                {{#include ../examples/cafe/src/lib.rs:app}}\n\
+                {{#include ../examples/cafe/Cargo.toml}}\n";
+    // Logging in / Alice orders a flat white, see the café and cafe serve /
+    // mode status sessions 200
+    assert_eq!(words_a_reader_meets(page, &dir), 17);
+}
