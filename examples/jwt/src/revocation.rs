@@ -332,15 +332,18 @@ impl RefreshFamilyStore for MemoryTokenStore {
         // At the cap, the user's oldest family ends first, as in the Redis
         // store; it stays known (revoked) so a reuse of it is still told
         // apart, and leaves the index.
-        let theirs = state.by_user.get(user).cloned().unwrap_or_default();
-        if theirs.len() >= MAX_LIVE_LOGINS_PER_USER {
-            let oldest = theirs
-                .iter()
-                .filter_map(|sid| Some((state.families.get(sid)?.expires, sid.clone())))
-                .min();
-            if let Some((_, oldest)) = oldest {
-                state.revoke(&oldest);
-            }
+        // (Looked at only at the cap: no copy of the index on each login.)
+        let oldest = state
+            .by_user
+            .get(user)
+            .filter(|sids| sids.len() >= MAX_LIVE_LOGINS_PER_USER)
+            .and_then(|sids| {
+                sids.iter()
+                    .filter_map(|sid| Some((state.families.get(sid)?.expires, sid.clone())))
+                    .min()
+            });
+        if let Some((_, oldest)) = oldest {
+            state.revoke(&oldest);
         }
         let family = Family {
             user: user.to_owned(),

@@ -192,19 +192,18 @@ impl SessionStore for MemoryStore {
         let forget_at = forget_at(record.last_seen, ttl);
         // At the cap, the user's session nearest its end (the one used
         // least recently) ends first, as in the Redis store.
-        let theirs = records
+        // (Looked at only at the cap: no copy of the index on each login.)
+        let nearest_end = records
             .by_user
             .get(&record.user)
-            .cloned()
-            .unwrap_or_default();
-        if theirs.len() >= MAX_LIVE_LOGINS_PER_USER {
-            let nearest_end = theirs
-                .iter()
-                .filter_map(|key| Some((records.by_key.get(key)?.1, *key)))
-                .min();
-            if let Some((_, key)) = nearest_end {
-                records.remove(&key);
-            }
+            .filter(|keys| keys.len() >= MAX_LIVE_LOGINS_PER_USER)
+            .and_then(|keys| {
+                keys.iter()
+                    .filter_map(|key| Some((records.by_key.get(key)?.1, *key)))
+                    .min()
+            });
+        if let Some((_, key)) = nearest_end {
+            records.remove(&key);
         }
         records
             .by_user
