@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cafe::client_address::TrustedProxies;
 use cafe::clock::unix_seconds;
+use cafe::cross_site::{CrossSiteOrigins, parse_origin};
 use cafe::duration::parse_duration;
 use cafe::inspect::{VerificationKey, decode, verify};
 use cafe::redis_store::RedisStore;
@@ -76,6 +77,12 @@ pub struct ServeArgs {
     /// Default: http://localhost:PORT and http://127.0.0.1:PORT.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// A page on another site that may call the café with the user's
+    /// credentials: its exact origin (scheme://host[:port], no wildcard);
+    /// may be repeated. It gets CORS, its writes pass the origin check, and
+    /// the café's cookies become SameSite=None; Partitioned. Default: none.
+    #[arg(long = "cross-site-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    cross_site_origins: Vec<String>,
     /// A proxy (address or CIDR, e.g. 10.0.0.0/8) whose X-Forwarded-For
     /// names the client the login throttle counts; may be repeated. Without
     /// one, the client is the connection's peer and the header is ignored.
@@ -258,6 +265,7 @@ pub async fn serve_config(args: ServeArgs) -> Result<(Config, Option<String>), S
         token_version: args.check_token_version,
     };
     config.allowed_origins = AllowedOrigins::new(&args.allowed_origins);
+    config.cross_site_origins = CrossSiteOrigins::parse(&args.cross_site_origins)?;
     config.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
     config.max_orders_per_user = usize::try_from(args.max_orders_per_user).unwrap_or(usize::MAX);
     config.xss_demo = args.enable_deliberately_vulnerable_xss_demo;

@@ -9,6 +9,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use cafe::cross_site::CrossSiteOrigins;
 use cafe::error::ApiError;
 use std::sync::Arc;
 
@@ -18,27 +19,41 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// The origins (scheme, host and port) the café's own pages are served
-/// from: `http://localhost:8080`, `https://cafe.example`.
+/// from: `http://localhost:8080`, `https://cafe.example`; and the pages on
+/// other sites the operator named with `--cross-site-origin`, if any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AllowedOrigins(Vec<String>);
+pub struct AllowedOrigins {
+    own: Vec<String>,
+    cross_site: CrossSiteOrigins,
+}
 
 impl AllowedOrigins {
     /// These origins, written as browsers write them in `Origin` headers
     /// (lower case, no trailing slash, no default port).
     pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(origins: I) -> AllowedOrigins {
-        AllowedOrigins(
-            origins
+        AllowedOrigins {
+            own: origins
                 .into_iter()
                 .map(|origin| origin.as_ref().trim_end_matches('/').to_ascii_lowercase())
                 .collect(),
-        )
+            cross_site: CrossSiteOrigins::default(),
+        }
+    }
+
+    /// These, and pages on other sites at exactly `cross_site`.
+    pub fn with_cross_site(self, cross_site: CrossSiteOrigins) -> AllowedOrigins {
+        AllowedOrigins { cross_site, ..self }
     }
 
     /// Whether `origin` is one of them, exactly: scheme, host and port.
     pub fn allows(&self, origin: &str) -> bool {
-        self.0
-            .iter()
-            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        self.own.iter().any(|own| own.eq_ignore_ascii_case(origin))
+            || self.cross_site.allows(origin)
+    }
+
+    /// Whether `origin` is a page on another site the operator named.
+    pub fn allows_cross_site(&self, origin: &str) -> bool {
+        self.cross_site.allows(origin)
     }
 }
 
@@ -54,19 +69,27 @@ pub fn cross_site_verdict(
     headers: &HeaderMap,
     allowed: &AllowedOrigins,
 ) -> Result<(), &'static str> {
+    // `Some(None)`: an Origin that is not text, which matches no origin.
+    let origin = headers.get(ORIGIN).map(|origin| origin.to_str().ok());
+    // A page on another site passes only if the operator named its exact
+    // origin (`--cross-site-origin`); by default none is named.
+    let named_other_site = origin
+        .flatten()
+        .is_some_and(|origin| allowed.allows_cross_site(origin));
     // Every current browser sends Sec-Fetch-Site; page scripts cannot set it.
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
             b"same-origin" | b"none" => Ok(()),
+            _ if named_other_site => Ok(()),
             _ => Err("cross-site request refused"),
         };
     }
     // Older browsers: the Origin must be one of ours, scheme, host and port
     // alike. Comparing the host alone would let http://cafe.example (which
     // anyone on the network can impersonate) write to https://cafe.example.
-    if let Some(origin) = headers.get(ORIGIN) {
-        return match origin.to_str() {
-            Ok(origin) if allowed.allows(origin) => Ok(()),
+    if let Some(origin) = origin {
+        return match origin {
+            Some(origin) if allowed.allows(origin) => Ok(()),
             _ => Err("cross-origin request refused"),
         };
     }

@@ -36,6 +36,7 @@ pub mod cli;
 pub mod client_address;
 pub mod clock;
 pub mod cluster;
+pub mod cross_site;
 pub mod duration;
 pub mod error;
 pub mod guards;
@@ -61,6 +62,7 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use client_address::TrustedProxies;
 use clock::{Clock, SystemClock};
+use cross_site::CrossSiteOrigins;
 use error::ApiError;
 use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
@@ -136,6 +138,10 @@ pub struct Config {
     /// from any other origin are refused. Empty: [`serve`] allows
     /// `http://localhost:PORT` and `http://127.0.0.1:PORT` of its listener.
     pub allowed_origins: AllowedOrigins,
+    /// Pages on other sites that may call the café with the user's
+    /// credentials: none unless `--cross-site-origin` names some (see
+    /// [`cross_site`]).
+    pub cross_site_origins: CrossSiteOrigins,
     /// Serve `/xss-demo`, a page with a deliberate cross-site scripting hole,
     /// so the book can show what an injected script reaches in each mode.
     /// Off unless `--enable-deliberately-vulnerable-xss-demo` says otherwise.
@@ -191,6 +197,7 @@ impl Config {
             },
             revocation_checks: RevocationChecks::default(),
             allowed_origins: AllowedOrigins::default(),
+            cross_site_origins: CrossSiteOrigins::default(),
             xss_demo: false,
             clock: Arc::new(SystemClock),
             connection_timeouts: ConnectionTimeouts::default(),
@@ -203,16 +210,20 @@ impl Config {
 // ANCHOR: app
 /// The app as an axum [`Router`], ready to serve or to call in-process.
 pub fn app(config: Config) -> Router {
-    let origins = config.allowed_origins.clone();
+    let cross_site = config.cross_site_origins.clone();
+    let origins = config
+        .allowed_origins
+        .clone()
+        .with_cross_site(cross_site.clone());
     let (auth, xss_demo) = (config.auth, config.xss_demo);
     match auth {
         AuthMode::Sessions => {
             let pages = web::routes(auth, xss_demo);
-            routes::router(session_state(config), origins, pages)
+            routes::router(session_state(config), origins, cross_site.cors(), pages)
         }
         AuthMode::Jwt | AuthMode::Hybrid => {
             let pages = web::routes(auth, xss_demo);
-            routes::router(token_state(config), origins, pages)
+            routes::router(token_state(config), origins, cross_site.cors(), pages)
         }
     }
 }
@@ -222,7 +233,8 @@ pub fn app(config: Config) -> Router {
 pub fn session_state(config: Config) -> AppState<SessionMechanism> {
     let sessions = Sessions::new(config.stores.sessions.clone(), config.session_timeouts);
     AppState {
-        mechanism: SessionMechanism::new(sessions, config.stores.accounts.clone()),
+        mechanism: SessionMechanism::new(sessions, config.stores.accounts.clone())
+            .with_cookie_sites(config.cross_site_origins.cookie_sites()),
         stores: config.stores,
         passwords: config.passwords,
         throttle: config.throttle,
@@ -246,7 +258,8 @@ pub fn token_state(config: Config) -> AppState<JwtMechanism> {
         AuthMode::Sessions | AuthMode::Jwt => RefreshDelivery::Body,
     };
     let accounts = config.stores.accounts.clone();
-    let mechanism = JwtMechanism::new(Arc::new(authority), accounts, delivery);
+    let mechanism = JwtMechanism::new(Arc::new(authority), accounts, delivery)
+        .with_cookie_sites(config.cross_site_origins.cookie_sites());
     AppState {
         mechanism,
         stores: config.stores,

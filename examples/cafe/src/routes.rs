@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tower::util::option_layer;
+use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
 /// Bodies larger than this are refused with 413. The largest legitimate body
@@ -40,10 +42,12 @@ const MAX_ITEM_CHARS: usize = 100;
 
 /// The app's routes over `state`, and the `web` client's;
 /// state-changing requests must come from one of `origins` (or from no
-/// browser at all).
+/// browser at all), and `cors`, if any, lets pages on other sites read the
+/// answers (`--cross-site-origin`).
 pub fn router<M: Mechanism>(
     state: AppState<M>,
     origins: AllowedOrigins,
+    cors: Option<CorsLayer>,
     web: Router<AppState<M>>,
 ) -> Router {
     // The mechanism's challenge, for the 401s no credential check wrote
@@ -78,6 +82,10 @@ pub fn router<M: Mechanism>(
             challenge,
             challenge_every_401,
         ))
+        // Outside the origin check, so it answers preflights itself and
+        // adds its headers to refusals too; inside the security headers,
+        // which every answer gets. No layer at all by default.
+        .layer(option_layer(cors))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())

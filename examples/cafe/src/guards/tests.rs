@@ -66,3 +66,38 @@ fn json_with_parameters_is_json() {
     assert!(!is_json(&headers(&[("content-type", "text/plain")])));
     assert!(!is_json(&headers(&[("content-type", "application/jsonx")])));
 }
+
+/// `--cross-site-origin https://app.example`: that page's writes pass, with
+/// fetch metadata or without; every other site's are refused as before,
+/// and the café's own origins still do not pass as "cross-site".
+#[test]
+fn a_named_cross_site_origin_passes_and_no_other_does() {
+    let partner = cafe::cross_site::CrossSiteOrigins::parse(["https://app.example"]).unwrap();
+    let allowed = ours().with_cross_site(partner);
+    for site in ["cross-site", "same-site"] {
+        let mut map = headers(&[("origin", "https://app.example")]);
+        map.insert("sec-fetch-site", HeaderValue::from_static(site));
+        assert_eq!(cross_site_verdict(&map, &allowed), Ok(()), "{site}");
+        for other in [
+            "https://evil.example",
+            "http://app.example",
+            "https://app.example:8443",
+            "https://cafe.example",
+            "null",
+        ] {
+            let mut map = headers(&[("origin", other)]);
+            map.insert("sec-fetch-site", HeaderValue::from_static(site));
+            assert!(
+                cross_site_verdict(&map, &allowed).is_err(),
+                "{site} {other}"
+            );
+        }
+        // No Origin at all: nothing to match.
+        let mut map = HeaderMap::new();
+        map.insert("sec-fetch-site", HeaderValue::from_static(site));
+        assert!(cross_site_verdict(&map, &allowed).is_err(), "{site}");
+    }
+    let map = headers(&[("origin", "https://app.example")]);
+    assert_eq!(cross_site_verdict(&map, &allowed), Ok(()));
+    assert!(cross_site_verdict(&map, &ours()).is_err());
+}

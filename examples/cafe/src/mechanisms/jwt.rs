@@ -16,6 +16,7 @@ use cafe::auth::{
     Mechanism, Presented, RoleSource, TokenResponse, admit,
 };
 use cafe::clock::unix_seconds;
+use cafe::cross_site::CookieSites;
 use cafe::error::ApiError;
 use cafe::store::{AccountStore, StoreError};
 use cafe::users::{Profile, Role};
@@ -45,6 +46,8 @@ pub struct JwtMechanism {
     /// which role?"
     accounts: Arc<dyn AccountStore>,
     delivery: RefreshDelivery,
+    /// The café's own pages only, unless `--cross-site-origin` names others.
+    cookie_sites: CookieSites,
 }
 
 impl JwtMechanism {
@@ -59,7 +62,31 @@ impl JwtMechanism {
             authority,
             accounts,
             delivery,
+            cookie_sites: CookieSites::SameSiteOnly,
         }
+    }
+
+    /// The same, with the refresh cookie set for `sites`.
+    pub fn with_cookie_sites(self, sites: CookieSites) -> JwtMechanism {
+        JwtMechanism {
+            cookie_sites: sites,
+            ..self
+        }
+    }
+
+    /// `Set-Cookie` headers, one per cookie, each as `cookie_sites` needs it.
+    fn set_cookies(
+        &self,
+        cookies: Vec<String>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, ApiError> {
+        cookies
+            .into_iter()
+            .map(|cookie| {
+                let cookie = self.cookie_sites.apply(cookie)?;
+                let value = HeaderValue::try_from(cookie).map_err(ApiError::internal)?;
+                Ok((SET_COOKIE, value))
+            })
+            .collect()
     }
 
     /// The response to a login or refresh: the access token in the body, the
@@ -70,7 +97,7 @@ impl JwtMechanism {
             RefreshDelivery::Cookie => {
                 let lifetime = refresh_ends.saturating_sub(now);
                 let cookies = refresh_cookies(&pair.refresh_token, lifetime);
-                (None, set_cookies(cookies)?)
+                (None, self.set_cookies(cookies)?)
             }
         };
         let tokens = TokenResponse {
@@ -145,17 +172,6 @@ fn with_headers(error: ApiError, headers: Vec<(HeaderName, HeaderValue)>) -> Api
     headers
         .into_iter()
         .fold(error, |error, (name, value)| error.with_header(name, value))
-}
-
-/// `Set-Cookie` headers, one per cookie.
-fn set_cookies(cookies: Vec<String>) -> Result<Vec<(HeaderName, HeaderValue)>, ApiError> {
-    cookies
-        .into_iter()
-        .map(|cookie| {
-            let value = HeaderValue::try_from(cookie).map_err(ApiError::internal)?;
-            Ok((SET_COOKIE, value))
-        })
-        .collect()
 }
 
 /// The account lookup a login or a refresh hands the authority, which
@@ -297,9 +313,9 @@ impl Mechanism for JwtMechanism {
         match self.try_renew(request, now).await {
             // A refresh cookie that was refused is of no more use: the
             // browser is told to drop it.
-            Err(error) if error.status().is_client_error() && self.carries_cookie(request) => {
-                Err(with_headers(error, set_cookies(expired_refresh_cookies())?))
-            }
+            Err(error) if error.status().is_client_error() && self.carries_cookie(request) => Err(
+                with_headers(error, self.set_cookies(expired_refresh_cookies())?),
+            ),
             renewed => renewed,
         }
     }
@@ -317,7 +333,7 @@ impl Mechanism for JwtMechanism {
             self.authority.log_out_refresh_token(&token, now).await?;
         }
         let headers = match self.delivery {
-            RefreshDelivery::Cookie => set_cookies(expired_refresh_cookies())?,
+            RefreshDelivery::Cookie => self.set_cookies(expired_refresh_cookies())?,
             RefreshDelivery::Body => Vec::new(),
         };
         Ok(Issued {

@@ -8,6 +8,7 @@ use cafe::auth::{
     RoleSource,
 };
 use cafe::clock::unix_seconds;
+use cafe::cross_site::CookieSites;
 use cafe::error::ApiError;
 use cafe::store::AccountStore;
 use cafe::users::Profile;
@@ -26,12 +27,26 @@ pub struct SessionMechanism {
     sessions: Sessions,
     /// Read on every request: a session carries no role.
     accounts: Arc<dyn AccountStore>,
+    /// The café's own pages only, unless `--cross-site-origin` names others.
+    cookie_sites: CookieSites,
 }
 
 impl SessionMechanism {
     /// Wraps `sessions` for the app; the role in force comes from `accounts`.
     pub fn new(sessions: Sessions, accounts: Arc<dyn AccountStore>) -> SessionMechanism {
-        SessionMechanism { sessions, accounts }
+        SessionMechanism {
+            sessions,
+            accounts,
+            cookie_sites: CookieSites::SameSiteOnly,
+        }
+    }
+
+    /// The same, with its cookie set for `sites`.
+    pub fn with_cookie_sites(self, sites: CookieSites) -> SessionMechanism {
+        SessionMechanism {
+            cookie_sites: sites,
+            ..self
+        }
     }
 }
 
@@ -89,7 +104,7 @@ impl Mechanism for SessionMechanism {
         Ok(LoggedIn {
             profile: user.clone(),
             login: record.login_id,
-            issued: set_cookie(login_cookie(&id))?,
+            issued: set_cookie(self.cookie_sites.apply(login_cookie(&id))?)?,
         })
     }
     // ANCHOR_END: issue
@@ -99,7 +114,7 @@ impl Mechanism for SessionMechanism {
         if let Some(id) = presented_id(&request.headers) {
             self.sessions.end(&id).await?;
         }
-        set_cookie(logout_cookie())
+        set_cookie(self.cookie_sites.apply(logout_cookie())?)
     }
     // ANCHOR_END: revoke
 
