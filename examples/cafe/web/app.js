@@ -420,6 +420,14 @@ document.getElementById('mode').textContent = {
   jwt: 'JWT in localStorage: any script on this page can read it.',
 }[mode] ?? mode;
 
+// ANCHOR: page_start
+// A browser that ran this page under --auth jwt may still hold that mode's
+// tokens in localStorage, and no other mode ever reads them. Left there,
+// any script on the page could still take them, so they go as the page
+// starts, before its first request (ASVS 5.0 14.3.1): whether or not the
+// refresh below succeeds, and in sessions mode, which never refreshes.
+if (mode !== 'jwt') localStorage.removeItem(STORAGE_KEY);
+
 // For tests and the curious: the wrapper every request goes through.
 window.cafe = { api, refreshOnce, ready: null };
 
@@ -429,3 +437,4 @@ window.cafe.ready = (async () => {
   if (mode === 'hybrid') await refreshOnce(null);
   await showAccount();
 })();
+// ANCHOR_END: page_start

@@ -19,7 +19,7 @@ async fn alice_in_a_browser(mode: Mode) -> Option<(Browser, TestApp)> {
     Some((browser, app))
 }
 
-async fn log_in_through_the_page(browser: &mut Browser) {
+pub(crate) async fn log_in_through_the_page(browser: &mut Browser) {
     browser
         .eval(
             "document.querySelector('#login [name=password]').value = 'wonderland-42'; \

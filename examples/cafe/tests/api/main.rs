@@ -18,6 +18,7 @@ mod hybrid;
 mod jwt;
 mod logout;
 mod many_servers;
+mod migration;
 mod orders;
 mod probe;
 mod recommended;

@@ -112,7 +112,7 @@ fn attack_requirements(attack: &Attack) -> Vec<String> {
 
 /// The configuration `cafe serve <words>` runs, with `--redis-url` pointed
 /// at `redis_url` when the command uses Redis.
-async fn configured(words: &[String], redis_url: Option<&str>) -> cafe::Config {
+pub(crate) async fn configured(words: &[String], redis_url: Option<&str>) -> cafe::Config {
     let mut words = words.to_vec();
     if let Some(url) = redis_url {
         match words.iter().position(|word| word == "--redis-url") {

@@ -1,0 +1,667 @@
+//! The migration *Moving tokens out of localStorage* walks, run: every `$`
+//! line of the chapter's `console` blocks, in order, is run here as a
+//! reader would run it (`head` makes a secret file, `cafe serve` is built
+//! by `cafe serve`'s own flags through [`cafe::cli::serve_config`] and
+//! started on a real Redis, the attack lab's loop runs each attack it
+//! names), and what the chapter says of each step is asserted and written
+//! to the transcripts it shows:
+//!
+//! ```console
+//! $ UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api migration
+//! ```
+
+use crate::browser::{Browser, log_in_through_the_page};
+use crate::golden::check_golden;
+use crate::recommended::configured;
+use crate::redis_server::RedisServer;
+use crate::support::{Call, Credential, Mode, TestApp, opening_time, spawn_configured};
+use attack_lab::{Lab, Outcome};
+use cafe::AuthMode;
+use cafe::clock::ManualClock;
+use cafe_client::Mechanism;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The chapter whose commands are run.
+const CHAPTER: &str = "book/browser/migrating.md";
+
+/// One `$` line of the chapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Command {
+    /// `head -c N /dev/urandom > FILE`: a new secret file.
+    NewSecret(String),
+    /// `cafe serve …`: its words after `cafe serve`.
+    Serve(Vec<String>),
+    /// `for attack in …; do cargo run -q -p attack-lab -- $attack; done`:
+    /// the attacks it names, against the server running now.
+    Lab(Vec<String>),
+}
+
+/// Every `$` line of the chapter's `console` blocks, in order (a line
+/// ending in `\` continues on the next). A line the test cannot run fails.
+fn chapter_commands() -> Vec<Command> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(CHAPTER);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = Vec::new();
+    let mut in_console = false;
+    let mut started: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            in_console = trimmed == "```console";
+            continue;
+        }
+        let text = match started.take() {
+            Some(head) => head + " " + trimmed,
+            None => match trimmed.strip_prefix("$ ") {
+                Some(command) if in_console => command.to_owned(),
+                _ => continue,
+            },
+        };
+        match text.strip_suffix('\\') {
+            Some(head) => started = Some(head.trim_end().to_owned()),
+            None => lines.push(text),
+        }
+    }
+    lines.iter().map(|line| parse(line)).collect()
+}
+
+fn parse(line: &str) -> Command {
+    let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    if let Some(file) = line
+        .strip_prefix("head -c 48 /dev/urandom > ")
+        .filter(|file| !file.contains(['/', ' ', ';', '&', '|', '$']))
+    {
+        return Command::NewSecret(file.to_owned());
+    }
+    if words.starts_with(&["cafe".to_owned(), "serve".to_owned()]) {
+        assert!(
+            !line.contains(['\'', '"', '$', '`', '|', '>', '<', ';']),
+            "a command the test cannot split into words: {line}"
+        );
+        return Command::Serve(words[2..].to_vec());
+    }
+    if let Some(names) = line
+        .strip_prefix("for attack in ")
+        .and_then(|rest| rest.strip_suffix("; do cargo run -q -p attack-lab -- $attack; done"))
+    {
+        return Command::Lab(names.split_whitespace().map(str::to_owned).collect());
+    }
+    panic!("{CHAPTER}: a command this test does not know how to run: {line}");
+}
+
+/// The chapter's commands, by step, checked against the shape the chapter
+/// describes: where you are, the tempting switch, the right one.
+struct Steps {
+    /// Step 0: the secret the team has, the server it runs, the lab.
+    before: (String, Vec<String>, Vec<String>),
+    /// The switch that keeps the secret.
+    same_secret: Vec<String>,
+    /// A new secret, and the switch that uses it.
+    /// (The last step runs step 0's attacks again, against `new_secret`'s
+    /// server.)
+    new_secret: (String, Vec<String>),
+}
+
+fn steps() -> Steps {
+    let commands = chapter_commands();
+    let [
+        Command::NewSecret(first_secret),
+        Command::Serve(before),
+        Command::Lab(attacks_before),
+        Command::Serve(same_secret),
+        Command::NewSecret(second_secret),
+        Command::Serve(new_secret),
+        Command::Lab(attacks_after),
+    ] = &commands[..]
+    else {
+        panic!("{CHAPTER}: not the seven commands this test expects: {commands:?}");
+    };
+    assert_eq!(
+        attacks_before, attacks_after,
+        "the last step runs the same attacks as step 0"
+    );
+    Steps {
+        before: (first_secret.clone(), before.clone(), attacks_before.clone()),
+        same_secret: same_secret.clone(),
+        new_secret: (second_secret.clone(), new_secret.clone()),
+    }
+}
+
+/// The value of `--flag` in `words`.
+fn flag<'a>(words: &'a [String], name: &str) -> Option<&'a str> {
+    let at = words.iter().position(|word| word == name)?;
+    words.get(at + 1).map(String::as_str)
+}
+
+/// The folder the reader runs the commands in: secret files live here.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new() -> Folder {
+        let path = std::env::temp_dir().join(format!(
+            "cafe-migration-{}-{}",
+            std::process::id(),
+            crate::support::unique_number()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        Folder(path)
+    }
+
+    /// Runs `head -c 48 /dev/urandom > file` here, as the chapter writes it.
+    fn new_secret(&self, file: &str) {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("head -c 48 /dev/urandom > {file}"))
+            .current_dir(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success(), "head -c 48 /dev/urandom > {file}");
+    }
+
+    /// `words` with a secret file named relative to this folder.
+    fn here(&self, words: &[String]) -> Vec<String> {
+        let mut words = words.to_vec();
+        if let Some(at) = words.iter().position(|word| word == "--jwt-secret-file") {
+            words[at + 1] = self.0.join(&words[at + 1]).display().to_string();
+        }
+        words
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// What a started server runs with, for the transcripts.
+#[derive(Debug, Clone, Copy)]
+struct Served {
+    auth: AuthMode,
+    lifetimes: jwt::Lifetimes,
+}
+
+/// `cafe serve <words>` run from `folder` on `redis` and `clock`: the
+/// server, and what it runs with.
+async fn serve(
+    folder: &Folder,
+    words: &[String],
+    redis: &RedisServer,
+    clock: &Arc<ManualClock>,
+) -> (TestApp, Served) {
+    assert_eq!(
+        flag(words, "--store"),
+        Some("redis"),
+        "{CHAPTER}: a deployment keeps its logins in a shared store, across restarts"
+    );
+    let config = configured(&folder.here(words), Some(&redis.url())).await;
+    let served = Served {
+        auth: config.auth,
+        lifetimes: config.jwt_lifetimes,
+    };
+    let mode = match config.auth {
+        AuthMode::Sessions => Mode::Sessions,
+        AuthMode::Jwt => Mode::Jwt,
+        AuthMode::Hybrid => Mode::Hybrid,
+    };
+    (spawn_configured(mode, config, clock.clone()).await, served)
+}
+
+/// A clock at the café's opening time.
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::starting_at(opening_time()))
+}
+
+fn minutes(seconds: u64) -> String {
+    match seconds {
+        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s => format!("{} min", s / 60),
+    }
+}
+
+/// Each attack's verdict against `app`, as the lab's command prints it.
+async fn lab_verdicts(app: &TestApp, attacks: &[String]) -> Vec<(String, Outcome)> {
+    let lab = Lab::connect(&app.address).await.unwrap();
+    let mut verdicts = Vec::new();
+    for name in attacks {
+        let attack = attack_lab::find(name)
+            .unwrap_or_else(|| panic!("{CHAPTER}: no lab attack called {name}"));
+        let outcome = lab.run(&attack).await.unwrap();
+        lab.take_exchanges();
+        verdicts.push((name.clone(), outcome));
+    }
+    verdicts
+}
+
+fn verdict(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Refused(how) => format!("REFUSED: {how}"),
+        Outcome::Accepted(what) => format!("ACCEPTED: {what}"),
+        Outcome::Skipped(why) => format!("skipped: {why}"),
+    }
+}
+
+/// The lifetimes a server runs with, for the transcript's heading.
+fn lifetimes_lines(served: Served) -> String {
+    let lifetimes = served.lifetimes;
+    let refresh = match served.auth {
+        AuthMode::Hybrid => "in an HttpOnly cookie",
+        _ => "in the JSON body (the page keeps both in localStorage)",
+    };
+    format!(
+        "# access token {}; refresh token {refresh};\n\
+         # a login lasts up to {}, or until {} pass without a refresh\n",
+        minutes(lifetimes.access),
+        minutes(lifetimes.refresh),
+        minutes(lifetimes.refresh_idle),
+    )
+}
+
+/// `cafe serve <words>` as a comment, `lead` before it, continued with `\`
+/// lines to stay within 80 columns.
+fn command_lines(lead: &str, words: &[String]) -> String {
+    let mut text = format!("# {lead}cafe serve");
+    let mut width = text.len();
+    for word in words {
+        if width + 1 + word.len() > 78 {
+            text.push_str(" \\\n#       ");
+            width = 8;
+        }
+        text.push(' ');
+        text.push_str(word);
+        width += 1 + word.len();
+    }
+    text.push('\n');
+    text
+}
+
+// ---------------------------------------------------------------- step 0, step N
+
+/// Step 0 and the last step: the lab's attacks on what an injected script
+/// can do, against the first command and the last. Before, a script reads
+/// both tokens; after, the access token alone (the refresh token is in an
+/// HttpOnly cookie). In both it still orders as alice, and a stolen token
+/// still works from anywhere: the Content Security Policy is what keeps a
+/// script out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_measures_what_an_injected_script_takes_before_and_after() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let steps = steps();
+    let folder = Folder::new();
+    let (secret, before, attacks) = &steps.before;
+    let (new_secret, after) = &steps.new_secret;
+    folder.new_secret(secret);
+    folder.new_secret(new_secret);
+
+    let mut outcomes = Vec::new();
+    for (title, words) in [("before", before), ("after", after)] {
+        let (app, served) = serve(&folder, words, &redis, &clock()).await;
+        let verdicts = lab_verdicts(&app, attacks).await;
+        let mut text = command_lines("", words) + &lifetimes_lines(served);
+        for (name, outcome) in &verdicts {
+            text.push_str(&format!("{name:<30} {}\n", verdict(outcome)));
+        }
+        check_golden(&format!("migration/lab-{title}.txt"), &text);
+        outcomes.push(verdicts);
+    }
+
+    let outcome = |step: usize, name: &str| -> &Outcome {
+        &outcomes[step]
+            .iter()
+            .find(|(attack, _)| attack == name)
+            .unwrap_or_else(|| panic!("{name} not run"))
+            .1
+    };
+    let (before, after) = (0, 1);
+    // What the script reads: both tokens before, the access token after.
+    let Outcome::Accepted(read) = outcome(before, "xss-reads-credential") else {
+        panic!("before: the script reads the tokens");
+    };
+    assert!(read.ends_with("access_token, refresh_token"), "{read}");
+    let Outcome::Accepted(read) = outcome(after, "xss-reads-credential") else {
+        panic!("after: the script still reads the access token");
+    };
+    assert!(read.ends_with("access_token"), "{read}");
+    for step in [before, after] {
+        // A script in the page orders as alice, and what it took works
+        // from another machine, in both: the hybrid limits the loss.
+        assert!(matches!(
+            outcome(step, "xss-session-riding"),
+            Outcome::Accepted(_)
+        ));
+        assert!(matches!(
+            outcome(step, "credential-replayed-elsewhere"),
+            Outcome::Accepted(_)
+        ));
+        // The page's policy refuses an injected inline script, in both.
+        assert!(matches!(
+            outcome(step, "xss-inline-script"),
+            Outcome::Refused(_)
+        ));
+    }
+}
+
+// ---------------------------------------------------------------- the switch
+
+/// How long the restart from one command to the next takes, in seconds.
+const RESTART_SECONDS: u64 = 60;
+
+/// What alice's page left in localStorage under step 0's command, copied by
+/// a script before the switch: her access token and refresh token.
+struct OldLogin {
+    access: String,
+    refresh: String,
+}
+
+/// Runs step 0 on a fresh Redis: the secret, the server, alice's login
+/// through the old page. Returns the old login, and the clock once the
+/// server has been stopped for the switch.
+async fn alice_logged_in_before_the_switch(
+    folder: &Folder,
+    steps: &Steps,
+    redis: &RedisServer,
+) -> (OldLogin, Arc<ManualClock>) {
+    let (secret, before, _) = &steps.before;
+    folder.new_secret(secret);
+    let clock = clock();
+    let (app, _) = serve(folder, before, redis, &clock).await;
+    let alice = app.logged_in("alice", "wonderland-42").await;
+    let Some(Credential::Bearer { access, refresh }) = alice.credential.clone() else {
+        panic!("--auth jwt hands out a bearer pair");
+    };
+    clock.advance(Duration::from_secs(RESTART_SECONDS));
+    (OldLogin { access, refresh }, clock)
+}
+
+/// What each thing tried after a switch got: one column of the table.
+struct AfterTheSwitch {
+    /// The new page's first load: `POST /refresh` with no cookie.
+    page_load: u16,
+    /// The old access token as a bearer, `GET /me`.
+    old_access: u16,
+    /// The old refresh token in a JSON body, `POST /refresh`.
+    refresh_in_body: u16,
+    /// The old refresh token sent as the hybrid's cookie.
+    refresh_as_cookie: u16,
+    /// The logins alice's new login lists: right after it, and once the
+    /// old login has gone one idle limit without a refresh of its owner's.
+    listed: (usize, usize),
+    /// With that cookie, renewed within every idle limit: how many
+    /// renewals, and the last one's time from the old login.
+    renewed: Option<(u32, u64)>,
+}
+
+/// Starts `words` where step 0's server was, and tries the old login
+/// every way the chapter names.
+async fn switch_to(words: &[String], new_secret: Option<&str>) -> Option<AfterTheSwitch> {
+    let redis = RedisServer::start()?;
+    let steps = steps();
+    let folder = Folder::new();
+    let (old, clock) = alice_logged_in_before_the_switch(&folder, &steps, &redis).await;
+    if let Some(file) = new_secret {
+        folder.new_secret(file);
+    }
+    let (app, served) = serve(&folder, words, &redis, &clock).await;
+    assert_eq!(served.auth, AuthMode::Hybrid);
+    let lifetimes = served.lifetimes;
+    // Seconds since the old login.
+    let mut since_login = RESTART_SECONDS;
+
+    // The new page loads and asks /refresh for an access token: it has no
+    // refresh cookie yet.
+    let page_load = app.visitor().send(&Call::post("/refresh")).await.status;
+    let bearer = Call::get("/me").bearer(&old.access);
+    let old_access = app.visitor().send(&bearer).await.status;
+    let in_body = Mechanism::Jwt.refresh_call(&old.refresh);
+    let refresh_in_body = app.visitor().send(&in_body).await.status;
+
+    // Alice logs in again through the new page: what "Your logins" lists.
+    let mut alice = app.logged_in("alice", "wonderland-42").await;
+    let listed_now = logins(&alice).await;
+
+    // The thief sends the copied refresh token as the cookie the hybrid
+    // reads: any client can send any Cookie header.
+    let mut thief = app.visitor_from("127.0.0.2");
+    thief.credential = Some(Credential::Bearer {
+        access: old.access.clone(),
+        refresh: old.refresh.clone(),
+    });
+    let refresh_as_cookie = thief.refresh().await.status;
+
+    // One idle limit after the old login: alice's page refreshes (her own
+    // login is younger) and lists her logins again.
+    clock.advance(Duration::from_secs(lifetimes.refresh_idle - since_login));
+    since_login = lifetimes.refresh_idle;
+    assert_eq!(alice.refresh().await.status, 200);
+    let listed_later = logins(&alice).await;
+
+    let renewed = if refresh_as_cookie == 200 {
+        // The thief renews a minute inside every idle limit, to the end.
+        let step = lifetimes.refresh_idle - 60;
+        let mut renewals = 1;
+        while since_login + step < lifetimes.refresh {
+            assert_eq!(thief.refresh().await.status, 200, "at {since_login} s");
+            assert_eq!(thief.get("/me").await.status, 200);
+            renewals += 1;
+            clock.advance(Duration::from_secs(step));
+            since_login += step;
+        }
+        assert_eq!(thief.refresh().await.status, 200, "at {since_login} s");
+        renewals += 1;
+        let last = since_login;
+        clock.advance(Duration::from_secs(
+            lifetimes.refresh + jwt::tokens::LEEWAY_SECONDS - since_login,
+        ));
+        assert_eq!(thief.refresh().await.status, 401, "past the login's end");
+        Some((renewals, last))
+    } else {
+        None
+    };
+    Some(AfterTheSwitch {
+        page_load,
+        old_access,
+        refresh_in_body,
+        refresh_as_cookie,
+        listed: (listed_now, listed_later),
+        renewed,
+    })
+}
+
+/// How many logins `GET /me/logins` lists for this visitor's account.
+async fn logins(visitor: &crate::support::Visitor) -> usize {
+    let answer = visitor.get("/me/logins").await;
+    assert_eq!(answer.status, 200);
+    answer.body.as_array().map_or(0, Vec::len)
+}
+
+/// The switch, twice from the same start: alice logged in under step 0's
+/// command, and a script copied her tokens from localStorage; then the
+/// server restarts on the same Redis with the hybrid, keeping the secret
+/// and with a new one. Kept, the old access token works until it expires
+/// and the old refresh token, sent as the hybrid's cookie, renews the
+/// login from anywhere to its seventh day; with a new secret, both are
+/// refused at once. A refresh token in a body is refused either way: the
+/// hybrid reads the cookie only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_switch_old_tokens_work_with_the_old_secret_and_not_with_a_new_one() {
+    let steps = steps();
+    let (new_secret, new_words) = &steps.new_secret;
+    assert_eq!(
+        flag(&steps.same_secret, "--jwt-secret-file"),
+        flag(&steps.before.1, "--jwt-secret-file"),
+        "the tempting switch keeps step 0's secret"
+    );
+    assert_ne!(
+        flag(new_words, "--jwt-secret-file"),
+        Some(steps.before.0.as_str())
+    );
+    assert_eq!(
+        flag(new_words, "--jwt-secret-file"),
+        Some(new_secret.as_str())
+    );
+    let Some(kept) = switch_to(&steps.same_secret, None).await else {
+        return;
+    };
+    let Some(new) = switch_to(new_words, Some(new_secret)).await else {
+        return;
+    };
+
+    // Either way, the new page finds no cookie and alice logs in again,
+    // and a refresh token in a body is not read.
+    for column in [&kept, &new] {
+        assert_eq!(column.page_load, 401);
+        assert_eq!(column.refresh_in_body, 401);
+    }
+    // The same secret: what was copied before the switch still works.
+    assert_eq!(kept.old_access, 200);
+    assert_eq!(kept.refresh_as_cookie, 200);
+    let (renewals, last) = kept.renewed.expect("renewed");
+    assert!(last > 6 * 86_400, "{last}");
+    // Listed, and kept alive by the thief's refreshes.
+    assert_eq!(kept.listed, (2, 2));
+    // A new secret: nothing copied before the switch works.
+    assert_eq!(new.old_access, 401);
+    assert_eq!(new.refresh_as_cookie, 401);
+    assert!(new.renewed.is_none());
+    // The dead login is listed until its idle limit passes.
+    assert_eq!(new.listed, (2, 1));
+
+    let days = |seconds: u64| {
+        format!(
+            "{} days {} h {} min",
+            seconds / 86_400,
+            seconds % 86_400 / 3600,
+            seconds % 3600 / 60
+        )
+    };
+    let row = |what: &str, kept: String, new: String| format!("{what:<52} {kept:<35} {new}\n");
+    let mut text = command_lines("step 0: ", &steps.before.1);
+    text.push_str(&format!(
+        "# alice logs in, and a script copies both her tokens from localStorage.\n\
+         # {RESTART_SECONDS} s later the server restarts on the same Redis, as\n",
+    ));
+    text.push_str(&command_lines("kept:   ", &steps.same_secret));
+    text.push_str(&command_lines("new:    ", new_words));
+    text.push_str(&row("tried after the restart", "kept".into(), "new".into()));
+    for (what, kept, new) in [
+        (
+            "her page loads: POST /refresh, no cookie yet",
+            kept.page_load,
+            new.page_load,
+        ),
+        (
+            "the copied access token: GET /me",
+            kept.old_access,
+            new.old_access,
+        ),
+        (
+            "the copied refresh token in a JSON body",
+            kept.refresh_in_body,
+            new.refresh_in_body,
+        ),
+        (
+            "the copied refresh token sent as the refresh cookie",
+            kept.refresh_as_cookie,
+            new.refresh_as_cookie,
+        ),
+    ] {
+        text.push_str(&row(what, kept.to_string(), new.to_string()));
+    }
+    text.push_str(&row(
+        "  renewed that way from elsewhere, until",
+        format!("{} ({renewals} renewals)", days(last)),
+        "-".into(),
+    ));
+    text.push_str(&row(
+        "her logins listed once she logs in again",
+        kept.listed.0.to_string(),
+        new.listed.0.to_string(),
+    ));
+    text.push_str(&row(
+        "  one idle limit after the old login",
+        format!("{} (the thief refreshed)", kept.listed.1),
+        new.listed.1.to_string(),
+    ));
+    check_golden("migration/switch.txt", &text);
+}
+
+// ---------------------------------------------------------------- the client
+
+/// What the old page kept in localStorage, as it wrote it.
+fn old_page_storage(old: &OldLogin) -> String {
+    json!({ "access": old.access, "refresh": old.refresh }).to_string()
+}
+
+/// Whether the page's localStorage still holds the old mode's tokens.
+async fn leftover(browser: &mut Browser) -> Value {
+    browser.eval("localStorage.getItem('cafe-tokens')").await
+}
+
+/// The new client under the last command: a browser that ran the old page
+/// still holds its tokens in localStorage. Loaded under the hybrid, the
+/// page removes them (ASVS 5.0 14.3.1) and never sends them: whether the
+/// browser has no refresh cookie yet (alice is asked to log in) or has one
+/// already (she is logged in by it). Under sessions, too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_page_removes_the_tokens_the_old_one_left_in_local_storage() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let Some(mut browser) = Browser::start().await else {
+        return;
+    };
+    let steps = steps();
+    let folder = Folder::new();
+    let (old, clock) = alice_logged_in_before_the_switch(&folder, &steps, &redis).await;
+    let (new_secret, after) = &steps.new_secret;
+    folder.new_secret(new_secret);
+    let (app, _) = serve(&folder, after, &redis, &clock).await;
+    let stored = old_page_storage(&old);
+    let plant = format!(
+        "localStorage.setItem('cafe-tokens', {}); true",
+        json!(stored)
+    );
+
+    // No refresh cookie yet: the page asks alice to log in, and the old
+    // tokens are gone.
+    browser.open(&app).await;
+    browser.eval(&plant).await;
+    browser.open(&app).await;
+    browser
+        .wait_for("!document.getElementById('login').hidden")
+        .await;
+    assert_eq!(
+        leftover(&mut browser).await,
+        Value::Null,
+        "no refresh cookie"
+    );
+
+    // Logged in under the hybrid (the cookie set), with the old tokens put
+    // back, as another tab still running the old page would: the next
+    // load refreshes with the cookie and still removes them.
+    log_in_through_the_page(&mut browser).await;
+    browser.eval(&plant).await;
+    browser.open(&app).await;
+    browser
+        .wait_for("document.getElementById('who').textContent === 'alice'")
+        .await;
+    assert_eq!(
+        leftover(&mut browser).await,
+        Value::Null,
+        "logged in by the cookie"
+    );
+
+    // The same for a page served with sessions.
+    let sessions = crate::support::spawn_app(Mode::Sessions).await;
+    browser.open(&sessions).await;
+    browser.eval(&plant).await;
+    browser.open(&sessions).await;
+    assert_eq!(leftover(&mut browser).await, Value::Null, "sessions");
+}
