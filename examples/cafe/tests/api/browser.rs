@@ -6,6 +6,7 @@ use crate::support::{Mode, TestApp, spawn_app};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+mod cross_site;
 mod devtools;
 mod logins;
 pub use devtools::Browser;

@@ -45,6 +45,23 @@ fn chromium() -> Option<&'static str> {
 impl Browser {
     /// Starts Chromium, or `None` when `SKIP_BROWSER_TESTS` is set.
     pub async fn start() -> Option<Browser> {
+        Browser::start_with_preferences(None).await
+    }
+
+    /// Starts Chromium with third-party cookies allowed or blocked, as the
+    /// user's own setting "Block third-party cookies" does: the profile's
+    /// `profile.cookie_controls_mode` preference, 0 to allow, 1 to block.
+    /// Set either way explicitly, because which one a fresh profile gets
+    /// depends on the browser and its version.
+    pub async fn start_with_third_party_cookies(allowed: bool) -> Option<Browser> {
+        let mode = if allowed { 0 } else { 1 };
+        let preferences = json!({ "profile": { "cookie_controls_mode": mode } });
+        Browser::start_with_preferences(Some(preferences)).await
+    }
+
+    /// Starts Chromium on a fresh profile whose `Default/Preferences` file
+    /// holds `preferences`, if any.
+    async fn start_with_preferences(preferences: Option<Value>) -> Option<Browser> {
         if std::env::var_os("SKIP_BROWSER_TESTS").is_some() {
             eprintln!("SKIP_BROWSER_TESTS is set: skipping a browser test");
             return None;
@@ -59,6 +76,11 @@ impl Browser {
             crate::support::unique_number()
         ));
         std::fs::create_dir_all(&profile).unwrap();
+        if let Some(preferences) = preferences {
+            let default = profile.join("Default");
+            std::fs::create_dir_all(&default).unwrap();
+            std::fs::write(default.join("Preferences"), preferences.to_string()).unwrap();
+        }
         let child = Command::new(program)
             .args([
                 "--headless",
