@@ -88,8 +88,10 @@ where
                 let user = format!("user-{n}");
                 match what.as_str() {
                     "sessions" => {
-                        let key = SessionId::generate().expect("random bytes").key();
-                        sessions.create(key, record(n), TTL).await.expect("stored");
+                        let record = record(n);
+                        let shard = sessions.shard_for(&record.user);
+                        let key = SessionId::generate_in(shard).expect("random bytes").key();
+                        sessions.create(key, record, TTL).await.expect("stored");
                     }
                     "families" => {
                         let sid = format!("{n:022}");
@@ -102,7 +104,10 @@ where
                     _ => {
                         // An entry names an ended login by its sid.
                         let sid = format!("{n:022}");
-                        tokens.deny(&sid, NOW + 905, NOW).await.expect("stored");
+                        tokens
+                            .deny(&user, &sid, NOW + 905, NOW)
+                            .await
+                            .expect("stored");
                     }
                 }
             }

@@ -234,6 +234,7 @@ pub fn session_state(config: Config) -> AppState<SessionMechanism> {
     let sessions = Sessions::new(config.stores.sessions.clone(), config.session_timeouts);
     AppState {
         mechanism: SessionMechanism::new(sessions, config.stores.accounts.clone())
+            .with_check(config.stores.session_check.clone())
             .with_cookie_sites(config.cross_site_origins.cookie_sites()),
         stores: config.stores,
         passwords: config.passwords,

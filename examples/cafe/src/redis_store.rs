@@ -14,6 +14,11 @@
 //! kept small and bounded (the `logins` module, below). One user holds at
 //! most [`MAX_LIVE_LOGINS_PER_USER`] logins at once.
 //!
+//! What an authenticated request reads is in its user's hash slot, so that
+//! it is one command: a session beside the account and the index (one
+//! script, `session_store.rs`), a denylist entry beside the token version
+//! (one `MGET`).
+//!
 //! A command that fails because the connection dropped (Redis restarted, a
 //! network blip) is sent once more on a fresh connection before the request
 //! fails with 503. Every step is written so that running it twice does what
@@ -26,8 +31,8 @@ use cafe::store::{AccountStore, OrderStore, StoreError, ThrottleStore};
 use cafe::throttle::{Attempt, CountedAttempt, Limit, PastTheLimit};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::revocation::{
-    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation, RotationRefusal,
-    TokenVersionStore,
+    BothChecksStore, DenylistStore, Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation,
+    RotationRefusal, TokenVersionStore,
 };
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
@@ -251,6 +256,7 @@ fn ttl_millis(ttl: Duration) -> u64 {
 // their own; the refresh families, denylist and token versions follow.
 mod app;
 mod session_store;
+pub use session_store::{TOUCH_EVERY, shard_of_user};
 
 // ------------------------------------------------------------------ tokens
 
@@ -501,22 +507,46 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
     }
 }
 
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
+    /// A denylist entry's key: in its user's hash slot, beside the user's
+    /// token version, so that one `MGET` reads both.
+    fn deny_key(&self, user: &str, sid: &str) -> String {
+        format!("{}:{sid}", self.key("deny", user))
+    }
+}
+
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> DenylistStore for RedisStore<C> {
-    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), StoreError> {
+    async fn deny(&self, user: &str, sid: &str, until: u64, now: u64) -> Result<(), StoreError> {
         // The entry says when it ends, and Redis forgets it about then: the
         // TTL is relative, so a test clock and Redis's clock need not agree.
         // `SET … EX` writes value and TTL as one command; twice is once.
         let ttl = seconds_until(until, now).unsigned_abs();
-        let entry = &self.key("deny", sid);
+        let entry = &self.deny_key(user, sid);
         retried(|| async move { self.connection().set_ex(entry, until, ttl).await }).await
     }
 
-    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, StoreError> {
-        let entry = &self.key("deny", sid);
+    async fn is_denied(&self, user: &str, sid: &str, now: u64) -> Result<bool, StoreError> {
+        let entry = &self.deny_key(user, sid);
         let until: Option<u64> =
             retried(|| async move { self.connection().get(entry).await }).await?;
         Ok(until.is_some_and(|until| until > now))
+    }
+}
+
+#[async_trait]
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> BothChecksStore for RedisStore<C> {
+    async fn denied_and_version(
+        &self,
+        user: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<(bool, u64), StoreError> {
+        // One command, two keys of one slot: `MGET` reads both at once.
+        let keys = &[self.deny_key(user, sid), self.key("version", user)];
+        let (until, version): (Option<u64>, Option<u64>) =
+            retried(|| async move { self.connection().mget(keys).await }).await?;
+        Ok((until.is_some_and(|until| until > now), version.unwrap_or(0)))
     }
 }
 

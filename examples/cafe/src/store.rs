@@ -9,9 +9,9 @@ use cafe::orders::Order;
 use cafe::throttle::{Attempt, CountedAttempt, KNOWN_CLIENTS_PER_ACCOUNT, Limit, reserve};
 use cafe::users::{Account, DEMO_USERS, Profile, Role};
 use jwt::TokenStores;
-use jwt::revocation::{DenylistStore, RefreshFamilyStore, TokenVersionStore};
-use sessions::SessionStore;
+use jwt::revocation::{BothChecksStore, DenylistStore, RefreshFamilyStore, TokenVersionStore};
 pub use sessions::StoreError;
+use sessions::{SessionKey, SessionStore, Timeouts};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -24,6 +24,11 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn insert(&self, account: Account) -> Result<(), StoreError>;
     /// The account called `name`, with its password hash.
     async fn account(&self, name: &str) -> Result<Option<Account>, StoreError>;
+    /// The role of `name` now, without the password hash: what a request
+    /// needs. `None` if there is no such account.
+    async fn role(&self, name: &str) -> Result<Option<Role>, StoreError> {
+        Ok(self.account(name).await?.map(|account| account.role))
+    }
     /// Gives `name` a new role; `None` if there is no such account.
     async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError>;
     /// Replaces `name`'s password hash with `new_hash` if it is still
@@ -85,6 +90,34 @@ pub trait ThrottleStore: Send + Sync + 'static {
 }
 // ANCHOR_END: traits
 
+/// A session as one authenticated request needs it, from
+/// [`SessionCheck::check`]: whose it is, which login, and the user's role
+/// now. Never the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedSession {
+    /// The account name.
+    pub user: String,
+    /// The login's public id.
+    pub login_id: String,
+    /// The account's role at this request; `None` if the account is gone.
+    pub role: Option<Role>,
+}
+
+/// An authenticated request's whole lookup in sessions mode, in one step
+/// where the store can do it (Redis: one script on one hash slot): the
+/// session judged by `timeouts` at `now`, touched if it is active, ended if
+/// it has expired, and its user's current role read in the same step.
+#[async_trait]
+pub trait SessionCheck: Send + Sync + 'static {
+    /// The session under `key`, if it is active at `now`.
+    async fn check(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        timeouts: Timeouts,
+    ) -> Result<Option<CheckedSession>, StoreError>;
+}
+
 /// Where the app keeps all its state.
 #[derive(Clone)]
 pub struct Stores {
@@ -98,6 +131,10 @@ pub struct Stores {
     pub orders: Arc<dyn OrderStore>,
     /// Login attempts.
     pub throttle: Arc<dyn ThrottleStore>,
+    /// A session request's lookups in one step, where the store that keeps
+    /// `sessions` and `accounts` can (Redis); `None`: the session, then the
+    /// account. Set it only to the store `sessions` and `accounts` are.
+    pub session_check: Option<Arc<dyn SessionCheck>>,
 }
 
 impl Stores {
@@ -110,26 +147,34 @@ impl Stores {
             accounts: Arc::new(MemoryAccounts::with_demo_users()),
             orders: Arc::new(MemoryOrders::default()),
             throttle: Arc::new(MemoryThrottle::default()),
+            session_check: None,
         }
     }
 
     /// Everything in one store that implements every trait, for example
-    /// one connection to a shared store.
+    /// one connection to a shared store, with each request's lookups in one
+    /// step.
     pub fn all_in<S>(store: Arc<S>) -> Stores
     where
         S: SessionStore
+            + SessionCheck
             + RefreshFamilyStore
             + DenylistStore
             + TokenVersionStore
+            + BothChecksStore
             + AccountStore
             + OrderStore
             + ThrottleStore,
     {
         Stores {
             sessions: store.clone(),
-            tokens: TokenStores::all_in(store.clone()),
+            tokens: TokenStores {
+                both: Some(store.clone()),
+                ..TokenStores::all_in(store.clone())
+            },
             accounts: store.clone(),
             orders: store.clone(),
+            session_check: Some(store.clone()),
             throttle: store,
         }
     }
@@ -176,6 +221,11 @@ impl AccountStore for MemoryAccounts {
 
     async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
         Ok(self.read().get(name).cloned())
+    }
+
+    async fn role(&self, name: &str) -> Result<Option<Role>, StoreError> {
+        // The role alone: no copy of the account and its hash.
+        Ok(self.read().get(name).map(|account| account.role))
     }
 
     async fn set_role(&self, name: &str, role: Role) -> Result<Option<Profile>, StoreError> {

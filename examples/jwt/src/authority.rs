@@ -4,8 +4,8 @@
 use jsonwebtoken::jwk::JwkSet;
 use jwt::keys::{KeyRing, SigningKey};
 use jwt::revocation::{
-    DenylistStore, Device, FamilyRecord, MemoryTokenStore, RefreshFamilyStore, Rotation,
-    RotationRefusal, StoreError, TokenVersionStore,
+    BothChecksStore, DenylistStore, Device, FamilyRecord, MemoryTokenStore, RefreshFamilyStore,
+    Rotation, RotationRefusal, StoreError, TokenVersionStore,
 };
 use jwt::tokens::{
     AccessClaims, ISSUER, LEEWAY_SECONDS, RefreshClaims, TokenError, TokenKind, random_id, sign,
@@ -83,6 +83,10 @@ pub struct TokenStores {
     pub denylist: Arc<dyn DenylistStore>,
     /// Per-user token versions.
     pub versions: Arc<dyn TokenVersionStore>,
+    /// Both request-time checks in one step, where the store keeps a
+    /// user's denylist entries beside their version (Redis); `None`: one
+    /// lookup each. Set it only to the store `denylist` and `versions` are.
+    pub both: Option<Arc<dyn BothChecksStore>>,
 }
 
 impl TokenStores {
@@ -96,6 +100,7 @@ impl TokenStores {
             families: store.clone(),
             denylist: store.clone(),
             versions: store,
+            both: None,
         }
     }
 
@@ -366,9 +371,22 @@ impl TokenAuthority {
     pub async fn authenticate(&self, token: &str, now: u64) -> Result<AccessClaims, AccessRefusal> {
         let claims: AccessClaims =
             verify(&self.keys(), TokenKind::Access, token, now).map_err(AccessRefusal::Invalid)?;
+        if let (true, true, Some(both)) = (
+            self.checks.denylist,
+            self.checks.token_version,
+            &self.stores.both,
+        ) {
+            // Both checks, one lookup: the two answers are of one moment.
+            return match both.denied_and_version(&claims.sub, &claims.sid, now).await {
+                Ok((true, _)) => Err(AccessRefusal::LoggedOut),
+                Ok((false, current)) if current == claims.ver => Ok(claims),
+                Ok(_) => Err(AccessRefusal::Outdated),
+                Err(error) => Err(AccessRefusal::Unavailable(error)),
+            };
+        }
         if self.checks.denylist {
             let denylist = &self.stores.denylist;
-            match denylist.is_denied(&claims.sid, now).await {
+            match denylist.is_denied(&claims.sub, &claims.sid, now).await {
                 Ok(false) => {}
                 Ok(true) => return Err(AccessRefusal::LoggedOut),
                 Err(error) => return Err(AccessRefusal::Unavailable(error)),
@@ -411,12 +429,12 @@ impl TokenAuthority {
             Standing::Active { role } => role,
             Standing::Banned => {
                 families.revoke(&claims.sid).await?;
-                self.deny_login(&claims.sid, now).await?;
+                self.deny_login(&claims.sub, &claims.sid, now).await?;
                 return Err(RefreshRefusal::Banned);
             }
             Standing::Gone => {
                 families.revoke(&claims.sid).await?;
-                self.deny_login(&claims.sid, now).await?;
+                self.deny_login(&claims.sub, &claims.sid, now).await?;
                 return Err(RefreshRefusal::Gone);
             }
         };
@@ -435,7 +453,7 @@ impl TokenAuthority {
                 if self.checks.token_version {
                     self.stores.versions.bump(&claims.sub).await?;
                 }
-                self.deny_login(&claims.sid, now).await?;
+                self.deny_login(&claims.sub, &claims.sid, now).await?;
                 return Err(RefreshRefusal::Rotation(RotationRefusal::Reused));
             }
             Rotation::Refused(why) => return Err(RefreshRefusal::Rotation(why)),
@@ -462,7 +480,8 @@ impl TokenAuthority {
         self.stores.families.revoke(&claims.sid).await?;
         // The presented token's own end counts too: one issued by a server
         // that gave longer lifetimes than this one is refused to its end.
-        self.deny_until(&claims.sid, now, claims.exp).await
+        self.deny_until(&claims.sub, &claims.sid, now, claims.exp)
+            .await
     }
 
     /// When the denylist is checked, refuses every access token of login
@@ -471,19 +490,28 @@ impl TokenAuthority {
     /// runs, so no token is issued to it after `now`, and each one issued
     /// expires by `now` plus the access lifetime; the verifier's leeway is
     /// added, since it takes a token that long past its `exp`.
-    async fn deny_login(&self, sid: &str, now: u64) -> Result<(), StoreError> {
-        self.deny_until(sid, now, 0).await
+    async fn deny_login(&self, user: &str, sid: &str, now: u64) -> Result<(), StoreError> {
+        self.deny_until(user, sid, now, 0).await
     }
 
     /// [`Self::deny_login`], and at least until a token expiring at
     /// `known_exp` (plus the leeway) would be refused anyway.
-    async fn deny_until(&self, sid: &str, now: u64, known_exp: u64) -> Result<(), StoreError> {
+    async fn deny_until(
+        &self,
+        user: &str,
+        sid: &str,
+        now: u64,
+        known_exp: u64,
+    ) -> Result<(), StoreError> {
         if !self.checks.denylist {
             return Ok(());
         }
         let newest_exp = now.saturating_add(self.lifetimes.access).max(known_exp);
         let refused_anyway_at = newest_exp.saturating_add(LEEWAY_SECONDS);
-        self.stores.denylist.deny(sid, refused_anyway_at, now).await
+        self.stores
+            .denylist
+            .deny(user, sid, refused_anyway_at, now)
+            .await
     }
 
     /// Logout with the token as presented. A genuine token that has already
@@ -514,7 +542,7 @@ impl TokenAuthority {
             return Ok(false);
         };
         self.stores.families.revoke(&claims.sid).await?;
-        self.deny_login(&claims.sid, now).await?;
+        self.deny_login(&claims.sub, &claims.sid, now).await?;
         Ok(true)
     }
     // ANCHOR_END: log_out
@@ -532,13 +560,13 @@ impl TokenAuthority {
         let mut denied = Vec::new();
         if self.checks.denylist {
             for family in self.stores.families.list_for_user(user).await? {
-                self.deny_login(&family.sid, now).await?;
+                self.deny_login(user, &family.sid, now).await?;
                 denied.push(family.sid);
             }
         }
         let revoked = self.stores.families.revoke_all_for(user).await?;
         for sid in revoked.sids.iter().filter(|sid| !denied.contains(sid)) {
-            self.deny_login(sid, now).await?;
+            self.deny_login(user, sid, now).await?;
         }
         Ok(revoked.ended)
     }
@@ -583,7 +611,7 @@ impl TokenAuthority {
         };
         // Denied before it is revoked: should the denial fail, nothing has
         // changed, and the user's retry finds the login again.
-        self.deny_login(sid, now).await?;
+        self.deny_login(user, sid, now).await?;
         // Ended and read in one step: a refresh that came in meanwhile is in
         // the answer's renewal time, and none can come after.
         let ended = self.stores.families.end(user, sid).await?;

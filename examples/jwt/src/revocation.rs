@@ -112,16 +112,17 @@ pub struct RevokedAll {
 /// Logins whose access tokens are refused before they expire: logged
 /// out, ended from another device, or ended with every login of their user.
 /// Keyed by the login's `sid`, which every access token of the login
-/// carries, so one entry refuses them all.
+/// carries, so one entry refuses them all; filed under its user too, so
+/// that a store may keep it beside the user's token version.
 #[async_trait]
 pub trait DenylistStore: Send + Sync + 'static {
-    /// Refuses login `sid`'s access tokens until `until` (NumericDate), after
-    /// which every one of them is refused anyway and the entry may be
-    /// forgotten.
-    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), StoreError>;
+    /// Refuses the access tokens of `user`'s login `sid` until `until`
+    /// (NumericDate), after which every one of them is refused anyway and
+    /// the entry may be forgotten.
+    async fn deny(&self, user: &str, sid: &str, until: u64, now: u64) -> Result<(), StoreError>;
 
-    /// Whether login `sid` is denied at `now`.
-    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, StoreError>;
+    /// Whether `user`'s login `sid` is denied at `now`.
+    async fn is_denied(&self, user: &str, sid: &str, now: u64) -> Result<bool, StoreError>;
 }
 
 /// A counter per user, bumped when their role changes or they are logged out
@@ -133,6 +134,21 @@ pub trait TokenVersionStore: Send + Sync + 'static {
 
     /// Makes every token issued to `user` so far stale; returns the new version.
     async fn bump(&self, user: &str) -> Result<u64, StoreError>;
+}
+
+/// Both request-time checks in one step, for a store that keeps a user's
+/// denylist entries beside their token version (Redis: one `MGET` of two
+/// keys in the user's hash slot).
+#[async_trait]
+pub trait BothChecksStore: Send + Sync + 'static {
+    /// Whether `user`'s login `sid` is denied at `now`, and `user`'s
+    /// current token version, read together.
+    async fn denied_and_version(
+        &self,
+        user: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<(bool, u64), StoreError>;
 }
 // ANCHOR_END: stores
 
@@ -453,14 +469,14 @@ impl RefreshFamilyStore for MemoryTokenStore {
 
 #[async_trait]
 impl DenylistStore for MemoryTokenStore {
-    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), StoreError> {
+    async fn deny(&self, _user: &str, sid: &str, until: u64, now: u64) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.sweep(now);
         state.denylist.insert(sid.to_owned(), until);
         Ok(())
     }
 
-    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, StoreError> {
+    async fn is_denied(&self, _user: &str, sid: &str, now: u64) -> Result<bool, StoreError> {
         Ok(self
             .lock()
             .denylist

@@ -13,7 +13,10 @@ pub const SESSION_ID_BYTES: usize = 32;
 /// The operating system could not give us random bytes.
 pub type RandomError = getrandom::Error;
 
-/// A session ID as it travels in the cookie: base64url, no padding.
+/// A session ID as it travels in the cookie: base64url, no padding. With a
+/// store that files each user's sessions together (Redis: see
+/// [`SessionStore::shard_for`](sessions::SessionStore::shard_for)), a dot
+/// and the number of that shard follow; they are not secret, and not hashed.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SessionId(String);
 
@@ -29,6 +32,16 @@ impl SessionId {
     }
     // ANCHOR_END: generate
 
+    /// A fresh ID, followed by `.shard` when the store files the session
+    /// in one: the same 256 random bits either way.
+    pub fn generate_in(shard: Option<u32>) -> Result<SessionId, RandomError> {
+        let id = SessionId::generate()?;
+        Ok(match shard {
+            Some(shard) => SessionId(format!("{}.{shard}", id.0)),
+            None => id,
+        })
+    }
+
     /// The ID as it is written into the cookie.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -36,10 +49,21 @@ impl SessionId {
 
     // ANCHOR: parse
     /// Accepts a presented ID only if it has exactly the shape we issue:
-    /// 43 base64url characters. Anything else is not worth a store lookup.
+    /// 43 base64url characters (then, for a store with shards, a dot and a
+    /// shard number written as we write it). Anything else is not worth a
+    /// store lookup.
     pub fn parse(presented: &str) -> Option<SessionId> {
-        let decoded = URL_SAFE_NO_PAD.decode(presented).ok()?;
-        (decoded.len() == SESSION_ID_BYTES && presented.len() == 43)
+        let (random, shard) = match presented.split_once('.') {
+            Some((random, shard)) => (random, Some(shard)),
+            None => (presented, None),
+        };
+        let decoded = URL_SAFE_NO_PAD.decode(random).ok()?;
+        let shard_as_issued = shard.is_none_or(|shard| {
+            shard
+                .parse::<u32>()
+                .is_ok_and(|number| number.to_string() == shard)
+        });
+        (decoded.len() == SESSION_ID_BYTES && random.len() == 43 && shard_as_issued)
             .then(|| SessionId(presented.to_owned()))
     }
     // ANCHOR_END: parse
@@ -52,25 +76,42 @@ impl SessionId {
     /// fast, unsalted hash is enough because the ID has 256 bits of entropy:
     /// there is no dictionary of likely IDs to try, unlike passwords.
     pub fn key(&self) -> SessionKey {
-        SessionKey(Sha256::digest(self.0.as_bytes()).into())
+        let (random, shard) = match self.0.split_once('.') {
+            Some((random, shard)) => (random, shard.parse().ok()),
+            None => (self.0.as_str(), None),
+        };
+        SessionKey {
+            hash: Sha256::digest(random.as_bytes()).into(),
+            shard,
+        }
     }
     // ANCHOR_END: key
 }
 
-/// The SHA-256 of a session ID: what the server stores, never the ID itself.
+/// The SHA-256 of a session ID: what the server stores, never the ID
+/// itself; and the shard the ID names, if any.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionKey(pub(crate) [u8; 32]);
+pub struct SessionKey {
+    pub(crate) hash: [u8; 32],
+    pub(crate) shard: Option<u32>,
+}
 
 impl SessionKey {
-    /// Lower-case hex, as the "where the data lives" chapter prints it.
+    /// The hash in lower-case hex, as the "where the data lives" chapter
+    /// prints it.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+        self.hash.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// The shard the ID names, for a store that files sessions in shards.
+    pub fn shard(&self) -> Option<u32> {
+        self.shard
     }
 }
 
 impl std::fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionKey({})", self.to_hex())
+        write!(f, "SessionKey({}, {:?})", self.to_hex(), self.shard)
     }
 }
 

@@ -74,7 +74,8 @@ impl Sessions {
         device: Device,
         now: SystemTime,
     ) -> Result<(SessionId, SessionRecord), SessionError> {
-        let id = SessionId::generate().map_err(SessionError::Random)?;
+        let shard = self.store.shard_for(user);
+        let id = SessionId::generate_in(shard).map_err(SessionError::Random)?;
         let record = SessionRecord {
             user: user.to_owned(),
             created_at: now,

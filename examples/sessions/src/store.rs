@@ -77,6 +77,17 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         user: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError>;
+
+    /// The shard a new session of `user` is filed in, for a store that
+    /// keeps each user's state together (Redis: the hash slot of the user's
+    /// keys, so that one script reaches the session and the account at
+    /// once). The session ID names it ([`SessionId::generate_in`]). None by
+    /// default.
+    ///
+    /// [`SessionId::generate_in`]: sessions::SessionId::generate_in
+    fn shard_for(&self, _user: &str) -> Option<u32> {
+        None
+    }
 }
 // ANCHOR_END: trait
 

@@ -10,7 +10,7 @@ use cafe::auth::{
 use cafe::clock::unix_seconds;
 use cafe::cross_site::CookieSites;
 use cafe::error::ApiError;
-use cafe::store::AccountStore;
+use cafe::store::{AccountStore, CheckedSession, SessionCheck};
 use cafe::users::Profile;
 use sessions::Sessions;
 use sessions::cookie::{login_cookie, logout_cookie, presented_id};
@@ -27,6 +27,8 @@ pub struct SessionMechanism {
     sessions: Sessions,
     /// Read on every request: a session carries no role.
     accounts: Arc<dyn AccountStore>,
+    /// The session and the role in one step, where the store can.
+    check: Option<Arc<dyn SessionCheck>>,
     /// The café's own pages only, unless `--cross-site-origin` names others.
     cookie_sites: CookieSites,
 }
@@ -37,8 +39,15 @@ impl SessionMechanism {
         SessionMechanism {
             sessions,
             accounts,
+            check: None,
             cookie_sites: CookieSites::SameSiteOnly,
         }
+    }
+
+    /// The same, with each request's lookups made in one step by `check`
+    /// (the store that keeps the sessions and the accounts), if any.
+    pub fn with_check(self, check: Option<Arc<dyn SessionCheck>>) -> SessionMechanism {
+        SessionMechanism { check, ..self }
     }
 
     /// The same, with its cookie set for `sites`.
@@ -68,6 +77,24 @@ impl Mechanism for SessionMechanism {
         now: SystemTime,
     ) -> Result<Authenticated, AuthFailure> {
         let id = presented_id(request).ok_or(AuthFailure::Missing)?;
+        if let Some(check) = &self.check {
+            // The same steps, taken by the store in one (Redis: a script).
+            let timeouts = self.sessions.timeouts();
+            return match check.check(&id.key(), now, timeouts).await {
+                Ok(Some(CheckedSession {
+                    user,
+                    login_id,
+                    role: Some(role),
+                })) => Ok(Authenticated {
+                    name: user,
+                    role,
+                    source: RoleSource::Account,
+                    login: login_id,
+                }),
+                Ok(_) => Err(AuthFailure::Invalid),
+                Err(_) => Err(AuthFailure::Unavailable),
+            };
+        }
         let record = match self.sessions.resume(&id, now).await {
             Ok(Some(record)) => record,
             Ok(None) => return Err(AuthFailure::Invalid),
@@ -75,10 +102,10 @@ impl Mechanism for SessionMechanism {
         };
         // The session carries no role: the current one is read from the
         // account, and an account deleted since the login is nobody.
-        match self.accounts.account(&record.user).await {
-            Ok(Some(account)) => Ok(Authenticated {
-                name: account.name,
-                role: account.role,
+        match self.accounts.role(&record.user).await {
+            Ok(Some(role)) => Ok(Authenticated {
+                name: record.user,
+                role,
                 source: RoleSource::Account,
                 login: record.login_id,
             }),

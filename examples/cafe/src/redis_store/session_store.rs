@@ -1,7 +1,71 @@
 //! Sessions on Redis: one hash per session, its TTL the idle timeout, and
 //! each user's index of sessions (see `logins`).
+//!
+//! A session is filed in its user's hash slot: `session:{<shard>}<hash>`,
+//! where the shard is a number Redis files in the same slot as the user's
+//! own keys (`account:{alice}`, `user-sessions:{alice}`), and the session ID
+//! carries it after a dot. So one script reaches the session, the account's
+//! role and the index at once, on one node of a cluster too. The shard names
+//! one of 16,384 slots, which thousands of names share: it tells a reader of
+//! the cookie next to nothing, and the ID's 256 random bits are unchanged.
 
 use super::*;
+use cafe::store::{CheckedSession, SessionCheck};
+use redis::cluster_routing::Slot;
+use sessions::Timeouts;
+use std::sync::LazyLock;
+
+/// How far behind a request the stored "last seen" may be before a request
+/// writes it: one second. A busier session costs one write a second, not
+/// one per request; its idle deadline is early by less than a second, and
+/// never late.
+pub const TOUCH_EVERY: Duration = Duration::from_secs(1);
+
+/// For each of the 16,384 hash slots, the smallest number whose decimal
+/// string Redis files there (found by counting up, once: the redis crate's
+/// own slot function, CRC16 of the hash tag).
+static SHARDS: LazyLock<HashMap<Slot, u32>> = LazyLock::new(|| {
+    let mut shards = HashMap::new();
+    for number in 0u32.. {
+        shards
+            .entry(Slot::for_key(number.to_string()))
+            .or_insert(number);
+        if shards.len() == 16_384 {
+            break;
+        }
+    }
+    shards
+});
+
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
+    /// The key of the session `key` names, in the shard its ID carries;
+    /// `None` for an ID without one (it was never filed here).
+    fn session_key(&self, key: &SessionKey) -> Option<String> {
+        Some(self.session_in(key.shard()?, &key.to_hex()))
+    }
+
+    /// The key of the session whose hash is `hex`, in `shard`.
+    fn session_in(&self, shard: u32, hex: &str) -> String {
+        format!("{}session:{{{shard}}}{hex}", self.prefix)
+    }
+
+    /// The shard of `user`'s keys: the number that lands in their slot.
+    fn shard_of(&self, user: &str) -> u32 {
+        shard_of_key(&self.key("account", user))
+    }
+}
+
+/// The shard of the slot `key` is in.
+fn shard_of_key(key: &str) -> u32 {
+    SHARDS.get(&Slot::for_key(key)).copied().unwrap_or(0)
+}
+
+/// The shard a store under a prefix without braces files `user`'s sessions
+/// in ([`SessionStore::shard_for`]): for tests that make session IDs
+/// without a store at hand.
+pub fn shard_of_user(user: &str) -> u32 {
+    shard_of_key(&format!("account:{{{user}}}"))
+}
 
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisStore<C> {
@@ -12,7 +76,16 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let hex = key.to_hex();
-        let session = self.key("session", &hex);
+        // A session outside its user's slot could never be checked in one
+        // step: refused loudly rather than filed where no script finds it.
+        let session = match self.session_key(&key) {
+            Some(session) if key.shard() == Some(self.shard_of(&record.user)) => session,
+            _ => {
+                return Err(StoreError(
+                    "a session ID without its user's shard (SessionStore::shard_for)".to_owned(),
+                ));
+            }
+        };
         let index = self.key("user-sessions", &record.user);
         let fields = [
             ("user", record.user.clone()),
@@ -53,14 +126,17 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
             .await
         })
         .await?;
+        let shard = self.shard_of(&record.user);
         self.end_past_the_cap(index, &past_the_cap, |hex| {
-            end_session(self.key("session", hex))
+            end_session(self.session_in(shard, hex))
         })
         .await
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        let session = &self.key("session", &key.to_hex());
+        let Some(session) = &self.session_key(key) else {
+            return Ok(None);
+        };
         let fields: HashMap<String, String> =
             retried(|| async move { self.connection().hgetall(session).await }).await?;
         session_record(fields)
@@ -75,17 +151,21 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
         let index = &self.key("user-sessions", user);
         let members =
             retried(|| async move { logins::members(&mut self.connection(), index).await }).await?;
-        let commands: Vec<redis::Cmd> = members
+        let shard = Some(self.shard_of(user));
+        let keys: Vec<SessionKey> = members
             .iter()
-            .map(|hex| redis::cmd("HGETALL").arg(self.key("session", hex)).clone())
+            .filter_map(|hex| Some(SessionKey::from_hex(hex)?.in_shard(shard)))
+            .collect();
+        let commands: Vec<redis::Cmd> = keys
+            .iter()
+            .filter_map(|key| Some(redis::cmd("HGETALL").arg(self.session_key(key)?).clone()))
             .collect();
         let answers = retried(|| logins::each_answered(&self.connection, commands.clone())).await?;
         let mut records = Vec::new();
-        for (hex, answer) in members.iter().zip(answers) {
+        for (key, answer) in keys.into_iter().zip(answers) {
             let fields: HashMap<String, String> =
                 redis::from_redis_value(answer).map_err(|e| StoreError(format!("redis: {e}")))?;
-            let (Some(key), Some(record)) = (SessionKey::from_hex(hex), session_record(fields)?)
-            else {
+            let Some(record) = session_record(fields)? else {
                 continue; // ended since the index was read
             };
             records.push((key, record));
@@ -110,7 +190,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
               return false",
         );
         let hex = &key.to_hex();
-        let session = &self.key("session", hex);
+        let Some(session) = &self.session_key(key) else {
+            return Ok(());
+        };
         let user: Option<String> = retried(|| async move {
             script
                 .key(session)
@@ -144,7 +226,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
               return user",
         );
         let hex = &key.to_hex();
-        let session = &self.key("session", hex);
+        let Some(session) = &self.session_key(key) else {
+            return Ok(());
+        };
         let user: Option<String> = retried(|| async move {
             script
                 .key(session)
@@ -159,14 +243,108 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
     }
 
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
+        let shard = self.shard_of(user);
         let (ended, _) = self
             .end_every_login("user-sessions", user, |hex| {
-                end_session(self.key("session", hex))
+                end_session(self.session_in(shard, hex))
             })
             .await?;
         Ok(ended)
     }
+
+    fn shard_for(&self, user: &str) -> Option<u32> {
+        Some(self.shard_of(user))
+    }
 }
+
+// ANCHOR: check
+/// An authenticated request's one command: the session read, judged as
+/// [`Timeouts::judge`] judges it, ended if it has expired, touched if it is
+/// active and its "last seen" is [`TOUCH_EVERY`] or more behind, and the
+/// account's role read (the role field alone: never the password hash). All
+/// its keys are in the user's hash slot; the account's and the index's are
+/// named from the record, which Redis Cluster allows in the slot of the key
+/// the script was given. Times are nanoseconds, compared as 20-digit
+/// strings: exact, where Lua's numbers would round them.
+const CHECK: &str = r"
+local function padded(nanos) return string.rep('0', 20 - #nanos) .. nanos end
+local s = redis.call('HMGET', KEYS[1], 'user', 'created', 'seen', 'login')
+local user, created, seen = s[1], s[2], s[3]
+if not (user and created and seen) then return false end
+local prefix, member, now = ARGV[1], ARGV[2], ARGV[3]
+local index = prefix .. 'user-sessions:{' .. user .. '}'
+if padded(created) <= padded(ARGV[5]) or padded(seen) <= padded(ARGV[4]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', index, member)
+  return false
+end
+if padded(seen) <= padded(ARGV[6]) then
+  local left = math.min(tonumber(ARGV[7]), tonumber(ARGV[8]) - (tonumber(now) - tonumber(created)))
+  local ttl = math.max(1, math.floor(left / 1e9))
+  redis.call('HSET', KEYS[1], 'seen', now)
+  redis.call('EXPIRE', KEYS[1], ttl)
+  local now_ms = tonumber(ARGV[9])
+  local ends = now_ms + ttl * 1000
+  local current = redis.call('ZSCORE', index, member)
+  if not current or tonumber(current) < ends then redis.call('ZADD', index, ends, member) end
+  redis.call('PEXPIRE', index, math.max(redis.call('PTTL', index), ends - now_ms))
+end
+local role = redis.call('HGET', prefix .. 'account:{' .. user .. '}', 'role')
+return {user, s[4] or '', role}";
+
+#[async_trait]
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionCheck for RedisStore<C> {
+    async fn check(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        timeouts: Timeouts,
+    ) -> Result<Option<CheckedSession>, StoreError> {
+        let Some(session) = &self.session_key(key) else {
+            return Ok(None);
+        };
+        let script = &Script::new(CHECK);
+        let now_ns = clock::unix_nanos(now);
+        let before = |ago: Duration| now_ns.saturating_sub(ago.as_nanos()).to_string();
+        let args = &[
+            self.prefix.clone(),
+            key.to_hex(),
+            now_ns.to_string(),
+            before(timeouts.idle),
+            before(timeouts.absolute),
+            before(TOUCH_EVERY),
+            timeouts.idle.as_nanos().to_string(),
+            timeouts.absolute.as_nanos().to_string(),
+            clock::unix_millis(now).to_string(),
+        ];
+        // Sent twice, it does what it did once: the same touch, or the
+        // same end.
+        let answer: Option<(String, String, Option<String>)> = retried(|| async move {
+            script
+                .key(session)
+                .arg(args)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        let Some((user, login_id, role)) = answer else {
+            return Ok(None);
+        };
+        let role = match role {
+            Some(role) => Some(
+                Role::from_claim(&role)
+                    .ok_or_else(|| StoreError(format!("an account with the role {role:?}")))?,
+            ),
+            None => None,
+        };
+        Ok(Some(CheckedSession {
+            user,
+            login_id,
+            role,
+        }))
+    }
+}
+// ANCHOR_END: check
 
 /// A session record from its hash's fields; `None` if there is no record.
 fn session_record(fields: HashMap<String, String>) -> Result<Option<SessionRecord>, StoreError> {

@@ -201,6 +201,10 @@ async fn the_redis_store_conforms_on_a_three_master_cluster() {
     check_every_store(&stores).await;
 }
 
+/// Alice's sessions are all in her hash slot (749, which `redis-cli
+/// --cluster create` gives the first of three masters), beside her account:
+/// losing another master leaves her requests working, losing hers fails
+/// them with 503, and nothing ever lets anyone in.
 #[tokio::test]
 async fn on_a_cluster_losing_one_master_fails_only_its_keys_and_never_lets_anyone_in() {
     let Some(mut cluster) = RedisCluster::start() else {
@@ -210,10 +214,8 @@ async fn on_a_cluster_losing_one_master_fails_only_its_keys_and_never_lets_anyon
     let stores = Stores::all_in(Arc::new(cluster.store("cafe:").await));
     let a = spawn_app_sharing(Mode::Sessions, stores.clone(), clock.clone()).await;
     let b = spawn_app_sharing(Mode::Sessions, stores, clock).await;
-    // Thirty logins: their session keys land on all three masters (the odds
-    // that none lands on a given one are (2/3)^30, about 5 in a million).
     let mut visitors = Vec::new();
-    for _ in 0..30 {
+    for _ in 0..10 {
         let mut alice = a.logged_in("alice", "wonderland-42").await;
         alice.moves_to(&b);
         assert_eq!(
@@ -229,16 +231,14 @@ async fn on_a_cluster_losing_one_master_fails_only_its_keys_and_never_lets_anyon
     for alice in &visitors {
         statuses.push(alice.get("/me").await.status);
     }
-    // The account key lives on one master; when that master is the one
-    // lost, every request fails. Either way: 200 or 503, nothing else.
-    assert!(
-        statuses.iter().all(|&s| s == 200 || s == 503),
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.contains(&503),
-        "some keys were on the lost master: {statuses:?}"
-    );
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+
+    cluster.nodes[0].stop();
+    let mut statuses = Vec::new();
+    for alice in &visitors {
+        statuses.push(alice.get("/me").await.status);
+    }
+    assert!(statuses.iter().all(|&s| s == 503), "{statuses:?}");
 }
 
 /// The chapter's memory table is written by

@@ -5,15 +5,17 @@
 
 use async_trait::async_trait;
 use cafe::orders::Order;
-use cafe::store::{AccountStore, OrderStore, StoreError, Stores, ThrottleStore};
+use cafe::store::{
+    AccountStore, CheckedSession, OrderStore, SessionCheck, StoreError, Stores, ThrottleStore,
+};
 use cafe::throttle::{Attempt, CountedAttempt, Limit};
 use cafe::users::{Account, Profile, Role};
 use jwt::TokenStores;
 use jwt::revocation::{
-    DenylistStore, Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation,
+    BothChecksStore, DenylistStore, Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation,
     StoreError as TokenStoreError, TokenVersionStore,
 };
-use sessions::{SessionKey, SessionRecord, SessionStore};
+use sessions::{SessionKey, SessionRecord, SessionStore, Timeouts};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -70,10 +72,17 @@ pub fn probe_stores(stores: Stores, probe: &Arc<Probe>) -> Stores {
             families: probed(stores.tokens.families, probe),
             denylist: probed(stores.tokens.denylist, probe),
             versions: probed(stores.tokens.versions, probe),
+            both: stores
+                .tokens
+                .both
+                .map(|both| probed(both, probe) as Arc<dyn BothChecksStore>),
         },
         accounts: probed(stores.accounts, probe),
         orders: probed(stores.orders, probe),
         throttle: probed(stores.throttle, probe),
+        session_check: stores
+            .session_check
+            .map(|check| probed(check, probe) as Arc<dyn SessionCheck>),
     }
 }
 
@@ -126,6 +135,9 @@ impl SessionStore for Probed<dyn SessionStore> {
         self.note("sessions.list_for_user")?;
         self.inner.list_for_user(user).await
     }
+    fn shard_for(&self, user: &str) -> Option<u32> {
+        self.inner.shard_for(user)
+    }
 }
 
 #[async_trait]
@@ -173,13 +185,45 @@ impl RefreshFamilyStore for Probed<dyn RefreshFamilyStore> {
 
 #[async_trait]
 impl DenylistStore for Probed<dyn DenylistStore> {
-    async fn deny(&self, sid: &str, until: u64, now: u64) -> Result<(), TokenStoreError> {
+    async fn deny(
+        &self,
+        user: &str,
+        sid: &str,
+        until: u64,
+        now: u64,
+    ) -> Result<(), TokenStoreError> {
         self.note_token("denylist.deny")?;
-        self.inner.deny(sid, until, now).await
+        self.inner.deny(user, sid, until, now).await
     }
-    async fn is_denied(&self, sid: &str, now: u64) -> Result<bool, TokenStoreError> {
+    async fn is_denied(&self, user: &str, sid: &str, now: u64) -> Result<bool, TokenStoreError> {
         self.note_token("denylist.is_denied")?;
-        self.inner.is_denied(sid, now).await
+        self.inner.is_denied(user, sid, now).await
+    }
+}
+
+#[async_trait]
+impl BothChecksStore for Probed<dyn BothChecksStore> {
+    async fn denied_and_version(
+        &self,
+        user: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<(bool, u64), TokenStoreError> {
+        self.note_token("denylist_and_version.read")?;
+        self.inner.denied_and_version(user, sid, now).await
+    }
+}
+
+#[async_trait]
+impl SessionCheck for Probed<dyn SessionCheck> {
+    async fn check(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        timeouts: Timeouts,
+    ) -> Result<Option<CheckedSession>, StoreError> {
+        self.note("sessions_and_accounts.check")?;
+        self.inner.check(key, now, timeouts).await
     }
 }
 

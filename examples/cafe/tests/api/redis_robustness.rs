@@ -8,7 +8,7 @@
 use crate::redis_server::RedisServer;
 use crate::support::{Mode, opening_time, spawn_configured};
 use cafe::clock::ManualClock;
-use cafe::redis_store::RedisStore;
+use cafe::redis_store::{RedisStore, TOUCH_EVERY};
 use cafe::store::Stores;
 use jwt::keys::{KeyRing, SigningKey};
 use jwt::revocation::Device;
@@ -141,8 +141,10 @@ fn record(user: &str) -> SessionRecord {
 /// renewed within it.
 pub const DAY: u64 = 24 * 60 * 60;
 
+/// A new session key of alice's, in her shard (every session here is hers).
 fn new_key() -> SessionKey {
-    SessionId::generate().unwrap().key()
+    let shard = cafe::redis_store::shard_of_user("alice");
+    SessionId::generate_in(Some(shard)).unwrap().key()
 }
 
 const TTL: Duration = Duration::from_secs(1800);
@@ -510,35 +512,133 @@ where
     }
 }
 
-/// What the book says an authenticated request costs with sessions in
-/// Redis: four round trips (load the session; touch its record, then its
-/// entry in alice's index; read the account's role), counted on the wire.
-#[tokio::test]
-async fn an_authenticated_request_on_a_redis_session_is_four_round_trips() {
-    bounded(async {
-        let Some(redis) = RedisServer::start() else {
-            return;
+/// The commands `INFO commandstats` counted since the last reset, by name
+/// (a script's own calls under their names), leaving out `INFO` itself.
+async fn commands_by_name(redis: &RedisServer) -> Vec<(String, u64)> {
+    let mut connection = plain_connection(redis).await;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut counted: Vec<(String, u64)> = info
+        .lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(":calls=")?;
+            let calls = rest.split(',').next()?.parse().ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .filter(|(name, _)| name != "info")
+        .collect();
+    counted.sort();
+    counted
+}
+
+/// What the book says an authenticated request costs on Redis: `mode`'s
+/// café on a wire that counts, alice logged in, then three `GET /me` at one
+/// moment. Returns the round trips and commands sent of each, and what
+/// Redis ran for the three (`INFO commandstats`).
+async fn cost_of_get_me(
+    mode: Mode,
+    both_checks: bool,
+) -> (Vec<(usize, usize)>, Vec<(String, u64)>) {
+    let redis = RedisServer::start().expect("redis-server");
+    let wire = Wire::to(&redis).await;
+    let store = RedisStore::with_connection(wire.clone(), "trips:");
+    store.seed_demo_users().await.unwrap();
+    let mut config = mode.config();
+    config.stores = Stores::all_in(Arc::new(store));
+    if both_checks {
+        config.revocation_checks = jwt::RevocationChecks {
+            denylist: true,
+            token_version: true,
         };
-        let wire = Wire::to(&redis).await;
-        let store = RedisStore::with_connection(wire.clone(), "trips:");
-        store.seed_demo_users().await.unwrap();
-        let mut config = Mode::Sessions.config();
-        config.stores = Stores::all_in(Arc::new(store));
-        let clock = Arc::new(ManualClock::starting_at(opening_time()));
-        let app = spawn_configured(Mode::Sessions, config, clock).await;
-        let alice = app.logged_in("alice", "wonderland-42").await;
-        // The first request also loads the touch script into Redis once.
+    }
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    let app = spawn_configured(mode, config, clock).await;
+    let alice = app.logged_in("alice", "wonderland-42").await;
+    // The first request also loads the script into Redis once.
+    assert_eq!(alice.get("/me").await.status, 200);
+    reset_command_counts(&redis).await;
+    let mut counted = Vec::new();
+    for _ in 0..3 {
+        let (trips, commands) = (wire.round_trips(), wire.commands_sent());
         assert_eq!(alice.get("/me").await.status, 200);
-        let counted: Vec<usize> = {
-            let mut counted = Vec::new();
-            for _ in 0..3 {
-                let before = wire.round_trips();
-                assert_eq!(alice.get("/me").await.status, 200);
-                counted.push(wire.round_trips() - before);
-            }
-            counted
-        };
-        assert_eq!(counted, [4, 4, 4]);
+        counted.push((wire.round_trips() - trips, wire.commands_sent() - commands));
+    }
+    let mut ran = commands_by_name(&redis).await;
+    ran.retain(|(name, _)| !name.starts_with("config"));
+    (counted, ran)
+}
+
+/// Sessions on Redis: one round trip, one command per `GET /me`: a script
+/// that reads the session's fields (`HMGET`) and the account's role alone
+/// (`HGET … role`: never the password hash), and here writes nothing, the
+/// three requests coming within a second of the login.
+#[tokio::test]
+async fn an_authenticated_request_on_a_redis_session_is_one_round_trip_and_one_command() {
+    if RedisServer::start().is_none() {
+        return;
+    }
+    bounded(async {
+        let (counted, ran) = cost_of_get_me(Mode::Sessions, false).await;
+        assert_eq!(counted, [(1, 1); 3], "(round trips, commands sent)");
+        let ran: Vec<(&str, u64)> = ran.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+        assert_eq!(ran, [("evalsha", 3), ("hget", 3), ("hmget", 3)]);
+    })
+    .await;
+}
+
+/// JWT with both checks on Redis: one round trip, one command per
+/// `GET /me`, an `MGET` of the login's denylist entry and alice's token
+/// version, two keys in her hash slot.
+#[tokio::test]
+async fn an_access_token_with_both_checks_on_redis_is_one_round_trip_and_one_command() {
+    if RedisServer::start().is_none() {
+        return;
+    }
+    bounded(async {
+        let (counted, ran) = cost_of_get_me(Mode::JwtChecked, true).await;
+        assert_eq!(counted, [(1, 1); 3], "(round trips, commands sent)");
+        let ran: Vec<(&str, u64)> = ran.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+        assert_eq!(ran, [("mget", 3)]);
+    })
+    .await;
+}
+
+/// The touch on Redis writes "last seen" only when it is a second or more
+/// behind (`TOUCH_EVERY`): the idle deadline is then early by less than a
+/// second, and never late. A request 0.9 s after the login is not written,
+/// so the session ends at login + idle, 0.9 s before that request + idle; a
+/// request a whole second after the login is written, and the deadline
+/// follows it to the millisecond.
+#[tokio::test]
+async fn on_redis_the_idle_deadline_is_early_by_less_than_a_second_and_never_late() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let mut config = Mode::Sessions.config();
+        config.stores = Stores::all_in(Arc::new(redis.store("idle:").await));
+        let idle = config.session_timeouts.idle;
+        let clock = Arc::new(ManualClock::starting_at(opening_time()));
+        let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+        let (ms, skipped) = (Duration::from_millis(1), Duration::from_millis(900));
+
+        let not_written = app.logged_in("alice", "wonderland-42").await;
+        clock.advance(skipped);
+        assert_eq!(not_written.get("/me").await.status, 200);
+        clock.advance(idle - skipped);
+        let early = not_written.get("/me").await.status;
+        assert_eq!(early, 401, "login + idle, 0.9 s before request + idle");
+
+        for (after, status) in [(idle - ms, 200), (idle, 401)] {
+            let written = app.logged_in("alice", "wonderland-42").await;
+            clock.advance(TOUCH_EVERY);
+            assert_eq!(written.get("/me").await.status, 200);
+            clock.advance(after);
+            assert_eq!(written.get("/me").await.status, status, "{after:?} after");
+        }
     })
     .await;
 }

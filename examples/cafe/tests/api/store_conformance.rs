@@ -42,10 +42,9 @@ async fn sessions_are_filed_touched_and_ended(stores: &Stores) {
         login_id: "conformance-login".to_owned(),
         device: Device::new("192.0.2.7", Some("Conformance/1.0")),
     };
-    let (phone, laptop) = (
-        SessionId::generate().unwrap().key(),
-        SessionId::generate().unwrap().key(),
-    );
+    // In the user's shard, where the store files their sessions (Redis).
+    let new_key = || SessionId::generate_in(store.shard_for(user)).unwrap().key();
+    let (phone, laptop) = (new_key(), new_key());
     store.create(phone, record.clone(), ttl).await.unwrap();
     store.create(laptop, record.clone(), ttl).await.unwrap();
     assert_eq!(store.load(&phone).await.unwrap(), Some(record.clone()));
@@ -258,20 +257,25 @@ async fn families_are_listed_and_end_when_left_idle(stores: &Stores) {
 
 async fn denylist_entries_end_when_they_say(stores: &Stores) {
     let denylist = &stores.tokens.denylist;
-    assert!(!denylist.is_denied("conformance-j1", NOW).await.unwrap());
+    assert!(
+        !denylist
+            .is_denied("conformance-denied", "conformance-j1", NOW)
+            .await
+            .unwrap()
+    );
     denylist
-        .deny("conformance-j1", NOW + 905, NOW)
+        .deny("conformance-denied", "conformance-j1", NOW + 905, NOW)
         .await
         .unwrap();
     assert!(
         denylist
-            .is_denied("conformance-j1", NOW + 904)
+            .is_denied("conformance-denied", "conformance-j1", NOW + 904)
             .await
             .unwrap()
     );
     assert!(
         !denylist
-            .is_denied("conformance-j1", NOW + 905)
+            .is_denied("conformance-denied", "conformance-j1", NOW + 905)
             .await
             .unwrap()
     );

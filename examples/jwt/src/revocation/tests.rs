@@ -33,10 +33,10 @@ async fn a_family_rotates_and_a_reused_token_revokes_it() {
 #[tokio::test]
 async fn denylist_entries_hold_until_their_end_and_are_then_swept() {
     let store = MemoryTokenStore::new();
-    store.deny("a", 100, 50).await.unwrap();
-    assert!(store.is_denied("a", 99).await.unwrap());
-    assert!(!store.is_denied("a", 100).await.unwrap());
-    store.deny("b", 300, 200).await.unwrap();
+    store.deny("alice", "a", 100, 50).await.unwrap();
+    assert!(store.is_denied("alice", "a", 99).await.unwrap());
+    assert!(!store.is_denied("alice", "a", 100).await.unwrap());
+    store.deny("alice", "b", 300, 200).await.unwrap();
     assert_eq!(store.denylist_len(), 1, "a was swept at 200");
 }
 

@@ -8,7 +8,7 @@ use cafe::redis_store::RedisStore;
 use jwt::revocation::{Device, RefreshFamilyStore};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
-use sessions::{SessionId, SessionKey, SessionStore};
+use sessions::{SessionKey, SessionStore};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -24,6 +24,8 @@ use tokio::sync::Notify;
 pub(super) struct Wire {
     connection: Arc<Mutex<Option<MultiplexedConnection>>>,
     round_trips: Arc<AtomicUsize>,
+    /// Commands sent (a pipeline's each; a script is one).
+    commands: Arc<AtomicUsize>,
     /// Commands that may still be sent before the cut.
     commands_left: Arc<AtomicUsize>,
     pause: Arc<Mutex<Option<Pause>>>,
@@ -41,6 +43,7 @@ impl Wire {
         Wire {
             connection: Arc::new(Mutex::new(Some(plain_connection(redis).await))),
             round_trips: Arc::default(),
+            commands: Arc::default(),
             commands_left: Arc::new(AtomicUsize::new(usize::MAX)),
             pause: Arc::default(),
         }
@@ -48,6 +51,10 @@ impl Wire {
 
     pub(super) fn round_trips(&self) -> usize {
         self.round_trips.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn commands_sent(&self) -> usize {
+        self.commands.load(Ordering::SeqCst)
     }
 
     pub(super) fn cut_after(&self, commands: usize) {
@@ -99,6 +106,7 @@ impl ConnectionLike for Wire {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             self.round_trip().await;
+            self.commands.fetch_add(1, Ordering::SeqCst);
             let mut connection = self.send_one().ok_or_else(cut)?;
             connection.req_packed_command(cmd).await
         })
@@ -121,6 +129,7 @@ impl ConnectionLike for Wire {
             if pipeline.is_transaction() {
                 commands.push(redis::cmd("EXEC"));
             }
+            self.commands.fetch_add(commands.len(), Ordering::SeqCst);
             let budget = self.commands_left.load(Ordering::SeqCst);
             if budget >= commands.len() {
                 self.commands_left
@@ -174,8 +183,7 @@ pub(super) const WRITES: [&str; 15] = [
 
 /// The one session the writes act on (each case has its own prefix).
 fn session_key() -> SessionKey {
-    static KEY: std::sync::LazyLock<SessionKey> =
-        std::sync::LazyLock::new(|| SessionId::generate().unwrap().key());
+    static KEY: std::sync::LazyLock<SessionKey> = std::sync::LazyLock::new(new_key);
     *KEY
 }
 
@@ -252,7 +260,7 @@ where
         "family rotate" => store.rotate("family-1", "r1", "r2", 0, DAY).await.map(drop),
         "family revoke" => store.revoke("family-1").await,
         "family revoke all" => store.revoke_all_for("alice").await.map(drop),
-        "deny" => store.deny("family-1", now + 905, now).await,
+        "deny" => store.deny("alice", "family-1", now + 905, now).await,
         "throttle" => store
             .reserve_attempt("account:alice", (SystemTime::now(), 1), any_limit())
             .await
