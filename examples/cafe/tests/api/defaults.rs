@@ -152,6 +152,7 @@ fn assert_same_defaults(served: &Config, library: &Config) {
     assert_eq!(served.throttle, library.throttle);
     assert_eq!(served.trusted_proxies, library.trusted_proxies);
     assert_eq!(served.allowed_origins, library.allowed_origins);
+    assert_eq!(served.cross_site_origins, library.cross_site_origins);
     assert_eq!(served.connection_timeouts, library.connection_timeouts);
     assert_eq!(served.max_connections, library.max_connections);
     assert_eq!(
@@ -208,6 +209,16 @@ async fn groups() -> Vec<Group> {
     }
     let foreign = Call::post("/logout").header("origin", "https://evil.example");
     assert_eq!(sessions_app.visitor().send(&foreign).await.status, 403);
+    // No page on another site may call with credentials: no CORS at all, so
+    // a browser's preflight from one is answered without any grant.
+    assert!(sessions_config.cross_site_origins.is_empty());
+    let preflight = Call::new(cafe_client::Method::OPTIONS, "/login")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type");
+    let preflight = sessions_app.visitor().send(&preflight).await;
+    assert_eq!(preflight.header("access-control-allow-origin"), None);
+    assert_eq!(preflight.header("access-control-allow-credentials"), None);
     assert_eq!(sessions_config.trusted_proxies, TrustedProxies::default());
     assert!(
         !sessions_config
@@ -367,6 +378,18 @@ async fn groups() -> Vec<Group> {
             Origin\"",
         pinned_by: "\
         conformance::sessions::cross_site_writes_are_refused",
+    });
+    table.row(Row {
+        setting: "Pages on other sites that may call with the user's credentials (CORS)",
+        value: "none: no CORS headers at all, so a browser lets no other site's page \
+            send a JSON request or read an answer"
+            .to_owned(),
+        set_in: ("cafe/src/cross_site.rs", "CrossSiteOrigins"),
+        flags: &["--cross-site-origin"],
+        source: "Fetch Standard, \"CORS protocol\"; ASVS 5.0 3.4.2",
+        pinned_by: "\
+        defaults::the_defaults_table_is_read_from_the_code_and_a_default_cafe \
+        browser::cross_site::an_app_on_another_site_needs_the_flag_and_a_partitioned_cookie",
     });
     table.row(Row {
         setting: "Proxies believed in `X-Forwarded-For`",
