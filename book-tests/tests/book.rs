@@ -502,6 +502,9 @@ fn every_page_is_short_enough_to_finish() {
         let source = std::fs::read_to_string(&path).unwrap();
         let words = words_a_reader_meets(&source, path.parent().unwrap());
         counted += 1;
+        // `cargo test -p book-tests --test book every_page -- --nocapture`
+        // lists every page's count: what the closing notes of issues quote.
+        println!("{words:>5} book/{page}");
         if words > MOST_WORDS_ON_A_PAGE {
             too_long.push(format!("book/{page}: {words} words"));
         }
