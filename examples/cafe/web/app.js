@@ -426,7 +426,17 @@ document.getElementById('mode').textContent = {
 // any script on the page could still take them, so they go as the page
 // starts, before its first request (ASVS 5.0 14.3.1): whether or not the
 // refresh below succeeds, and in sessions mode, which never refreshes.
-if (mode !== 'jwt') localStorage.removeItem(STORAGE_KEY);
+// A tab still running the old page can write them again later (its refresh
+// sends {}, the browser attaches the cookie, and it stores the answer), so
+// they also go whenever another tab writes them.
+if (mode !== 'jwt') {
+  localStorage.removeItem(STORAGE_KEY);
+  window.addEventListener('storage', (event) => {
+    if (event.key === STORAGE_KEY && event.newValue !== null) {
+      localStorage.removeItem(STORAGE_KEY);
+    }
+  });
+}
 
 // For tests and the curious: the wrapper every request goes through.
 window.cafe = { api, refreshOnce, ready: null };

@@ -658,6 +658,34 @@ async fn the_new_page_removes_the_tokens_the_old_one_left_in_local_storage() {
         "logged in by the cookie"
     );
 
+    // A tab still running the old page writes them again after this page
+    // has started, without any reload here: its refresh sends `{}`, the
+    // browser attaches the cookie, the hybrid answers, and its keepTokens
+    // stores the answer. This page hears the storage event and removes
+    // them. (The test records the event too, so that a null read before
+    // the write arrived cannot pass.)
+    let page = 0;
+    browser
+        .eval("window.heard = []; addEventListener('storage', (e) => heard.push(e.newValue)); true")
+        .await;
+    browser.open_tab().await;
+    let origin = app.address.replace("127.0.0.1", "localhost");
+    browser.navigate(&format!("{origin}/healthz")).await;
+    browser
+        .wait_for(&format!(
+            "location.origin === {} && document.readyState === 'complete'",
+            json!(origin)
+        ))
+        .await;
+    browser.eval(&plant).await;
+    browser.use_tab(page);
+    browser
+        .wait_for("window.heard.some((value) => value !== null)")
+        .await;
+    browser
+        .wait_for("localStorage.getItem('cafe-tokens') === null")
+        .await;
+
     // The same for a page served with sessions.
     let sessions = crate::support::spawn_app(Mode::Sessions).await;
     browser.open(&sessions).await;
