@@ -78,9 +78,10 @@ pub struct ServeArgs {
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
     /// A page on another site that may call the café with the user's
-    /// credentials: its exact origin (scheme://host[:port], no wildcard);
-    /// may be repeated. It gets CORS, its writes pass the origin check, and
-    /// the café's cookies become SameSite=None; Partitioned. Default: none.
+    /// credentials: its exact origin (scheme://host[:port], no wildcard;
+    /// https, or http on localhost or a loopback address); may be
+    /// repeated. It gets CORS, its writes pass the origin check, and the
+    /// café's cookies become SameSite=None; Partitioned. Default: none.
     #[arg(long = "cross-site-origin", value_name = "ORIGIN", value_parser = parse_origin)]
     cross_site_origins: Vec<String>,
     /// A proxy (address or CIDR, e.g. 10.0.0.0/8) whose X-Forwarded-For

@@ -14,11 +14,12 @@
 //!   since a `Lax` or `Strict` cookie never goes with a cross-site `fetch`.
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER};
-use axum::http::{HeaderValue, Method, Uri};
+use axum::http::{HeaderValue, Method};
 use cafe::error::ApiError;
 use cookie::{Cookie, SameSite};
 use std::time::Duration;
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
+use url::{Host, ParseError, Url};
 
 /// How long a browser may reuse a preflight's answer before it asks again:
 /// ten minutes, where browsers allow that much (Chromium caps it at two
@@ -107,11 +108,16 @@ impl CrossSiteOrigins {
 }
 
 /// `text` as an origin a browser writes in an `Origin` header
-/// (`https://app.example`, `http://localhost:5173`), or why it is not one:
-/// only `http` and `https`, one exact host (no wildcard: every listed
-/// origin may act as the user), no user name, no path, query or trailing
-/// slash, and no default port (browsers leave it out, so `:443` would never
-/// match). The value of `--cross-site-origin`.
+/// (`https://app.example`, `http://localhost:5173`), or why it is not one.
+/// Read as browsers read URLs (the `url` crate follows the WHATWG URL
+/// Standard), then held to the exact form a browser would send: only
+/// `http` and `https`; one exact host name (letters, digits and hyphens,
+/// RFC 1123 §2.1; no wildcard: every listed origin may act as the user) or
+/// address; no user name, no path, query or trailing slash, and no default
+/// port (browsers leave it out, so `:443` would never match). Anything a
+/// browser would write otherwise (`127.1`, `[0:0::1]`, `café.example`) is
+/// refused with the form it does write. Plain `http` only on this machine:
+/// the value of `--cross-site-origin`.
 pub fn parse_origin(text: &str) -> Result<String, String> {
     let refuse = |why: &str| {
         format!(
@@ -119,38 +125,78 @@ pub fn parse_origin(text: &str) -> Result<String, String> {
              Origin header does, e.g. https://app.example or http://localhost:5173"
         )
     };
-    let uri: Uri = text.parse().map_err(|_| refuse("not a URL"))?;
-    let scheme = match uri.scheme_str() {
-        Some(scheme) if scheme.eq_ignore_ascii_case("http") => "http",
-        Some(scheme) if scheme.eq_ignore_ascii_case("https") => "https",
-        _ => return Err(refuse("the scheme must be http or https")),
+    let url = match Url::parse(text) {
+        Ok(url) => url,
+        Err(ParseError::RelativeUrlWithoutBase) if !text.is_empty() => {
+            return Err(refuse("the scheme must be http or https"));
+        }
+        Err(error) => return Err(refuse(&format!("not a URL ({error})"))),
     };
-    let authority = uri.authority().ok_or_else(|| refuse("it names no host"))?;
-    if authority.as_str().contains('@') {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse("the scheme must be http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
         return Err(refuse("it must carry no user name or password"));
     }
-    let host = authority.host().to_ascii_lowercase();
-    let hostname_like = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.');
-    let ipv6_like = host.starts_with('[') && host.ends_with(']');
-    if host.is_empty() || !(ipv6_like || host.chars().all(hostname_like)) {
+    if let Some(Host::Domain(name)) = url.host()
+        && !is_host_name(name)
+    {
         return Err(refuse(
             "the host must be one exact name or address, no wildcard",
         ));
     }
-    let default_port = if scheme == "https" { 443 } else { 80 };
-    let origin = match authority.port_u16() {
-        Some(port) if port == default_port => {
-            return Err(refuse("leave out the default port, as browsers do"));
-        }
-        Some(port) => format!("{scheme}://{host}:{port}"),
-        None => format!("{scheme}://{host}"),
-    };
-    if !text.eq_ignore_ascii_case(&origin) {
-        return Err(refuse(
-            "nothing may follow the host and port (no path, query or /)",
+    let origin = url.origin().ascii_serialization();
+    let written = text.to_ascii_lowercase();
+    if written != origin {
+        let after_host = written.strip_prefix(&origin);
+        let why = if after_host.is_some_and(|rest| rest.starts_with(':')) {
+            "leave out the default port, as browsers do".to_owned()
+        } else if after_host.is_some() || url.query().is_some() || url.fragment().is_some() {
+            "nothing may follow the host and port (no path, query or /)".to_owned()
+        } else if !text.is_ascii() {
+            format!("browsers send a name beyond ASCII in its xn-- form, {origin}")
+        } else {
+            format!("browsers send this origin as {origin}")
+        };
+        return Err(refuse(&why));
+    }
+    if url.scheme() == "http" && !is_this_machine(url.host()) {
+        return Err(format!(
+            "{text:?} is refused: anyone on the network can pretend to be a plain http:// \
+             page, so use https://; http:// only for localhost, *.localhost, 127.0.0.0/8 or \
+             [::1], which only this machine answers"
         ));
     }
     Ok(origin)
+}
+
+/// A host name as DNS writes it (RFC 1123 §2.1): dot-separated labels of
+/// 1 to 63 letters, digits and hyphens, no label starting or ending with a
+/// hyphen. The URL Standard lets more through (`app..example`, `-`, `*`).
+fn is_host_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// Whether `host` is one W3C Secure Contexts calls potentially trustworthy
+/// although reached over plain `http` ("Is origin potentially
+/// trustworthy?"): a loopback address, or `localhost` and its subdomains,
+/// which browsers resolve to this machine. No one on the network can
+/// answer for them.
+fn is_this_machine(host: Option<Host<&str>>) -> bool {
+    match host {
+        Some(Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
+        Some(Host::Ipv4(address)) => address.is_loopback(),
+        Some(Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
 }
 
 /// Which pages the café's cookies go with.

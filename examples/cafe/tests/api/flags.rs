@@ -99,9 +99,11 @@ fn a_refresh_idle_timeout_of_nothing_or_nonsense_is_refused_at_start() {
 }
 
 /// `--cross-site-origin` lets a page on another site act as the user, so it
-/// takes exact origins only: a wildcard, a path, a trailing slash or a
-/// default port stops the server before it listens, with clap's usage
-/// status (2) and a message naming the flag and what is wrong.
+/// takes exact origins only: a wildcard, a path, a trailing slash, a
+/// default port, a host written otherwise than a browser writes it, or
+/// plain `http` off this machine stops the server before it listens, with
+/// clap's usage status (2) and a message naming the flag and what is
+/// wrong.
 #[test]
 fn a_cross_site_origin_that_is_not_an_exact_origin_is_refused_at_start() {
     for (value, reason) in [
@@ -112,6 +114,8 @@ fn a_cross_site_origin_that_is_not_an_exact_origin_is_refused_at_start() {
             "nothing may follow the host and port",
         ),
         ("https://app.example:443", "leave out the default port"),
+        ("http://app.example", "use https://"),
+        ("https://café.example", "https://xn--caf-dma.example"),
     ] {
         let (code, error) = exit_code_and_error(&["--cross-site-origin", value]);
         assert_eq!(code, Some(2), "{value}: {error}");

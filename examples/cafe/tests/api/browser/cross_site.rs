@@ -506,14 +506,14 @@ async fn a_page_not_listed_is_refused_though_the_browser_sends_the_cookie() {
 }
 
 /// The same defence without a browser, header by header: with
-/// `--cross-site-origin http://app.example`, the café's cookies are
+/// `--cross-site-origin https://app.example`, the café's cookies are
 /// `SameSite=None; Partitioned`, so a browser may attach them to a request
 /// from any page in the app's partition; the origin check refuses every
 /// write whose `Origin` is not the listed one, whatever cookie or token it
 /// carries, and CORS answers no other origin.
 #[tokio::test]
 async fn with_samesite_none_cookies_the_origin_check_still_refuses_other_sites() {
-    let app_origin = "http://app.example";
+    let app_origin = "https://app.example";
     for mode in [Mode::Sessions, Mode::Hybrid] {
         let mut config = mode.config();
         config.cross_site_origins = CrossSiteOrigins::parse([app_origin]).unwrap();
@@ -572,9 +572,9 @@ async fn with_samesite_none_cookies_the_origin_check_still_refuses_other_sites()
         // Every other origin: 403 before anything is looked at, as JSON
         // or as a form would send it, with the cookie attached.
         for stranger in [
-            "http://evil.example",
-            "https://app.example",
-            "http://app.example:8080",
+            "https://evil.example",
+            "http://app.example",
+            "https://app.example:8443",
             "null",
         ] {
             for call in [
