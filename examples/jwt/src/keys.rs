@@ -12,12 +12,14 @@ use aws_lc_rs::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
     EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
     PublicKeyUse,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use sha2::Sha256;
 
 /// HS256 secrets shorter than this are refused: RFC 7518 §3.2 asks for a
 /// key at least as long as the hash output, 256 bits.
@@ -127,6 +129,10 @@ pub struct SigningKey {
     algorithm: SigningAlgorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// For HS256, the secret prepared for HMAC once: the inner and outer
+    /// padded keys already hashed (RFC 2104 §2), so a check clones this
+    /// state and hashes only the token. `None` for the other algorithms.
+    hs256_mac: Option<Hmac<Sha256>>,
     /// The public half as a JWK, for `/.well-known/jwks.json`; `None` for
     /// HS256, whose only key is the secret.
     public_jwk: Option<Jwk>,
@@ -147,11 +153,14 @@ impl SigningKey {
         if secret.len() < MIN_HS256_SECRET_BYTES {
             return Err(KeyError::SecretTooShort(secret.len()));
         }
+        let mac = Hmac::<Sha256>::new_from_slice(secret)
+            .map_err(|e| KeyError::Crypto(format!("HMAC-SHA-256 key: {e}")))?;
         Ok(SigningKey {
             kid: kid.to_owned(),
             algorithm: SigningAlgorithm::Hs256,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            hs256_mac: Some(mac),
             public_jwk: None,
         })
     }
@@ -193,6 +202,7 @@ impl SigningKey {
                     algorithm,
                     encoding: EncodingKey::from_ec_der(pkcs8),
                     decoding: DecodingKey::from_ec_components(&x, &y).map_err(jwt_error)?,
+                    hs256_mac: None,
                     public_jwk: Some(public_jwk(
                         kid,
                         KeyAlgorithm::ES256,
@@ -215,6 +225,7 @@ impl SigningKey {
                     algorithm,
                     encoding: EncodingKey::from_ed_der(pkcs8),
                     decoding: DecodingKey::from_ed_components(&x).map_err(jwt_error)?,
+                    hs256_mac: None,
                     public_jwk: Some(public_jwk(
                         kid,
                         KeyAlgorithm::EdDSA,
@@ -248,6 +259,12 @@ impl SigningKey {
     /// The half that verifies.
     pub fn decoding(&self) -> &DecodingKey {
         &self.decoding
+    }
+
+    /// For an HS256 key, its secret prepared for HMAC-SHA-256 (see
+    /// `jwt::tokens::verify_hs256`); `None` for a key pair.
+    pub fn hs256_mac(&self) -> Option<&Hmac<Sha256>> {
+        self.hs256_mac.as_ref()
     }
 
     /// The signature of `signing_input` (`header.payload`, exactly as sent)

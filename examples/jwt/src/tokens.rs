@@ -3,12 +3,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
 use jwt::keys::{KeyRing, SigningAlgorithm};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Sha256;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -196,6 +198,38 @@ impl TimeClaims for RefreshClaims {
     }
 }
 
+/// The claims a check compares once they are parsed: `iss` and `aud`.
+///
+/// Only for claim structs whose `iss`, `sub`, `aud`, `exp` and `nbf` are
+/// required members (not `Option`, no `default`), as both of the café's
+/// are: for them a parse that succeeds has every claim the café requires,
+/// so [`verify_hs256`] has only these two values left to compare, and
+/// parses the claims once.
+pub trait RegisteredClaims {
+    /// `iss`.
+    fn issuer(&self) -> &str;
+    /// `aud`.
+    fn audience(&self) -> &str;
+}
+
+impl RegisteredClaims for AccessClaims {
+    fn issuer(&self) -> &str {
+        &self.iss
+    }
+    fn audience(&self) -> &str {
+        &self.aud
+    }
+}
+
+impl RegisteredClaims for RefreshClaims {
+    fn issuer(&self) -> &str {
+        &self.iss
+    }
+    fn audience(&self) -> &str {
+        &self.aud
+    }
+}
+
 /// Why a token was refused. The API answers all of them with the same 401;
 /// the variants are for tests, logs and `cafe token verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +310,7 @@ pub fn sign<C: Serialize>(
 
 // ANCHOR: verify
 /// Checks a token of `kind` at time `now` and returns its claims.
-pub fn verify<C: DeserializeOwned + TimeClaims>(
+pub fn verify<C: DeserializeOwned + RegisteredClaims + TimeClaims>(
     keys: &KeyRing,
     kind: TokenKind,
     token: &str,
@@ -289,7 +323,17 @@ pub fn verify<C: DeserializeOwned + TimeClaims>(
 
 /// Everything but `exp` and `nbf`: used on its own only to log out with a
 /// token that has just expired, whose login must still end.
-pub fn verify_ignoring_time<C: DeserializeOwned>(
+pub fn verify_ignoring_time<C: DeserializeOwned + RegisteredClaims>(
+    keys: &KeyRing,
+    kind: TokenKind,
+    token: &str,
+) -> Result<C, TokenError> {
+    verify_with_jsonwebtoken(keys, kind, token)
+}
+
+/// Every rule but the clock, with jsonwebtoken: the general path, for any
+/// algorithm and any header.
+pub fn verify_with_jsonwebtoken<C: DeserializeOwned>(
     keys: &KeyRing,
     kind: TokenKind,
     token: &str,
@@ -319,14 +363,20 @@ pub fn verify_ignoring_time<C: DeserializeOwned>(
             ErrorKind::InvalidSignature => TokenError::BadSignature,
             ErrorKind::InvalidAlgorithm => TokenError::WrongAlgorithm,
             ErrorKind::MissingRequiredClaim(claim) => TokenError::BadClaims(format!("no {claim}")),
-            ErrorKind::InvalidIssuer => TokenError::BadClaims("wrong iss".to_owned()),
-            ErrorKind::InvalidAudience => TokenError::BadClaims("wrong aud".to_owned()),
-            ErrorKind::Json(_) => TokenError::BadClaims("missing or mistyped claims".to_owned()),
+            ErrorKind::InvalidIssuer => TokenError::BadClaims(WRONG_ISS.to_owned()),
+            ErrorKind::InvalidAudience => TokenError::BadClaims(WRONG_AUD.to_owned()),
+            ErrorKind::Json(_) => TokenError::BadClaims(MISTYPED_CLAIMS.to_owned()),
             _ => TokenError::Malformed,
         })?
         .claims;
     Ok(claims)
 }
+
+/// Why claims were refused, in [`TokenError::BadClaims`]: the same words
+/// from either path.
+const MISTYPED_CLAIMS: &str = "missing or mistyped claims";
+const WRONG_ISS: &str = "wrong iss";
+const WRONG_AUD: &str = "wrong aud";
 
 // ANCHOR: validation
 /// What jsonwebtoken checks for a token of `kind` signed with `algorithm`.
@@ -409,6 +459,120 @@ pub fn check_time(claims: &impl TimeClaims, now: u64) -> Result<(), TokenError> 
     Ok(())
 }
 // ANCHOR_END: verify
+
+// ANCHOR: verify_hs256
+/// The header the café issues, exactly: `alg`, `typ` and `kid`, each once,
+/// each a JSON string without escapes, and no other member. Borrowed from
+/// the decoded bytes, so reading it allocates nothing.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuedHeader<'a> {
+    alg: &'a str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
+/// The longest a decoded segment of a token within [`MAX_TOKEN_BYTES`] can
+/// be: base64url turns 4 characters into 3 bytes.
+const MAX_SEGMENT_BYTES: usize = MAX_TOKEN_BYTES / 4 * 3;
+
+/// The café's own HS256 tokens, checked close to the HMAC: the header
+/// parsed once, the key prepared once, the signature checked before the
+/// claims are read, the claims parsed once. The same rules as
+/// [`verify_with_jsonwebtoken`], and the same verdicts
+/// (`differential::` tests).
+///
+/// `None` when the token is not in the shape the café issues (three
+/// segments; a header of `alg: HS256`, `typ` and `kid` and nothing else):
+/// the general path decides those, as it always has.
+pub fn verify_hs256<C: DeserializeOwned + RegisteredClaims>(
+    keys: &KeyRing,
+    kind: TokenKind,
+    token: &str,
+) -> Option<Result<C, TokenError>> {
+    // The cap comes before any decoding.
+    if token.len() > MAX_TOKEN_BYTES {
+        return Some(Err(TokenError::TooLarge));
+    }
+    // Three segments, header.payload.signature (RFC 7515 §7.1).
+    let (signing_input, signature) = token.rsplit_once('.')?;
+    let (header, payload) = signing_input.split_once('.')?;
+    if payload.contains('.') {
+        return None;
+    }
+    // One buffer for each segment in turn. The engine is the strict one
+    // jsonwebtoken uses: no `=` padding, no stray bits in the last
+    // character (RFC 7515 §2), nothing outside the base64url alphabet.
+    let mut buffer = [0u8; MAX_SEGMENT_BYTES];
+    let length = URL_SAFE_NO_PAD.decode_slice(header, &mut buffer).ok()?;
+    // Any other member, a duplicate, an escape, `null`: the general path's
+    // `check_header` decides (it refuses what names a key, RFC 8725 §3.10,
+    // and ignores what RFC 7515 §4 says to ignore).
+    let header: IssuedHeader = serde_json::from_slice(&buffer[..length]).ok()?;
+    // Any other `alg`, `none` among them: the general path refuses it, by
+    // name (Malformed for a name jsonwebtoken does not know).
+    if header.alg != SigningAlgorithm::Hs256.as_str() {
+        return None;
+    }
+    // Explicit typing: an access token is never taken for a refresh token,
+    // nor the other way round (RFC 8725 §3.11, RFC 9068 §4).
+    if !kind.is_typ(header.typ) {
+        return Some(Err(TokenError::WrongType));
+    }
+    // The kid picks among keys we hold, and nothing else does; the key's
+    // algorithm is the only one allowed (RFC 8725 §3.1): `HS256` naming an
+    // ES256 key is algorithm confusion.
+    let Some(key) = keys.verification_key(header.kid) else {
+        return Some(Err(TokenError::UnknownKey));
+    };
+    let Some(prepared) = key.hs256_mac() else {
+        return Some(Err(TokenError::WrongAlgorithm));
+    };
+    Some(check_hs256(
+        prepared,
+        kind,
+        signing_input,
+        signature,
+        payload,
+        &mut buffer,
+    ))
+}
+
+/// The signature over `header.payload` as sent, then the claims.
+fn check_hs256<C: DeserializeOwned + RegisteredClaims>(
+    prepared: &Hmac<Sha256>,
+    kind: TokenKind,
+    signing_input: &str,
+    signature: &str,
+    payload: &str,
+    buffer: &mut [u8; MAX_SEGMENT_BYTES],
+) -> Result<C, TokenError> {
+    let length = URL_SAFE_NO_PAD
+        .decode_slice(signature, buffer)
+        .map_err(|_| TokenError::Malformed)?;
+    let mut mac = prepared.clone();
+    mac.update(signing_input.as_bytes());
+    // `verify_slice` compares in constant time: how many leading bytes of
+    // a guess were right never shows in the time taken.
+    mac.verify_slice(&buffer[..length])
+        .map_err(|_| TokenError::BadSignature)?;
+    // Only a token we signed gets its claims read: no JSON an attacker
+    // wrote is parsed, and no claim is looked at before it can be trusted.
+    let length = URL_SAFE_NO_PAD
+        .decode_slice(payload, buffer)
+        .map_err(|_| TokenError::Malformed)?;
+    let claims: C = serde_json::from_slice(&buffer[..length])
+        .map_err(|_| TokenError::BadClaims(MISTYPED_CLAIMS.to_owned()))?;
+    // Whose token, and for whom (RFC 8725 §3.8 and §3.9): `iss`, `aud`.
+    if claims.issuer() != ISSUER {
+        return Err(TokenError::BadClaims(WRONG_ISS.to_owned()));
+    }
+    if claims.audience() != kind.audience() {
+        return Err(TokenError::BadClaims(WRONG_AUD.to_owned()));
+    }
+    Ok(claims)
+}
+// ANCHOR_END: verify_hs256
 
 #[cfg(test)]
 mod tests;

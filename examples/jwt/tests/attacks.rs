@@ -8,7 +8,7 @@ use jwt::forge;
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
 use jwt::tokens::{
     AccessClaims, ISSUER, LEEWAY_SECONDS, MAX_TOKEN_BYTES, RefreshClaims, TokenError, TokenKind,
-    random_id, sign, time_claim, verify, verify_ignoring_time,
+    random_id, sign, time_claim,
 };
 use serde_json::{Value, json};
 use sha2::{Sha256, Sha384};
@@ -17,6 +17,30 @@ use sha2::{Sha256, Sha384};
 // Cargo would take a file for a test binary of its own: hence the path.
 #[path = "attacks/revocation.rs"]
 mod revocation;
+
+// Every token an attack here checks is checked by both paths, the café's
+// (the lean HS256 check for its own tokens) and jsonwebtoken's, and the two
+// verdicts must be equal: these wrappers stand in for `jwt::tokens`' own.
+#[path = "differential/compare.rs"]
+mod compare;
+
+fn verify<C>(ring: &KeyRing, kind: TokenKind, token: &str, now: u64) -> Result<C, TokenError>
+where
+    C: serde::de::DeserializeOwned
+        + jwt::tokens::RegisteredClaims
+        + jwt::tokens::TimeClaims
+        + PartialEq
+        + std::fmt::Debug,
+{
+    compare::both_paths_at(ring, kind, token, now)
+}
+
+fn verify_ignoring_time<C>(ring: &KeyRing, kind: TokenKind, token: &str) -> Result<C, TokenError>
+where
+    C: serde::de::DeserializeOwned + jwt::tokens::RegisteredClaims + PartialEq + std::fmt::Debug,
+{
+    compare::both_paths(ring, kind, token).0
+}
 
 const NOW: u64 = 1_767_258_000;
 const SECRET: &[u8] = b"an example secret of thirty-two+ bytes, for tests only";
