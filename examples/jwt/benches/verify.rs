@@ -13,7 +13,9 @@
 use bench_harness::{Check, finish_now};
 use jsonwebtoken::{DecodingKey, Validation};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
-use jwt::tokens::{AccessClaims, TokenKind, validation, verify};
+use jwt::tokens::{
+    AccessClaims, TokenKind, check_time, validation, verify, verify_with_jsonwebtoken,
+};
 use jwt::{Lifetimes, RevocationChecks, TokenAuthority, TokenStores};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -100,6 +102,24 @@ fn access_checks() -> Vec<Check> {
         // the key prepared once. What no HS256 check can go below.
         if algorithm == SigningAlgorithm::Hs256 {
             checks.push(hmac_alone(&key.bytes, &token));
+            checks.push(hmac_sha2_prepared(&key.bytes, &token));
+            // The café's rules on jsonwebtoken's path, as before the lean
+            // check: what the lean check is measured against.
+            let ring = key.ring();
+            let general_token = token.clone();
+            checks.push(Check::new(
+                "jwt_lean",
+                "hs256-cafe-verify-jsonwebtoken",
+                move || {
+                    let claims: AccessClaims = verify_with_jsonwebtoken(
+                        &ring,
+                        TokenKind::Access,
+                        black_box(&general_token),
+                    )
+                    .expect("valid");
+                    check_time(&claims, NOW).expect("in time");
+                },
+            ));
         }
 
         // The café's check: size cap, header rules, kid, typ, then the above.
@@ -137,6 +157,25 @@ fn hmac_alone(secret: &[u8], token: &str) -> Check {
     Check::new("jwt_layers", "hs256-hmac-alone", move || {
         aws_lc_rs::hmac::verify(&key, black_box(signing_input.as_bytes()), &signature)
             .expect("the signature matches");
+    })
+}
+
+/// The same HMAC with the crate the lean check uses (RustCrypto's `hmac`
+/// and `sha2`, on every target), its key prepared once and cloned per
+/// check, as `SigningKey` keeps it.
+fn hmac_sha2_prepared(secret: &[u8], token: &str) -> Check {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .expect("base64url");
+    let prepared = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+    let signing_input = signing_input.to_owned();
+    Check::new("jwt_lean", "hs256-hmac-sha2-prepared", move || {
+        let mut mac = prepared.clone();
+        mac.update(black_box(signing_input.as_bytes()));
+        mac.verify_slice(&signature).expect("the signature matches");
     })
 }
 
