@@ -510,6 +510,14 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RefreshFamilyStore for R
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
     /// A denylist entry's key: in its user's hash slot, beside the user's
     /// token version, so that one `MGET` reads both.
+    ///
+    /// Upgrading from the layout before (`deny:{<sid>}`): old entries are
+    /// never read, so a token logged out before the upgrade works again
+    /// until it expires, and during a rolling upgrade old and new servers
+    /// miss each other's logouts. Upgrade with a new signing key, or stop
+    /// every old server first and count logouts only after one access
+    /// lifetime plus the leeway (reading the old key too would cost the
+    /// round trip this layout saves).
     fn deny_key(&self, user: &str, sid: &str) -> String {
         format!("{}:{sid}", self.key("deny", user))
     }

@@ -16,7 +16,8 @@ pub type RandomError = getrandom::Error;
 /// A session ID as it travels in the cookie: base64url, no padding. With a
 /// store that files each user's sessions together (Redis: see
 /// [`SessionStore::shard_for`](sessions::SessionStore::shard_for)), a dot
-/// and the number of that shard follow; they are not secret, and not hashed.
+/// and the number of that shard follow: not secret, not hashed, and the
+/// same for every ID of one user (it can tell whose a cookie value is).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SessionId(String);
 

@@ -5,9 +5,22 @@
 //! where the shard is a number Redis files in the same slot as the user's
 //! own keys (`account:{alice}`, `user-sessions:{alice}`), and the session ID
 //! carries it after a dot. So one script reaches the session, the account's
-//! role and the index at once, on one node of a cluster too. The shard names
-//! one of 16,384 slots, which thousands of names share: it tells a reader of
-//! the cookie next to nothing, and the ID's 256 random bits are unchanged.
+//! role and the index at once, on one node of a cluster too. The ID's 256
+//! random bits are unchanged, but the shard is a fixed function of the user
+//! name (every cookie of alice's ends the same): thousands of names share it,
+//! yet among a site's known users it can tell who a cookie value belongs to.
+//! Whoever sees cookie values without being able to use them (a log, a
+//! support ticket) learns that much; keep cookies out of logs.
+//!
+//! Upgrading from the layout before shards (`session:{<hash>}`): old IDs
+//! carry no shard and are never looked up, so every user logs in again
+//! once. That fails safe, and reading the old keys too would cost the round
+//! trip this layout saves.
+//!
+//! The script judges with the calling server's clock, and sets the key's
+//! TTL from it: idle is bounded by Redis's own clock too, the absolute
+//! deadline only by the caller's. A server whose clock is behind accepts a
+//! session that long past it; keep the servers' clocks in sync (NTP).
 
 use super::*;
 use cafe::store::{CheckedSession, SessionCheck};
@@ -261,11 +274,16 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionStore for RedisSt
 /// An authenticated request's one command: the session read, judged as
 /// [`Timeouts::judge`] judges it, ended if it has expired, touched if it is
 /// active and its "last seen" is [`TOUCH_EVERY`] or more behind, and the
-/// account's role read (the role field alone: never the password hash). All
-/// its keys are in the user's hash slot; the account's and the index's are
-/// named from the record, which Redis Cluster allows in the slot of the key
-/// the script was given. Times are nanoseconds, compared as 20-digit
-/// strings: exact, where Lua's numbers would round them.
+/// account's role read (the role field alone: never the password hash).
+///
+/// Every read comes before any write. The script declares only the session
+/// key; the account's and the index's are named from the record. Redis asks
+/// scripts to declare every key they touch, and a cluster accepts an
+/// undeclared one only while it is in the slot of a declared key on this
+/// node: during a resharding that moves the user's slot, the script fails
+/// (503) at its first such read, having written nothing. Times are
+/// nanoseconds, compared as 20-digit strings: exact, where Lua's numbers
+/// would round them.
 const CHECK: &str = r"
 local function padded(nanos) return string.rep('0', 20 - #nanos) .. nanos end
 local s = redis.call('HMGET', KEYS[1], 'user', 'created', 'seen', 'login')
@@ -273,23 +291,27 @@ local user, created, seen = s[1], s[2], s[3]
 if not (user and created and seen) then return false end
 local prefix, member, now = ARGV[1], ARGV[2], ARGV[3]
 local index = prefix .. 'user-sessions:{' .. user .. '}'
-if padded(created) <= padded(ARGV[5]) or padded(seen) <= padded(ARGV[4]) then
+local expired = padded(created) <= padded(ARGV[5]) or padded(seen) <= padded(ARGV[4])
+local touch = not expired and padded(seen) <= padded(ARGV[6])
+local role, current, index_ttl
+if not expired then role = redis.call('HGET', prefix .. 'account:{' .. user .. '}', 'role') end
+if expired or touch then current = redis.call('ZSCORE', index, member) end
+if touch then index_ttl = redis.call('PTTL', index) end
+if expired then
   redis.call('DEL', KEYS[1])
-  redis.call('ZREM', index, member)
+  if current then redis.call('ZREM', index, member) end
   return false
 end
-if padded(seen) <= padded(ARGV[6]) then
+if touch then
   local left = math.min(tonumber(ARGV[7]), tonumber(ARGV[8]) - (tonumber(now) - tonumber(created)))
   local ttl = math.max(1, math.floor(left / 1e9))
-  redis.call('HSET', KEYS[1], 'seen', now)
-  redis.call('EXPIRE', KEYS[1], ttl)
   local now_ms = tonumber(ARGV[9])
   local ends = now_ms + ttl * 1000
-  local current = redis.call('ZSCORE', index, member)
+  redis.call('HSET', KEYS[1], 'seen', now)
+  redis.call('EXPIRE', KEYS[1], ttl)
   if not current or tonumber(current) < ends then redis.call('ZADD', index, ends, member) end
-  redis.call('PEXPIRE', index, math.max(redis.call('PTTL', index), ends - now_ms))
+  redis.call('PEXPIRE', index, math.max(index_ttl, ends - now_ms))
 end
-local role = redis.call('HGET', prefix .. 'account:{' .. user .. '}', 'role')
 return {user, s[4] or '', role}";
 
 #[async_trait]
@@ -330,6 +352,18 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionCheck for RedisSt
         let Some((user, login_id, role)) = answer else {
             return Ok(None);
         };
+        // `create` files a session only in its user's shard. A record that
+        // names a user of another shard was written by something else (a
+        // hand-edited or restored key, a bug): it is nobody's session, and
+        // the answer (that user's role) is not trusted.
+        if key.shard() != Some(self.shard_of(&user)) {
+            tracing::warn!(
+                %user,
+                shard = key.shard(),
+                "refused a session record whose user is not in its ID's shard"
+            );
+            return Ok(None);
+        }
         let role = match role {
             Some(role) => Some(
                 Role::from_claim(&role)

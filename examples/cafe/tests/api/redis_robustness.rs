@@ -6,7 +6,7 @@
 //! trip) rather than hoping a timing loop finds it.
 
 use crate::redis_server::RedisServer;
-use crate::support::{Mode, opening_time, spawn_configured};
+use crate::support::{Call, Mode, opening_time, spawn_configured};
 use cafe::clock::ManualClock;
 use cafe::redis_store::{RedisStore, TOUCH_EVERY};
 use cafe::store::Stores;
@@ -534,14 +534,18 @@ async fn commands_by_name(redis: &RedisServer) -> Vec<(String, u64)> {
     counted
 }
 
-/// What the book says an authenticated request costs on Redis: `mode`'s
-/// café on a wire that counts, alice logged in, then three `GET /me` at one
-/// moment. Returns the round trips and commands sent of each, and what
-/// Redis ran for the three (`INFO commandstats`).
-async fn cost_of_get_me(
-    mode: Mode,
-    both_checks: bool,
-) -> (Vec<(usize, usize)>, Vec<(String, u64)>) {
+/// `mode`'s café on a Redis reached through a wire that counts, alice
+/// logged in and her first `GET /me` made (it also loads the script into
+/// Redis once).
+struct Counted {
+    redis: RedisServer,
+    wire: Wire,
+    clock: Arc<ManualClock>,
+    app: crate::support::TestApp,
+    alice: crate::support::Visitor,
+}
+
+async fn counted(mode: Mode, both_checks: bool) -> Counted {
     let redis = RedisServer::start().expect("redis-server");
     let wire = Wire::to(&redis).await;
     let store = RedisStore::with_connection(wire.clone(), "trips:");
@@ -555,36 +559,156 @@ async fn cost_of_get_me(
         };
     }
     let clock = Arc::new(ManualClock::starting_at(opening_time()));
-    let app = spawn_configured(mode, config, clock).await;
+    let app = spawn_configured(mode, config, clock.clone()).await;
     let alice = app.logged_in("alice", "wonderland-42").await;
-    // The first request also loads the script into Redis once.
     assert_eq!(alice.get("/me").await.status, 200);
-    reset_command_counts(&redis).await;
-    let mut counted = Vec::new();
-    for _ in 0..3 {
-        let (trips, commands) = (wire.round_trips(), wire.commands_sent());
-        assert_eq!(alice.get("/me").await.status, 200);
-        counted.push((wire.round_trips() - trips, wire.commands_sent() - commands));
+    Counted {
+        redis,
+        wire,
+        clock,
+        app,
+        alice,
     }
-    let mut ran = commands_by_name(&redis).await;
-    ran.retain(|(name, _)| !name.starts_with("config"));
+}
+
+impl Counted {
+    /// `count` `GET /me` of alice's: their statuses, the round trips and
+    /// commands sent of each, and what Redis ran for them all
+    /// (`INFO commandstats`).
+    async fn get_me(&self, count: usize) -> (Vec<u16>, Vec<(usize, usize)>, Vec<(String, u64)>) {
+        reset_command_counts(&self.redis).await;
+        let (mut statuses, mut counted) = (Vec::new(), Vec::new());
+        for _ in 0..count {
+            let (trips, commands) = (self.wire.round_trips(), self.wire.commands_sent());
+            statuses.push(self.alice.get("/me").await.status);
+            counted.push((
+                self.wire.round_trips() - trips,
+                self.wire.commands_sent() - commands,
+            ));
+        }
+        let mut ran = commands_by_name(&self.redis).await;
+        ran.retain(|(name, _)| !name.starts_with("config"));
+        (statuses, counted, ran)
+    }
+}
+
+/// What the book says an authenticated request costs on Redis: three
+/// `GET /me` at one moment. Returns the round trips and commands sent of
+/// each, and what Redis ran for the three.
+async fn cost_of_get_me(
+    mode: Mode,
+    both_checks: bool,
+) -> (Vec<(usize, usize)>, Vec<(String, u64)>) {
+    let at = counted(mode, both_checks).await;
+    let (statuses, counted, ran) = at.get_me(3).await;
+    assert_eq!(statuses, [200; 3]);
     (counted, ran)
 }
 
-/// Sessions on Redis: one round trip, one command per `GET /me`: a script
-/// that reads the session's fields (`HMGET`) and the account's role alone
-/// (`HGET … role`: never the password hash), and here writes nothing, the
-/// three requests coming within a second of the login.
+/// The commands of `ran` as `(name, calls)` pairs, for comparing.
+fn named(ran: &[(String, u64)]) -> Vec<(&str, u64)> {
+    ran.iter().map(|(n, c)| (n.as_str(), *c)).collect()
+}
+
+/// What Redis runs while `request` runs, as `MONITOR` prints it (a script's
+/// own calls included), from the command's name on: `"HGET" "key" "field"`.
+async fn monitored<T>(redis: &RedisServer, request: impl Future<Output = T>) -> (T, Vec<String>) {
+    use futures_util::StreamExt;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut lines = client
+        .get_async_monitor()
+        .await
+        .unwrap()
+        .into_on_message::<String>();
+    let answer = request.await;
+    // A marker after the request: every line before it was already sent.
+    let marker = "the request has been answered";
+    let _: String = redis::cmd("ECHO")
+        .arg(marker)
+        .query_async(&mut plain_connection(redis).await)
+        .await
+        .unwrap();
+    let mut ran = Vec::new();
+    while let Some(line) = lines.next().await {
+        if line.contains(marker) {
+            break;
+        }
+        ran.extend(line.split_once("] ").map(|(_, command)| command.to_owned()));
+    }
+    (answer, ran)
+}
+
+/// Sessions on Redis: one round trip, one command per `GET /me`, whatever
+/// the script does. Within a second of the login it reads the session's
+/// fields (`HMGET`) and the account's role field alone (`HGET … role`,
+/// seen on `MONITOR`: never the password hash) and writes nothing; a
+/// second later it also touches the session and its index entry; past the
+/// idle timeout it ends the session and its entry instead. After Redis
+/// loses its scripts (`SCRIPT FLUSH`, as a restart or failover does) one
+/// request costs three round trips (`EVALSHA`, `SCRIPT LOAD`, `EVALSHA`),
+/// and the next one again.
 #[tokio::test]
 async fn an_authenticated_request_on_a_redis_session_is_one_round_trip_and_one_command() {
     if RedisServer::start().is_none() {
         return;
     }
     bounded(async {
-        let (counted, ran) = cost_of_get_me(Mode::Sessions, false).await;
-        assert_eq!(counted, [(1, 1); 3], "(round trips, commands sent)");
-        let ran: Vec<(&str, u64)> = ran.iter().map(|(n, c)| (n.as_str(), *c)).collect();
-        assert_eq!(ran, [("evalsha", 3), ("hget", 3), ("hmget", 3)]);
+        let at = counted(Mode::Sessions, false).await;
+        let (status, ran) = monitored(&at.redis, at.alice.get("/me")).await;
+        assert_eq!(status.status, 200);
+        let account: Vec<&String> = ran.iter().filter(|c| c.contains("account:")).collect();
+        assert_eq!(account, [r#""HGET" "trips:account:{alice}" "role""#]);
+
+        let (statuses, counted, ran) = at.get_me(3).await;
+        assert_eq!((statuses, counted), (vec![200; 3], vec![(1, 1); 3]));
+        assert_eq!(named(&ran), [("evalsha", 3), ("hget", 3), ("hmget", 3)]);
+
+        at.clock.advance(TOUCH_EVERY);
+        let (statuses, counted, ran) = at.get_me(1).await;
+        assert_eq!((statuses, counted), (vec![200], vec![(1, 1)]), "touched");
+        assert_eq!(
+            named(&ran),
+            [
+                ("evalsha", 1),
+                ("expire", 1),
+                ("hget", 1),
+                ("hmget", 1),
+                ("hset", 1),
+                ("pexpire", 1),
+                ("pttl", 1),
+                ("zadd", 1),
+                ("zscore", 1)
+            ],
+            "touched"
+        );
+
+        at.clock
+            .advance(Mode::Sessions.config().session_timeouts.idle);
+        let (statuses, counted, ran) = at.get_me(1).await;
+        assert_eq!((statuses, counted), (vec![401], vec![(1, 1)]), "ended");
+        assert_eq!(
+            named(&ran),
+            [
+                ("del", 1),
+                ("evalsha", 1),
+                ("hmget", 1),
+                ("zrem", 1),
+                ("zscore", 1)
+            ],
+            "ended"
+        );
+
+        let alice = at.app.logged_in("alice", "wonderland-42").await;
+        let _: () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut plain_connection(&at.redis).await)
+            .await
+            .unwrap();
+        for trips in [3, 1] {
+            let before = at.wire.round_trips();
+            assert_eq!(alice.get("/me").await.status, 200);
+            assert_eq!(at.wire.round_trips() - before, trips, "after SCRIPT FLUSH");
+        }
     })
     .await;
 }
@@ -600,8 +724,7 @@ async fn an_access_token_with_both_checks_on_redis_is_one_round_trip_and_one_com
     bounded(async {
         let (counted, ran) = cost_of_get_me(Mode::JwtChecked, true).await;
         assert_eq!(counted, [(1, 1); 3], "(round trips, commands sent)");
-        let ran: Vec<(&str, u64)> = ran.iter().map(|(n, c)| (n.as_str(), *c)).collect();
-        assert_eq!(ran, [("mget", 3)]);
+        assert_eq!(named(&ran), [("mget", 3)]);
     })
     .await;
 }
@@ -609,9 +732,10 @@ async fn an_access_token_with_both_checks_on_redis_is_one_round_trip_and_one_com
 /// The touch on Redis writes "last seen" only when it is a second or more
 /// behind (`TOUCH_EVERY`): the idle deadline is then early by less than a
 /// second, and never late. A request 0.9 s after the login is not written,
-/// so the session ends at login + idle, 0.9 s before that request + idle; a
-/// request a whole second after the login is written, and the deadline
-/// follows it to the millisecond.
+/// so the session ends at login + idle (a request 1 ms before is
+/// answered), 0.9 s before that request + idle; a request a whole second
+/// after the login is written, and the deadline follows it to the
+/// millisecond.
 #[tokio::test]
 async fn on_redis_the_idle_deadline_is_early_by_less_than_a_second_and_never_late() {
     let Some(redis) = RedisServer::start() else {
@@ -625,12 +749,14 @@ async fn on_redis_the_idle_deadline_is_early_by_less_than_a_second_and_never_lat
         let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
         let (ms, skipped) = (Duration::from_millis(1), Duration::from_millis(900));
 
-        let not_written = app.logged_in("alice", "wonderland-42").await;
-        clock.advance(skipped);
-        assert_eq!(not_written.get("/me").await.status, 200);
-        clock.advance(idle - skipped);
-        let early = not_written.get("/me").await.status;
-        assert_eq!(early, 401, "login + idle, 0.9 s before request + idle");
+        for (after, status) in [(idle - skipped - ms, 200), (idle - skipped, 401)] {
+            let not_written = app.logged_in("alice", "wonderland-42").await;
+            clock.advance(skipped);
+            assert_eq!(not_written.get("/me").await.status, 200);
+            clock.advance(after);
+            let at_the_end = not_written.get("/me").await.status;
+            assert_eq!(at_the_end, status, "login + {:?}", skipped + after);
+        }
 
         for (after, status) in [(idle - ms, 200), (idle, 401)] {
             let written = app.logged_in("alice", "wonderland-42").await;
@@ -639,6 +765,155 @@ async fn on_redis_the_idle_deadline_is_early_by_less_than_a_second_and_never_lat
             clock.advance(after);
             assert_eq!(written.get("/me").await.status, status, "{after:?} after");
         }
+    })
+    .await;
+}
+
+/// The absolute deadline on Redis: judged by the script to the
+/// nanosecond of the café's clock (a request 1 ms before it is answered,
+/// one at it refused, never late), but the key's TTL counts whole seconds
+/// and is rounded down, so Redis itself may forget the session up to a
+/// second before it: touched 1.5 s before the deadline, the key is given
+/// at most 1 s.
+#[tokio::test]
+async fn on_redis_the_absolute_deadline_is_never_late_and_the_key_early_by_under_a_second() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let mut config = Mode::Sessions.config();
+        config.stores = Stores::all_in(Arc::new(redis.store("absolute:").await));
+        let (idle, absolute) = (Duration::from_secs(1800), Duration::from_secs(3000));
+        config.session_timeouts = sessions::Timeouts { idle, absolute };
+        let clock = Arc::new(ManualClock::starting_at(opening_time()));
+        let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+        let (ms, left) = (Duration::from_millis(1), Duration::from_millis(1500));
+        for (after, status) in [(left - ms, 200), (left, 401)] {
+            let alice = app.logged_in("alice", "wonderland-42").await;
+            clock.advance(absolute / 2);
+            assert_eq!(alice.get("/me").await.status, 200);
+            clock.advance(absolute / 2 - left);
+            assert_eq!(alice.get("/me").await.status, 200, "touched, 1.5 s left");
+            let id = crate::support::session_id_of(alice.credential.as_ref().unwrap());
+            let key = SessionId::parse(id).unwrap().key();
+            let shard = key.shard().unwrap();
+            let key_ttl: i64 = redis::cmd("PTTL")
+                .arg(format!("absolute:session:{{{shard}}}{}", key.to_hex()))
+                .query_async(&mut plain_connection(&redis).await)
+                .await
+                .unwrap();
+            assert!((1..=1000).contains(&key_ttl), "the key's TTL: {key_ttl} ms");
+            clock.advance(after);
+            let at_the_end = alice.get("/me").await.status;
+            assert_eq!(at_the_end, status, "{after:?} after the touch");
+        }
+    })
+    .await;
+}
+
+/// A session record in alice's shard that names admin (written straight
+/// into Redis, as only someone who can already write to it could) is
+/// refused 401, never answered with admin's role; the same record naming
+/// alice is answered, so the refusal is the shard's. Before the check, the
+/// forged record was admin's session.
+#[tokio::test]
+async fn a_session_record_naming_a_user_of_another_shard_is_refused() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let mut config = Mode::Sessions.config();
+        config.stores = Stores::all_in(Arc::new(redis.store("forged:").await));
+        let clock = Arc::new(ManualClock::starting_at(opening_time()));
+        let app = spawn_configured(Mode::Sessions, config, clock).await;
+        let shard = cafe::redis_store::shard_of_user("alice");
+        assert_ne!(shard, cafe::redis_store::shard_of_user("admin"));
+        let now = cafe::clock::unix_nanos(opening_time()).to_string();
+        for (user, status) in [("alice", 200), ("admin", 401)] {
+            let id = SessionId::generate_in(Some(shard)).unwrap();
+            let session = format!("forged:session:{{{shard}}}{}", id.key().to_hex());
+            let _: () = redis::pipe()
+                .hset_multiple(
+                    &session,
+                    &[
+                        ("user", user),
+                        ("created", &now),
+                        ("seen", &now),
+                        ("login", "written-by-hand"),
+                    ],
+                )
+                .expire(&session, 600)
+                .query_async(&mut plain_connection(&redis).await)
+                .await
+                .unwrap();
+            let me = app
+                .visitor()
+                .send(&Call::get("/me").cookie("__Host-session", id.as_str()))
+                .await;
+            assert_eq!(me.status, status, "a record naming {user}: {:?}", me.body);
+        }
+    })
+    .await;
+}
+
+/// Every read of the session check comes before any write: when a read
+/// fails (here alice's account is not a hash, and Redis answers
+/// `WRONGTYPE`, as a cluster refuses a key of a slot being moved), the
+/// request is refused 503 and the session is as it was: "last seen" not
+/// written, its index entry not moved. Before the reads were moved first,
+/// the touch was written and the role read failed after it.
+#[tokio::test]
+async fn a_session_check_that_fails_has_written_nothing() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let mut config = Mode::Sessions.config();
+        config.stores = Stores::all_in(Arc::new(redis.store("reads-first:").await));
+        let clock = Arc::new(ManualClock::starting_at(opening_time()));
+        let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+        let alice = app.logged_in("alice", "wonderland-42").await;
+        let id = crate::support::session_id_of(alice.credential.as_ref().unwrap());
+        let key = SessionId::parse(id).unwrap().key();
+        let session = format!(
+            "reads-first:session:{{{}}}{}",
+            key.shard().unwrap(),
+            key.to_hex()
+        );
+        let mut connection = plain_connection(&redis).await;
+        let state = |mut connection: MultiplexedConnection| {
+            let session = session.clone();
+            let member = key.to_hex();
+            async move {
+                redis::pipe()
+                    .hget(&session, "seen")
+                    .zscore("reads-first:user-sessions:{alice}", member)
+                    .query_async::<(String, u64)>(&mut connection)
+                    .await
+                    .unwrap()
+            }
+        };
+        let before = state(connection.clone()).await;
+        clock.advance(TOUCH_EVERY);
+
+        let account = "reads-first:account:{alice}";
+        let _: () = redis::pipe()
+            .rename(account, "reads-first:saved:{alice}")
+            .set(account, "not a hash")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(alice.get("/me").await.status, 503);
+        assert_eq!(state(connection.clone()).await, before, "nothing written");
+
+        let _: () = redis::pipe()
+            .del(account)
+            .rename("reads-first:saved:{alice}", account)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(alice.get("/me").await.status, 200);
+        assert_ne!(state(connection).await, before, "touched, once it can be");
     })
     .await;
 }
