@@ -188,6 +188,10 @@ async fn groups() -> Vec<Group> {
     let session_cookie = login.header("set-cookie").unwrap().to_owned();
     let session_id = login.cookie_value(sessions::cookie::COOKIE_NAME).unwrap();
     let session_id_bits = URL_SAFE_NO_PAD.decode(&session_id).unwrap().len() * 8;
+    // What the Redis store issues alice instead: the same, and her shard.
+    let alice_shard = cafe::redis_store::shard_of_user("alice");
+    let redis_id = sessions::SessionId::generate_in(Some(alice_shard)).unwrap();
+    let redis_id = redis_id.as_str();
     let me = alice.get("/me").await;
     assert_eq!(me.status, 200);
     let header = |name: &str| code(me.header(name).unwrap());
@@ -502,14 +506,17 @@ async fn groups() -> Vec<Group> {
         setting: "Session ID",
         value: format!(
             "{session_id_bits} bits from the operating system's CSPRNG, {} base64url \
-                characters",
-            session_id.len()
+                characters; with `--store redis`, then a dot and the user's shard \
+                (alice's: `{}`)",
+            session_id.len(),
+            redis_id.split_at(session_id.len()).1
         ),
         set_in: ("sessions/src/id.rs", "SESSION_ID_BYTES"),
         flags: &[],
         source: "ASVS 5.0 7.2.3",
         pinned_by: "\
-        id::tests::an_id_is_43_base64url_characters",
+        id::tests::an_id_is_43_base64url_characters \
+        id::tests::an_id_with_a_shard_is_43_base64url_characters_a_dot_and_the_shard",
     });
     table.row(Row {
         setting: "Session cookie",

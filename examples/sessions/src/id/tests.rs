@@ -86,3 +86,23 @@ fn a_key_reads_back_from_its_hex_and_nothing_else_does() {
         assert_eq!(SessionKey::from_hex(bad), None, "{bad:?}");
     }
 }
+
+#[test]
+fn an_id_with_a_shard_is_43_base64url_characters_a_dot_and_the_shard() {
+    let id = SessionId::generate_in(Some(10_419)).unwrap();
+    let (random, shard) = id.as_str().split_once('.').unwrap();
+    assert_eq!((random.len(), shard), (43, "10419"));
+    let parsed = SessionId::parse(id.as_str()).unwrap();
+    assert_eq!(parsed.key().shard(), Some(10_419));
+    assert_eq!(
+        parsed.key().to_hex(),
+        SessionId::parse(random).unwrap().key().to_hex()
+    );
+    // Only the shard as we write it: no sign, no leading zero, no empty one.
+    for shard in ["010419", "+10419", "", "x", "10419.1"] {
+        assert!(
+            SessionId::parse(&format!("{random}.{shard}")).is_none(),
+            "{shard:?}"
+        );
+    }
+}
