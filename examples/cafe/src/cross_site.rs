@@ -13,11 +13,17 @@
 //! - sets its cookies `SameSite=None; Partitioned` ([`cross_site_form`]),
 //!   since a `Lax` or `Strict` cookie never goes with a cross-site `fetch`.
 
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER};
+use axum::extract::{Request, State};
+use axum::http::header::{
+    ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION, CONTENT_TYPE, LINK, ORIGIN, RETRY_AFTER,
+};
 use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
 use cafe::error::ApiError;
 use cookie::{Cookie, SameSite};
 use std::time::Duration;
+use tower::{Layer, ServiceExt};
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 use url::{Host, ParseError, Url};
 
@@ -105,6 +111,27 @@ impl CrossSiteOrigins {
             CookieSites::CrossSite
         }
     }
+}
+
+/// [`CrossSiteOrigins::cors`] for every request but an `OPTIONS` that is
+/// not a preflight. tower-http answers every `OPTIONS` as a preflight, 200
+/// and empty, even one with no `Origin` and no
+/// `Access-Control-Request-Method`; such a request is no part of CORS
+/// (Fetch standard, "CORS-preflight request"), so it is answered as without
+/// the flag, 404 or 405.
+pub async fn real_preflights_only(
+    State(cors): State<CorsLayer>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let preflight =
+        headers.contains_key(ORIGIN) && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    if request.method() == Method::OPTIONS && !preflight {
+        return next.run(request).await;
+    }
+    let answer = cors.layer(next).oneshot(request).await;
+    answer.unwrap_or_else(|never| match never {})
 }
 
 /// `text` as an origin a browser writes in an `Origin` header

@@ -3,14 +3,17 @@
 use axum::extract::{Request, State};
 use axum::http::HeaderName;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ORIGIN, REFERRER_POLICY,
-    STRICT_TRANSPORT_SECURITY, TRANSFER_ENCODING, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, ORIGIN,
+    REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cafe::cross_site::CrossSiteOrigins;
+use cafe::cross_site::{CookieSites, CrossSiteOrigins};
 use cafe::error::ApiError;
+use cafe::mechanisms::jwt::REFRESH_COOKIE;
+use cookie::Cookie;
 use std::sync::Arc;
 
 /// Methods that must not change anything, and so need no CSRF check.
@@ -55,6 +58,26 @@ impl AllowedOrigins {
     pub fn allows_cross_site(&self, origin: &str) -> bool {
         self.cross_site.allows(origin)
     }
+
+    /// Whether the café's cookies go with requests from other sites too.
+    fn cookies_go_cross_site(&self) -> bool {
+        self.cross_site.cookie_sites() == CookieSites::CrossSite
+    }
+}
+
+/// The cookies that carry a login: the session, and the hybrid's refresh
+/// token.
+const CAFE_COOKIES: [&str; 2] = [sessions::cookie::COOKIE_NAME, REFRESH_COOKIE];
+
+/// Whether any `Cookie` header of the request names one of [`CAFE_COOKIES`].
+fn carries_a_cafe_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .any(|cookie| CAFE_COOKIES.contains(&cookie.name()))
 }
 
 // ANCHOR: cross_site
@@ -94,7 +117,13 @@ pub fn cross_site_verdict(
         };
     }
     // Neither header: not a browser (curl, a mobile app), so no cookie was
-    // attached behind the user's back.
+    // attached behind the user's back. Unless the café's cookies are
+    // `SameSite=None` (`--cross-site-origin`): then one may have come from
+    // any site with a browser that sends neither header, so a request that
+    // carries one must say where it comes from.
+    if allowed.cookies_go_cross_site() && carries_a_cafe_cookie(headers) {
+        return Err("a request with the café's cookie must send Origin");
+    }
     Ok(())
 }
 // ANCHOR_END: cross_site

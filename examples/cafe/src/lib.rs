@@ -59,6 +59,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::header::CONNECTION;
 use axum::http::{HeaderValue, Request, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use client_address::TrustedProxies;
 use clock::{Clock, SystemClock};
@@ -514,18 +515,48 @@ async fn respond(
         deadline: Box::pin(tokio::time::sleep(body_timeout)),
         missed: missed.clone(),
     };
+    parts.extensions.insert(BodyDeadline(missed.clone()));
     let response = app
         .oneshot(Request::from_parts(parts, Body::new(body)))
         .await?;
-    if missed.load(Ordering::Relaxed) {
-        let late = ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "the request body came too slowly",
-        )
-        .with_header(CONNECTION, HeaderValue::from_static("close"));
-        return Ok(late.into_response());
+    // The café's router made its 408 itself ([`answer_late_bodies`]), with
+    // the headers every answer gets; a router without that layer (`cafe
+    // cluster`'s balancer) gets a bare one.
+    if missed.load(Ordering::Relaxed) && response.status() != StatusCode::REQUEST_TIMEOUT {
+        return Ok(late_body());
     }
     Ok(response)
+}
+
+/// What [`serve`] puts on a request with a body: whether that body missed
+/// its deadline, which only the app's reading it can tell.
+#[derive(Debug, Clone)]
+pub struct BodyDeadline(Arc<AtomicBool>);
+
+/// Answers `408 Request Timeout`, and closes the connection, when the
+/// request's body missed its deadline, whatever the app made of the cut-off
+/// body. A layer of the café's router, inside the ones that add CORS and
+/// the security headers: a page on another site (`--cross-site-origin`)
+/// sees a 408, not a network error, and the 408 is as hard to misuse as
+/// any other answer.
+pub async fn answer_late_bodies(request: Request<Body>, next: Next) -> Response {
+    let deadline = request.extensions().get::<BodyDeadline>().cloned();
+    let response = next.run(request).await;
+    match deadline {
+        Some(BodyDeadline(missed)) if missed.load(Ordering::Relaxed) => late_body(),
+        _ => response,
+    }
+}
+
+/// `408`, the connection to be closed: the rest of the body is not waited
+/// for.
+fn late_body() -> Response {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "the request body came too slowly",
+    )
+    .with_header(CONNECTION, HeaderValue::from_static("close"))
+    .into_response()
 }
 
 /// A request body that fails once its deadline has passed, and says so in

@@ -12,6 +12,7 @@ use cafe::auth::{
     Admin, AppState, AuthFailure, CurrentUser, Device, Issued, LoggedIn, Login, LoginEnded,
     Mechanism, Presented, TokenResponse, admit,
 };
+use cafe::cross_site::real_preflights_only;
 use cafe::error::ApiError;
 use cafe::guards::{
     AllowedOrigins, challenge_every_401, refuse_cross_site_writes, require_json_bodies,
@@ -73,6 +74,8 @@ pub fn router<M: Mechanism>(
         .merge(M::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
+        // Innermost, so its 408 gets every header the layers below add.
+        .layer(middleware::from_fn(cafe::answer_late_bodies))
         .layer(middleware::from_fn(require_json_bodies))
         .layer(middleware::from_fn_with_state(
             Arc::new(origins),
@@ -85,7 +88,9 @@ pub fn router<M: Mechanism>(
         // Outside the origin check, so it answers preflights itself and
         // adds its headers to refusals too; inside the security headers,
         // which every answer gets. No layer at all by default.
-        .layer(option_layer(cors))
+        .layer(option_layer(cors.map(|cors| {
+            middleware::from_fn_with_state(cors, real_preflights_only)
+        })))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())

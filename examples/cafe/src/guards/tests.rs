@@ -101,3 +101,41 @@ fn a_named_cross_site_origin_passes_and_no_other_does() {
     assert_eq!(cross_site_verdict(&map, &allowed), Ok(()));
     assert!(cross_site_verdict(&map, &ours()).is_err());
 }
+
+/// With `--cross-site-origin`, the café's cookies are `SameSite=None` and
+/// may come with a request from any site; so a write that carries one and
+/// says nothing of where it comes from (neither `Origin` nor
+/// `Sec-Fetch-Site`, as some older browsers send a body-less `POST`) is
+/// refused. Without a café cookie (curl with a bearer token, a phone app)
+/// it passes, and without the flag it passes as before.
+#[test]
+fn with_cross_site_cookies_a_write_with_a_cafe_cookie_must_say_where_it_comes_from() {
+    let partner = cafe::cross_site::CrossSiteOrigins::parse(["https://app.example"]).unwrap();
+    let allowed = ours().with_cross_site(partner);
+    for cookie in [
+        "__Host-session=abc",
+        "theme=dark; __Secure-cafe-refresh=xyz",
+    ] {
+        let map = headers(&[("cookie", cookie)]);
+        assert!(cross_site_verdict(&map, &allowed).is_err(), "{cookie}");
+        assert_eq!(cross_site_verdict(&map, &ours()), Ok(()), "{cookie}");
+        // Either header, and the request is judged by it as before.
+        let mut from_the_app = map.clone();
+        from_the_app.insert("origin", HeaderValue::from_static("https://app.example"));
+        assert_eq!(cross_site_verdict(&from_the_app, &allowed), Ok(()));
+        let mut typed = map.clone();
+        typed.insert("sec-fetch-site", HeaderValue::from_static("none"));
+        assert_eq!(cross_site_verdict(&typed, &allowed), Ok(()));
+    }
+    // A second Cookie header is read too.
+    let mut two = headers(&[("cookie", "theme=dark")]);
+    two.append("cookie", HeaderValue::from_static("__Host-session=abc"));
+    assert!(cross_site_verdict(&two, &allowed).is_err());
+    for other in [
+        headers(&[]),
+        headers(&[("cookie", "theme=dark")]),
+        headers(&[("authorization", "Bearer abc")]),
+    ] {
+        assert_eq!(cross_site_verdict(&other, &allowed), Ok(()), "{other:?}");
+    }
+}

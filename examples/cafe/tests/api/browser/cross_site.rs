@@ -634,6 +634,109 @@ async fn with_samesite_none_cookies_the_origin_check_still_refuses_other_sites()
     }
 }
 
+/// With the flag, the café's cookies may come from any site, and a browser
+/// that honours `SameSite=None` but sends neither `Origin` nor
+/// `Sec-Fetch-Site` (Firefox 60 to 69 on a body-less `POST`) would give
+/// the origin check nothing to look at. So a write that carries a café
+/// cookie and neither header is refused 403, as the security review's curl
+/// showed it was not; a client with no café cookie (curl or a phone app
+/// with a bearer token) writes as before, and without the flag so does one
+/// with the cookie.
+#[tokio::test]
+async fn with_the_flag_a_write_with_the_cookie_and_neither_header_is_refused() {
+    // `curl -X POST $CAFE/logout -H "Cookie: …" -H 'Content-Type:
+    // application/x-www-form-urlencoded' -H 'Content-Length: 0'`.
+    let body_less = |path: &str, name: &str, value: &str| {
+        Call::post(path)
+            .cookie(name, value)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-length", "0")
+    };
+    for mode in [Mode::Sessions, Mode::Hybrid] {
+        let name = match mode {
+            Mode::Sessions => "__Host-session",
+            _ => "__Secure-cafe-refresh",
+        };
+        for flag in [true, false] {
+            let mut config = mode.config();
+            if flag {
+                config.cross_site_origins =
+                    CrossSiteOrigins::parse(["https://app.example"]).unwrap();
+            }
+            let app = spawn_app_with(mode, config).await;
+            let mut alice = app.visitor();
+            let login = alice.log_in("alice", "wonderland-42").await;
+            let value = login.cookie_value(name).unwrap();
+            let curl = app.visitor();
+            let refresh = curl.send(&body_less("/refresh", name, &value)).await;
+            let logout = curl.send(&body_less("/logout", name, &value)).await;
+            if flag {
+                assert_eq!(refresh.status, 403, "{mode:?}: {}", refresh.text);
+                assert_eq!(logout.status, 403, "{mode:?}: {}", logout.text);
+                assert!(logout.text.contains("Origin"), "{mode:?}: {}", logout.text);
+                assert_eq!(alice.get("/me").await.status, 200, "{mode:?}");
+                // No café cookie: the bearer token (the hybrid) or no
+                // credential at all (a login) passes with neither header.
+                if mode == Mode::Hybrid {
+                    let order = json!({ "item": "a flat white" });
+                    let ordered = alice.post("/orders", order).await;
+                    assert_eq!(ordered.status, 201, "{}", ordered.text);
+                }
+                let mut bob = app.visitor();
+                assert_eq!(bob.log_in("admin", "admin-secret-42").await.status, 200);
+            } else {
+                assert_ne!(refresh.status, 403, "{mode:?}: {}", refresh.text);
+                assert_eq!(logout.status, 204, "{mode:?}: {}", logout.text);
+            }
+        }
+    }
+}
+
+/// Only a real preflight (`OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`, Fetch standard, "CORS-preflight
+/// request") gets CORS's answer; any other `OPTIONS` is answered as without
+/// the flag: 404 where there is no such endpoint, 405 where there is.
+#[tokio::test]
+async fn with_the_flag_only_a_real_preflight_gets_the_preflight_answer() {
+    let app_origin = "https://app.example";
+    let options = |path: &str| Call::new(cafe_client::Method::OPTIONS, path);
+    for flag in [false, true] {
+        let mut config = Mode::Sessions.config();
+        if flag {
+            config.cross_site_origins = CrossSiteOrigins::parse([app_origin]).unwrap();
+        }
+        let app = spawn_app_with(Mode::Sessions, config).await;
+        let visitor = app.visitor();
+        for (call, status) in [
+            (options("/nonexistent"), 404),
+            (options("/login"), 405),
+            (options("/login").header("origin", app_origin), 405),
+            (
+                options("/login").header("access-control-request-method", "POST"),
+                405,
+            ),
+        ] {
+            let answer = visitor.send(&call).await;
+            let what = format!("flag {flag}: {call:?}");
+            assert_eq!(answer.status, status, "{what}: {}", answer.text);
+            assert_eq!(answer.header("access-control-allow-origin"), None, "{what}");
+            assert_eq!(answer.header("access-control-max-age"), None, "{what}");
+        }
+        let preflight = options("/login")
+            .header("origin", app_origin)
+            .header("access-control-request-method", "POST");
+        let answer = visitor.send(&preflight).await;
+        let granted = answer.header("access-control-allow-origin");
+        if flag {
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            assert_eq!(granted, Some(app_origin));
+        } else {
+            assert_eq!(answer.status, 405, "{}", answer.text);
+            assert_eq!(granted, None);
+        }
+    }
+}
+
 /// Without the flag nothing changes: no CORS header to anyone, cookies as
 /// the chapters show them.
 #[tokio::test]
@@ -685,4 +788,51 @@ async fn subdomains_of_localhost_are_two_sites_to_chromium() {
     assert_eq!(browser.eval(LOG_IN).await, json!(200));
     let login = cafe.last("POST", "/login").unwrap();
     assert_eq!(login.site.as_deref(), Some("cross-site"));
+}
+
+/// A body that comes too slowly gets `408 Request Timeout` from
+/// `cafe::serve`, and with the flag that answer, like every other, carries
+/// CORS for the listed app (so its script sees a 408, not a network error),
+/// `Vary: Origin` and the security headers.
+#[tokio::test]
+async fn the_408_for_a_slow_body_carries_cors_and_the_security_headers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let second = std::time::Duration::from_secs(1);
+    let mut config = cafe::Config {
+        connection_timeouts: cafe::ConnectionTimeouts {
+            request_head: second,
+            request_body: second,
+            response_write: second,
+        },
+        ..cafe::Config::new(cafe::AuthMode::Sessions)
+    };
+    config.cross_site_origins = CrossSiteOrigins::parse(["https://app.example"]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(cafe::serve(listener, config));
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let half = "POST /login HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\
+        Sec-Fetch-Site: cross-site\r\nContent-Type: application/json\r\n\
+        Content-Length: 100\r\n\r\n{\"username\":";
+    stream.write_all(half.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let bound = 5 * second;
+    tokio::time::timeout(bound, stream.read_to_end(&mut received))
+        .await
+        .expect("closed within the body timeout")
+        .unwrap();
+    let response = String::from_utf8_lossy(&received).to_ascii_lowercase();
+    assert!(response.starts_with("http/1.1 408 "), "{response}");
+    for header in [
+        "access-control-allow-origin: https://app.example",
+        "access-control-allow-credentials: true",
+        "vary: origin",
+        "x-content-type-options: nosniff",
+        "cache-control: no-store",
+        "cross-origin-resource-policy: same-origin",
+        "content-security-policy: default-src 'none'",
+        "connection: close",
+    ] {
+        assert!(response.contains(header), "{header}: {response}");
+    }
 }
