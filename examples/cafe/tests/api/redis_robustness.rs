@@ -917,3 +917,70 @@ async fn a_session_check_that_fails_has_written_nothing() {
     })
     .await;
 }
+
+/// What upgrading from the layout before shards does, as the book's
+/// Upgrading note says: the keys the old servers wrote are never read. A
+/// session filed as `session:{<hash>}`, its ID without a shard, is nobody's
+/// (everyone logs in again); a denylist entry filed as `deny:{<sid>}`
+/// refuses nothing, so an access token logged out before the upgrade works
+/// again, where the same entry in the new layout refuses it.
+#[tokio::test]
+async fn after_an_upgrade_the_keys_of_the_layout_before_are_not_read() {
+    use base64::Engine;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let mut connection = plain_connection(&redis).await;
+        let clock = Arc::new(ManualClock::starting_at(opening_time()));
+        let now = cafe::clock::unix_nanos(opening_time()).to_string();
+
+        let mut config = Mode::Sessions.config();
+        config.stores = Stores::all_in(Arc::new(redis.store("old-sessions:").await));
+        let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+        let id = SessionId::generate().unwrap();
+        let old = format!("old-sessions:session:{{{}}}", id.key().to_hex());
+        let _: () = redis::pipe()
+            .hset_multiple(
+                &old,
+                &[("user", "alice"), ("created", &now), ("seen", &now)],
+            )
+            .expire(&old, 600)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let me = Call::get("/me").cookie("__Host-session", id.as_str());
+        assert_eq!(app.visitor().send(&me).await.status, 401, "an old session");
+
+        let mut config = Mode::JwtChecked.config();
+        config.stores = Stores::all_in(Arc::new(redis.store("old-tokens:").await));
+        config.revocation_checks = jwt::RevocationChecks {
+            denylist: true,
+            token_version: true,
+        };
+        let app = spawn_configured(Mode::JwtChecked, config, clock).await;
+        let alice = app.logged_in("alice", "wonderland-42").await;
+        let access = alice.credential.as_ref().unwrap().access_token().unwrap();
+        let payload = access.split('.').nth(1).unwrap();
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        let sid = claims["sid"].as_str().unwrap();
+        for (entry, status) in [
+            (format!("old-tokens:deny:{{{sid}}}"), 200),
+            (format!("old-tokens:deny:{{alice}}:{sid}"), 401),
+        ] {
+            let _: () = redis::cmd("SET")
+                .arg(&entry)
+                .arg(u64::MAX / 2)
+                .arg("EX")
+                .arg(600)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            assert_eq!(alice.get("/me").await.status, status, "denied as {entry}");
+        }
+    })
+    .await;
+}
