@@ -589,6 +589,8 @@ async fn with_samesite_none_cookies_the_origin_check_still_refuses_other_sites()
                     .await;
                 assert_eq!(answer.status, 403, "{mode:?} {stranger} {}", call.path);
                 assert_eq!(answer.header("access-control-allow-origin"), None);
+                let vary = answer.header("vary").unwrap_or_default();
+                assert!(vary.contains("origin"), "{mode:?} {stranger}: {vary}");
                 // Without fetch metadata (an older browser), the same.
                 let bare = stranger_with_the_cookie
                     .send(&call.clone().header("origin", stranger))
@@ -631,6 +633,72 @@ async fn with_samesite_none_cookies_the_origin_check_still_refuses_other_sites()
         // alice ordered once, from the app.
         let orders = alice.get("/orders").await;
         assert_eq!(orders.body.as_array().map(Vec::len), Some(1), "{mode:?}");
+
+        // Error answers vary by Origin too, and the listed app may read them.
+        let missing = alice
+            .send(&from(app_origin, Call::get("/nonexistent")))
+            .await;
+        assert_eq!(missing.status, 404);
+        assert_eq!(
+            missing.header("access-control-allow-origin"),
+            Some(app_origin)
+        );
+        assert!(missing.header("vary").unwrap().contains("origin"));
+
+        // Every cookie the café sets from here on has the same cross-site
+        // form as the login's: rotated, re-issued and cleared alike.
+        let cross_site_form = |answer: &crate::support::Reply, what: &str| {
+            let cookies: Vec<&str> = answer.set_cookies().collect();
+            assert!(!cookies.is_empty(), "{mode:?} {what}: {}", answer.text);
+            for cookie in cookies {
+                for attribute in ["SameSite=None", "Partitioned", "Secure", "HttpOnly"] {
+                    assert!(cookie.contains(attribute), "{mode:?} {what}: {cookie}");
+                }
+            }
+        };
+        let mut value = value;
+        if mode == Mode::Hybrid {
+            let rotated = stranger_with_the_cookie
+                .send(&from(
+                    app_origin,
+                    Call::post("/refresh").cookie(name, &value),
+                ))
+                .await;
+            assert_eq!(rotated.status, 200, "{}", rotated.text);
+            cross_site_form(&rotated, "refresh");
+            value = rotated.cookie_value(name).unwrap();
+            let refused = stranger_with_the_cookie
+                .send(&from(
+                    app_origin,
+                    Call::post("/refresh").cookie(name, "not-a-refresh-token"),
+                ))
+                .await;
+            assert_eq!(refused.status, 401, "{}", refused.text);
+            cross_site_form(&refused, "refused refresh");
+        }
+        let change = json!({
+            "current_password": "wonderland-42",
+            "new_password": "through-the-looking-glass",
+        });
+        let changed = alice
+            .send(&from(
+                app_origin,
+                Call::post("/me/password")
+                    .json(&change)
+                    .cookie(name, &value),
+            ))
+            .await;
+        assert_eq!(changed.status, 200, "{mode:?}: {}", changed.text);
+        cross_site_form(&changed, "password change");
+        let value = changed.cookie_value(name).unwrap();
+        let logout = stranger_with_the_cookie
+            .send(&from(
+                app_origin,
+                Call::post("/logout").cookie(name, &value),
+            ))
+            .await;
+        assert_eq!(logout.status, 204, "{mode:?}: {}", logout.text);
+        cross_site_form(&logout, "logout");
     }
 }
 
