@@ -12,7 +12,7 @@
 
 use crate::browser::{Browser, log_in_through_the_page};
 use crate::golden::check_golden;
-use crate::recommended::configured;
+use crate::recommended::{attack, configured, requirements, rule_attacks, security_callouts};
 use crate::redis_server::RedisServer;
 use crate::support::{Call, Credential, Mode, TestApp, opening_time, spawn_configured};
 use attack_lab::{Lab, Outcome};
@@ -27,10 +27,15 @@ use std::time::Duration;
 /// The chapter whose commands are run.
 const CHAPTER: &str = "book/browser/migrating.md";
 
+/// How the chapter makes a secret file, around the file's name: a signing
+/// key only its owner can read (the subshell keeps the umask to itself).
+const NEW_SECRET: (&str, &str) = ("(umask 077; head -c 48 /dev/urandom > ", ")");
+
 /// One `$` line of the chapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
-    /// `head -c N /dev/urandom > FILE`: a new secret file.
+    /// `(umask 077; head -c 48 /dev/urandom > FILE)`: a new secret file,
+    /// readable by its owner only.
     NewSecret(String),
     /// `cafe serve …`: its words after `cafe serve`.
     Serve(Vec<String>),
@@ -42,10 +47,7 @@ enum Command {
 /// Every `$` line of the chapter's `console` blocks, in order (a line
 /// ending in `\` continues on the next). A line the test cannot run fails.
 fn chapter_commands() -> Vec<Command> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(CHAPTER);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = chapter();
     let mut lines = Vec::new();
     let mut in_console = false;
     let mut started: Option<String> = None;
@@ -70,11 +72,28 @@ fn chapter_commands() -> Vec<Command> {
     lines.iter().map(|line| parse(line)).collect()
 }
 
+/// The chapter's text.
+fn chapter() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(CHAPTER);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Checks that the chapter's prose says `claim`, a sentence's worth built
+/// from what the test measured, so a number it repeats cannot go stale.
+fn chapter_says(claim: &str) {
+    let prose: String = chapter().split_whitespace().collect::<Vec<_>>().join(" ");
+    let prose = prose.replace("> ", "");
+    assert!(prose.contains(claim), "{CHAPTER} should say: {claim}");
+}
+
 fn parse(line: &str) -> Command {
     let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     if let Some(file) = line
-        .strip_prefix("head -c 48 /dev/urandom > ")
-        .filter(|file| !file.contains(['/', ' ', ';', '&', '|', '$']))
+        .strip_prefix(NEW_SECRET.0)
+        .and_then(|rest| rest.strip_suffix(NEW_SECRET.1))
+        .filter(|file| !file.contains(['/', ' ', ';', '&', '|', '$', '(', ')']))
     {
         return Command::NewSecret(file.to_owned());
     }
@@ -152,15 +171,21 @@ impl Folder {
         Folder(path)
     }
 
-    /// Runs `head -c 48 /dev/urandom > file` here, as the chapter writes it.
+    /// Runs the chapter's secret command for `file` here, as it is
+    /// written, and checks that only its owner may read the key.
     fn new_secret(&self, file: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let command = format!("{}{file}{}", NEW_SECRET.0, NEW_SECRET.1);
         let status = std::process::Command::new("sh")
             .arg("-c")
-            .arg(format!("head -c 48 /dev/urandom > {file}"))
+            .arg(&command)
             .current_dir(&self.0)
             .status()
             .unwrap();
-        assert!(status.success(), "head -c 48 /dev/urandom > {file}");
+        assert!(status.success(), "{command}");
+        let key = std::fs::metadata(self.0.join(file)).unwrap();
+        assert_eq!(key.len(), 48, "{command}");
+        assert_eq!(key.permissions().mode() & 0o777, 0o600, "{command}");
     }
 
     /// `words` with a secret file named relative to this folder.
@@ -310,6 +335,23 @@ async fn the_lab_measures_what_an_injected_script_takes_before_and_after() {
         }
         check_golden(&format!("migration/lab-{title}.txt"), &text);
         outcomes.push(verdicts);
+        // What the chapter says of each server's lifetimes.
+        let lifetimes = served.lifetimes;
+        let days = lifetimes.refresh / 86_400;
+        match served.auth {
+            AuthMode::Jwt => chapter_says(&format!(
+                "within every {}-minute idle limit, up to {days} days from login",
+                lifetimes.refresh_idle / 60
+            )),
+            _ => {
+                let access = lifetimes.access / 60;
+                chapter_says(&format!("for {access} minutes per token"));
+                chapter_says(&format!(
+                    "as long as it stays, up to {days} days from login"
+                ));
+                chapter_says(&format!("ends {access} minutes after it goes"));
+            }
+        }
     }
 
     let outcome = |step: usize, name: &str| -> &Outcome {
@@ -396,6 +438,8 @@ struct AfterTheSwitch {
     /// With that cookie, renewed within every idle limit: how many
     /// renewals, and the last one's time from the old login.
     renewed: Option<(u32, u64)>,
+    /// What the new server runs with.
+    lifetimes: jwt::Lifetimes,
 }
 
 /// Starts `words` where step 0's server was, and tries the old login
@@ -471,7 +515,101 @@ async fn switch_to(words: &[String], new_secret: Option<&str>) -> Option<AfterTh
         refresh_as_cookie,
         listed: (listed_now, listed_later),
         renewed,
+        lifetimes,
     })
+}
+
+/// The third secret a rollback runs with, as the chapter advises.
+const THIRD_SECRET: &str = "jwt-secret-v3";
+
+/// What the copied tokens get once the switch to a new secret is undone:
+/// the old access token on `GET /me`, the old refresh token in a body.
+struct RolledBack {
+    /// Seconds the old login's refresh family has left in Redis at the
+    /// switch (its TTL, set at login to the login's end).
+    left_in_redis: u64,
+    /// How long a login lasts under step 0's command, in seconds.
+    login_lasts: u64,
+    /// Back to step 0's command, `jwt-secret-v1` and all.
+    to_step_0: (u16, u16),
+    /// Back to step 0's command with a third secret.
+    with_a_third_secret: (u16, u16),
+}
+
+/// `words` with another secret file.
+fn with_secret(words: &[String], file: &str) -> Vec<String> {
+    let mut words = words.to_vec();
+    let at = words
+        .iter()
+        .position(|word| word == "--jwt-secret-file")
+        .expect("a secret file");
+    words[at + 1] = file.to_owned();
+    words
+}
+
+/// The switch to `new_words`, then, [`RESTART_SECONDS`] later, a rollback
+/// to `--auth jwt` on the same Redis: with a third secret first (a refused
+/// token changes nothing in the store), then with step 0's. A server of
+/// step 0's still running during a rolling restart is the same thing.
+async fn switch_and_roll_back(
+    steps: &Steps,
+    new_words: &[String],
+    new_secret: &str,
+) -> Option<RolledBack> {
+    let redis = RedisServer::start()?;
+    let folder = Folder::new();
+    let (old, clock) = alice_logged_in_before_the_switch(&folder, steps, &redis).await;
+    folder.new_secret(new_secret);
+    let (app, _) = serve(&folder, new_words, &redis, &clock).await;
+    let me = Call::get("/me").bearer(&old.access);
+    assert_eq!(
+        app.visitor().send(&me).await.status,
+        401,
+        "after the switch"
+    );
+    let left_in_redis = refresh_family_ttl(&redis).await;
+    clock.advance(Duration::from_secs(RESTART_SECONDS));
+
+    let tried = async |words: &[String]| {
+        let (app, served) = serve(&folder, words, &redis, &clock).await;
+        assert_eq!(served.auth, AuthMode::Jwt);
+        let me = app.visitor().send(&me).await.status;
+        let in_body = Mechanism::Jwt.refresh_call(&old.refresh);
+        let tried = (me, app.visitor().send(&in_body).await.status);
+        (tried, served.lifetimes.refresh)
+    };
+    folder.new_secret(THIRD_SECRET);
+    let (with_a_third_secret, _) = tried(&with_secret(&steps.before.1, THIRD_SECRET)).await;
+    let (to_step_0, login_lasts) = tried(&steps.before.1).await;
+    Some(RolledBack {
+        left_in_redis,
+        login_lasts,
+        to_step_0,
+        with_a_third_secret,
+    })
+}
+
+/// The time to live of the one refresh family in `redis`, in seconds.
+async fn refresh_family_ttl(redis: &RedisServer) -> u64 {
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let families: Vec<String> = redis::cmd("KEYS")
+        .arg("*family:{*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let [family] = &families[..] else {
+        panic!("one refresh family: {families:?}");
+    };
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(family)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    u64::try_from(ttl).unwrap_or_else(|_| panic!("{family}: TTL {ttl}"))
 }
 
 /// How many logins `GET /me/logins` lists for this visitor's account.
@@ -512,6 +650,9 @@ async fn after_the_switch_old_tokens_work_with_the_old_secret_and_not_with_a_new
     let Some(new) = switch_to(new_words, Some(new_secret)).await else {
         return;
     };
+    let Some(rolled_back) = switch_and_roll_back(&steps, new_words, new_secret).await else {
+        return;
+    };
 
     // Either way, the new page finds no cookie and alice logs in again,
     // and a refresh token in a body is not read.
@@ -532,6 +673,40 @@ async fn after_the_switch_old_tokens_work_with_the_old_secret_and_not_with_a_new
     assert!(new.renewed.is_none());
     // The dead login is listed until its idle limit passes.
     assert_eq!(new.listed, (2, 1));
+    // Its refresh family stays in Redis to the login's end, so a server
+    // that still verifies with step 0's secret takes both tokens again; a
+    // rollback with a third secret does not.
+    let lifetime = rolled_back.login_lasts;
+    assert!(
+        (lifetime - 60..=lifetime).contains(&rolled_back.left_in_redis),
+        "{}",
+        rolled_back.left_in_redis
+    );
+    assert_eq!(rolled_back.to_step_0, (200, 200));
+    assert_eq!(rolled_back.with_a_third_secret, (401, 401));
+
+    // The numbers the chapter's prose repeats, as measured.
+    let idle = kept.lifetimes.refresh_idle / 60;
+    let days = kept.lifetimes.refresh / 86_400;
+    chapter_says(&format!(
+        "up to {days} days from login, a minute inside every {idle}-minute idle limit"
+    ));
+    chapter_says(&format!(
+        "its record stays in Redis to the login's end, {} days",
+        rolled_back.left_in_redis.div_ceil(86_400)
+    ));
+    chapter_says(&format!(
+        "renews {renewals} times over {} days {} hours",
+        last / 86_400,
+        last % 86_400 / 3600
+    ));
+    chapter_says(&format!(
+        "leaves the new-secret list {} minutes after its last refresh",
+        new.lifetimes.refresh_idle / 60
+    ));
+    chapter_says(&format!(
+        "a third secret, `--jwt-secret-file {THIRD_SECRET}`"
+    ));
 
     let days = |seconds: u64| {
         format!(
@@ -549,6 +724,11 @@ async fn after_the_switch_old_tokens_work_with_the_old_secret_and_not_with_a_new
     ));
     text.push_str(&command_lines("kept:   ", &steps.same_secret));
     text.push_str(&command_lines("new:    ", new_words));
+    text.push_str(&format!(
+        "# rolled back {RESTART_SECONDS} s after the new server started: step 0's\n\
+         # command with {THIRD_SECRET}, then as it was (the copied access token on\n\
+         # GET /me, the copied refresh token in a JSON body)\n",
+    ));
     text.push_str(&row("tried after the restart", "kept".into(), "new".into()));
     for (what, kept, new) in [
         (
@@ -588,6 +768,22 @@ async fn after_the_switch_old_tokens_work_with_the_old_secret_and_not_with_a_new
         "  one idle limit after the old login",
         format!("{} (the thief refreshed)", kept.listed.1),
         new.listed.1.to_string(),
+    ));
+    text.push_str(&row(
+        "her old login kept in Redis for (its TTL)",
+        "-".into(),
+        format!("{} days", rolled_back.left_in_redis.div_ceil(86_400)),
+    ));
+    let status_pair = |(me, body): (u16, u16)| format!("{me} {body}");
+    text.push_str(&row(
+        &format!("rolled back with {THIRD_SECRET}: access, refresh"),
+        "-".into(),
+        status_pair(rolled_back.with_a_third_secret),
+    ));
+    text.push_str(&row(
+        "rolled back to step 0's command: access, refresh",
+        "-".into(),
+        status_pair(rolled_back.to_step_0),
     ));
     check_golden("migration/switch.txt", &text);
 }
@@ -630,7 +826,8 @@ async fn the_new_page_removes_the_tokens_the_old_one_left_in_local_storage() {
     );
 
     // No refresh cookie yet: the page asks alice to log in, and the old
-    // tokens are gone.
+    // tokens are gone. (This case alone does not test the fix: the failed
+    // refresh calls forgetTokens() anyway. The next two fail without it.)
     browser.open(&app).await;
     browser.eval(&plant).await;
     browser.open(&app).await;
@@ -692,4 +889,67 @@ async fn the_new_page_removes_the_tokens_the_old_one_left_in_local_storage() {
     browser.eval(&plant).await;
     browser.open(&sessions).await;
     assert_eq!(leftover(&mut browser).await, Value::Null, "sessions");
+}
+
+// ---------------------------------------------------------------- the rules
+
+/// The page's last command, against the rules the book states for it: it
+/// is the hybrid *Which should I choose?* recommends (with Redis and a
+/// secret file), so every lab attack on the ASVS requirements that
+/// chapter's Security call-out cites, and every other attack this chapter
+/// names in its prose, must be refused. The four XSS attacks its loops run
+/// are the trade-offs the last step shows, and are not in this list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_command_refuses_every_attack_on_the_rules_the_book_states() {
+    let steps = steps();
+    let folder = Folder::new();
+    let (secret, words) = &steps.new_secret;
+    folder.new_secret(secret);
+    let rules = requirements(&security_callouts(&crate::recommended::chapter()));
+    let mut attacks = rule_attacks(&rules);
+    for name in attacks_named_in_prose() {
+        if !attacks.iter().any(|attack| attack.name == name) {
+            attacks.push(attack_lab::find(&name).unwrap());
+        }
+    }
+    let names: Vec<&str> = attacks.iter().map(|attack| attack.name).collect();
+    let Some(run) = attack(&folder.here(words), &attacks).await else {
+        return;
+    };
+    assert_eq!(run.auth, AuthMode::Hybrid);
+    assert!(
+        run.broken.is_empty(),
+        "{CHAPTER}'s last command breaks a rule:\n{}",
+        run.broken.join("\n")
+    );
+    // All but two apply: there is no session ID to guess, and an HS256
+    // secret has no public key to confuse with (algorithm confusion).
+    assert_eq!(names.len(), 18, "{names:?}");
+    assert!(names.contains(&"credential-after-password-change"));
+    assert_eq!((run.ran, run.refused), (16, 16), "attacks run, refused");
+    chapter_says(&format!("all {} that apply to it", run.refused));
+}
+
+/// The lab attacks the chapter names in inline code, outside its code
+/// blocks.
+fn attacks_named_in_prose() -> Vec<String> {
+    let mut prose = String::new();
+    let mut in_block = false;
+    for line in chapter().lines() {
+        if line.trim().starts_with("```") {
+            in_block = !in_block;
+        } else if !in_block {
+            prose.push_str(line);
+            prose.push('\n');
+        }
+    }
+    let named: Vec<String> = prose
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|word| attack_lab::find(word).is_some())
+        .map(str::to_owned)
+        .collect();
+    assert!(!named.is_empty(), "{CHAPTER} names no lab attack");
+    named
 }

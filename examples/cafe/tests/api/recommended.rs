@@ -22,7 +22,7 @@ use std::sync::Arc;
 const CHAPTER: &str = "book/verdict/choose.md";
 
 /// The chapter's text.
-fn chapter() -> String {
+pub(crate) fn chapter() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(CHAPTER);
@@ -66,7 +66,7 @@ fn recommended_commands(chapter: &str) -> Vec<Vec<String>> {
 }
 
 /// The text of the chapter's Security call-outs (`> [!WARNING]`).
-fn security_callouts(chapter: &str) -> String {
+pub(crate) fn security_callouts(chapter: &str) -> String {
     let mut text = String::new();
     let mut inside = false;
     for line in chapter.lines() {
@@ -84,7 +84,7 @@ fn security_callouts(chapter: &str) -> String {
 
 /// The ASVS requirement numbers (`7.4.1`) in `text`: three numbers joined
 /// by dots, not a section sign's (`§4.14.2`).
-fn requirements(text: &str) -> Vec<String> {
+pub(crate) fn requirements(text: &str) -> Vec<String> {
     let mut found: Vec<String> = text
         .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '§'))
         .map(|word| word.trim_end_matches('.'))
@@ -131,24 +131,37 @@ pub(crate) async fn configured(words: &[String], redis_url: Option<&str>) -> caf
     config
 }
 
+/// Every lab attack whose rule is one of `rules` (ASVS requirement
+/// numbers).
+pub(crate) fn rule_attacks(rules: &[String]) -> Vec<Attack> {
+    catalogue()
+        .into_iter()
+        .filter(|attack| {
+            attack_requirements(attack)
+                .iter()
+                .any(|cited| rules.contains(cited))
+        })
+        .collect()
+}
+
 /// How one recommended command did.
-struct Run {
+pub(crate) struct Run {
     /// The mechanism it runs.
-    auth: AuthMode,
+    pub(crate) auth: AuthMode,
     /// Attacks that ran (the others mean nothing against this mechanism).
-    ran: usize,
+    pub(crate) ran: usize,
     /// Of those, refused.
-    refused: usize,
+    pub(crate) refused: usize,
     /// Every outcome that breaks a rule: the attack and what it got.
-    broken: Vec<String>,
+    pub(crate) broken: Vec<String>,
     /// The requirements the refused attacks cite.
-    requirements: Vec<String>,
+    pub(crate) requirements: Vec<String>,
 }
 
 /// Starts `cafe serve <words>` in-process, on a clock the lab can move,
 /// and runs `attacks` against it: `None` (after saying why) when it needs
 /// Redis and there is none.
-async fn attack(words: &[String], attacks: &[Attack]) -> Option<Run> {
+pub(crate) async fn attack(words: &[String], attacks: &[Attack]) -> Option<Run> {
     let command = format!("cafe serve {}", words.join(" "));
     let redis = if words.windows(2).any(|pair| pair == ["--store", "redis"]) {
         match RedisServer::start() {
@@ -226,15 +239,7 @@ async fn every_command_the_verdict_recommends_keeps_the_rules_its_warning_states
         ["7.2.3", "7.4.1", "7.4.2", "7.4.5", "9.1.2", "9.1.3"],
         "the ASVS requirements {CHAPTER}'s Security call-out cites"
     );
-    // Every lab attack whose rule is one of them.
-    let attacks: Vec<Attack> = catalogue()
-        .into_iter()
-        .filter(|attack| {
-            attack_requirements(attack)
-                .iter()
-                .any(|cited| rules.contains(cited))
-        })
-        .collect();
+    let attacks = rule_attacks(&rules);
     let names: Vec<&str> = attacks.iter().map(|attack| attack.name).collect();
     assert_eq!(
         names,
