@@ -597,6 +597,20 @@ async fn with_samesite_none_cookies_the_origin_check_still_refuses_other_sites()
                     .await;
                 assert_eq!(bare.status, 403, "{mode:?} {stranger} {}", call.path);
             }
+            // A GET goes through with the cookie, as a browser that
+            // ignores `Partitioned` would send it: answered, and the
+            // page may read none of it.
+            let read = stranger_with_the_cookie
+                .send(&from(stranger, Call::get("/me").cookie(name, &value)))
+                .await;
+            if mode == Mode::Sessions {
+                assert_eq!(read.status, 200, "{stranger}: {}", read.text);
+            }
+            assert_eq!(read.header("access-control-allow-origin"), None);
+            assert_eq!(
+                read.header("cross-origin-resource-policy"),
+                Some("same-origin")
+            );
             // Its preflight is answered, but allows it nothing.
             let preflight = alice
                 .send(
