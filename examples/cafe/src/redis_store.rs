@@ -36,10 +36,12 @@ use jwt::revocation::{
 };
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::Slot;
 use redis::{AsyncCommands, Script};
 use sessions::{SessionKey, SessionRecord, SessionStore};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
 /// How many live logins one user may hold at once, as in the memory
@@ -256,7 +258,43 @@ fn ttl_millis(ttl: Duration) -> u64 {
 // their own; the refresh families, denylist and token versions follow.
 mod app;
 mod session_store;
-pub use session_store::{TOUCH_EVERY, shard_of_user};
+
+// Sessions' shards. Here rather than in `session_store`, so that a chapter
+// that includes this file compiles without that one.
+
+/// How far behind a request the stored "last seen" may be before a request
+/// writes it: one second. A busier session costs one write a second, not
+/// one per request; its idle deadline is early by less than a second, and
+/// never late (given one clock: see `session_store`).
+pub const TOUCH_EVERY: Duration = Duration::from_secs(1);
+
+/// For each of the 16,384 hash slots, the smallest number whose decimal
+/// string Redis files there (found by counting up, once: the redis crate's
+/// own slot function, CRC16 of the hash tag).
+static SHARDS: LazyLock<HashMap<Slot, u32>> = LazyLock::new(|| {
+    let mut shards = HashMap::new();
+    for number in 0u32.. {
+        shards
+            .entry(Slot::for_key(number.to_string()))
+            .or_insert(number);
+        if shards.len() == 16_384 {
+            break;
+        }
+    }
+    shards
+});
+
+/// The shard of the slot `key` is in.
+fn shard_of_key(key: &str) -> u32 {
+    SHARDS.get(&Slot::for_key(key)).copied().unwrap_or(0)
+}
+
+/// The shard a store under a prefix without braces files `user`'s sessions
+/// in ([`SessionStore::shard_for`]): for tests that make session IDs
+/// without a store at hand.
+pub fn shard_of_user(user: &str) -> u32 {
+    shard_of_key(&format!("account:{{{user}}}"))
+}
 
 // ------------------------------------------------------------------ tokens
 

@@ -24,31 +24,7 @@
 
 use super::*;
 use cafe::store::{CheckedSession, SessionCheck};
-use redis::cluster_routing::Slot;
 use sessions::Timeouts;
-use std::sync::LazyLock;
-
-/// How far behind a request the stored "last seen" may be before a request
-/// writes it: one second. A busier session costs one write a second, not
-/// one per request; its idle deadline is early by less than a second, and
-/// never late.
-pub const TOUCH_EVERY: Duration = Duration::from_secs(1);
-
-/// For each of the 16,384 hash slots, the smallest number whose decimal
-/// string Redis files there (found by counting up, once: the redis crate's
-/// own slot function, CRC16 of the hash tag).
-static SHARDS: LazyLock<HashMap<Slot, u32>> = LazyLock::new(|| {
-    let mut shards = HashMap::new();
-    for number in 0u32.. {
-        shards
-            .entry(Slot::for_key(number.to_string()))
-            .or_insert(number);
-        if shards.len() == 16_384 {
-            break;
-        }
-    }
-    shards
-});
 
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
     /// The key of the session `key` names, in the shard its ID carries;
@@ -66,18 +42,6 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisStore<C> {
     fn shard_of(&self, user: &str) -> u32 {
         shard_of_key(&self.key("account", user))
     }
-}
-
-/// The shard of the slot `key` is in.
-fn shard_of_key(key: &str) -> u32 {
-    SHARDS.get(&Slot::for_key(key)).copied().unwrap_or(0)
-}
-
-/// The shard a store under a prefix without braces files `user`'s sessions
-/// in ([`SessionStore::shard_for`]): for tests that make session IDs
-/// without a store at hand.
-pub fn shard_of_user(user: &str) -> u32 {
-    shard_of_key(&format!("account:{{{user}}}"))
 }
 
 #[async_trait]
