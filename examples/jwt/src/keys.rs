@@ -132,6 +132,10 @@ pub struct SigningKey {
     /// For HS256, the secret prepared for HMAC once: the inner and outer
     /// padded keys already hashed (RFC 2104 §2), so a check clones this
     /// state and hashes only the token. `None` for the other algorithms.
+    /// This state signs as well as the secret does, and the hmac crate does
+    /// not wipe it from memory when dropped (jsonwebtoken wipes its keys):
+    /// we accept that, as the secret itself passes through unwiped buffers
+    /// when the server reads its file.
     hs256_mac: Option<Hmac<Sha256>>,
     /// The public half as a JWK, for `/.well-known/jwks.json`; `None` for
     /// HS256, whose only key is the secret.

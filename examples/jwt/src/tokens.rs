@@ -514,6 +514,11 @@ pub fn verify_hs256<C: DeserializeOwned + RegisteredClaims>(
     // Any other member, a duplicate, an escape, `null`: the general path's
     // `check_header` decides (it refuses what names a key, RFC 8725 §3.10,
     // and ignores what RFC 7515 §4 says to ignore).
+    // An object only: serde's derived structs also read a JSON array, one
+    // element per member in order, which RFC 7515 §5.2 does not allow.
+    if !is_json_object(&buffer[..length]) {
+        return None;
+    }
     let header: IssuedHeader = serde_json::from_slice(&buffer[..length]).ok()?;
     // Any other `alg`, `none` among them: the general path refuses it, by
     // name (Malformed for a name jsonwebtoken does not know).
@@ -567,6 +572,11 @@ fn check_hs256<C: DeserializeOwned + RegisteredClaims>(
     let length = URL_SAFE_NO_PAD
         .decode_slice(payload, buffer)
         .map_err(|_| TokenError::Malformed)?;
+    // A JSON object (RFC 7519 §7.2 step 10), never an array read member by
+    // member in order, as serde's derived structs would.
+    if !is_json_object(&buffer[..length]) {
+        return Err(TokenError::BadClaims(MISTYPED_CLAIMS.to_owned()));
+    }
     let claims: C = serde_json::from_slice(&buffer[..length])
         .map_err(|_| TokenError::BadClaims(MISTYPED_CLAIMS.to_owned()))?;
     // Whose token, and for whom (RFC 8725 §3.8 and §3.9): `iss`, `aud`.
@@ -579,6 +589,14 @@ fn check_hs256<C: DeserializeOwned + RegisteredClaims>(
     Ok(claims)
 }
 // ANCHOR_END: verify_hs256
+
+/// Whether JSON text is an object: its first byte after JSON's whitespace
+/// (RFC 8259 §2) is `{`.
+fn is_json_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{')
+}
 
 #[cfg(test)]
 mod tests;

@@ -300,6 +300,8 @@ fn hostile_corpus() -> Vec<(TokenKind, String)> {
         r#"{"alg":"HS256","typ":"at+jwt\u0000","kid":"hs256-1"}"#,
         r#"{"alg":"HS256","typ":"at+jwt","kid":"\ud800"}"#,
         r#"[{"alg":"HS256","typ":"at+jwt","kid":"hs256-1"}]"#,
+        r#"["HS256","at+jwt","hs256-1"]"#,
+        r#" ["HS256","at+jwt","hs256-1"]"#,
         r#"{}"#,
         "null",
         "",
@@ -349,6 +351,10 @@ fn hostile_corpus() -> Vec<(TokenKind, String)> {
         format!("{claims_text} "),
         format!("{claims_text}x"),
         claims_text.replacen('{', "[", 1),
+        format!(
+            r#"["cafe","alice","cafe-api",{NOW},{NOW},{},"j1","member","s1",0]"#,
+            NOW + 900
+        ),
         "{}".to_owned(),
         "null".to_owned(),
         String::new(),
@@ -433,6 +439,37 @@ fn hostile_corpus() -> Vec<(TokenKind, String)> {
     tokens.push(access(format!("{at_cap}AAA")));
     tokens.push(access("a".repeat(MAX_TOKEN_BYTES + 1)));
     tokens
+}
+
+/// The lean check finds a missing claim through the claims types, not a
+/// list of its own: a claim one of them made optional would go unchecked
+/// there only. So, for both kinds: without any one of the five claims the
+/// café requires (`iss`, `sub`, `aud`, `exp`, `nbf`; RFC 9068 §2.2), the
+/// lean path itself refuses the token, and the general path agrees.
+#[test]
+fn a_token_without_any_required_claim_is_refused_by_the_lean_path_in_both_kinds() {
+    let ring = lab_ring();
+    let refresh_header = json!({ "alg": "HS256", "typ": "refresh+jwt", "kid": "hs256-1" });
+    let mut refused = 0;
+    for (kind, header, claims) in [
+        (TokenKind::Access, access_header(), access_claims()),
+        (TokenKind::Refresh, refresh_header, refresh_claims()),
+    ] {
+        assert!(
+            compare(&ring, kind, &demo_signed(&header, &claims))
+                .0
+                .is_ok()
+        );
+        for claim in ["iss", "sub", "aud", "exp", "nbf"] {
+            let mut without = claims.clone();
+            without.as_object_mut().unwrap().remove(claim);
+            let (verdict, path) = compare(&ring, kind, &demo_signed(&header, &without));
+            assert!(verdict.is_err(), "{kind:?} without {claim} was accepted");
+            assert_eq!(path, Path::Lean, "{kind:?} without {claim}");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 10);
 }
 
 #[test]
