@@ -1,10 +1,14 @@
 //! The migration *Moving tokens out of localStorage* walks, run: every `$`
 //! line of the chapter's `console` blocks, in order, is run here as a
-//! reader would run it (`head` makes a secret file, `cafe serve` is built
-//! by `cafe serve`'s own flags through [`cafe::cli::serve_config`] and
-//! started on a real Redis, the attack lab's loop runs each attack it
-//! names), and what the chapter says of each step is asserted and written
-//! to the transcripts it shows:
+//! reader would run it. The `redis-server` line and the `head` lines run in
+//! a shell (Redis on a free port instead of the one printed, which must be
+//! the one the café reaches); each `cargo run -p cafe -- serve` line's flags
+//! go through `cafe serve`'s own parser and [`cafe::cli::serve_config`], and
+//! the server they configure starts in the test process, on that Redis; the
+//! attack lab's loop runs each attack it names in the test process, and
+//! its `grep` keeps the lines of the lab's output it names. What the
+//! chapter says of each step is asserted and written to the transcripts it
+//! shows:
 //!
 //! ```console
 //! $ UPDATE_TRANSCRIPTS=1 cargo test -p cafe --test api migration
@@ -12,8 +16,10 @@
 
 use crate::browser::{Browser, log_in_through_the_page};
 use crate::golden::check_golden;
-use crate::recommended::{attack, configured, requirements, rule_attacks, security_callouts};
-use crate::redis_server::RedisServer;
+use crate::recommended::{
+    CAFE_SERVE, PrintedRedis, attack, configured, console_commands, flag, requirements,
+    rule_attacks, security_callouts, serve_flags, shell_words,
+};
 use crate::support::{Call, Credential, Mode, TestApp, opening_time, spawn_configured};
 use attack_lab::{Lab, Outcome};
 use cafe::AuthMode;
@@ -31,45 +37,36 @@ const CHAPTER: &str = "book/browser/migrating.md";
 /// key only its owner can read (the subshell keeps the umask to itself).
 const NEW_SECRET: (&str, &str) = ("(umask 077; head -c 48 /dev/urandom > ", ")");
 
+/// The attack lab's loop, around the attacks it names and the filter
+/// after it.
+const LAB_LOOP: (&str, &str) = (
+    "for attack in ",
+    "; do cargo run -q -p attack-lab -- $attack; done",
+);
+
 /// One `$` line of the chapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
+    /// `redis-server … &`: its arguments.
+    Redis(Vec<String>),
     /// `(umask 077; head -c 48 /dev/urandom > FILE)`: a new secret file,
     /// readable by its owner only.
     NewSecret(String),
-    /// `cafe serve …`: its words after `cafe serve`.
+    /// `cargo run -p cafe -- serve …`: its flags.
     Serve(Vec<String>),
-    /// `for attack in …; do cargo run -q -p attack-lab -- $attack; done`:
-    /// the attacks it names, against the server running now.
-    Lab(Vec<String>),
+    /// `for attack in …; do cargo run -q -p attack-lab -- $attack; done`,
+    /// against the server running now: the attacks it names, and the line
+    /// beginnings its `| grep -e '^…'` keeps (none: every line).
+    Lab(Vec<String>, Vec<String>),
 }
 
 /// Every `$` line of the chapter's `console` blocks, in order (a line
 /// ending in `\` continues on the next). A line the test cannot run fails.
 fn chapter_commands() -> Vec<Command> {
-    let text = chapter();
-    let mut lines = Vec::new();
-    let mut in_console = false;
-    let mut started: Option<String> = None;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("```") {
-            in_console = trimmed == "```console";
-            continue;
-        }
-        let text = match started.take() {
-            Some(head) => head + " " + trimmed,
-            None => match trimmed.strip_prefix("$ ") {
-                Some(command) if in_console => command.to_owned(),
-                _ => continue,
-            },
-        };
-        match text.strip_suffix('\\') {
-            Some(head) => started = Some(head.trim_end().to_owned()),
-            None => lines.push(text),
-        }
-    }
-    lines.iter().map(|line| parse(line)).collect()
+    console_commands(&chapter())
+        .iter()
+        .map(|line| parse(line))
+        .collect()
 }
 
 /// The chapter's text.
@@ -89,7 +86,9 @@ fn chapter_says(claim: &str) {
 }
 
 fn parse(line: &str) -> Command {
-    let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    if let Some(args) = PrintedRedis::parse(line) {
+        return Command::Redis(args);
+    }
     if let Some(file) = line
         .strip_prefix(NEW_SECRET.0)
         .and_then(|rest| rest.strip_suffix(NEW_SECRET.1))
@@ -97,27 +96,58 @@ fn parse(line: &str) -> Command {
     {
         return Command::NewSecret(file.to_owned());
     }
-    if words.starts_with(&["cafe".to_owned(), "serve".to_owned()]) {
-        assert!(
-            !line.contains(['\'', '"', '$', '`', '|', '>', '<', ';']),
-            "a command the test cannot split into words: {line}"
-        );
-        return Command::Serve(words[2..].to_vec());
+    if let Some(flags) = serve_flags(line) {
+        return Command::Serve(flags);
     }
-    if let Some(names) = line
-        .strip_prefix("for attack in ")
-        .and_then(|rest| rest.strip_suffix("; do cargo run -q -p attack-lab -- $attack; done"))
+    if let Some((names, after)) = line
+        .strip_prefix(LAB_LOOP.0)
+        .and_then(|rest| rest.split_once(LAB_LOOP.1))
     {
-        return Command::Lab(names.split_whitespace().map(str::to_owned).collect());
+        let names = shell_words(names);
+        return Command::Lab(names, grep_prefixes(line, after));
     }
     panic!("{CHAPTER}: a command this test does not know how to run: {line}");
+}
+
+/// The line beginnings that `after`, what follows the lab's loop, keeps:
+/// nothing (every line), or `| grep -e '^TEXT' …` (the lines that begin
+/// with one of the TEXTs). Any other filter, or a pattern that is more
+/// than a line beginning, fails.
+fn grep_prefixes(line: &str, after: &str) -> Vec<String> {
+    if after.is_empty() {
+        return Vec::new();
+    }
+    let words = after
+        .strip_prefix(" | grep ")
+        .map(shell_words)
+        .unwrap_or_else(|| panic!("{CHAPTER}: a filter this test cannot run: {line}"));
+    let prefixes: Vec<String> = words
+        .chunks(2)
+        .map(|pair| match pair {
+            [option, pattern] if option == "-e" => pattern
+                .strip_prefix('^')
+                .filter(|text| {
+                    !text.is_empty() && !text.contains(|c| ".[]*+?(){}|\\$^".contains(c))
+                })
+                .unwrap_or_else(|| panic!("{CHAPTER}: not a line beginning: {pattern} in {line}"))
+                .to_owned(),
+            _ => panic!("{CHAPTER}: grep options this test cannot run: {line}"),
+        })
+        .collect();
+    assert!(!prefixes.is_empty(), "{line}");
+    prefixes
 }
 
 /// The chapter's commands, by step, checked against the shape the chapter
 /// describes: where you are, the tempting switch, the right one.
 struct Steps {
-    /// Step 0: the secret the team has, the server it runs, the lab.
+    /// The Redis the servers share.
+    redis: Vec<String>,
+    /// Step 0: the secret the team has, the server it runs, the lab's
+    /// attacks.
     before: (String, Vec<String>, Vec<String>),
+    /// What the lab's `grep` keeps of its output (the same both times).
+    lab_filter: Vec<String>,
     /// The switch that keeps the secret.
     same_secret: Vec<String>,
     /// A new secret, and the switch that uses it.
@@ -129,32 +159,30 @@ struct Steps {
 fn steps() -> Steps {
     let commands = chapter_commands();
     let [
+        Command::Redis(redis),
         Command::NewSecret(first_secret),
         Command::Serve(before),
-        Command::Lab(attacks_before),
+        Command::Lab(attacks_before, filter_before),
         Command::Serve(same_secret),
         Command::NewSecret(second_secret),
         Command::Serve(new_secret),
-        Command::Lab(attacks_after),
+        Command::Lab(attacks_after, filter_after),
     ] = &commands[..]
     else {
-        panic!("{CHAPTER}: not the seven commands this test expects: {commands:?}");
+        panic!("{CHAPTER}: not the eight commands this test expects: {commands:?}");
     };
     assert_eq!(
-        attacks_before, attacks_after,
-        "the last step runs the same attacks as step 0"
+        (attacks_before, filter_before),
+        (attacks_after, filter_after),
+        "the last step runs the same loop as step 0"
     );
     Steps {
+        redis: redis.clone(),
         before: (first_secret.clone(), before.clone(), attacks_before.clone()),
+        lab_filter: filter_before.clone(),
         same_secret: same_secret.clone(),
         new_secret: (second_secret.clone(), new_secret.clone()),
     }
-}
-
-/// The value of `--flag` in `words`.
-fn flag<'a>(words: &'a [String], name: &str) -> Option<&'a str> {
-    let at = words.iter().position(|word| word == name)?;
-    words.get(at + 1).map(String::as_str)
 }
 
 /// The folder the reader runs the commands in: secret files live here.
@@ -211,12 +239,12 @@ struct Served {
     lifetimes: jwt::Lifetimes,
 }
 
-/// `cafe serve <words>` run from `folder` on `redis` and `clock`: the
-/// server, and what it runs with.
+/// `cargo run -p cafe -- serve <words>` run from `folder` on `redis` and
+/// `clock`: the server, and what it runs with.
 async fn serve(
     folder: &Folder,
     words: &[String],
-    redis: &RedisServer,
+    redis: &PrintedRedis,
     clock: &Arc<ManualClock>,
 ) -> (TestApp, Served) {
     assert_eq!(
@@ -224,6 +252,7 @@ async fn serve(
         Some("redis"),
         "{CHAPTER}: a deployment keeps its logins in a shared store, across restarts"
     );
+    redis.check_reached_by(words);
     let config = configured(&folder.here(words), Some(&redis.url())).await;
     let served = Served {
         auth: config.auth,
@@ -242,25 +271,68 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::starting_at(opening_time()))
 }
 
-fn minutes(seconds: u64) -> String {
-    match seconds {
-        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
-        s => format!("{} min", s / 60),
-    }
-}
-
-/// Each attack's verdict against `app`, as the lab's command prints it.
-async fn lab_verdicts(app: &TestApp, attacks: &[String]) -> Vec<(String, Outcome)> {
+/// The lab's loop against `app`: each attack's verdict, and what the
+/// loop prints through its filter (`keep`: the line beginnings its `grep`
+/// keeps; none, every line).
+///
+/// The lines are those `cargo run -q -p attack-lab -- NAME` prints
+/// (examples/attack-lab/src/main.rs: the server, each attack's header,
+/// every exchange, the verdict, a summary), made here from the same lab:
+/// the café's tests do not build the lab's binary, and the lab runs against
+/// the test's server.
+async fn lab_loop(
+    app: &TestApp,
+    attacks: &[String],
+    keep: &[String],
+) -> (Vec<(String, Outcome)>, String) {
     let lab = Lab::connect(&app.address).await.unwrap();
+    let server = lab.server();
     let mut verdicts = Vec::new();
+    let mut printed = String::new();
     for name in attacks {
         let attack = attack_lab::find(name)
             .unwrap_or_else(|| panic!("{CHAPTER}: no lab attack called {name}"));
+        let mechanism = match server.mechanism {
+            Mechanism::Sessions => "sessions (a session cookie)",
+            Mechanism::Jwt => "JWT (tokens in the body, a bearer on each request)",
+            Mechanism::Hybrid => {
+                "hybrid (an access token in the body, the refresh token in a cookie)"
+            }
+        };
+        let signed = server
+            .algorithm
+            .map_or(String::new(), |alg| format!(", signed {alg}"));
+        printed.push_str(&format!("server: {mechanism}{signed}\n\n"));
+        printed.push_str(&format!("== {} ({})\n", attack.name, attack.family.title()));
+        printed.push_str(&format!("tries:  {}\n", attack.attempt));
+        printed.push_str(&format!("must:   {}\n", attack.defence));
+        printed.push_str(&format!("source: {}\n", attack.source));
         let outcome = lab.run(&attack).await.unwrap();
-        lab.take_exchanges();
+        for exchange in lab.take_exchanges() {
+            printed.push_str(&attack_lab::show_exchange(&exchange));
+        }
+        printed.push_str(&format!("verdict: {}\n\n", verdict(&outcome)));
+        let count = |kind: fn(&Outcome) -> bool| usize::from(kind(&outcome));
+        printed.push_str(&format!(
+            "summary: {} refused, {} accepted, {} skipped, 0 errors\n",
+            count(|o| matches!(o, Outcome::Refused(_))),
+            count(|o| matches!(o, Outcome::Accepted(_))),
+            count(|o| matches!(o, Outcome::Skipped(_))),
+        ));
+        if matches!(outcome, Outcome::Accepted(_)) {
+            printed.push_str(&format!(
+                "accepted: {name} (compare the book's table, where a mode's trade-offs are \
+                 marked risk)\n"
+            ));
+        }
         verdicts.push((name.clone(), outcome));
     }
-    verdicts
+    let kept: String = printed
+        .lines()
+        .filter(|line| keep.is_empty() || keep.iter().any(|text| line.starts_with(text.as_str())))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    (verdicts, kept)
 }
 
 fn verdict(outcome: &Outcome) -> String {
@@ -271,26 +343,10 @@ fn verdict(outcome: &Outcome) -> String {
     }
 }
 
-/// The lifetimes a server runs with, for the transcript's heading.
-fn lifetimes_lines(served: Served) -> String {
-    let lifetimes = served.lifetimes;
-    let refresh = match served.auth {
-        AuthMode::Hybrid => "in an HttpOnly cookie",
-        _ => "in the JSON body (the page keeps both in localStorage)",
-    };
-    format!(
-        "# access token {}; refresh token {refresh};\n\
-         # a login lasts up to {}, or until {} pass without a refresh\n",
-        minutes(lifetimes.access),
-        minutes(lifetimes.refresh),
-        minutes(lifetimes.refresh_idle),
-    )
-}
-
-/// `cafe serve <words>` as a comment, `lead` before it, continued with `\`
-/// lines to stay within 80 columns.
+/// `cargo run -p cafe -- serve <words>` as a comment, `lead` before it,
+/// continued with `\` lines to stay within 80 columns.
 fn command_lines(lead: &str, words: &[String]) -> String {
-    let mut text = format!("# {lead}cafe serve");
+    let mut text = format!("# {lead}{CAFE_SERVE}");
     let mut width = text.len();
     for word in words {
         if width + 1 + word.len() > 78 {
@@ -315,10 +371,10 @@ fn command_lines(lead: &str, words: &[String]) -> String {
 /// script out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lab_measures_what_an_injected_script_takes_before_and_after() {
-    let Some(redis) = RedisServer::start() else {
+    let steps = steps();
+    let Some(redis) = PrintedRedis::start(&steps.redis) else {
         return;
     };
-    let steps = steps();
     let folder = Folder::new();
     let (secret, before, attacks) = &steps.before;
     let (new_secret, after) = &steps.new_secret;
@@ -328,12 +384,8 @@ async fn the_lab_measures_what_an_injected_script_takes_before_and_after() {
     let mut outcomes = Vec::new();
     for (title, words) in [("before", before), ("after", after)] {
         let (app, served) = serve(&folder, words, &redis, &clock()).await;
-        let verdicts = lab_verdicts(&app, attacks).await;
-        let mut text = command_lines("", words) + &lifetimes_lines(served);
-        for (name, outcome) in &verdicts {
-            text.push_str(&format!("{name:<30} {}\n", verdict(outcome)));
-        }
-        check_golden(&format!("migration/lab-{title}.txt"), &text);
+        let (verdicts, printed) = lab_loop(&app, attacks, &steps.lab_filter).await;
+        check_golden(&format!("migration/lab-{title}.txt"), &printed);
         outcomes.push(verdicts);
         // What the chapter says of each server's lifetimes.
         let lifetimes = served.lifetimes;
@@ -350,6 +402,10 @@ async fn the_lab_measures_what_an_injected_script_takes_before_and_after() {
                     "as long as it stays, up to {days} days from login"
                 ));
                 chapter_says(&format!("ends {access} minutes after it goes"));
+                // Step 2's reason for the two checks.
+                chapter_says(&format!(
+                    "a ban waits for the access token to expire, up to {access} minutes"
+                ));
             }
         }
     }
@@ -408,7 +464,7 @@ struct OldLogin {
 async fn alice_logged_in_before_the_switch(
     folder: &Folder,
     steps: &Steps,
-    redis: &RedisServer,
+    redis: &PrintedRedis,
 ) -> (OldLogin, Arc<ManualClock>) {
     let (secret, before, _) = &steps.before;
     folder.new_secret(secret);
@@ -445,8 +501,8 @@ struct AfterTheSwitch {
 /// Starts `words` where step 0's server was, and tries the old login
 /// every way the chapter names.
 async fn switch_to(words: &[String], new_secret: Option<&str>) -> Option<AfterTheSwitch> {
-    let redis = RedisServer::start()?;
     let steps = steps();
+    let redis = PrintedRedis::start(&steps.redis)?;
     let folder = Folder::new();
     let (old, clock) = alice_logged_in_before_the_switch(&folder, &steps, &redis).await;
     if let Some(file) = new_secret {
@@ -556,7 +612,7 @@ async fn switch_and_roll_back(
     new_words: &[String],
     new_secret: &str,
 ) -> Option<RolledBack> {
-    let redis = RedisServer::start()?;
+    let redis = PrintedRedis::start(&steps.redis)?;
     let folder = Folder::new();
     let (old, clock) = alice_logged_in_before_the_switch(&folder, steps, &redis).await;
     folder.new_secret(new_secret);
@@ -590,7 +646,7 @@ async fn switch_and_roll_back(
 }
 
 /// The time to live of the one refresh family in `redis`, in seconds.
-async fn refresh_family_ttl(redis: &RedisServer) -> u64 {
+async fn refresh_family_ttl(redis: &PrintedRedis) -> u64 {
     let mut connection = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -807,13 +863,13 @@ async fn leftover(browser: &mut Browser) -> Value {
 /// already (she is logged in by it). Under sessions, too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_new_page_removes_the_tokens_the_old_one_left_in_local_storage() {
-    let Some(redis) = RedisServer::start() else {
+    let steps = steps();
+    let Some(redis) = PrintedRedis::start(&steps.redis) else {
         return;
     };
     let Some(mut browser) = Browser::start().await else {
         return;
     };
-    let steps = steps();
     let folder = Folder::new();
     let (old, clock) = alice_logged_in_before_the_switch(&folder, &steps, &redis).await;
     let (new_secret, after) = &steps.new_secret;
@@ -913,9 +969,11 @@ async fn the_last_command_refuses_every_attack_on_the_rules_the_book_states() {
         }
     }
     let names: Vec<&str> = attacks.iter().map(|attack| attack.name).collect();
-    let Some(run) = attack(&folder.here(words), &attacks).await else {
+    let Some(redis) = PrintedRedis::start(&steps.redis) else {
         return;
     };
+    redis.check_reached_by(words);
+    let run = attack(&folder.here(words), Some(&redis.url()), &attacks).await;
     assert_eq!(run.auth, AuthMode::Hybrid);
     assert!(
         run.broken.is_empty(),

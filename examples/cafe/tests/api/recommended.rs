@@ -1,25 +1,34 @@
 //! Every command *Which should I choose?* recommends, run against the rules
-//! its Security call-outs state: each `$ cafe serve …` line of the
-//! chapter's console blocks is parsed by `cafe serve`'s own flags, built
-//! into the configuration `cafe serve` would run ([`cafe::cli::serve_config`]),
-//! started, and attacked by every lab attack whose rule is one of the ASVS
-//! requirements the call-outs cite. Each must be refused, with no
-//! exception: every token command checks the denylist, which names a
-//! login, so even a login ended from another device loses its access
-//! tokens at once.
+//! its Security call-outs state: each `$` line of the chapter's console
+//! blocks is run as printed. A `redis-server … &` line starts that server
+//! (on a free port instead of the one it names, which must be the one the
+//! café's commands reach); each `cargo run -p cafe -- serve …` line is
+//! parsed by `cafe serve`'s own flags, built into the configuration the
+//! command would run ([`cafe::cli::serve_config`]), started, and attacked
+//! by every lab attack whose rule is one of the ASVS requirements the
+//! call-outs cite. Each must be refused, with no exception: every token
+//! command checks the denylist, which names a login, so even a login ended
+//! from another device loses its access tokens at once. A line the test
+//! cannot run fails it.
 
-use crate::redis_server::RedisServer;
 use crate::support::{Mode, opening_time, spawn_configured};
 use attack_lab::{Attack, Lab, Outcome, catalogue};
 use cafe::AuthMode;
 use cafe::cli::{ServeArgs, serve_config};
 use cafe::clock::ManualClock;
+use cafe_client::launch;
 use clap::{Args, FromArgMatches};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The chapter whose commands are run.
 const CHAPTER: &str = "book/verdict/choose.md";
+
+/// How the book runs the café, before `serve`'s flags: from a clone of the
+/// repository, as every chapter prints it.
+pub(crate) const CAFE_SERVE: &str = "cargo run -p cafe -- serve";
 
 /// The chapter's text.
 pub(crate) fn chapter() -> String {
@@ -29,42 +38,211 @@ pub(crate) fn chapter() -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Every `$ cafe serve …` command in the chapter's `console` blocks, as its
-/// words after `cafe serve` (a line ending in `\` continues on the next).
-fn recommended_commands(chapter: &str) -> Vec<Vec<String>> {
+/// Every `$` line of `chapter`'s `console` blocks, in order, without its
+/// `$ ` (a line ending in `\` continues on the next).
+pub(crate) fn console_commands(chapter: &str) -> Vec<String> {
     let mut commands = Vec::new();
     let mut in_console = false;
-    let mut command: Option<String> = None;
+    let mut started: Option<String> = None;
     for line in chapter.lines() {
         let trimmed = line.trim();
         if trimmed.starts_with("```") {
             in_console = trimmed == "```console";
             continue;
         }
-        if !in_console {
-            continue;
-        }
-        let text = match command.take() {
-            Some(started) => started + " " + trimmed,
-            None => match trimmed.strip_prefix("$ cafe serve") {
-                Some(rest) => rest.to_owned(),
-                None => continue,
+        let text = match started.take() {
+            Some(head) => head + " " + trimmed,
+            None => match trimmed.strip_prefix("$ ") {
+                Some(command) if in_console => command.to_owned(),
+                _ => continue,
             },
         };
         match text.strip_suffix('\\') {
-            Some(continued) => command = Some(continued.to_owned()),
-            None => {
-                assert!(
-                    !text.contains(['\'', '"', '$', '`', '|', '>', '<']),
-                    "a command the test cannot split into words: {text}"
-                );
-                commands.push(text.split_whitespace().map(str::to_owned).collect());
-            }
+            Some(head) => started = Some(head.trim_end().to_owned()),
+            None => commands.push(text),
         }
     }
     commands
 }
 
+/// `command`'s words as the shell splits them. A word in single quotes
+/// (`''`, `'^=='`) loses them; any other character that makes the shell
+/// do more than split words fails, so a command the test would run
+/// differently from a shell is never run at all.
+pub(crate) fn shell_words(command: &str) -> Vec<String> {
+    command
+        .split_whitespace()
+        .map(|word| {
+            if let Some(quoted) = word.strip_prefix('\'').and_then(|w| w.strip_suffix('\''))
+                && !quoted.contains('\'')
+            {
+                return quoted.to_owned();
+            }
+            assert!(
+                word.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c)),
+                "a command the test cannot split into words: {command}"
+            );
+            word.to_owned()
+        })
+        .collect()
+}
+
+/// The flags of a `cargo run -p cafe -- serve …` command, or `None` for
+/// another command.
+pub(crate) fn serve_flags(command: &str) -> Option<Vec<String>> {
+    let flags = command.strip_prefix(CAFE_SERVE)?.strip_prefix(' ')?;
+    Some(shell_words(flags))
+}
+
+/// The value of `--name` in `words`.
+pub(crate) fn flag<'a>(words: &'a [String], name: &str) -> Option<&'a str> {
+    let at = words.iter().position(|word| word == name)?;
+    words.get(at + 1).map(String::as_str)
+}
+
+/// The loopback port the café's `serve <flags>` reaches Redis on: its
+/// `--redis-url`, or the flag's own default (read from `cafe serve`'s flags).
+fn cafe_redis_port(flags: &[String]) -> u16 {
+    let serve = ServeArgs::augment_args(clap::Command::new("serve"));
+    let default = serve
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some("redis-url"))
+        .and_then(|arg| arg.get_default_values().first())
+        .and_then(|value| value.to_str())
+        .expect("--redis-url has a default")
+        .to_owned();
+    let url = flag(flags, "--redis-url").unwrap_or(&default);
+    let address = url
+        .strip_prefix("redis://")
+        .unwrap_or_else(|| panic!("{url}: not a redis:// URL"));
+    let (host, port) = address
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("{url}: no port"));
+    assert!(
+        ["127.0.0.1", "localhost"].contains(&host),
+        "{url}: the page's Redis runs on this machine"
+    );
+    port.parse().unwrap_or_else(|_| panic!("{url}: not a port"))
+}
+
+/// A chapter's `redis-server … &` line, started as printed: the same
+/// arguments, with its `--port` moved to a free one so that tests can run
+/// side by side (the café's `--redis-url` is moved to match). Stopped when
+/// dropped.
+pub(crate) struct PrintedRedis {
+    child: Child,
+    /// The port the printed command listens on.
+    printed_port: u16,
+    /// The port it was started on.
+    port: u16,
+}
+
+impl PrintedRedis {
+    /// The arguments of a `redis-server … &` line, or `None` for another
+    /// command.
+    pub(crate) fn parse(command: &str) -> Option<Vec<String>> {
+        let args = command.strip_prefix("redis-server ")?.strip_suffix(" &")?;
+        Some(shell_words(args))
+    }
+
+    /// Starts `redis-server <args>`, or returns `None` (after saying why)
+    /// when Redis is not installed and `REQUIRE_REDIS` is not set, as
+    /// every Redis test does.
+    pub(crate) fn start(args: &[String]) -> Option<PrintedRedis> {
+        if !launch::redis_installed() {
+            assert!(
+                std::env::var_os("REQUIRE_REDIS").is_none(),
+                "REQUIRE_REDIS is set but redis-server is not installed"
+            );
+            eprintln!("redis-server is not installed: skipping (set REQUIRE_REDIS=1 to fail)");
+            return None;
+        }
+        // Redis's own default port when the line names none.
+        let printed_port = flag(args, "--port").map_or(6379, |port| {
+            port.parse().unwrap_or_else(|_| panic!("--port {port}"))
+        });
+        // A free port may be taken before redis-server binds it: another
+        // one then, as a reader would pick another after "Address in use".
+        for _ in 0..3 {
+            let port = launch::free_port().unwrap();
+            let mut args = args.to_vec();
+            match args.iter().position(|word| word == "--port") {
+                Some(at) => args[at + 1] = port.to_string(),
+                None => args.extend(["--port".to_owned(), port.to_string()]),
+            }
+            let child = Command::new("redis-server")
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("redis-server {}: {e}", args.join(" ")));
+            let mut redis = PrintedRedis {
+                child,
+                printed_port,
+                port,
+            };
+            // Listening, and still running: the port is this server's.
+            if launch::wait_for_port(port, Duration::from_secs(10)).is_ok()
+                && matches!(redis.child.try_wait(), Ok(None))
+            {
+                return Some(redis);
+            }
+        }
+        panic!(
+            "redis-server {}: not listening, three times",
+            args.join(" ")
+        );
+    }
+
+    /// `redis://127.0.0.1:PORT`, where it was started.
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Checks that the café's `serve <flags>`, as printed, reaches this
+    /// Redis as printed.
+    pub(crate) fn check_reached_by(&self, flags: &[String]) {
+        assert_eq!(
+            cafe_redis_port(flags),
+            self.printed_port,
+            "{CAFE_SERVE} {}: not the port the printed redis-server listens on",
+            flags.join(" ")
+        );
+    }
+}
+
+impl Drop for PrintedRedis {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// What `CHAPTER` asks a reader to run, in order.
+enum Recommended {
+    /// `redis-server …`: its arguments.
+    Redis(Vec<String>),
+    /// `cargo run -p cafe -- serve …`: its flags.
+    Serve(Vec<String>),
+}
+
+/// Every `$` line of the chapter's console blocks. A line the test cannot
+/// run fails.
+fn recommended_commands(chapter: &str) -> Vec<Recommended> {
+    console_commands(chapter)
+        .iter()
+        .map(|command| {
+            if let Some(args) = PrintedRedis::parse(command) {
+                Recommended::Redis(args)
+            } else if let Some(flags) = serve_flags(command) {
+                Recommended::Serve(flags)
+            } else {
+                panic!("{CHAPTER}: a command this test does not know how to run: {command}")
+            }
+        })
+        .collect()
+}
 /// The text of the chapter's Security call-outs (`> [!WARNING]`).
 pub(crate) fn security_callouts(chapter: &str) -> String {
     let mut text = String::new();
@@ -158,23 +336,18 @@ pub(crate) struct Run {
     pub(crate) requirements: Vec<String>,
 }
 
-/// Starts `cafe serve <words>` in-process, on a clock the lab can move,
-/// and runs `attacks` against it: `None` (after saying why) when it needs
-/// Redis and there is none.
-pub(crate) async fn attack(words: &[String], attacks: &[Attack]) -> Option<Run> {
-    let command = format!("cafe serve {}", words.join(" "));
-    let redis = if words.windows(2).any(|pair| pair == ["--store", "redis"]) {
-        match RedisServer::start() {
-            Some(redis) => Some(redis),
-            None => {
-                eprintln!("{command}: skipped, no redis-server to run it on");
-                return None;
-            }
-        }
-    } else {
-        None
-    };
-    let config = configured(words, redis.as_ref().map(|redis| redis.url()).as_deref()).await;
+/// Starts `serve <flags>` in-process, on a clock the lab can move, with
+/// `--redis-url` pointed at `redis_url` when it uses Redis, and runs
+/// `attacks` against it.
+pub(crate) async fn attack(flags: &[String], redis_url: Option<&str>, attacks: &[Attack]) -> Run {
+    let command = format!("{CAFE_SERVE} {}", flags.join(" "));
+    let uses_redis = flag(flags, "--store") == Some("redis");
+    assert_eq!(
+        uses_redis,
+        redis_url.is_some(),
+        "{command}: a Redis for exactly the commands that use one"
+    );
+    let config = configured(flags, redis_url).await;
     let mut run = Run {
         auth: config.auth,
         ran: 0,
@@ -219,18 +392,20 @@ pub(crate) async fn attack(words: &[String], attacks: &[Attack]) -> Option<Run> 
         run.refused,
         run.broken.len()
     );
-    Some(run)
+    run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_the_verdict_recommends_keeps_the_rules_its_warning_states() {
     let chapter = chapter();
     let commands = recommended_commands(&chapter);
+    let serves = commands
+        .iter()
+        .filter(|command| matches!(command, Recommended::Serve(_)))
+        .count();
     assert_eq!(
-        commands.len(),
-        3,
-        "{CHAPTER} recommends {} `cafe serve` commands: {commands:?}",
-        commands.len()
+        serves, 3,
+        "{CHAPTER} recommends {serves} `{CAFE_SERVE}` commands"
     );
     let warning = security_callouts(&chapter);
     let rules = requirements(&warning);
@@ -268,12 +443,36 @@ async fn every_command_the_verdict_recommends_keeps_the_rules_its_warning_states
     let mut broken = Vec::new();
     let mut proved = Vec::new();
     let mut skipped = 0;
-    for words in &commands {
-        let command = format!("cafe serve {}", words.join(" "));
-        let Some(run) = attack(words, &attacks).await else {
-            skipped += 1;
-            continue;
+    // The Redis the last `redis-server` line started: `None` before any,
+    // or with none installed.
+    let mut redis: Option<PrintedRedis> = None;
+    for recommended in &commands {
+        let flags = match recommended {
+            Recommended::Redis(args) => {
+                drop(redis.take());
+                redis = PrintedRedis::start(args);
+                if redis.is_none() {
+                    skipped += 1;
+                }
+                continue;
+            }
+            Recommended::Serve(flags) => flags,
         };
+        let command = format!("{CAFE_SERVE} {}", flags.join(" "));
+        let redis_url = if flag(flags, "--store") == Some("redis") {
+            if skipped > 0 && redis.is_none() {
+                eprintln!("{command}: skipped, no redis-server to run it on");
+                continue;
+            }
+            let started = redis.as_ref().unwrap_or_else(|| {
+                panic!("{CHAPTER}: {command} comes before any `redis-server` line")
+            });
+            started.check_reached_by(flags);
+            Some(started.url())
+        } else {
+            None
+        };
+        let run = attack(flags, redis_url.as_deref(), &attacks).await;
         // Sessions: the three attacks on a credential after its login
         // ended, the login ended elsewhere and the guessing. A token mode:
         // those four and the three on the refresh token, the nine on the
