@@ -224,16 +224,21 @@ impl ValueEnum for AuthMode {
 
 /// `cafe serve`: builds the app from the flags, listens, prints the address
 /// (scripts and tests read this first line to learn the port), how tokens
-/// are signed and the demo users, and serves until the process ends.
+/// are signed, the `--cross-site-origin` origins if any, and the demo users,
+/// and serves until the process ends.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let address = args.addr;
     let (config, note) = serve_config(args).await?;
+    let cross_site = config.cross_site_origins.origins().join(" ");
 
     let listener = bind(address).await?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{address}");
     if let Some(note) = note {
         println!("signing: {note}");
+    }
+    if !cross_site.is_empty() {
+        println!("cross-site origins (CORS with credentials): {cross_site}");
     }
     println!("demo users:");
     for (name, password, role) in DEMO_USERS {

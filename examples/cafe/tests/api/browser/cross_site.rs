@@ -16,9 +16,12 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, Response};
 use cafe::cli::{ServeArgs, serve_config};
 use cafe::cross_site::CrossSiteOrigins;
+use cafe::users::DEMO_USERS;
+use cafe_client::launch::CafeProcess;
 use clap::{Args, FromArgMatches};
 use cookie::{Cookie, SameSite};
 use serde_json::{Value, json};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 /// The app: one page, one function. `call` sends a request to the café
@@ -917,4 +920,99 @@ async fn the_408_for_a_slow_body_carries_cors_and_the_security_headers() {
     ] {
         assert!(response.contains(header), "{header}: {response}");
     }
+}
+
+/// The page's own commands, run as a reader runs them: the real `cafe
+/// serve` with the flag, whose start lines name the listed origin, then,
+/// with the real curl, the preflight a browser sends before the app's JSON
+/// login. The café is at `127.0.0.1`: an app on `localhost:5173` calling
+/// `localhost:8080` would be same-site. The printed command and the one
+/// run are built from the same words; only the port differs (8080 on the
+/// page, a free one here).
+#[test]
+fn the_pages_preflight_with_curl_is_approved_for_the_listed_origin() {
+    const APP: &str = "http://localhost:5173";
+    let serve = ["serve", "--auth", "sessions", "--cross-site-origin", APP];
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_cafe"));
+    let args = [&serve[..], &["--addr", "127.0.0.1:0"]].concat();
+    let mut cafe = CafeProcess::start(binary, &args, "listening on http://").unwrap();
+    let mut start = vec!["listening on http://127.0.0.1:8080".to_owned()];
+    while start.last().is_none_or(|line| line != "demo users:") {
+        start.push(cafe.next_line().expect("the café prints its start lines"));
+    }
+    for _ in DEMO_USERS {
+        start.push(cafe.next_line().expect("a line per demo user"));
+    }
+    cafe.drain_output();
+    let named = format!("cross-site origins (CORS with credentials): {APP}");
+    assert!(start.contains(&named), "{start:?}");
+
+    let origin = format!("origin: {APP}");
+    let headers = [
+        origin.as_str(),
+        "access-control-request-method: POST",
+        "access-control-request-headers: content-type",
+    ];
+    let curl = |host: &str| -> Vec<String> {
+        let mut words = ["-i", "-X", "OPTIONS"].map(str::to_owned).to_vec();
+        words.push(format!("{host}/login"));
+        for header in headers {
+            words.extend(["-H".to_owned(), header.to_owned()]);
+        }
+        words
+    };
+    let output = Command::new("curl")
+        .args(curl(&cafe.address))
+        .output()
+        .expect("curl is installed (the book's curl examples need it)");
+    assert!(output.status.success(), "{output:?}");
+    let answer = String::from_utf8(output.stdout)
+        .unwrap()
+        .replace("\r\n", "\n");
+    // The date changes every run, and the security headers every answer
+    // carries are left out, as in every transcript.
+    let left_out = [
+        "date",
+        "x-content-type-options",
+        "referrer-policy",
+        "cross-origin-opener-policy",
+        "cross-origin-resource-policy",
+        "strict-transport-security",
+        "content-security-policy",
+    ];
+    let shown: Vec<&str> = answer
+        .lines()
+        .filter(|line| {
+            let name = line.split(':').next().unwrap_or_default();
+            !left_out.contains(&name.to_ascii_lowercase().as_str())
+        })
+        .collect();
+    assert!(shown[0].starts_with("HTTP/1.1 200 "), "{answer}");
+    for granted in [
+        format!("access-control-allow-origin: {APP}"),
+        "access-control-allow-credentials: true".to_owned(),
+    ] {
+        assert!(shown.contains(&granted.as_str()), "{granted}: {answer}");
+    }
+
+    // As the page prints it: the café at the default port, a header a line.
+    let mut printed = String::from("$ curl");
+    for word in curl("127.0.0.1:8080") {
+        if word == "-H" {
+            printed.push_str(" \\\n    -H");
+        } else if word.contains(' ') {
+            printed.push_str(&format!(" '{word}'"));
+        } else {
+            printed.push_str(&format!(" {word}"));
+        }
+    }
+    let transcript = format!(
+        "$ cargo run -p cafe -- {}\n{}\n\n\
+            # From another terminal, the preflight before the app's login:\n\
+            {printed}\n{}\n",
+        serve.join(" "),
+        start.join("\n"),
+        shown.join("\n").trim_end(),
+    );
+    check_golden("browser/cross-site-preflight.txt", &transcript);
 }
