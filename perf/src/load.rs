@@ -152,7 +152,11 @@ pub(super) fn load(root: &Path) -> Result<(), Failure> {
     for round in 1..=rounds() {
         for variant in LOAD_VARIANTS {
             eprintln!("round {round}: {variant}");
-            let server = start_cafe(&binary, &serve_args(variant, &redis.url()), "listening on")?;
+            let server = start_cafe(
+                &binary,
+                &serve_args(variant, &redis.url()),
+                "listening on http://",
+            )?;
             if variant.starts_with("no-auth") {
                 let result = run_wrk(&format!("{}/healthz", server.url()), None, None)?;
                 keep_best(&mut results, variant, "GET /me", result);
@@ -230,7 +234,7 @@ pub(super) fn cluster(root: &Path) -> Result<(), Failure> {
                 _ => vec!["--auth", "jwt", "--jwt-secret-file", &secret],
             };
             args.extend(extra.iter().map(|a| a.to_string()));
-            let server = start_cafe(&binary, &args, "load balancer on")?;
+            let server = start_cafe(&binary, &args, "load balancer on http://")?;
             let result = if mode == "no-auth" {
                 run_wrk(&format!("{}/healthz", server.url()), None, None)?
             } else {

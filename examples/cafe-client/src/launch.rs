@@ -71,8 +71,11 @@ impl CafeProcess {
             let line = process
                 .next_line()
                 .ok_or_else(|| failed(format!("{} ended before it listened", binary.display())))?;
-            if let Some(address) = line.strip_prefix(prefix) {
-                break address.trim().to_owned();
+            if let Some(rest) = line.strip_prefix(prefix) {
+                // `host:port` whether the prefix named the scheme or not:
+                // `perf` passed "listening on" and got `http://http://…`.
+                let rest = rest.trim();
+                break rest.strip_prefix("http://").unwrap_or(rest).to_owned();
             }
         };
         Ok(process)
@@ -288,5 +291,24 @@ impl RedisCluster {
     /// Every node's URL.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CafeProcess;
+    use std::path::Path;
+
+    /// The address is `host:port` however much of the line the caller
+    /// named as the prefix: the load benchmarks once built
+    /// `http://http://127.0.0.1:…` and every `wrk` run failed.
+    #[test]
+    fn the_address_is_host_and_port_whatever_the_prefix_names() {
+        for prefix in ["listening on http://", "listening on", "listening on "] {
+            let printer = ["-c", "echo 'listening on http://127.0.0.1:1234'; sleep 5"];
+            let process = CafeProcess::start(Path::new("/bin/sh"), &printer, prefix).unwrap();
+            assert_eq!(process.address, "127.0.0.1:1234", "{prefix:?}");
+            assert_eq!(process.url(), "http://127.0.0.1:1234", "{prefix:?}");
+        }
     }
 }

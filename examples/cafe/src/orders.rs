@@ -18,9 +18,11 @@ pub const MAX_ORDERS_PER_PAGE: usize = 100;
 /// One order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
-    /// Unique, starting at 1, and growing: a user's orders are listed by
-    /// id, and "the orders after id N" is the next page. A store may skip
-    /// ids.
+    /// Unique among the user's orders, starting at 1, and growing: a
+    /// user's orders are listed by id, and "the orders after id N" is the
+    /// next page. A store may skip ids, and may number each user's orders
+    /// on its own (Redis does, so that one script on the user's keys
+    /// places an order).
     pub id: u64,
     /// What was ordered, e.g. `flat white`.
     pub item: String,

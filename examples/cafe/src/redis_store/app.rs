@@ -124,57 +124,59 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> AccountStore for RedisSt
 #[async_trait]
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> OrderStore for RedisStore<C> {
     async fn place(&self, by: &str, item: &str, most: usize) -> Result<Option<Order>, StoreError> {
-        // A user's orders are one sorted set, scored by id, and the count
-        // and the add are one script on that one key: two orders at 999
-        // cannot both find room. The script first looks for this very
-        // order (its id is unique): sent twice, it is placed once, even
-        // when the first made the thousandth. And it refuses an id not above
-        // the user's newest (-1): the id comes from `INCR` a round trip
-        // earlier, so two orders at once could land out of order, and a
-        // page read between them would skip the later-landing one for
-        // good. A refused id is drawn again; ids only need to grow, so one
-        // skipped (by that, a retried `INCR`, or an order refused at the
-        // limit) is harmless.
+        // A user's orders are one sorted set scored by id, and the order is
+        // placed by one script on the user's keys (one hash slot): count,
+        // draw the id from the user's own counter, add. Two orders at 999
+        // cannot both find room, and ids land in the order they are drawn,
+        // so a page read between two orders never skips one. (The id used
+        // to come from one global `INCR` a round trip earlier: orders racing
+        // could land out of id order, each loser drew again, and 32 orders
+        // at once from one user got 503s.) An id is never below one already
+        // in the set, whatever wrote it.
+        //
+        // Sent twice (a connection dropped before the answer came back, and
+        // `retried` sends it again), the script finds this request's key
+        // and answers the id it placed, without placing it twice. A retry
+        // follows at once, so the key lives a minute.
         let script = &Script::new(
-            r"if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
+            r#"local placed = redis.call('GET', KEYS[3])
+              if placed then return tonumber(placed) end
               if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+              local id = redis.call('INCR', KEYS[2])
               local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
-              if newest and tonumber(newest) >= tonumber(ARGV[2]) then return -1 end
-              redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-              return 1",
+              if newest and tonumber(newest) >= id then
+                id = tonumber(newest) + 1
+                redis.call('SET', KEYS[2], id)
+              end
+              local order = '{"id":' .. id .. ',' .. string.sub(ARGV[2], 2)
+              redis.call('ZADD', KEYS[1], id, order)
+              redis.call('SET', KEYS[3], id, 'EX', 60)
+              return id"#,
         );
-        let counter = &format!("{}order-id", self.prefix);
         let orders = &self.key("orders", by);
-        // However many orders race, each lost race means another order
-        // landed: a handful of draws always suffices in practice.
-        for _ in 0..16 {
-            let id: u64 =
-                retried(|| async move { self.connection().incr(counter, 1).await }).await?;
-            let order = Order {
-                id,
-                item: item.to_owned(),
-                by: by.to_owned(),
-            };
-            let json = &serde_json::to_string(&order).map_err(|e| StoreError(e.to_string()))?;
-            let placed: i64 = retried(|| async move {
-                script
-                    .key(orders)
-                    .arg(most)
-                    .arg(id)
-                    .arg(json)
-                    .invoke_async(&mut self.connection())
-                    .await
-            })
-            .await?;
-            match placed {
-                1 => return Ok(Some(order)),
-                0 => return Ok(None),
-                _ => continue,
-            }
-        }
-        Err(StoreError(
-            "orders kept landing out of order; try again".to_owned(),
-        ))
+        let counter = &self.key("order-id", by);
+        let mut token = [0u8; 16];
+        getrandom::fill(&mut token).map_err(|e| StoreError(e.to_string()))?;
+        let token: String = token.iter().map(|byte| format!("{byte:02x}")).collect();
+        let request = &format!("{}:{token}", self.key("order-request", by));
+        // The order's members but its id, as JSON: `{"item":…,"by":…}`.
+        let rest = &serde_json::json!({ "item": item, "by": by }).to_string();
+        let id: u64 = retried(|| async move {
+            script
+                .key(orders)
+                .key(counter)
+                .key(request)
+                .arg(most)
+                .arg(rest)
+                .invoke_async(&mut self.connection())
+                .await
+        })
+        .await?;
+        Ok((id > 0).then(|| Order {
+            id,
+            item: item.to_owned(),
+            by: by.to_owned(),
+        }))
     }
 
     async fn placed_by(

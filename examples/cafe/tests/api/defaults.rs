@@ -944,3 +944,47 @@ async fn the_api_and_the_pages_answer_under_exactly_these_content_security_polic
         ))
     );
 }
+
+/// The answer on one screen (`book/verdict/answer-table.md.part`) gives its
+/// durations in words. Each must be one of the café's defaults, in the unit
+/// written (a stale "45 minutes" after the default moved fails here), and
+/// each default the table speaks of must be there.
+#[test]
+fn the_answer_table_speaks_only_of_the_cafes_default_durations() {
+    let sessions = Config::new(AuthMode::Sessions).session_timeouts;
+    let jwt = Config::new(AuthMode::Jwt).jwt_lifetimes;
+    let hybrid = Config::new(AuthMode::Hybrid).jwt_lifetimes;
+    let minutes = |seconds: u64| format!("{} minutes", seconds / 60);
+    let defaults = [
+        minutes(sessions.idle.as_secs()),
+        format!("{} hours", sessions.absolute.as_secs() / 3600),
+        minutes(jwt.access),
+        minutes(jwt.refresh_idle),
+        format!("{} days", jwt.refresh / 86_400),
+        minutes(hybrid.access),
+        minutes(hybrid.refresh_idle),
+    ];
+    let text = std::fs::read_to_string(book_dir().join("verdict/answer-table.md.part")).unwrap();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut durations = Vec::new();
+    for pair in words.windows(2) {
+        // "minutes][link]", "minutes.": the word up to its first non-letter.
+        let unit: String = pair[1].chars().take_while(|c| c.is_alphabetic()).collect();
+        if pair[0].parse::<u64>().is_ok() && ["minutes", "hours", "days"].contains(&unit.as_str()) {
+            durations.push(format!("{} {unit}", pair[0]));
+        }
+    }
+    for duration in &durations {
+        assert!(
+            defaults.contains(duration),
+            "the answer table says {duration}, which is none of the defaults {defaults:?}"
+        );
+    }
+    for default in &defaults {
+        assert!(
+            durations.contains(default),
+            "the answer table never says {default}"
+        );
+    }
+    assert!(durations.len() >= defaults.len(), "{durations:?}");
+}
