@@ -3,9 +3,8 @@
 use axum::extract::{Request, State};
 use axum::http::HeaderName;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, ORIGIN,
-    REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, TRANSFER_ENCODING, WWW_AUTHENTICATE,
-    X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ORIGIN, REFERRER_POLICY,
+    STRICT_TRANSPORT_SECURITY, TRANSFER_ENCODING, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -13,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use cafe::cross_site::{CookieSites, CrossSiteOrigins};
 use cafe::error::ApiError;
 use cafe::mechanisms::jwt::REFRESH_COOKIE;
-use cookie::Cookie;
 use std::sync::Arc;
 
 /// Methods that must not change anything, and so need no CSRF check.
@@ -69,15 +67,12 @@ impl AllowedOrigins {
 /// token.
 const CAFE_COOKIES: [&str; 2] = [sessions::cookie::COOKIE_NAME, REFRESH_COOKIE];
 
-/// Whether any `Cookie` header of the request names one of [`CAFE_COOKIES`].
+/// Whether the request's `Cookie` headers carry one of [`CAFE_COOKIES`]
+/// with a value (an empty one carries no credential).
 fn carries_a_cafe_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(COOKIE)
+    CAFE_COOKIES
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .any(|cookie| CAFE_COOKIES.contains(&cookie.name()))
+        .any(|name| sessions::cookie::cookie_value(headers, name).is_some())
 }
 
 // ANCHOR: cross_site

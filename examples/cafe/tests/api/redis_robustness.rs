@@ -27,6 +27,21 @@ const SECRET: &[u8] = b"a secret the servers share, 32+ bytes long";
 /// Every test here ends within this, whatever Redis does.
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// A café of `mode` whose every store is on `redis` under `prefix`, with
+/// its clock at the opening time; `adjust` changes its configuration first.
+async fn on_redis(
+    redis: &RedisServer,
+    prefix: &str,
+    mode: Mode,
+    adjust: impl FnOnce(&mut cafe::Config),
+) -> (crate::support::TestApp, Arc<ManualClock>) {
+    let mut config = mode.config();
+    config.stores = Stores::all_in(Arc::new(redis.store(prefix).await));
+    adjust(&mut config);
+    let clock = Arc::new(ManualClock::starting_at(opening_time()));
+    (spawn_configured(mode, config, clock.clone()).await, clock)
+}
+
 async fn bounded<T>(test: impl Future<Output = T>) -> T {
     tokio::time::timeout(PATIENCE, test)
         .await
@@ -790,11 +805,8 @@ async fn on_redis_the_idle_deadline_is_early_by_less_than_a_second_and_never_lat
         return;
     };
     bounded(async {
-        let mut config = Mode::Sessions.config();
-        config.stores = Stores::all_in(Arc::new(redis.store("idle:").await));
-        let idle = config.session_timeouts.idle;
-        let clock = Arc::new(ManualClock::starting_at(opening_time()));
-        let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+        let idle = Mode::Sessions.config().session_timeouts.idle;
+        let (app, clock) = on_redis(&redis, "idle:", Mode::Sessions, |_| {}).await;
         let (ms, skipped) = (Duration::from_millis(1), Duration::from_millis(900));
 
         for (after, status) in [(idle - skipped - ms, 200), (idle - skipped, 401)] {
@@ -829,12 +841,12 @@ async fn on_redis_the_absolute_deadline_is_never_late_and_the_key_early_by_under
         return;
     };
     bounded(async {
-        let mut config = Mode::Sessions.config();
-        config.stores = Stores::all_in(Arc::new(redis.store("absolute:").await));
         let (idle, absolute) = (Duration::from_secs(1800), Duration::from_secs(3000));
-        config.session_timeouts = sessions::Timeouts { idle, absolute };
-        let clock = Arc::new(ManualClock::starting_at(opening_time()));
-        let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+        let timeouts = sessions::Timeouts { idle, absolute };
+        let (app, clock) = on_redis(&redis, "absolute:", Mode::Sessions, |config| {
+            config.session_timeouts = timeouts;
+        })
+        .await;
         let (ms, left) = (Duration::from_millis(1), Duration::from_millis(1500));
         for (after, status) in [(left - ms, 200), (left, 401)] {
             let alice = app.logged_in("alice", "wonderland-42").await;
@@ -870,10 +882,7 @@ async fn a_session_record_naming_a_user_of_another_shard_is_refused() {
         return;
     };
     bounded(async {
-        let mut config = Mode::Sessions.config();
-        config.stores = Stores::all_in(Arc::new(redis.store("forged:").await));
-        let clock = Arc::new(ManualClock::starting_at(opening_time()));
-        let app = spawn_configured(Mode::Sessions, config, clock).await;
+        let (app, _clock) = on_redis(&redis, "forged:", Mode::Sessions, |_| {}).await;
         let shard = cafe::redis_store::shard_of_user("alice");
         assert_ne!(shard, cafe::redis_store::shard_of_user("admin"));
         let now = cafe::clock::unix_nanos(opening_time()).to_string();
@@ -916,10 +925,7 @@ async fn a_session_check_that_fails_has_written_nothing() {
         return;
     };
     bounded(async {
-        let mut config = Mode::Sessions.config();
-        config.stores = Stores::all_in(Arc::new(redis.store("reads-first:").await));
-        let clock = Arc::new(ManualClock::starting_at(opening_time()));
-        let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+        let (app, clock) = on_redis(&redis, "reads-first:", Mode::Sessions, |_| {}).await;
         let alice = app.logged_in("alice", "wonderland-42").await;
         let id = crate::support::session_id_of(alice.credential.as_ref().unwrap());
         let key = SessionId::parse(id).unwrap().key();

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 
 mod recorder;
 
+pub(crate) use recorder::LEFT_OUT;
 use recorder::{Jar, Transcript};
 
 fn hide_session(transcript: &mut Transcript, visitor: &Visitor, placeholder: &str) {

@@ -132,26 +132,28 @@ pub(super) fn curl_command(call: &Call, jar: Jar, address: Option<&str>) -> Stri
 
 /// The answer as `curl -i` prints it, without the `date` header (it changes
 /// every second and teaches nothing).
+/// The headers no transcript shows: the date changes every run; the
+/// browser-security headers are the same on every answer
+/// (`cafe::guards::security_headers`) and would bury the ones each
+/// transcript is about, so only Cache-Control stays.
+pub(crate) const LEFT_OUT: [&str; 7] = [
+    "date",
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "strict-transport-security",
+    "content-security-policy",
+];
+
 pub(super) fn render(answer: &Reply) -> String {
     let reason = axum::http::StatusCode::from_u16(answer.status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or_default();
     let mut out = format!("{} {} {reason}\n", answer.version, answer.status);
-    // The date changes every run; the browser-security headers are the same
-    // on every answer (`cafe::guards::security_headers`) and would bury the
-    // ones each transcript is about, so only Cache-Control stays.
-    let left_out = [
-        "date",
-        "x-content-type-options",
-        "referrer-policy",
-        "cross-origin-opener-policy",
-        "cross-origin-resource-policy",
-        "strict-transport-security",
-        "content-security-policy",
-    ];
     for (name, value) in &answer.headers {
-        if !left_out.contains(&name.as_str()) {
+        if !LEFT_OUT.contains(&name.as_str()) {
             out.push_str(&format!(
                 "{name}: {}\n",
                 value.to_str().unwrap_or("<binary>")
