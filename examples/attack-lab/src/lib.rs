@@ -24,6 +24,7 @@ extern crate self as attack_lab;
 
 pub mod account;
 pub mod browser;
+pub mod conformance;
 mod lab;
 pub mod login;
 pub mod revocation;

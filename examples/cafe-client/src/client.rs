@@ -1,10 +1,11 @@
 //! Sending calls to one café, with or without a login.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{Call, Credential, Mechanism, Reply};
+use crate::{Call, Credential, Mechanism, Profile, Reply};
 
 /// Why a call got no answer: the server could not be reached, or its
 /// answer could not be read.
@@ -31,10 +32,17 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A client for the café at one base address (`http://host:port`). It
 /// follows no redirects: a client under test must see every answer.
+///
+/// Routed by a [`Profile`] ([`Client::routed_by`]), it speaks to another
+/// server: calls are still written in the café's paths, and each is sent to
+/// the profile's path for it (a call to an endpoint the profile does not
+/// name fails unsent); a [`Visitor`] logs in and refreshes with the
+/// profile's field and cookie names.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    profile: Option<Arc<Profile>>,
 }
 
 impl Client {
@@ -83,7 +91,27 @@ impl Client {
         Ok(Client {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            profile: None,
         })
+    }
+
+    /// A client for the server `profile` describes, at `target` or else the
+    /// profile's own target, routed by it.
+    pub fn for_profile(profile: &Profile, target: Option<&str>) -> Result<Client, ClientError> {
+        let target = target.unwrap_or(&profile.target);
+        Ok(Client::new(target)?.routed_by(profile.clone()))
+    }
+
+    /// This client, sending each call to `profile`'s path for it and
+    /// logging in with its names.
+    pub fn routed_by(mut self, profile: Profile) -> Client {
+        self.profile = Some(Arc::new(profile));
+        self
+    }
+
+    /// The profile it speaks by: the café's unless routed by another.
+    pub fn profile(&self) -> &Profile {
+        self.profile.as_deref().unwrap_or(Profile::cafe_ref())
     }
 
     /// The base address, without a trailing `/`.
@@ -93,7 +121,13 @@ impl Client {
 
     /// Sends `call` and reads the whole answer.
     pub async fn send(&self, call: &Call) -> Result<Reply, ClientError> {
-        let url = format!("{}{}", self.base, call.path);
+        let path = match &self.profile {
+            Some(profile) => profile.route(&call.path).map_err(|missing| {
+                ClientError(format!("{} {}: {missing}", call.method, call.path))
+            })?,
+            None => call.path.clone(),
+        };
+        let url = format!("{}{path}", self.base);
         let mut request = self.http.request(call.method.clone(), &url);
         for (name, value) in &call.headers {
             request = request.header(name, value);
@@ -119,9 +153,9 @@ impl Client {
     }
 }
 
-/// `POST /login` as the login form sends it.
+/// `POST /login` as the café's login form sends it.
 pub fn login_call(user: &str, password: &str) -> Call {
-    Call::post("/login").json(&serde_json::json!({ "username": user, "password": password }))
+    Profile::cafe_ref().login_call(user, password)
 }
 
 /// A client of the café that may hold a login: a browser, a phone app or
@@ -178,7 +212,8 @@ impl Visitor {
     pub async fn log_in(&mut self, user: &str, password: &str) -> Result<Reply, ClientError> {
         // Sent with whatever credential it holds, as a browser sends its
         // cookies: a login over a live session must end that session.
-        let reply = self.send(&login_call(user, password)).await?;
+        let call = self.client.profile().login_call(user, password);
+        let reply = self.send(&call).await?;
         self.keep_issued(reply)
     }
 
@@ -206,10 +241,12 @@ impl Visitor {
     /// the reply issued.
     fn keep_issued(&mut self, reply: Reply) -> Result<Reply, ClientError> {
         if reply.status == 200 {
+            let profile = self.client.profile();
             let mechanism = *self
                 .mechanism
-                .get_or_insert_with(|| Mechanism::recognise(&reply));
-            self.credential = Some(Credential::issued(mechanism, &reply).ok_or_else(|| {
+                .get_or_insert_with(|| Mechanism::recognise_for(profile, &reply));
+            let issued = Credential::issued_for(profile, mechanism, &reply);
+            self.credential = Some(issued.ok_or_else(|| {
                 ClientError(format!(
                     "the login answered 200 without a {mechanism:?} credential"
                 ))
@@ -229,9 +266,13 @@ impl Visitor {
                 "only a visitor holding tokens can refresh".to_owned(),
             ));
         };
-        let reply = self.client.send(&mechanism.refresh_call(refresh)).await?;
+        let profile = self.client.profile();
+        let reply = self
+            .client
+            .send(&profile.refresh_call(mechanism, refresh))
+            .await?;
         if reply.status == 200 {
-            self.credential = Credential::issued(mechanism, &reply);
+            self.credential = Credential::issued_for(self.client.profile(), mechanism, &reply);
         }
         Ok(reply)
     }

@@ -7,6 +7,8 @@
 //! through this crate, so there is one answer to "how does a client send a
 //! session cookie, a bearer token or a refresh cookie". [`launch`] starts
 //! the processes those programs need: the `cafe` binary and `redis-server`.
+//! A [`Profile`] points the same client at another server that speaks the
+//! café's API under its own paths, field names and cookies.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), cafe_client::ClientError> {
@@ -23,18 +25,21 @@ mod call;
 mod client;
 mod credential;
 pub mod launch;
+pub mod profile;
 mod reply;
 
 pub use call::Call;
 pub use client::{Client, ClientError, Visitor, login_call};
 pub use credential::{Credential, Mechanism};
+pub use profile::{Endpoint, Profile, ProfileError};
 pub use reply::Reply;
 
 /// The HTTP method type [`Call`] carries.
 pub use http::Method;
 
 /// A demo user's password, as the café prints them at start: `""` for a
-/// name that is not a demo user.
+/// name that is not a demo user. Another server's accounts are in its
+/// [`Profile`].
 pub fn demo_password(user: &str) -> &'static str {
     cafe::users::DEMO_USERS
         .iter()

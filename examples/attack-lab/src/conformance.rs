@@ -1,0 +1,940 @@
+//! The conformance checks: what every server speaking the café's API must
+//! do, checked over HTTP against a running server, as data like the
+//! attacks.
+//!
+//! An attack asks "can someone get in who should not?"; a check asks "does
+//! the server keep its side of the contract?": the right user after a
+//! login, a 401 that says how to authenticate, the admin routes for admins,
+//! each user's own orders, a logout that tells the browser to forget, JSON
+//! errors with the status that says what went wrong. Each check needs only
+//! what any client has (the demo accounts), never the server's key or
+//! clock, and none repeats a lab attack (`attack_lab::catalogue()`).
+//!
+//! A check that changes an account (a role, a ban) gives it back what it
+//! had before it returns, whatever happened in between, so checks and
+//! attacks can run one after another against the same server.
+
+use attack_lab::{Applies, Call, Credential, Lab, LabError, Login, Reply, Targets};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+
+/// How a check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// The property holds: what the server answered.
+    Holds(String),
+    /// It does not: what the server answered instead. Some properties fail
+    /// by design in some modes (a self-contained token keeps its role until
+    /// it expires); the property's text says so, and the tests list them.
+    Fails(String),
+    /// The check means nothing against this server, or the profile names no
+    /// path it needs: why.
+    Skipped(String),
+}
+
+/// A check's outcome, or why there is none (the lab could not talk to the
+/// server, or a step every check relies on, such as a demo login, failed).
+pub type CheckResult = Result<CheckOutcome, LabError>;
+/// A check under way.
+pub type Checking<'a> = Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
+/// The code of one check.
+pub type CheckRun = for<'a> fn(&'a Lab) -> Checking<'a>;
+
+/// One property, as data: what must hold, the rule behind it, the servers
+/// it means anything against, and the code that asks the server and judges
+/// the answers.
+#[derive(Clone, Copy)]
+pub struct Check {
+    /// Its name on the command line and in the table.
+    pub name: &'static str,
+    /// What must hold, with the statuses the café gives.
+    pub property: &'static str,
+    /// Where the rule comes from.
+    pub source: &'static str,
+    /// Which servers it means anything against.
+    pub targets: Targets,
+    /// The check itself.
+    pub run: CheckRun,
+}
+
+/// Every check, in the order `attack-lab conformance` runs them.
+pub fn checks() -> Vec<Check> {
+    CHECKS.to_vec()
+}
+
+/// The check called `name`.
+pub fn find(name: &str) -> Option<Check> {
+    CHECKS.iter().find(|check| check.name == name).copied()
+}
+
+/// Runs `check` against the lab's server, or says why it does not apply.
+/// A server error (a 5xx other than 503) is an answer the property never
+/// allows: it makes the check fail, where an attack would stop the lab.
+pub async fn run_check(lab: &Lab, check: &Check) -> CheckResult {
+    match check.targets.applies(&lab.server()) {
+        Applies::Yes => match (check.run)(lab).await {
+            Err(error) if error.contains(SERVER_ERROR) => Ok(CheckOutcome::Fails(error)),
+            other => other,
+        },
+        Applies::No(why) => Ok(CheckOutcome::Skipped(format!("not applicable: {why}"))),
+    }
+}
+
+/// How `Lab::send` words a server error (it refuses every 5xx but 503).
+const SERVER_ERROR: &str = "a server error is never a right answer";
+
+/// The text for `conformance --list`: every check's name and property.
+pub fn listing() -> String {
+    CHECKS
+        .iter()
+        .map(|check| format!("{:<40} {}\n", check.name, check.property))
+        .collect()
+}
+
+/// The demo member every check logs in as.
+const MEMBER: &str = "alice";
+/// The demo admin.
+const ADMIN: &str = "admin";
+
+const CHECKS: &[Check] = &[
+    Check {
+        name: "login-returns-the-user",
+        property: "a login answers 200 with the user's name and role, and GET /me with the \
+            credential it handed out answers 200 {\"name\",\"role\"}, for a member and an admin",
+        source: "the café's API (The café app); ASVS 5.0 8.2.1 (the role decides what a user may \
+            do, so the server must say it)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(login_returns_the_user(lab))),
+    },
+    Check {
+        name: "refused-login-hands-out-nothing",
+        property: "a wrong password and an unknown name each get 401 with a WWW-Authenticate \
+            challenge, set no cookie and carry no token",
+        source: "RFC 9110 §15.5.2 (a 401 carries a challenge); ASVS 5.0 7.2.4 (a credential \
+            only on authentication)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(refused_login_hands_out_nothing(lab))),
+    },
+    Check {
+        name: "me-without-a-credential-is-401",
+        property: "GET /me without a credential is 401 with a WWW-Authenticate challenge that \
+            says how to authenticate; a token server's is `Bearer` with no error code",
+        source: "RFC 9110 §15.5.2, §11.6.1; RFC 6750 §3, §3.1",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(me_without_a_credential(lab))),
+    },
+    Check {
+        name: "garbage-credential-is-401",
+        property: "a credential that is no credential (an empty or malformed bearer token, \
+            Basic with a real password, a garbled session cookie) is 401 with a challenge, \
+            never a 500 and never a way in; a token server's says `error=\"invalid_token\"` \
+            for a token it cannot read",
+        source: "RFC 9110 §15.5.2; RFC 6750 §3.1; ASVS 5.0 16.5.3 (fail securely)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(garbage_credential(lab))),
+    },
+    Check {
+        name: "each-login-gets-its-own-credential",
+        property: "two logins of the same user get two different credentials (session IDs, or \
+            access and refresh tokens)",
+        source: "ASVS 5.0 7.2.4, 7.2.3",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(each_login_gets_its_own_credential(lab))),
+    },
+    Check {
+        name: "user-list-is-admin-only",
+        property: "GET /users is 401 without a login, 403 for a member, and 200 for an admin \
+            with every account's name and role, sorted by name",
+        source: "ASVS 5.0 8.2.1; RFC 9110 §15.5.2, §15.5.4",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(user_list_is_admin_only(lab))),
+    },
+    Check {
+        name: "members-cannot-use-admin-endpoints",
+        property: "a member's role change (promoting herself) and logout-everywhere are 403, \
+            and her role stays member",
+        source: "ASVS 5.0 8.2.1",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(members_cannot_use_admin_endpoints(lab))),
+    },
+    Check {
+        name: "admin-changes-a-role",
+        property: "an admin's role change answers 200 {\"name\",\"role\"}; 404 for a user \
+            nobody has, 422 for a role that does not exist",
+        source: "the café's API (The café app); RFC 9110 §15.5.5, §15.5.21",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(admin_changes_a_role(lab))),
+    },
+    Check {
+        name: "demoted-admin-loses-admin-routes-at-once",
+        property: "an admin demoted to member is refused (403, or 401) on the admin routes on \
+            her very next request, with the credential she already holds, whatever it says",
+        source: "ASVS 5.0 8.3.2, 8.2.1",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(demoted_admin_loses_admin_routes(lab))),
+    },
+    Check {
+        name: "role-change-seen-on-next-request",
+        property: "a role change holds from the user's very next request: after a demotion, \
+            GET /me with the credential she already holds says member (or refuses it). A \
+            self-contained token carries the role it was issued with until it expires or is \
+            refreshed, so plain JWT fails this by design (the admin routes re-read the account: \
+            demoted-admin-loses-admin-routes-at-once)",
+        source: "ASVS 5.0 8.3.2",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(role_change_seen_on_next_request(lab))),
+    },
+    Check {
+        name: "banned-user-cannot-log-in",
+        property: "a banned user's login with the right password is 403, with a wrong one \
+            still 401 (the ban is told only to whoever knows the password), and hands out no \
+            credential",
+        source: "ASVS 5.0 7.4.2, 6.3.8",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(banned_user_cannot_log_in(lab))),
+    },
+    Check {
+        name: "orders-are-per-user",
+        property: "POST /orders is 201 {\"id\",\"item\",\"by\"}; GET /orders lists the caller's \
+            orders and nobody else's; both are 401 without a login",
+        source: "ASVS 5.0 8.2.2",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(orders_are_per_user(lab))),
+    },
+    Check {
+        name: "unreasonable-order-is-422",
+        property: "an order whose item is empty, blank, over 100 characters, holds a control \
+            character, is not text, or is missing is 422, and nothing is ordered",
+        source: "ASVS 5.0 2.2.1; RFC 9110 §15.5.21",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(unreasonable_order_is_422(lab))),
+    },
+    Check {
+        name: "logout-clears-the-browser",
+        property: "POST /logout answers 204 with `Clear-Site-Data: \"cache\", \"cookies\", \
+            \"storage\"`: the browser forgets the credential, wherever the page kept it",
+        source: "ASVS 5.0 14.3.1; OWASP Session Management Cheat Sheet",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(logout_clears_the_browser(lab))),
+    },
+    Check {
+        name: "second-logout-is-harmless",
+        property: "logging out again with the same credential answers 204 (or 401), and the \
+            user's other login still works",
+        source: "ASVS 5.0 7.4.1 (logout ends that login, no other)",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(second_logout_is_harmless(lab))),
+    },
+    Check {
+        name: "bodies-are-json",
+        property: "a login sent as a form, or with no Content-Type, is 415; broken JSON is 400; \
+            JSON of the wrong shape is 422",
+        source: "RFC 9110 §15.5.16, §15.5.1, §15.5.21",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(bodies_are_json(lab))),
+    },
+    Check {
+        name: "each-endpoint-takes-only-its-method",
+        property: "GET /logout and GET /login are 405 with `Allow: POST`; POST /me is 405 with \
+            an Allow that names GET",
+        source: "RFC 9110 §15.5.6; ASVS 5.0 4.1.4",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(each_endpoint_takes_only_its_method(lab))),
+    },
+    Check {
+        name: "errors-are-json",
+        property: "every error (401, 404, 405, 415, 422) is `application/json` with an \
+            `\"error\"` message, so a client reads one shape",
+        source: "ASVS 5.0 4.1.1 (the Content-Type says what the body is), 16.5.1",
+        targets: Targets::Every,
+        run: |lab| Box::pin(finish(errors_are_json(lab))),
+    },
+];
+
+/// Why a check stopped before a verdict.
+enum Halt {
+    /// The lab could not talk to the server, or a step failed.
+    Error(LabError),
+}
+
+impl From<LabError> for Halt {
+    fn from(error: LabError) -> Halt {
+        Halt::Error(error)
+    }
+}
+
+type Checked = Result<CheckOutcome, Halt>;
+
+async fn finish(check: impl Future<Output = Checked>) -> CheckResult {
+    match check.await {
+        Ok(outcome) => Ok(outcome),
+        Err(Halt::Error(error)) => Err(error),
+    }
+}
+
+/// What a check saw: the answers that were right, and those that were not.
+#[derive(Default)]
+struct Findings {
+    held: Vec<String>,
+    failed: Vec<String>,
+}
+
+impl Findings {
+    /// Records whether `reply` to `what` has one of the `expected` statuses.
+    fn status(&mut self, what: &str, reply: &Reply, expected: &[u16]) -> bool {
+        if expected.contains(&reply.status) {
+            self.held.push(format!("{what}: {}", reply.status));
+            true
+        } else {
+            let expected: Vec<String> = expected.iter().map(u16::to_string).collect();
+            self.failed.push(format!(
+                "{what}: {} (expected {})",
+                reply.summary(),
+                expected.join(" or ")
+            ));
+            false
+        }
+    }
+
+    /// Records `held` if `ok`, otherwise `failed`.
+    fn that(&mut self, ok: bool, held: impl Into<String>, failed: impl Into<String>) -> bool {
+        if ok {
+            self.held.push(held.into());
+        } else {
+            self.failed.push(failed.into());
+        }
+        ok
+    }
+
+    fn outcome(self) -> Checked {
+        Ok(if self.failed.is_empty() {
+            CheckOutcome::Holds(self.held.join("; "))
+        } else {
+            CheckOutcome::Fails(self.failed.join("; "))
+        })
+    }
+}
+
+// The paths and fields of the API every check speaks.
+
+fn login_path() -> &'static str {
+    "/login"
+}
+
+fn me_path() -> &'static str {
+    "/me"
+}
+
+fn orders_path() -> &'static str {
+    "/orders"
+}
+
+fn logout_path() -> &'static str {
+    "/logout"
+}
+
+fn users_path() -> &'static str {
+    "/users"
+}
+
+fn role_path(user: &str) -> String {
+    format!("/admin/users/{user}/role")
+}
+
+fn logout_everywhere_path(user: &str) -> String {
+    format!("/admin/users/{user}/logout-everywhere")
+}
+
+/// A login call with any body.
+fn login_with(body: &Value) -> Call {
+    Call::post(login_path()).json(body)
+}
+
+/// `POST /login` as `user` with `password`.
+fn login_as(user: &str, password: &str) -> Call {
+    login_with(&json!({ "username": user, "password": password }))
+}
+
+/// A user name nobody has, different on every call.
+fn nobody() -> Result<String, LabError> {
+    let suffix = jwt::tokens::random_id().map_err(|e| e.to_string())?;
+    Ok(format!("nobody-{suffix}"))
+}
+
+/// The `WWW-Authenticate` challenge of `reply`, if any.
+fn challenge(reply: &Reply) -> Option<&str> {
+    reply.header("www-authenticate")
+}
+
+/// The name of the cookie a session login hands out (`__Host-session` at
+/// the café), read from the credential itself.
+fn session_cookie_name(login: &Login) -> Option<&str> {
+    match &login.credential {
+        Credential::Cookie(pair) => pair.split_once('=').map(|(name, _)| name),
+        Credential::Bearer { .. } => None,
+    }
+}
+
+/// Whether `reply`'s body is `application/json` with a string `error`.
+fn is_json_error(reply: &Reply) -> bool {
+    let json = reply
+        .header("content-type")
+        .is_some_and(|kind| kind.starts_with("application/json"));
+    json && reply.body["error"].is_string()
+}
+
+/// Gives `user` back the member role after `body`, whatever it did.
+async fn then_member_again(lab: &Lab, user: &str, body: impl Future<Output = Checked>) -> Checked {
+    let outcome = body.await;
+    lab.set_role(user, "member").await?;
+    outcome
+}
+
+async fn login_returns_the_user(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    for (user, role) in [(MEMBER, "member"), (ADMIN, "admin")] {
+        let reply = lab
+            .send(login_as(user, attack_lab::demo_password(user)))
+            .await?;
+        if !findings.status(&format!("{user}'s login"), &reply, &[200]) {
+            continue;
+        }
+        let expected = json!({ "name": user, "role": role });
+        findings.that(
+            reply.body["user"] == expected,
+            format!("the login names {user} ({role})"),
+            format!("the login's user is {}, not {expected}", reply.body["user"]),
+        );
+        let login = lab.log_in(user).await?;
+        let me = lab.send(login.attach(Call::get(me_path()))).await?;
+        if findings.status(&format!("GET /me as {user}"), &me, &[200]) {
+            findings.that(
+                me.body == expected,
+                format!("/me says {expected}"),
+                format!("/me says {}, not {expected}", me.text),
+            );
+        }
+    }
+    findings.outcome()
+}
+
+async fn refused_login_hands_out_nothing(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let tries = [
+        ("a wrong password", login_as(MEMBER, "not-her-password")),
+        ("an unknown name", login_as(&nobody()?, "wonderland-42")),
+    ];
+    for (what, call) in tries {
+        let reply = lab.send(call).await?;
+        findings.status(what, &reply, &[401]);
+        findings.that(
+            challenge(&reply).is_some(),
+            format!(
+                "{what}: WWW-Authenticate: {}",
+                challenge(&reply).unwrap_or("")
+            ),
+            format!("{what}: a 401 without a challenge"),
+        );
+        let cookies: Vec<&str> = reply.set_cookies().collect();
+        findings.that(
+            cookies.is_empty(),
+            format!("{what}: no cookie"),
+            format!("{what}: sets {}", cookies.join(" | ")),
+        );
+        let tokens = ["access_token", "refresh_token"].map(|name| reply.body.get(name).is_some());
+        findings.that(
+            !tokens.contains(&true),
+            format!("{what}: no token"),
+            format!("{what}: the body carries a token: {}", reply.text),
+        );
+    }
+    findings.outcome()
+}
+
+async fn me_without_a_credential(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let reply = lab.send(Call::get(me_path())).await?;
+    findings.status("GET /me without a credential", &reply, &[401]);
+    match challenge(&reply) {
+        None => {
+            findings.that(false, "", "a 401 without a challenge");
+        }
+        Some(challenge) if lab.server().uses_tokens() => {
+            findings.that(
+                challenge.starts_with("Bearer") && !challenge.contains("error="),
+                format!("WWW-Authenticate: {challenge}"),
+                format!("WWW-Authenticate: {challenge} (expected Bearer, with no error code)"),
+            );
+        }
+        Some(challenge) => {
+            findings.that(true, format!("WWW-Authenticate: {challenge}"), "");
+        }
+    }
+    findings.outcome()
+}
+
+async fn garbage_credential(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let login = lab.log_in(MEMBER).await?;
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{MEMBER}:{}", attack_lab::demo_password(MEMBER))
+        )
+    );
+    let mut tries: Vec<(String, Call, bool)> = vec![
+        (
+            "`Bearer` and no token".into(),
+            bearer_header("Bearer"),
+            false,
+        ),
+        ("`Bearer a.b.c`".into(), bearer_header("Bearer a.b.c"), true),
+        (
+            "`Bearer not-a-token`".into(),
+            bearer_header("Bearer not-a-token"),
+            true,
+        ),
+        (
+            "Basic with the real password".into(),
+            bearer_header(&basic),
+            false,
+        ),
+    ];
+    if let Some(name) = session_cookie_name(&login) {
+        for value in ["garbage", "", "\"quoted\"; x"] {
+            let call = Call::get(me_path()).header("cookie", &format!("{name}={value}"));
+            tries.push((format!("cookie `{name}={value}`"), call, false));
+        }
+        let call = Call::get(me_path()).header("cookie", ";;;==;");
+        tries.push(("cookie `;;;==;`".into(), call, false));
+    }
+    for (what, call, unreadable_token) in tries {
+        let reply = lab.send(call).await?;
+        findings.status(&what, &reply, &[401]);
+        let expected_error = unreadable_token && lab.server().uses_tokens();
+        match challenge(&reply) {
+            Some(challenge) if expected_error => {
+                findings.that(
+                    challenge.contains("error=\"invalid_token\""),
+                    format!("{what}: {challenge}"),
+                    format!("{what}: {challenge} (expected error=\"invalid_token\")"),
+                );
+            }
+            Some(_) => {}
+            None => {
+                findings.that(false, "", format!("{what}: a 401 without a challenge"));
+            }
+        }
+    }
+    findings.outcome()
+}
+
+fn bearer_header(value: &str) -> Call {
+    Call::get(me_path()).header("authorization", value)
+}
+
+async fn each_login_gets_its_own_credential(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let first = lab.log_in(MEMBER).await?;
+    let second = lab.log_in(MEMBER).await?;
+    match (&first.credential, &second.credential) {
+        (Credential::Cookie(a), Credential::Cookie(b)) => {
+            findings.that(
+                a != b,
+                "two logins, two session IDs",
+                "two logins got the same session ID",
+            );
+        }
+        (
+            Credential::Bearer {
+                access: a,
+                refresh: r,
+            },
+            Credential::Bearer {
+                access: b,
+                refresh: s,
+            },
+        ) => {
+            findings.that(
+                a != b,
+                "two access tokens",
+                "two logins got the same access token",
+            );
+            findings.that(
+                r != s,
+                "two refresh tokens",
+                "two logins got the same refresh token",
+            );
+        }
+        _ => {
+            return Err(Halt::Error(
+                "the two logins handed out different kinds of credential".into(),
+            ));
+        }
+    }
+    findings.outcome()
+}
+
+/// The accounts a `/users` answer should list, sorted by name.
+fn demo_accounts() -> Value {
+    json!([
+        { "name": ADMIN, "role": "admin" },
+        { "name": MEMBER, "role": "member" },
+    ])
+}
+
+async fn user_list_is_admin_only(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let anonymous = lab.send(Call::get(users_path())).await?;
+    findings.status("GET /users without a login", &anonymous, &[401]);
+    let member = lab.log_in(MEMBER).await?;
+    let as_member = lab.send(member.attach(Call::get(users_path()))).await?;
+    findings.status("as a member", &as_member, &[403]);
+    let admin = lab.log_in(ADMIN).await?;
+    let as_admin = lab.send(admin.attach(Call::get(users_path()))).await?;
+    if findings.status("as an admin", &as_admin, &[200]) {
+        let listed: Vec<Value> = as_admin.body.as_array().cloned().unwrap_or_default();
+        let names: Vec<&str> = listed.iter().filter_map(|u| u["name"].as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        findings.that(
+            names == sorted && !names.is_empty(),
+            format!("{} accounts, sorted by name", names.len()),
+            format!("not a list sorted by name: {}", as_admin.text),
+        );
+        let every_demo_account = demo_accounts()
+            .as_array()
+            .is_some_and(|accounts| accounts.iter().all(|account| listed.contains(account)));
+        findings.that(
+            every_demo_account,
+            "each with its role",
+            format!(
+                "the demo accounts are not listed with their roles: {}",
+                as_admin.text
+            ),
+        );
+    }
+    findings.outcome()
+}
+
+async fn members_cannot_use_admin_endpoints(lab: &Lab) -> Checked {
+    let member = lab.log_in(MEMBER).await?;
+    let body = async {
+        let mut findings = Findings::default();
+        let promote = Call::post(&role_path(MEMBER)).json(&json!({ "role": "admin" }));
+        let promoted = lab.send(member.attach(promote)).await?;
+        findings.status("a member promoting herself", &promoted, &[403]);
+        let everywhere = Call::post(&logout_everywhere_path(ADMIN));
+        let ended = lab.send(member.attach(everywhere)).await?;
+        findings.status("a member logging the admin out everywhere", &ended, &[403]);
+        let me = lab.send(member.attach(Call::get(me_path()))).await?;
+        findings.that(
+            me.body["role"] == "member",
+            "her role stays member",
+            format!("/me now says {}", me.text),
+        );
+        findings.outcome()
+    };
+    then_member_again(lab, MEMBER, body).await
+}
+
+async fn admin_changes_a_role(lab: &Lab) -> Checked {
+    let admin = lab.log_in(ADMIN).await?;
+    let body = async {
+        let mut findings = Findings::default();
+        let change = |user: &str, role: &str| {
+            admin.attach(Call::post(&role_path(user)).json(&json!({ "role": role })))
+        };
+        let promoted = lab.send(change(MEMBER, "admin")).await?;
+        if findings.status("promoting alice", &promoted, &[200]) {
+            let expected = json!({ "name": MEMBER, "role": "admin" });
+            findings.that(
+                promoted.body == expected,
+                format!("answers {expected}"),
+                format!("answers {}, not {expected}", promoted.text),
+            );
+        }
+        let unknown = lab.send(change(&nobody()?, "admin")).await?;
+        findings.status("a user nobody has", &unknown, &[404]);
+        let no_such_role = lab.send(change(MEMBER, "owner")).await?;
+        findings.status("the role `owner`", &no_such_role, &[422]);
+        findings.outcome()
+    };
+    then_member_again(lab, MEMBER, body).await
+}
+
+/// Makes alice an admin, logs her in, and demotes her: her login from when
+/// she was an admin.
+async fn demoted_admins_login(lab: &Lab) -> Result<Login, Halt> {
+    lab.set_role(MEMBER, "admin").await?;
+    let login = lab.log_in(MEMBER).await?;
+    let users = lab.send(login.attach(Call::get(users_path()))).await?;
+    if users.status != 200 {
+        return Err(Halt::Error(format!(
+            "alice, promoted, could not list the users: {}",
+            users.summary()
+        )));
+    }
+    lab.set_role(MEMBER, "member").await?;
+    Ok(login)
+}
+
+async fn demoted_admin_loses_admin_routes(lab: &Lab) -> Checked {
+    let body = async {
+        let login = demoted_admins_login(lab).await?;
+        let mut findings = Findings::default();
+        let users = lab.send(login.attach(Call::get(users_path()))).await?;
+        findings.status("GET /users once demoted", &users, &[403, 401]);
+        let promote = Call::post(&role_path(MEMBER)).json(&json!({ "role": "admin" }));
+        let again = lab.send(login.attach(promote)).await?;
+        findings.status("promoting herself back", &again, &[403, 401]);
+        findings.outcome()
+    };
+    then_member_again(lab, MEMBER, body).await
+}
+
+async fn role_change_seen_on_next_request(lab: &Lab) -> Checked {
+    let body = async {
+        let login = demoted_admins_login(lab).await?;
+        let me = lab.send(login.attach(Call::get(me_path()))).await?;
+        Ok(match (me.status, me.body["role"].as_str()) {
+            (200, Some("member")) => CheckOutcome::Holds("GET /me once demoted: member".into()),
+            (401, _) => CheckOutcome::Holds(format!(
+                "GET /me once demoted: {} (the credential is refused)",
+                me.summary()
+            )),
+            _ => CheckOutcome::Fails(format!(
+                "GET /me once demoted: {} {} (the credential still carries the old role)",
+                me.status, me.text
+            )),
+        })
+    };
+    then_member_again(lab, MEMBER, body).await
+}
+
+async fn banned_user_cannot_log_in(lab: &Lab) -> Checked {
+    let body = async {
+        lab.set_role(MEMBER, "banned").await?;
+        let mut findings = Findings::default();
+        let right = lab
+            .send(login_as(MEMBER, attack_lab::demo_password(MEMBER)))
+            .await?;
+        findings.status("the right password", &right, &[403]);
+        let tokens = ["access_token", "refresh_token"].map(|name| right.body.get(name).is_some());
+        let handed_out = right.set_cookies().next().is_some() || tokens.contains(&true);
+        findings.that(
+            !handed_out,
+            "no credential",
+            format!("the refused login handed out a credential: {}", right.text),
+        );
+        let wrong = lab.send(login_as(MEMBER, "not-her-password")).await?;
+        findings.status("a wrong password", &wrong, &[401]);
+        findings.outcome()
+    };
+    then_member_again(lab, MEMBER, body).await
+}
+
+/// The ids of the orders in a `GET /orders` answer.
+fn order_ids(reply: &Reply) -> Vec<u64> {
+    reply
+        .body
+        .as_array()
+        .map(|orders| orders.iter().filter_map(|o| o["id"].as_u64()).collect())
+        .unwrap_or_default()
+}
+
+async fn orders_are_per_user(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let member = lab.log_in(MEMBER).await?;
+    let admin = lab.log_in(ADMIN).await?;
+    let order = |item: &str| Call::post(orders_path()).json(&json!({ "item": item }));
+
+    let placed = lab.send(member.attach(order("flat white"))).await?;
+    let mut mine = None;
+    if findings.status("alice's order", &placed, &[201]) {
+        let body = &placed.body;
+        findings.that(
+            body["id"].is_u64() && body["item"] == "flat white" && body["by"] == MEMBER,
+            "answers {\"id\",\"item\",\"by\"}",
+            format!("answers {}", placed.text),
+        );
+        mine = body["id"].as_u64();
+    }
+    let theirs = lab.send(admin.attach(order("espresso"))).await?;
+    findings.status("the admin's order", &theirs, &[201]);
+    let listed = lab.send(member.attach(Call::get(orders_path()))).await?;
+    if findings.status("alice's list", &listed, &[200]) {
+        let ids = order_ids(&listed);
+        let all_hers = listed
+            .body
+            .as_array()
+            .is_some_and(|orders| orders.iter().all(|o| o["by"] == MEMBER));
+        let theirs = theirs.body["id"].as_u64();
+        findings.that(
+            mine.is_some_and(|id| ids.contains(&id)),
+            "lists her order",
+            format!("her order {mine:?} is not in {}", listed.text),
+        );
+        findings.that(
+            all_hers && !theirs.is_some_and(|id| ids.contains(&id)),
+            "and nobody else's",
+            format!("lists orders that are not hers: {}", listed.text),
+        );
+    }
+    let anonymous = lab.send(order("latte")).await?;
+    findings.status("an order without a login", &anonymous, &[401]);
+    let anonymous_list = lab.send(Call::get(orders_path())).await?;
+    findings.status("the list without a login", &anonymous_list, &[401]);
+    findings.outcome()
+}
+
+async fn unreasonable_order_is_422(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let member = lab.log_in(MEMBER).await?;
+    let list = || member.attach(Call::get(orders_path()));
+    let before = order_ids(&lab.send(list()).await?);
+    let bodies = [
+        ("an empty item", json!({ "item": "" })),
+        ("a blank item", json!({ "item": "   " })),
+        ("101 characters", json!({ "item": "x".repeat(101) })),
+        ("a control character", json!({ "item": "tea\u{0}" })),
+        (
+            "an item that is not text",
+            json!({ "item": { "nested": "object" } }),
+        ),
+        ("no item", json!({ "drink": "latte" })),
+    ];
+    for (what, body) in bodies {
+        let reply = lab
+            .send(member.attach(Call::post(orders_path()).json(&body)))
+            .await?;
+        findings.status(what, &reply, &[422]);
+    }
+    let after = order_ids(&lab.send(list()).await?);
+    findings.that(
+        after == before,
+        "nothing ordered",
+        format!(
+            "orders placed: {:?}",
+            after
+                .iter()
+                .filter(|id| !before.contains(id))
+                .collect::<Vec<_>>()
+        ),
+    );
+    findings.outcome()
+}
+
+/// What a logout must tell the browser to forget.
+const FORGET: [&str; 3] = ["\"cache\"", "\"cookies\"", "\"storage\""];
+
+async fn logout_clears_the_browser(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let login = lab.log_in(MEMBER).await?;
+    let reply = lab.log_out(&login).await?;
+    findings.status("POST /logout", &reply, &[204]);
+    let cleared = reply.header("clear-site-data");
+    let everything = cleared.is_some_and(|value| {
+        value.trim() == "\"*\"" || FORGET.iter().all(|kind| value.contains(kind))
+    });
+    findings.that(
+        everything,
+        format!("Clear-Site-Data: {}", cleared.unwrap_or("")),
+        match cleared {
+            Some(value) => format!("Clear-Site-Data: {value} (expected {})", FORGET.join(", ")),
+            None => "no Clear-Site-Data".to_owned(),
+        },
+    );
+    findings.outcome()
+}
+
+async fn second_logout_is_harmless(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let phone = lab.log_in(MEMBER).await?;
+    let laptop = lab.log_in(MEMBER).await?;
+    let first = lab.log_out(&phone).await?;
+    findings.status("the first logout", &first, &[204]);
+    let second = lab.log_out(&phone).await?;
+    findings.status("the second", &second, &[204, 401]);
+    let other = lab.send(laptop.attach(Call::get(me_path()))).await?;
+    findings.status("her other login's GET /me", &other, &[200]);
+    findings.outcome()
+}
+
+async fn bodies_are_json(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let password = attack_lab::demo_password(MEMBER);
+    let form = Call::post(login_path()).body(
+        "application/x-www-form-urlencoded",
+        &format!("username={MEMBER}&password={password}"),
+    );
+    findings.status("a login sent as a form", &lab.send(form).await?, &[415]);
+    let untyped = Call::post(login_path())
+        .raw_body(json!({ "username": MEMBER, "password": password }).to_string());
+    findings.status(
+        "JSON with no Content-Type",
+        &lab.send(untyped).await?,
+        &[415],
+    );
+    let broken = Call::post(login_path()).body("application/json", "{\"username\":");
+    findings.status("broken JSON", &lab.send(broken).await?, &[400]);
+    let wrong_shape = login_with(&json!({ "user": MEMBER }));
+    findings.status("the wrong shape", &lab.send(wrong_shape).await?, &[422]);
+    findings.outcome()
+}
+
+async fn each_endpoint_takes_only_its_method(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let tries = [
+        (Call::get(logout_path()), "POST"),
+        (Call::get(login_path()), "POST"),
+        (Call::post(me_path()), "GET"),
+    ];
+    for (call, allowed) in tries {
+        let what = format!("{} {}", call.method, call.path);
+        let refused = call.method.to_string();
+        let reply = lab.send(call).await?;
+        if findings.status(&what, &reply, &[405]) {
+            let allow = reply.header("allow").unwrap_or("");
+            let methods: Vec<&str> = allow.split(',').map(str::trim).collect();
+            findings.that(
+                methods.contains(&allowed) && !methods.contains(&refused.as_str()),
+                format!("Allow: {allow}"),
+                format!("{what}: Allow: {allow:?} (expected it to name {allowed})"),
+            );
+        }
+    }
+    findings.outcome()
+}
+
+async fn errors_are_json(lab: &Lab) -> Checked {
+    let mut findings = Findings::default();
+    let member = lab.log_in(MEMBER).await?;
+    let empty_order = Call::post(orders_path()).json(&json!({ "item": "" }));
+    let form = Call::post(login_path()).body("application/x-www-form-urlencoded", "a=b");
+    let tries = [
+        (401, Call::get(me_path())),
+        (404, Call::get("/no-such-page")),
+        (405, Call::get(logout_path())),
+        (415, form),
+        (422, member.attach(empty_order)),
+    ];
+    for (status, call) in tries {
+        let what = format!("{} {}", call.method, call.path);
+        let reply = lab.send(call).await?;
+        if findings.status(&what, &reply, &[status]) {
+            findings.that(
+                is_json_error(&reply),
+                format!("{status} in JSON"),
+                format!(
+                    "{what}: {status} as {} {:?}",
+                    reply.header("content-type").unwrap_or("no Content-Type"),
+                    reply.text
+                ),
+            );
+        }
+    }
+    findings.outcome()
+}
