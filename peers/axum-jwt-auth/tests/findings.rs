@@ -68,8 +68,11 @@ async fn a_malformed_token_is_a_500_by_default_and_a_401_hardened() {
         let header = b64(r#"{"alg":"HS256","typ":"JWT"}"#);
         let claims = default_claims();
         let body = format!(
-            r#"{{"sub":"alice","role":"member","role":"admin","exp":{},"iat":{},"aud":"{AUDIENCE}"}}"#,
-            claims["exp"], claims["iat"]
+            concat!(
+                r#"{{"sub":"alice","role":"member","role":"admin","#,
+                r#""exp":{},"iat":{},"aud":"{}"}}"#,
+            ),
+            claims["exp"], claims["iat"], AUDIENCE
         );
         hs256(&format!("{header}.{}", b64(&body)))
     };
