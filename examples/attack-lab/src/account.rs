@@ -5,7 +5,7 @@
 
 use attack_lab::{
     Attack, Call, Credential, Family, Lab, LabError, LabResult, Login, Outcome, Reply, Targets,
-    demo_password, judge, judge_all,
+    judge, judge_all,
 };
 use jwt::tokens::LEEWAY_SECONDS;
 use std::time::Duration;
@@ -83,7 +83,8 @@ async fn change_password(
     if reply.status != 200 {
         return Err(format!("changing the password failed: {}", reply.summary()));
     }
-    let credential = Credential::issued(lab.server().mechanism, &reply)
+    let credential = lab
+        .issued(&reply)
         .ok_or("the password change gave no new credential")?;
     Ok(Login {
         user: login.user.clone(),
@@ -199,12 +200,13 @@ fn with_window(what: String, window: &str, closed: Option<String>) -> String {
 
 // ANCHOR: password_change
 async fn credential_after_password_change(lab: &Lab) -> LabResult {
-    let stolen = lab.log_in("alice").await?;
-    let owner = lab.log_in("alice").await?;
-    let changed = change_password(lab, &owner, demo_password("alice"), NEW_PASSWORD).await?;
+    let stolen = lab.log_in(&lab.member().name).await?;
+    let owner = lab.log_in(&lab.member().name).await?;
+    let password = &lab.member().password;
+    let changed = change_password(lab, &owner, password, NEW_PASSWORD).await?;
     let verdict = after_end(lab, &stolen, "the password change").await;
     // Whatever happened, alice gets her password back for the next attack.
-    change_password(lab, &changed, NEW_PASSWORD, demo_password("alice")).await?;
+    change_password(lab, &changed, NEW_PASSWORD, password).await?;
     match verdict? {
         Outcome::Accepted(what) if what.starts_with(ONLY_THE_ACCESS_TOKEN) => {
             let access = stolen.access_token()?;
@@ -224,10 +226,10 @@ async fn credential_after_password_change(lab: &Lab) -> LabResult {
 
 // ANCHOR: ended_elsewhere
 async fn login_ended_elsewhere(lab: &Lab) -> LabResult {
-    let lost_phone = lab.log_in("alice").await?;
-    let laptop = lab.log_in("alice").await?;
+    let lost_phone = lab.log_in(&lab.member().name).await?;
+    let laptop = lab.log_in(&lab.member().name).await?;
     let id = current_login_id(lab, &lost_phone).await?;
-    let password = demo_password("alice");
+    let password = &lab.member().password;
     let ended = lab
         .send(laptop.attach(end_login_call(&id, password)))
         .await?;
@@ -254,8 +256,8 @@ async fn login_ended_elsewhere(lab: &Lab) -> LabResult {
 
 // ANCHOR: without_password
 async fn end_login_without_password(lab: &Lab) -> LabResult {
-    let stolen = lab.log_in("alice").await?;
-    let owner = lab.log_in("alice").await?;
+    let stolen = lab.log_in(&lab.member().name).await?;
+    let owner = lab.log_in(&lab.member().name).await?;
     let id = current_login_id(lab, &owner).await?;
     let path = format!("/me/logins/{id}");
     let hashes_before = lab.hashes_so_far();
@@ -304,11 +306,12 @@ async fn end_login_without_password(lab: &Lab) -> LabResult {
 // ANCHOR_END: without_password
 
 async fn another_users_login_id(lab: &Lab) -> LabResult {
-    let alice = lab.log_in("alice").await?;
+    let alice = lab.log_in(&lab.member().name).await?;
     let id = current_login_id(lab, &alice).await?;
-    let mallory = lab.log_in("admin").await?;
+    let other = lab.admin()?;
+    let mallory = lab.log_in(&other.name).await?;
     let made_up = sessions::login_id().map_err(|e| e.to_string())?;
-    let password = demo_password("admin");
+    let password = &other.password;
     let unknown = lab
         .send(mallory.attach(end_login_call(&made_up, password)))
         .await?;

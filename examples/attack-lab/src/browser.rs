@@ -127,7 +127,7 @@ fn browser_attached(lab: &Lab, credential: &attack_lab::Login, call: Call) -> Ca
 }
 
 async fn csrf_form_post(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let call = Call::post("/orders")
         .body("application/x-www-form-urlencoded", "item=forged+latte")
         .sent_from_another_site();
@@ -136,7 +136,7 @@ async fn csrf_form_post(lab: &Lab) -> LabResult {
 }
 
 async fn csrf_fetch_json(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let call = Call::post("/orders")
         .json(&json!({ "item": "forged latte" }))
         .sent_from_another_site();
@@ -145,8 +145,9 @@ async fn csrf_fetch_json(lab: &Lab) -> LabResult {
 }
 
 async fn csrf_login(lab: &Lab) -> LabResult {
-    let call = Call::post("/login")
-        .json(&json!({ "username": "alice", "password": attack_lab::demo_password("alice") }))
+    let alice = lab.member();
+    let call = lab
+        .login_call(&alice.name, &alice.password)
         .sent_from_another_site();
     judge(
         &lab.send(call).await?,
@@ -156,7 +157,7 @@ async fn csrf_login(lab: &Lab) -> LabResult {
 }
 
 async fn csrf_refresh(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let call = lab
         .refresh_call(login.refresh_token()?)
         .sent_from_another_site();
@@ -168,7 +169,7 @@ async fn csrf_refresh(lab: &Lab) -> LabResult {
 }
 
 async fn cors_credentialed_read(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let preflight = Call::new(cafe_client::Method::OPTIONS, "/me")
         .header("origin", ATTACKER_ORIGIN)
         .header("access-control-request-method", "GET")
@@ -191,14 +192,14 @@ async fn cors_credentialed_read(lab: &Lab) -> LabResult {
 }
 
 async fn xss_reads_credential(lab: &Lab) -> LabResult {
+    let alice = lab.member();
     let reply = lab
-        .send(Call::post("/login").json(&json!({
-            "username": "alice",
-            "password": attack_lab::demo_password("alice"),
-        })))
+        .send(lab.login_call(&alice.name, &alice.password))
         .await?;
-    let readable: Vec<&str> = ["access_token", "refresh_token"]
+    let fields = &lab.profile().fields;
+    let readable: Vec<&str> = [&fields.access_token, &fields.refresh_token]
         .into_iter()
+        .map(String::as_str)
         .filter(|member| reply.json_str(member).is_some())
         .collect();
     Ok(if readable.is_empty() {
@@ -212,7 +213,7 @@ async fn xss_reads_credential(lab: &Lab) -> LabResult {
 }
 
 async fn xss_session_riding(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     // A script on the café's own page: same origin, and it can attach
     // whatever the page attaches.
     let call = login.attach(
@@ -227,9 +228,14 @@ async fn xss_session_riding(lab: &Lab) -> LabResult {
     )
 }
 
-/// The page's `Content-Security-Policy` directive `name`, if any.
+/// The page's `Content-Security-Policy` directive `name`, if any. A
+/// server with no page at `/` (an API alone) has nothing to inject a
+/// script into or to frame: the attack is skipped.
 async fn page_policy(lab: &Lab, name: &str) -> Result<Option<String>, String> {
     let page = lab.send(Call::get("/")).await?;
+    if page.status == 404 {
+        return Err(lab.lacks("the server has no page at / (404) to inject into or frame"));
+    }
     Ok(page.header("content-security-policy").and_then(|policy| {
         policy
             .split(';')
@@ -258,7 +264,7 @@ async fn clickjacking(lab: &Lab) -> LabResult {
 }
 
 async fn cached_credentialed_response(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let reply = lab.send(login.attach(Call::get("/me"))).await?;
     Ok(match reply.header("cache-control") {
         Some(value) if value.contains("no-store") => {
@@ -269,7 +275,7 @@ async fn cached_credentialed_response(lab: &Lab) -> LabResult {
 }
 
 async fn credential_replayed_elsewhere(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let call = login.attach(
         Call::get("/me")
             .header("user-agent", "curl/8.0 (the attacker's machine)")

@@ -3,8 +3,10 @@
 //! the login and exchange records it hands to attacks.
 
 use attack_lab::{Applies, Attack, LabError, LabResult, Outcome, Server, TimeMachine, WorkCounter};
-use cafe_client::{Call, Client, Credential, Mechanism, Reply, demo_password, login_call};
+use cafe_client::profile::Account;
+use cafe_client::{Call, Client, Credential, Endpoint, Mechanism, Profile, Reply};
 use jwt::keys::SigningKey;
+use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,6 +21,15 @@ pub struct Exchange {
     pub request_body: Option<String>,
     /// The answer.
     pub reply: Reply,
+}
+
+/// Whether `profile` is the café's, wherever it is served.
+fn is_cafe(profile: &Profile) -> bool {
+    let cafe = Profile::cafe_ref();
+    Profile {
+        target: cafe.target.clone(),
+        ..profile.clone()
+    } == *cafe
 }
 
 /// A demo user's login, as the server handed it out.
@@ -60,7 +71,18 @@ impl Login {
 
 /// The attacker's workbench: a client for the target, what it learnt about
 /// the server, and everything it sent and got.
+///
+/// Attacks write their calls in the café's paths and log in as
+/// [`Lab::member`] and [`Lab::admin`]; the lab's [`Profile`] says what the
+/// target calls each path, field and cookie, and which accounts it has.
+/// When an attack needs what the profile lacks (an endpoint, an admin),
+/// the call is never sent and the attack ends
+/// [`Outcome::Skipped`] with the reason: "the profile names no logout
+/// path".
 pub struct Lab {
+    profile: Profile,
+    /// The profile's first member: the lab's own login.
+    member: Account,
     target: String,
     second_target: Option<String>,
     /// The clients the current attack sends from (target, second target).
@@ -72,17 +94,41 @@ pub struct Lab {
     time_machine: Option<TimeMachine>,
     work_counter: Option<WorkCounter>,
     exchanges: Mutex<Vec<Exchange>>,
+    /// The header of the access token the first login got, if any.
+    issued_header: Option<Value>,
+    /// What the running attack needed and the profile lacks.
+    lacking: Mutex<Option<String>>,
 }
 
 impl Lab {
-    /// A lab for the server at `target` (`http://host:port`): logs in once
+    /// A lab for the café at `target` (`http://host:port`): logs in once
     /// as alice to learn its mechanism.
     pub async fn connect(target: &str) -> Result<Lab, LabError> {
+        Lab::connect_with(Profile::cafe_ref(), Some(target)).await
+    }
+
+    /// A lab for the server `profile` describes, at `target` or else the
+    /// profile's own target: logs in once as the profile's member to learn
+    /// its mechanism, and checks that the login carried a credential by
+    /// the profile's names.
+    pub async fn connect_with(profile: &Profile, target: Option<&str>) -> Result<Lab, LabError> {
+        profile
+            .check()
+            .map_err(|e| format!("the profile {:?}: {e}", profile.name))?;
+        let target = target.unwrap_or(&profile.target);
+        cafe_client::profile::check_target(target).map_err(|e| format!("target: {e}"))?;
+        let member = profile
+            .member()
+            .ok_or("the profile names no member account")?
+            .clone();
         // A fresh connection per request: some attacks end with the server
         // closing theirs (an oversized body is refused before it is read),
-        // and a pooled connection could be that one.
+        // and a pooled connection could be that one. The lab routes each
+        // call itself (`send_to`), so its clients send paths as given.
         let client = Client::unpooled(target)?;
         let mut lab = Lab {
+            profile: profile.clone(),
+            member,
             target: target.trim_end_matches('/').to_owned(),
             second_target: None,
             clients: Mutex::new((client, None)),
@@ -95,13 +141,100 @@ impl Lab {
             time_machine: None,
             work_counter: None,
             exchanges: Mutex::new(Vec::new()),
+            issued_header: None,
+            lacking: Mutex::new(None),
         };
-        let login = lab.log_in_reply("alice").await.map_err(|error| {
-            format!("{error}: is a café running at {target}? (cargo run -p cafe -- serve)")
+        let user = lab.member.name.clone();
+        let login = lab.log_in_reply(&user).await.map_err(|error| {
+            if is_cafe(profile) {
+                format!("{error}: is a café running at {target}? (cargo run -p cafe -- serve)")
+            } else {
+                format!("{error}: is {} running at {target}?", profile.name)
+            }
         })?;
         lab.server = lab.recognise(&login)?;
+        lab.issued_header = login
+            .json_str(&profile.fields.access_token)
+            .and_then(|token| jwt::anatomy::decode_unverified(&token).ok())
+            .map(|(header, _)| header);
+        if Credential::issued_for(profile, lab.server.mechanism, &login).is_none() {
+            return Err(lab.no_credential(&login));
+        }
         lab.take_exchanges();
         Ok(lab)
+    }
+
+    /// Why the first login's 200 carried no credential the profile names.
+    fn no_credential(&self, login: &Reply) -> LabError {
+        let (fields, cookies) = (&self.profile.fields, &self.profile.credential);
+        let what = match self.server.mechanism {
+            Mechanism::Sessions => match &cookies.session_cookie {
+                Some(cookie) => format!(
+                    "no {:?} in its body and no session cookie {cookie:?} \
+                     (credential.session_cookie); it set {:?}",
+                    fields.access_token,
+                    login.set_cookies().collect::<Vec<_>>()
+                ),
+                None => format!(
+                    "no {:?} in its body (fields.access_token), and the profile names no \
+                     session cookie (credential.session_cookie)",
+                    fields.access_token
+                ),
+            },
+            Mechanism::Jwt => format!(
+                "an access token but no {:?} (fields.refresh_token), and the profile names \
+                 a refresh path",
+                fields.refresh_token
+            ),
+            Mechanism::Hybrid => "an access token and a refresh cookie with no value".to_owned(),
+        };
+        format!(
+            "logging in as {} answered 200 with {what}: does the profile describe this server?",
+            self.member.name
+        )
+    }
+
+    /// The profile the lab speaks by.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The profile's first member account: the one the attacks log in as
+    /// when they need a user (the café's alice).
+    pub fn member(&self) -> &Account {
+        &self.member
+    }
+
+    /// The profile's first admin account, for the attacks that ban a user
+    /// or log one out everywhere; without one, the attack is skipped.
+    pub fn admin(&self) -> Result<&Account, LabError> {
+        self.profile
+            .admin()
+            .ok_or_else(|| self.lacks("the profile names no admin account"))
+    }
+
+    /// The path of `endpoint` on the target; without one, the attack is
+    /// skipped. For attacks that must know before they send anything (a
+    /// token server without a refresh path gives no refresh token to
+    /// misuse).
+    pub fn needs(&self, endpoint: Endpoint) -> Result<&str, LabError> {
+        self.profile
+            .path(endpoint)
+            .map_err(|missing| self.lacks(missing.to_string()))
+    }
+
+    /// Notes that the running attack needs `what`, which the profile lacks:
+    /// it ends skipped, saying so, whatever it returns. The error to return.
+    pub fn lacks(&self, what: impl Into<String>) -> LabError {
+        let what = what.into();
+        *self.lacking.lock().unwrap_or_else(|p| p.into_inner()) = Some(what.clone());
+        what
+    }
+
+    /// The header of the access token the lab's first login got (`None`
+    /// for a session server): what the server's tokens look like.
+    pub fn issued_header(&self) -> Option<&Value> {
+        self.issued_header.as_ref()
     }
 
     /// A second server on the same store, for attacks that play two
@@ -164,8 +297,10 @@ impl Lab {
             .truncate(n);
     }
 
-    /// Runs `attack`, or says why it does not apply.
+    /// Runs `attack`, or says why it does not apply, or why it was skipped
+    /// (it needed what the profile lacks).
     pub async fn run(&self, attack: &Attack) -> LabResult {
+        *self.lacking.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let run = self.attacks_run.load(std::sync::atomic::Ordering::Relaxed);
         let next = run.checked_add(1).filter(|n| *n < 255).unwrap_or(1);
         self.attacks_run
@@ -178,21 +313,38 @@ impl Lab {
             };
             *self.lock_clients() = (first, second);
         }
-        match attack.applies(&self.server) {
+        let result = match attack.applies(&self.server) {
             Applies::Yes => (attack.run)(self).await,
             Applies::No(why) => Ok(Outcome::Skipped(format!("not applicable: {why}"))),
+        };
+        // A verdict reached without a call it wanted to make is none.
+        match self
+            .lacking
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            Some(lacking) => Ok(Outcome::Skipped(lacking)),
+            None => result,
         }
     }
 
     fn recognise(&self, login: &Reply) -> Result<Server, LabError> {
         if login.status != 200 {
+            let user = &self.member.name;
+            let server = if is_cafe(&self.profile) {
+                "a café server".to_owned()
+            } else {
+                format!("the server the profile {:?} describes", self.profile.name)
+            };
             return Err(format!(
-                "logging in as alice failed ({}); is this a café server, and is alice locked out?",
+                "logging in as {user} failed ({}); is this {server}, and is {user} locked out?",
                 login.summary()
             ));
         }
-        let mechanism = Mechanism::recognise(login);
-        let algorithm = login.json_str("access_token").and_then(|token| {
+        let mechanism = Mechanism::recognise_for(&self.profile, login);
+        let access_field = &self.profile.fields.access_token;
+        let algorithm = login.json_str(access_field).and_then(|token| {
             let (header, _) = jwt::anatomy::decode_unverified(&token).ok()?;
             header.get("alg")?.as_str()?.parse().ok()
         });
@@ -251,9 +403,15 @@ impl Lab {
         Some(std::net::Ipv4Addr::new(127, 0, block, n.max(1)).into())
     }
 
-    /// Sends `call`, records the exchange, and fails on a server error: a
-    /// 5xx other than 503 is never a right answer to an attack.
-    async fn send_to(&self, server: &Client, call: Call) -> Result<Reply, LabError> {
+    /// Sends `call` (its path routed by the profile: an endpoint the
+    /// profile lacks is never sent), records the exchange, and fails on a
+    /// server error: a 5xx other than 503 is never a right answer to an
+    /// attack.
+    async fn send_to(&self, server: &Client, mut call: Call) -> Result<Reply, LabError> {
+        call.path = self
+            .profile
+            .route(&call.path)
+            .map_err(|missing| self.lacks(missing.to_string()))?;
         let reply = server.send(&call).await?;
         let request_line = format!("{} {}{}", call.method, server.base(), call.path);
         self.exchanges
@@ -275,16 +433,38 @@ impl Lab {
     }
 
     async fn log_in_reply(&self, user: &str) -> Result<Reply, LabError> {
-        self.send(login_call(user, demo_password(user))).await
+        self.send(self.login_call(user, self.password(user)?)).await
     }
 
-    /// Logs `user` (a demo user) in, as its owner would.
+    /// The password of the profile's account `user`; without one, the
+    /// attack is skipped.
+    pub fn password(&self, user: &str) -> Result<&str, LabError> {
+        self.profile
+            .account(user)
+            .map(|account| account.password.as_str())
+            .ok_or_else(|| self.lacks(format!("the profile names no account {user:?}")))
+    }
+
+    /// `POST /login` as `user` with `password`, in the profile's field
+    /// names.
+    pub fn login_call(&self, user: &str, password: &str) -> Call {
+        self.profile.login_call(user, password)
+    }
+
+    /// A login body as `user` with `password`, in the profile's field
+    /// names, for a login call built by hand.
+    pub fn login_body(&self, user: &str, password: &str) -> Value {
+        self.profile.login_body(user, password)
+    }
+
+    /// Logs `user` (one of the profile's accounts) in, as its owner would.
     pub async fn log_in(&self, user: &str) -> Result<Login, LabError> {
         let reply = self.log_in_reply(user).await?;
         if reply.status != 200 {
             return Err(format!("logging in as {user} failed: {}", reply.summary()));
         }
-        let credential = Credential::issued(self.server.mechanism, &reply)
+        let credential = self
+            .issued(&reply)
             .ok_or_else(|| format!("logging in as {user} gave no credential"))?;
         Ok(Login {
             user: user.to_owned(),
@@ -292,16 +472,21 @@ impl Lab {
         })
     }
 
+    /// The credential a successful login, refresh or password change
+    /// answer carries, by the profile's names.
+    pub fn issued(&self, reply: &Reply) -> Option<Credential> {
+        Credential::issued_for(&self.profile, self.server.mechanism, reply)
+    }
+
     /// `POST /refresh` with `refresh_token`, the way this server takes it.
     pub fn refresh_call(&self, refresh_token: &str) -> Call {
-        self.server.mechanism.refresh_call(refresh_token)
+        self.profile
+            .refresh_call(self.server.mechanism, refresh_token)
     }
 
     /// The refresh token a successful `/refresh` answer carries.
     pub fn refreshed_token(&self, reply: &Reply) -> Option<String> {
-        Credential::issued(self.server.mechanism, reply)?
-            .refresh_token()
-            .map(str::to_owned)
+        self.issued(reply)?.refresh_token().map(str::to_owned)
     }
 
     /// Logs `user` out with `login`.
@@ -309,9 +494,10 @@ impl Lab {
         self.send(login.attach(Call::post("/logout"))).await
     }
 
-    /// As the demo admin: gives `user` the role `role`.
+    /// As the profile's admin: gives `user` the role `role`.
     pub async fn set_role(&self, user: &str, role: &str) -> Result<(), LabError> {
-        let admin = self.log_in("admin").await?;
+        let admin = self.admin()?.name.clone();
+        let admin = self.log_in(&admin).await?;
         let call = Call::post(&format!("/admin/users/{user}/role"))
             .json(&serde_json::json!({ "role": role }));
         let reply = self.send(admin.attach(call)).await?;

@@ -5,6 +5,7 @@
 //! $ cargo run -p cafe -- serve --auth jwt &
 //! $ cargo run -p attack-lab -- --list
 //! $ cargo run -p attack-lab -- jwt-alg-none --target http://127.0.0.1:8080
+//! $ cargo run -p attack-lab -- all --profile examples/cafe/profile.toml
 //! ```
 //!
 //! An attack starts as any client can: it logs in as a demo user to get a
@@ -14,6 +15,11 @@
 //! and say so when it is missing: the server's signing key (to test the rules
 //! behind the signature, as a key holder could), its clock (to test
 //! expiry without waiting), or a second server on the same store.
+//!
+//! Any server that speaks the café's API can be attacked: a target profile
+//! ([`Profile`], a TOML file) names its address, its paths, its JSON field
+//! names, its cookies and its accounts. An attack that needs an endpoint or
+//! an account the profile does not name is skipped, saying which.
 //!
 //! `cargo test -p cafe --test api attack_lab` runs every attack against
 //! every mechanism and writes the table the book shows.
@@ -32,7 +38,7 @@ pub mod session;
 pub mod token;
 pub mod token_rules;
 
-pub use cafe_client::{Call, Credential, Mechanism, Reply, demo_password};
+pub use cafe_client::{Call, Credential, Endpoint, Mechanism, Profile, Reply, demo_password};
 pub use lab::{Exchange, Lab, Login};
 
 use jwt::keys::SigningAlgorithm;

@@ -8,7 +8,6 @@
 //! this machine, each attack comes from a loopback address of its own.
 
 use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Reply, Targets, judge, judge_all};
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 const FAMILY: Family = Family::Login;
@@ -111,15 +110,19 @@ fn nobody() -> Result<String, String> {
     Ok(format!("nobody-{suffix}"))
 }
 
-fn guess(name: &str, password: &str) -> Call {
-    Call::post("/login").json(&json!({ "username": name, "password": password }))
+/// A login as `name` with `password`, in the profile's field names.
+fn guess(lab: &Lab, name: &str, password: &str) -> Call {
+    lab.login_call(name, password)
 }
 
 async fn user_enumeration(lab: &Lab) -> LabResult {
-    let unknown = lab.send(guess(&nobody()?, "wonderland-42")).await?;
-    let wrong = lab.send(guess("alice", "not-her-password")).await?;
+    let alice = lab.member();
+    let unknown = lab.send(guess(lab, &nobody()?, &alice.password)).await?;
+    let wrong = lab
+        .send(guess(lab, &alice.name, "not-her-password"))
+        .await?;
     // Clears alice's failed attempt, as her next real login would.
-    lab.log_in("alice").await?;
+    lab.log_in(&lab.member().name).await?;
     if unknown.status == wrong.status && unknown.text == wrong.text {
         Ok(Outcome::Refused(format!(
             "both answered {}",
@@ -149,9 +152,10 @@ async fn work_enumeration(lab: &Lab) -> LabResult {
         lab.send(call).await?;
         Ok::<u64, String>(lab.hashes_so_far().unwrap_or(0).saturating_sub(before))
     };
-    let unknown = hashes_for(guess(&nobody()?, "wonderland-42")).await?;
-    let wrong = hashes_for(guess("alice", "not-her-password")).await?;
-    lab.log_in("alice").await?;
+    let alice = lab.member();
+    let unknown = hashes_for(guess(lab, &nobody()?, &alice.password)).await?;
+    let wrong = hashes_for(guess(lab, &alice.name, "not-her-password")).await?;
+    lab.log_in(&lab.member().name).await?;
     let shown =
         format!("{unknown} password hash(es) for an unknown name, {wrong} for a wrong password");
     Ok(if unknown == wrong && wrong > 0 {
@@ -174,12 +178,15 @@ async fn timing_enumeration(lab: &Lab) -> LabResult {
         return work_enumeration(lab).await;
     }
     let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    let alice = lab.member();
     // Three of each, interleaved, under alice's limit of five.
     for _ in 0..3 {
-        unknown.push(timed(lab, guess(&nobody()?, "wonderland-42")).await?.0);
-        wrong.push(timed(lab, guess("alice", "not-her-password")).await?.0);
+        let call = guess(lab, &nobody()?, &alice.password);
+        unknown.push(timed(lab, call).await?.0);
+        let call = guess(lab, &alice.name, "not-her-password");
+        wrong.push(timed(lab, call).await?.0);
     }
-    lab.log_in("alice").await?;
+    lab.log_in(&lab.member().name).await?;
     let (unknown, wrong) = (fastest(unknown), fastest(wrong));
     let ratio = unknown.as_secs_f64() / wrong.as_secs_f64().max(1e-9);
     let shown = format!(
@@ -197,7 +204,7 @@ async fn timing_enumeration(lab: &Lab) -> LabResult {
 
 async fn parallel_guessing(lab: &Lab) -> LabResult {
     let name = nobody()?;
-    let guesses = (0..20).map(|n| lab.send(guess(&name, &format!("guess-{n}"))));
+    let guesses = (0..20).map(|n| lab.send(guess(lab, &name, &format!("guess-{n}"))));
     let (mut checked, mut throttled, mut busy) = (0, 0, 0);
     for reply in futures_util::future::join_all(guesses).await {
         match reply?.status {
@@ -225,7 +232,7 @@ async fn guessing_from_many_addresses(lab: &Lab) -> LabResult {
     let name = nobody()?;
     let mut statuses = Vec::new();
     for n in 0..10 {
-        let call = guess(&name, &format!("guess-{n}"))
+        let call = guess(lab, &name, &format!("guess-{n}"))
             .header("x-forwarded-for", &format!("198.51.100.{}", n + 1))
             .header("x-real-ip", &format!("198.51.100.{}", n + 1));
         statuses.push(lab.send(call).await?.status);
@@ -245,7 +252,11 @@ async fn password_spraying(lab: &Lab) -> LabResult {
     let sprayed = 25;
     let mut statuses = Vec::new();
     for _ in 0..sprayed {
-        statuses.push(lab.send(guess(&nobody()?, "Summer2026!")).await?.status);
+        statuses.push(
+            lab.send(guess(lab, &nobody()?, "Summer2026!"))
+                .await?
+                .status,
+        );
     }
     lab.keep_first_exchanges(2);
     let checked = statuses.iter().take_while(|status| **status == 401).count();
@@ -263,15 +274,16 @@ async fn password_spraying(lab: &Lab) -> LabResult {
 }
 
 async fn lockout_by_a_stranger(lab: &Lab) -> LabResult {
+    let admin = lab.admin()?;
     let mut stranger = Vec::new();
     for n in 0..6 {
         stranger.push(
-            lab.send(guess("admin", &format!("not-it-{n}")))
+            lab.send(guess(lab, &admin.name, &format!("not-it-{n}")))
                 .await?
                 .status,
         );
     }
-    let owner = guess("admin", attack_lab::demo_password("admin"));
+    let owner = guess(lab, &admin.name, &admin.password);
     let Some(owner) = lab.send_from_elsewhere(owner).await? else {
         return Ok(Outcome::Skipped(
             "needs a second client address: only against a server on 127.x.x.x".to_owned(),
@@ -289,8 +301,11 @@ async fn lockout_by_a_stranger(lab: &Lab) -> LabResult {
 }
 
 async fn oversized_password(lab: &Lab) -> LabResult {
-    let long = lab.send(guess("alice", &"x".repeat(2048))).await?;
-    let huge = lab.send(guess("alice", &"x".repeat(1024 * 1024))).await?;
+    let alice = &lab.member().name;
+    let long = lab.send(guess(lab, alice, &"x".repeat(2048))).await?;
+    let huge = lab
+        .send(guess(lab, alice, &"x".repeat(1024 * 1024)))
+        .await?;
     judge_all(vec![
         judge(&long, &[422], "a 2 KiB password was hashed")?,
         judge(&huge, &[413], "a 1 MiB body was read")?,
@@ -298,26 +313,28 @@ async fn oversized_password(lab: &Lab) -> LabResult {
 }
 
 async fn password_variants(lab: &Lab) -> LabResult {
-    let right = attack_lab::demo_password("alice");
+    let alice = lab.member();
+    let right = &alice.password;
     let mut verdicts = Vec::new();
     for variant in [
         right.to_uppercase(),
         format!("{right} "),
         format!("{right}!"),
     ] {
-        let reply = lab.send(guess("alice", &variant)).await?;
+        let reply = lab.send(guess(lab, &alice.name, &variant)).await?;
         verdicts.push(judge(
             &reply,
             &[401],
             "a variant of the password let alice in",
         )?);
     }
-    lab.log_in("alice").await?;
+    lab.log_in(&lab.member().name).await?;
     judge_all(verdicts)
 }
 
 async fn ceiling_filled_by_strangers(lab: &Lab) -> LabResult {
-    let owner = || guess("admin", attack_lab::demo_password("admin"));
+    let admin = lab.admin()?;
+    let owner = || guess(lab, &admin.name, &admin.password);
     let Some(first) = lab.send_as(100, owner()).await? else {
         return Ok(Outcome::Skipped(
             "needs many client addresses: only against a server on 127.x.x.x".to_owned(),
@@ -332,13 +349,13 @@ async fn ceiling_filled_by_strangers(lab: &Lab) -> LabResult {
     let mut strangers = Vec::new();
     for stranger in 0..20 {
         for n in 0..5 {
-            let call = guess("admin", &format!("not-it-{stranger}-{n}"));
+            let call = guess(lab, &admin.name, &format!("not-it-{stranger}-{n}"));
             let reply = lab.send_as(stranger, call).await?;
             strangers.push(reply.map_or(0, |reply| reply.status));
         }
     }
     lab.keep_first_exchanges(3);
-    let newcomer = lab.send_as(21, guess("admin", "not-it")).await?;
+    let newcomer = lab.send_as(21, guess(lab, &admin.name, "not-it")).await?;
     let owner = lab.send_as(100, owner()).await?;
     let (newcomer, owner) = (
         newcomer.map_or(0, |r| r.status),

@@ -6,18 +6,20 @@
 //! ```console
 //! $ cargo run -p attack-lab -- --list
 //! $ cargo run -p attack-lab -- all --target http://127.0.0.1:8080
+//! $ cargo run -p attack-lab -- all --profile examples/cafe/profile.toml
 //! ```
 
-use attack_lab::{Attack, Lab, Mechanism, Outcome};
+use attack_lab::{Attack, Lab, Mechanism, Outcome, Profile};
 use cafe::cli::given_secret;
 use clap::Parser;
-use jwt::keys::{SigningAlgorithm, SigningKey};
+use jwt::keys::SigningKey;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Run an attack from the book's attack lab against a running café,
-/// printing what it sent and what it got. Exits non-zero if any attack got
-/// through or could not run.
+/// Run an attack from the book's attack lab against a running café, or any
+/// server a target profile describes, printing what it sent and what it
+/// got. Exits 1 if any attack got through or could not run, 2 if the
+/// command line or the profile is refused.
 #[derive(Parser)]
 #[command(version, arg_required_else_help = true)]
 struct Args {
@@ -27,47 +29,96 @@ struct Args {
     /// List every attack and what it tries.
     #[arg(long)]
     list: bool,
-    /// The server to attack.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    target: String,
+    /// The server to attack [default: the profile's target, or
+    /// http://127.0.0.1:8080].
+    #[arg(long)]
+    target: Option<String>,
+    /// A target profile (TOML): the server's paths, JSON field names,
+    /// cookies and accounts, for a server other than the café
+    /// (examples/cafe/profile.toml is the café's).
+    #[arg(long)]
+    profile: Option<PathBuf>,
     /// A second server on the same store, for the attacks that play two
     /// servers against each other.
     #[arg(long)]
     second_target: Option<String>,
     /// The server's HS256 secret, from a file: lets the lab sign tokens as a
     /// key holder could, to test the rules behind the signature (expiry,
-    /// issuer, audience, type). Or set CAFE_JWT_SECRET.
+    /// issuer, audience, type: the profile's `[token]` where it has one).
+    /// Or set CAFE_JWT_SECRET.
     #[arg(long)]
     jwt_secret_file: Option<PathBuf>,
 }
 
+/// Why the lab stopped without a verdict on every attack.
+enum Failure {
+    /// The command line or the profile was refused before anything was
+    /// sent: exit 2, as for a flag clap refuses.
+    Refused(String),
+    /// The lab could not run: exit 1.
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Failed(message)
+    }
+}
+
+/// The profile the lab speaks by (`--profile`, or the café's), with its
+/// target replaced by `--target` if given, both checked.
+fn profile(args: &Args) -> Result<Profile, String> {
+    let mut profile = match &args.profile {
+        Some(path) => Profile::load(path).map_err(|e| format!("--profile {e}"))?,
+        None => Profile::cafe(),
+    };
+    if let Some(target) = &args.target {
+        cafe_client::profile::check_target(target).map_err(|e| format!("--target: {e}"))?;
+        profile.target = target.clone();
+    }
+    if let Some(second) = &args.second_target {
+        cafe_client::profile::check_target(second).map_err(|e| format!("--second-target: {e}"))?;
+    }
+    Ok(profile)
+}
+
 /// Runs one attack (or all) and prints every exchange and the verdict.
 /// `Ok(true)` if the server refused every attack it ran.
-async fn run(args: Args) -> Result<bool, String> {
+async fn run(args: Args) -> Result<bool, Failure> {
     if args.list {
         print!("{}", attack_lab::listing());
         return Ok(true);
     }
-    let name = args.name.unwrap_or_default();
+    let profile = profile(&args).map_err(Failure::Refused)?;
+    let name = args.name.clone().unwrap_or_default();
     let attacks: Vec<Attack> = if name == "all" {
         attack_lab::catalogue()
     } else {
-        let found = attack_lab::find(&name)
-            .ok_or_else(|| format!("no attack called {name:?}; see `attack-lab --list`"))?;
+        let found = attack_lab::find(&name).ok_or_else(|| {
+            Failure::Refused(format!(
+                "no attack called {name:?}; see `attack-lab --list`"
+            ))
+        })?;
         vec![found]
     };
-    let mut lab = Lab::connect(&args.target).await?;
-    if let Some(second) = &args.second_target {
-        lab = lab.with_second_target(second)?;
-    }
     let secret = given_secret(
         args.jwt_secret_file.as_deref(),
         std::env::var_os("CAFE_JWT_SECRET"),
-    )?;
+    )
+    .map_err(Failure::Refused)?;
+    let mut lab = Lab::connect_with(&profile, None).await?;
+    if let Some(second) = &args.second_target {
+        lab = lab.with_second_target(second)?;
+    }
     if let Some(secret) = secret {
-        let algorithm = SigningAlgorithm::Hs256;
-        let key =
-            SigningKey::hs256(algorithm.first_key_id(), &secret).map_err(|e| e.to_string())?;
+        // Under the `kid` the server's own tokens name (the café's
+        // `hs256-1`), or none if they name none.
+        let kid = lab
+            .issued_header()
+            .and_then(|header| header["kid"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let key = SigningKey::hs256(&kid, &secret).map_err(|e| Failure::Refused(e.to_string()))?;
         lab = lab.with_signing_key(key);
     }
     let server = lab.server();
@@ -79,6 +130,9 @@ async fn run(args: Args) -> Result<bool, String> {
     let signed = server
         .algorithm
         .map_or(String::new(), |alg| format!(", signed {alg}"));
+    if args.profile.is_some() {
+        println!("profile: {} at {}", profile.name, profile.target);
+    }
     println!("server: {mechanism}{signed}\n");
     let mut all_refused = true;
     let (mut refused, mut accepted, mut skipped, mut errors) = (0, Vec::new(), 0, Vec::new());
@@ -136,7 +190,11 @@ async fn main() -> ExitCode {
     match run(Args::parse()).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(message) => {
+        Err(Failure::Refused(message)) => {
+            eprintln!("attack-lab: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
             eprintln!("attack-lab: {message}");
             ExitCode::FAILURE
         }

@@ -121,7 +121,7 @@ async fn refresh(lab: &Lab, token: &str) -> Result<Reply, String> {
 }
 
 async fn reuse_after_rotation(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let first = login.refresh_token()?.to_owned();
     let rotated = refresh(lab, &first).await?;
     let second = lab
@@ -156,7 +156,7 @@ fn one_winner(replies: &[Reply]) -> LabResult {
 }
 
 async fn parallel_reuse(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let token = login.refresh_token()?;
     let (a, b, c, d) = tokio::join!(
         refresh(lab, token),
@@ -168,7 +168,7 @@ async fn parallel_reuse(lab: &Lab) -> LabResult {
 }
 
 async fn parallel_reuse_two_servers(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let token = login.refresh_token()?;
     let (a, b, c, d) = tokio::join!(
         refresh(lab, token),
@@ -185,7 +185,7 @@ async fn parallel_reuse_two_servers(lab: &Lab) -> LabResult {
 }
 
 async fn refresh_after_logout(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     lab.log_out(&login).await?;
     judge(
         &refresh(lab, login.refresh_token()?).await?,
@@ -194,23 +194,28 @@ async fn refresh_after_logout(lab: &Lab) -> LabResult {
     )
 }
 
-/// Bans alice, runs `then`, and gives alice her role back whatever happened.
+/// Bans alice (the profile's member), runs `then`, and gives alice her
+/// role back whatever happened.
 async fn while_alice_is_banned(lab: &Lab, then: Call) -> LabResult {
-    lab.set_role("alice", "banned").await?;
+    let alice = &lab.member().name;
+    lab.set_role(alice, "banned").await?;
     let reply = lab.send(then).await;
-    lab.set_role("alice", "member").await?;
+    lab.set_role(alice, "member").await?;
     judge(&reply?, &[401, 403], "the banned user got in")
 }
 
 async fn refresh_after_ban(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let call = lab.refresh_call(login.refresh_token()?);
     while_alice_is_banned(lab, call).await
 }
 
 async fn logged_out_everywhere(lab: &Lab) -> Result<(), String> {
-    let admin = lab.log_in("admin").await?;
-    let call = Call::post("/admin/users/alice/logout-everywhere");
+    let admin = lab.log_in(&lab.admin()?.name).await?;
+    let call = Call::post(&format!(
+        "/admin/users/{}/logout-everywhere",
+        lab.member().name
+    ));
     let reply = lab.send(admin.attach(call)).await?;
     if reply.status == 200 {
         Ok(())
@@ -220,7 +225,7 @@ async fn logged_out_everywhere(lab: &Lab) -> Result<(), String> {
 }
 
 async fn refresh_after_logout_everywhere(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     logged_out_everywhere(lab).await?;
     judge(
         &refresh(lab, login.refresh_token()?).await?,
@@ -258,7 +263,7 @@ fn needs_clock(how_far: &str, by_hand: &str) -> Outcome {
 }
 
 async fn refresh_expired(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     // A refresh a minute before each idle limit keeps the login alive; it
     // must still end 7 days after it began.
     let step = idle_limit(&login)?.saturating_sub(Duration::from_secs(60));
@@ -298,7 +303,7 @@ async fn refresh_expired(lab: &Lab) -> LabResult {
 }
 
 async fn refresh_after_idle(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let idle = idle_limit(&login)?;
     let minute = Duration::from_secs(60);
     // A minute inside the limit the login lives on, and its idle clock
@@ -334,20 +339,20 @@ async fn refresh_after_idle(lab: &Lab) -> LabResult {
 }
 
 async fn access_after_logout(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     lab.log_out(&login).await?;
     let reply = lab.send(login.attach(Call::get("/me"))).await?;
     judge(&reply, &[401], "GET /me still answered after logout")
 }
 
 async fn access_after_ban(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let call = login.attach(Call::get("/me"));
     while_alice_is_banned(lab, call).await
 }
 
 async fn access_after_logout_everywhere(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     logged_out_everywhere(lab).await?;
     let reply = lab.send(login.attach(Call::get("/me"))).await?;
     judge(&reply, &[401], "GET /me still answered")

@@ -1,8 +1,9 @@
 //! Attacks on the session ID: planting one, guessing one, finding one in a
 //! URL, and using one after it should have ended.
 
-use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Targets, judge, judge_all};
-use sessions::cookie::COOKIE_NAME;
+use attack_lab::{
+    Attack, Call, Family, Lab, LabError, LabResult, Outcome, Targets, judge, judge_all,
+};
 use std::time::Duration;
 
 /// How many made-up IDs the guessing attack tries.
@@ -84,26 +85,39 @@ fn made_up_id() -> Result<String, String> {
     Ok(id.as_str().to_owned())
 }
 
+/// The profile's session cookie (the café's `__Host-session`).
+fn session_cookie(lab: &Lab) -> Result<&str, LabError> {
+    lab.profile()
+        .credential
+        .session_cookie
+        .as_deref()
+        .ok_or_else(|| lab.lacks("the profile names no session cookie"))
+}
+
 async fn me_with(lab: &Lab, session_id: &str) -> Result<attack_lab::Reply, String> {
-    lab.send(Call::get("/me").cookie(COOKIE_NAME, session_id))
+    lab.send(Call::get("/me").cookie(session_cookie(lab)?, session_id))
         .await
 }
 
 async fn fixation(lab: &Lab) -> LabResult {
-    // The attacker's own, real session ID, planted in the victim's browser.
-    let planted = lab.log_in("alice").await?.session_id()?.to_owned();
+    let cookie = session_cookie(lab)?;
+    // The attacker's own, real session ID, planted in the browser of the
+    // victim (the profile's admin).
+    let planted = lab
+        .log_in(&lab.member().name)
+        .await?
+        .session_id()?
+        .to_owned();
+    let victim = lab.admin()?;
     let login = lab
         .send(
             Call::post("/login")
-                .cookie(COOKIE_NAME, &planted)
-                .json(&serde_json::json!({
-                    "username": "admin",
-                    "password": attack_lab::demo_password("admin"),
-                })),
+                .cookie(cookie, &planted)
+                .json(&lab.login_body(&victim.name, &victim.password)),
         )
         .await?;
     let issued = login
-        .cookie_value(COOKIE_NAME)
+        .cookie_value(cookie)
         .ok_or("the victim's login set no session cookie")?;
     if issued == planted {
         return Ok(Outcome::Accepted(
@@ -142,11 +156,16 @@ async fn id_guessing(lab: &Lab) -> LabResult {
 }
 
 async fn id_in_url(lab: &Lab) -> LabResult {
-    let id = lab.log_in("alice").await?.session_id()?.to_owned();
+    let id = lab
+        .log_in(&lab.member().name)
+        .await?
+        .session_id()?
+        .to_owned();
+    let cookie = session_cookie(lab)?;
     let mut verdicts = Vec::new();
     for path in [
         format!("/me?session={id}"),
-        format!("/me?{COOKIE_NAME}={id}"),
+        format!("/me?{cookie}={id}"),
         format!("/me;jsessionid={id}"),
     ] {
         let reply = lab.send(Call::get(&path)).await?;
@@ -160,15 +179,15 @@ async fn id_in_url(lab: &Lab) -> LabResult {
 }
 
 async fn cookie_attributes(lab: &Lab) -> LabResult {
+    let alice = lab.member();
     let reply = lab
-        .send(Call::post("/login").json(&serde_json::json!({
-            "username": "alice",
-            "password": attack_lab::demo_password("alice"),
-        })))
+        .send(lab.login_call(&alice.name, &alice.password))
         .await?;
-    let cookie = reply
-        .set_cookie(COOKIE_NAME)
-        .or_else(|| reply.set_cookie(cafe::mechanisms::jwt::REFRESH_COOKIE))
+    let cookies = &lab.profile().credential;
+    let cookie = [&cookies.session_cookie, &cookies.refresh_cookie]
+        .into_iter()
+        .flatten()
+        .find_map(|name| reply.set_cookie(name))
         .ok_or("the login set no cookie")?
         .to_owned();
     let attributes: Vec<String> = cookie
@@ -214,7 +233,11 @@ fn needs_clock() -> Outcome {
 }
 
 async fn idle_timeout(lab: &Lab) -> LabResult {
-    let id = lab.log_in("alice").await?.session_id()?.to_owned();
+    let id = lab
+        .log_in(&lab.member().name)
+        .await?
+        .session_id()?
+        .to_owned();
     if !lab.advance_clock(Duration::from_secs(31 * 60)) {
         return Ok(needs_clock());
     }
@@ -226,7 +249,11 @@ async fn idle_timeout(lab: &Lab) -> LabResult {
 }
 
 async fn absolute_timeout(lab: &Lab) -> LabResult {
-    let id = lab.log_in("alice").await?.session_id()?.to_owned();
+    let id = lab
+        .log_in(&lab.member().name)
+        .await?
+        .session_id()?
+        .to_owned();
     // A request every 20 minutes, never idle for long, for 8 h 20 min.
     for interval in 1..=25u64 {
         if !lab.advance_clock(Duration::from_secs(20 * 60)) {

@@ -261,11 +261,28 @@ impl Captured {
     pub fn issued_at(&self) -> i64 {
         self.claims["iat"].as_i64().unwrap_or(0)
     }
+
+    /// The claims a key holder signs: these, with the issuer and audience
+    /// the profile's `[token]` names (where it names them), and then
+    /// `changes`.
+    pub fn key_holder_claims(&self, lab: &Lab, changes: &[(&str, Value)]) -> Value {
+        let mut claims = self.claims.clone();
+        if let (Some(token), Some(members)) = (&lab.profile().token, claims.as_object_mut()) {
+            for (name, value) in [("iss", &token.issuer), ("aud", &token.audience)] {
+                if let Some(value) = value {
+                    members.insert(name.to_owned(), json!(value));
+                }
+            }
+        }
+        with_claims(&claims, changes)
+    }
 }
 
-/// Logs alice in and takes her access token apart, as anyone holding it can.
+/// Logs the profile's member (the café's alice) in and takes her access
+/// token apart, as anyone holding it can.
 pub async fn capture(lab: &Lab) -> Result<Captured, LabError> {
-    let token = lab.log_in("alice").await?.access_token()?.to_owned();
+    let member = lab.member().name.clone();
+    let token = lab.log_in(&member).await?.access_token()?.to_owned();
     let (header, claims) = jwt::anatomy::decode_unverified(&token).map_err(|e| e.to_string())?;
     let signature = token.rsplit('.').next().unwrap_or_default().to_owned();
     Ok(Captured {
@@ -291,7 +308,8 @@ fn forged_header(captured: &Captured, extra: &[(&str, Value)]) -> Value {
 }
 
 /// `claims_text`, signed with the server's own key under `header` (to which
-/// the key's `alg` and `kid` are added). `None` if the lab has no key.
+/// the key's `alg` and `kid` are added: no `kid` for a key without one).
+/// `None` if the lab has no key.
 pub fn key_holder_signed(
     lab: &Lab,
     header: Value,
@@ -300,7 +318,9 @@ pub fn key_holder_signed(
     let key = lab.signing_key()?;
     let mut header = header;
     header["alg"] = json!(key.algorithm().as_str());
-    header["kid"] = json!(key.kid());
+    if !key.kid().is_empty() {
+        header["kid"] = json!(key.kid());
+    }
     let input = format!("{}.{}", segment(&header), b64(claims_text.as_bytes()));
     Some(
         key.signature(&input)
@@ -326,14 +346,30 @@ pub async fn presented(lab: &Lab, token: &str, path: &str) -> LabResult {
     judge(&reply, &[401], &format!("GET {path} accepted the token"))
 }
 
+/// The `typ` header of a key holder's access token: the profile's
+/// `[token]` type (none for untyped tokens), or, for a profile without a
+/// `[token]` table, what the server's own access token carries.
+pub fn key_holder_typ(lab: &Lab) -> Option<String> {
+    match &lab.profile().token {
+        Some(token) => token.typ.clone(),
+        None => lab
+            .issued_header()
+            .and_then(|header| header["typ"].as_str())
+            .map(str::to_owned),
+    }
+}
+
 /// The key holder's version of an attack: sign `claims` under an access
-/// token header plus `extra_header`, and present it.
+/// token header ([`key_holder_typ`]) plus `extra_header`, and present it.
 pub async fn key_holder_attack(
     lab: &Lab,
     extra_header: &[(&str, Value)],
     claims: String,
 ) -> LabResult {
-    let mut header = json!({ "typ": "at+jwt" });
+    let mut header = json!({});
+    if let Some(typ) = key_holder_typ(lab) {
+        header["typ"] = json!(typ);
+    }
     for (name, value) in extra_header {
         header[*name] = value.clone();
     }

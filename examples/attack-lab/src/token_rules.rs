@@ -6,7 +6,9 @@
 //! [`attack_lab::token`]; both are the JWT family.
 
 use attack_lab::token::{capture, key_holder_attack, key_holder_signed, needs_key, presented};
-use attack_lab::{Attack, Call, Family, Lab, LabResult, Outcome, Targets, judge, judge_all};
+use attack_lab::{
+    Attack, Call, Endpoint, Family, Lab, LabResult, Outcome, Targets, judge, judge_all,
+};
 use jwt::forge::{assemble, b64, ecdsa_twin, segment, signature_respellings};
 use serde_json::json;
 
@@ -147,12 +149,14 @@ pub const ATTACKS: &[Attack] = &[
 ];
 
 async fn refresh_as_access(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    // Without a refresh endpoint the login has no refresh token to misuse.
+    lab.needs(Endpoint::Refresh)?;
+    let login = lab.log_in(&lab.member().name).await?;
     presented(lab, login.refresh_token()?, "/me").await
 }
 
 async fn access_as_refresh(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let reply = lab.send(lab.refresh_call(login.access_token()?)).await?;
     judge(&reply, &[401], "/refresh took an access token")
 }
@@ -200,7 +204,7 @@ async fn non_canonical_base64(lab: &Lab) -> LabResult {
 
 async fn duplicate_claim(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
-    let mut claims_text = captured.claims.to_string();
+    let mut claims_text = captured.key_holder_claims(lab, &[]).to_string();
     claims_text.pop();
     claims_text.push_str(",\"role\":\"admin\"}");
     key_holder_attack(lab, &[], claims_text).await
@@ -212,42 +216,47 @@ async fn crit_unknown(lab: &Lab) -> LabResult {
         ("crit", json!(["cafe-ext"])),
         ("cafe-ext", json!("must be understood")),
     ];
-    key_holder_attack(lab, &extra, captured.claims.to_string()).await
+    let claims = captured.key_holder_claims(lab, &[]);
+    key_holder_attack(lab, &extra, claims.to_string()).await
 }
 
 async fn expired(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
     let then = captured.issued_at() - 960;
-    let claims = captured.claims_with(&[
-        ("iat", json!(then)),
-        ("nbf", json!(then)),
-        ("exp", json!(then + 900)),
-    ]);
+    let claims = captured.key_holder_claims(
+        lab,
+        &[
+            ("iat", json!(then)),
+            ("nbf", json!(then)),
+            ("exp", json!(then + 900)),
+        ],
+    );
     key_holder_attack(lab, &[], claims.to_string()).await
 }
 
 async fn not_yet_valid(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
     let later = captured.issued_at() + 3600;
-    let claims = captured.claims_with(&[("nbf", json!(later)), ("exp", json!(later + 900))]);
+    let claims =
+        captured.key_holder_claims(lab, &[("nbf", json!(later)), ("exp", json!(later + 900))]);
     key_holder_attack(lab, &[], claims.to_string()).await
 }
 
 async fn wrong_issuer(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
-    let claims = captured.claims_with(&[("iss", json!("https://login.other.example"))]);
+    let claims = captured.key_holder_claims(lab, &[("iss", json!("https://login.other.example"))]);
     key_holder_attack(lab, &[], claims.to_string()).await
 }
 
 async fn wrong_audience(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
-    let claims = captured.claims_with(&[("aud", json!("payments-api"))]);
+    let claims = captured.key_holder_claims(lab, &[("aud", json!("payments-api"))]);
     key_holder_attack(lab, &[], claims.to_string()).await
 }
 
 async fn missing_expiry(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
-    let mut claims = captured.claims.clone();
+    let mut claims = captured.key_holder_claims(lab, &[]);
     if let Some(members) = claims.as_object_mut() {
         members.remove("exp");
     }
@@ -256,7 +265,7 @@ async fn missing_expiry(lab: &Lab) -> LabResult {
 
 async fn untyped(lab: &Lab) -> LabResult {
     let captured = capture(lab).await?;
-    let claims = captured.claims.to_string();
+    let claims = captured.key_holder_claims(lab, &[]).to_string();
     match key_holder_signed(lab, json!({ "typ": "JWT" }), &claims) {
         Some(token) => presented(lab, &token?, "/me").await,
         None => Ok(needs_key()),
@@ -264,7 +273,7 @@ async fn untyped(lab: &Lab) -> LabResult {
 }
 
 async fn ecdsa_malleability(lab: &Lab) -> LabResult {
-    let login = lab.log_in("alice").await?;
+    let login = lab.log_in(&lab.member().name).await?;
     let token = login.access_token()?.to_owned();
     let twin = ecdsa_twin(&token).ok_or("not an ES256 token")?;
     let before = lab.send(Call::get("/me").bearer(&twin)).await?;

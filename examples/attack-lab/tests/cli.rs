@@ -3,21 +3,54 @@
 
 use cafe::{AuthMode, Config};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The workspace's root, where a reader runs `cargo run -p attack-lab`.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 fn attack_lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_attack-lab"))
         .args(args)
+        .current_dir(workspace())
         .env_remove("CAFE_JWT_SECRET")
         .output()
         .unwrap()
 }
 
+/// Exit status, standard output and standard error of `output`.
+fn shown(output: Output) -> (Option<i32>, String, String) {
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// A file of this test's own in the temporary directory, holding `text`.
+fn temporary_file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("attack-lab-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The café's profile, as the repository holds it.
+fn cafe_profile() -> String {
+    std::fs::read_to_string(workspace().join("examples/cafe/profile.toml")).unwrap()
+}
+
 /// A `--auth jwt` café signing with `secret`, served on a free loopback
 /// port by a runtime of its own for as long as the returned runtime lives.
 fn serve_jwt_cafe(secret: &[u8]) -> (tokio::runtime::Runtime, String) {
+    serve_cafe(AuthMode::Jwt, secret)
+}
+
+/// A café in `mode` signing with `secret`, served like [`serve_jwt_cafe`].
+fn serve_cafe(mode: AuthMode, secret: &[u8]) -> (tokio::runtime::Runtime, String) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut config = Config::new(AuthMode::Jwt);
+    let mut config = Config::new(mode);
     let algorithm = SigningAlgorithm::Hs256;
     config.jwt_keys = KeyRing::new(SigningKey::hs256(algorithm.first_key_id(), secret).unwrap());
     let listener = runtime
@@ -89,4 +122,162 @@ fn an_unknown_attack_is_refused_with_a_pointer_to_the_list() {
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("attack-lab --list"), "{stderr}");
+}
+
+/// The lab run by the café's profile file, as a reader types it
+/// (`--profile examples/cafe/profile.toml`, the café served elsewhere than
+/// the profile's target, so `--target` too): the profile's paths, field
+/// names, session cookie and `[token]` reach the café, which refuses as it
+/// does without a profile.
+#[test]
+fn the_cafes_profile_file_runs_the_lab_against_a_cafe() {
+    let secret = "an attack-lab test secret of 32+ bytes";
+    let secret_file = temporary_file("profile-secret", secret);
+    let (_jwt, jwt_target) = serve_jwt_cafe(secret.as_bytes());
+    let (_sessions, sessions_target) = serve_cafe(AuthMode::Sessions, secret.as_bytes());
+    let profile = "examples/cafe/profile.toml";
+    let attack = |target: &str, args: &[&str]| {
+        shown(attack_lab(
+            &[&["--profile", profile, "--target", target], args].concat(),
+        ))
+    };
+
+    let (code, out, err) = attack(&jwt_target, &["jwt-alg-none"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.starts_with(&format!("profile: café at {jwt_target}\nserver: JWT")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("> POST {jwt_target}/login")), "{out}");
+    assert!(out.contains("verdict: REFUSED: 401"), "{out}");
+
+    // Forged as a key holder with the profile's issuer, audience and type:
+    // only the audience is wrong, and the café says so.
+    let secret_path = secret_file.to_str().unwrap();
+    let (code, out, _) = attack(
+        &jwt_target,
+        &["jwt-wrong-audience", "--jwt-secret-file", secret_path],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("verdict: REFUSED: 401"), "{out}");
+
+    // The session cookie the profile names is the one planted.
+    let (code, out, _) = attack(&sessions_target, &["session-fixation"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("> cookie: __Host-session="), "{out}");
+    assert!(out.contains("verdict: REFUSED: 401"), "{out}");
+    std::fs::remove_file(secret_file).ok();
+}
+
+/// An endpoint or account the profile does not name: the attack that needs
+/// it is skipped, saying which, and the request is never sent.
+#[test]
+fn what_the_profile_lacks_skips_the_attack_without_sending_it() {
+    let (_server, target) = serve_jwt_cafe(b"an attack-lab test secret of 32+ bytes");
+    let cafe = cafe_profile();
+    let admin_at = cafe.find("\n[[accounts]]\nname = \"admin\"").unwrap();
+    let lacking = cafe[..admin_at].replace("logout = \"/logout\"\n", "");
+    let lacking = temporary_file("lacking.toml", &lacking);
+    let attack = |name: &str| {
+        shown(attack_lab(&[
+            name,
+            "--profile",
+            lacking.to_str().unwrap(),
+            "--target",
+            &target,
+        ]))
+    };
+
+    let (code, out, err) = attack("access-after-logout");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("verdict: skipped: the profile names no logout path"),
+        "{out}"
+    );
+    assert!(!out.contains("/logout"), "a logout was sent: {out}");
+
+    let (code, out, _) = attack("access-after-ban");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("verdict: skipped: the profile names no admin account"),
+        "{out}"
+    );
+    assert!(!out.contains("/role"), "a role change was sent: {out}");
+    std::fs::remove_file(lacking).ok();
+}
+
+/// A profile with an unknown key, no account or a target that is no
+/// address, and a `--target` that is none: refused at start (exit 2),
+/// naming the file or flag and the problem, before anything is sent.
+#[test]
+fn a_bad_profile_or_target_is_refused_at_start_naming_it() {
+    let cafe = cafe_profile();
+    let accounts_at = cafe.find("\n[[accounts]]").unwrap();
+    let cases = [
+        (
+            "typo.toml",
+            cafe.replace("\nlogout = ", "\nlogut = "),
+            "unknown field `logut`, expected one of `login`, `me`",
+        ),
+        (
+            "no-account.toml",
+            cafe[..accounts_at].to_owned(),
+            "accounts: the profile names no account",
+        ),
+        (
+            "bad-target.toml",
+            cafe.replace("\"http://127.0.0.1:8080\"", "\"127.0.0.1:8080\""),
+            "target: \"127.0.0.1:8080\" is not a URL",
+        ),
+    ];
+    for (name, text, problem) in cases {
+        let path = temporary_file(name, &text);
+        let shown_path = path.display().to_string();
+        let (code, out, err) = shown(attack_lab(&["all", "--profile", &shown_path]));
+        assert_eq!(code, Some(2), "{name}: {out}{err}");
+        assert_eq!(out, "", "{name}");
+        assert!(
+            err.starts_with(&format!("attack-lab: --profile {shown_path}: ")),
+            "{name}: {err}"
+        );
+        assert!(err.contains(problem), "{name}: {err}");
+        std::fs::remove_file(path).ok();
+    }
+    let (code, out, err) = shown(attack_lab(&["all", "--target", "localhost:8080"]));
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert_eq!(
+        err,
+        "attack-lab: --target: \"localhost:8080\" is not an http:// or https:// address\n"
+    );
+}
+
+/// Every attack, run by the café's profile file against a hybrid café,
+/// ends as it does run without a profile against another: the profile's
+/// paths, fields and cookies are the café's own.
+#[test]
+fn every_attack_ends_by_the_cafes_profile_as_it_does_without_one() {
+    let secret = b"an attack-lab test secret of 32+ bytes";
+    let verdicts = |args: &[&str]| {
+        // A café of its own: the login throttle remembers the other run.
+        let (_server, target) = serve_cafe(AuthMode::Hybrid, secret);
+        let (code, out, err) = shown(attack_lab(&[&["all", "--target", &target], args].concat()));
+        // Each attack's name and verdict (without its details: the
+        // timing attack prints its times), and the summary.
+        let kinds: Vec<String> = out
+            .lines()
+            .filter_map(|line| match line.strip_prefix("verdict: ") {
+                Some(verdict) => verdict.split(':').next().map(str::to_owned),
+                None => (line.starts_with("== ") || line.starts_with("summary: "))
+                    .then(|| line.to_owned()),
+            })
+            .collect();
+        (code, kinds, err)
+    };
+    let without = verdicts(&[]);
+    let with = verdicts(&["--profile", "examples/cafe/profile.toml"]);
+    assert!(
+        without.1.len() > 2 * attack_lab::catalogue().len(),
+        "{without:?}"
+    );
+    assert_eq!(with, without);
 }
