@@ -2,9 +2,10 @@
 //! mechanisms: every check must hold, except where a mechanism differs by
 //! design, and this file lists each such difference.
 
-use attack_lab::conformance::{self, CheckOutcome, checks, run_check};
-use attack_lab::{Applies, Lab};
+use attack_lab::conformance::{self, CheckOutcome, Need, checks, run_check};
+use attack_lab::{Applies, Endpoint, Lab, Profile};
 use cafe::{AuthMode, Config};
+use cafe_client::profile::Role;
 
 /// The checks a mechanism fails by design: each is a trade-off the book
 /// explains, not a bug.
@@ -95,6 +96,158 @@ async fn every_check_holds_against_the_cafe_with_jwt_but_a_role_change_waits_for
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_holds_against_the_cafe_hybrid_but_a_role_change_waits_for_the_token() {
     every_check_against(AuthMode::Hybrid).await;
+}
+
+/// A server that gets everything wrong: every `POST /login` is 200 with
+/// the same session cookie, whatever the password or body, and every other
+/// request a 500.
+fn serve_everything_wrong() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut buffer = [0; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            // The body too: closing with unread bytes could reset the
+            // connection before the client reads the answer.
+            let text = String::from_utf8_lossy(&request).to_lowercase();
+            let (head, read) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0);
+            let mut left = length.saturating_sub(read.len());
+            while left > 0 {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+            let (status, cookie, body) = if request.starts_with(b"POST /login ") {
+                let user = r#"{"user":{"name":"alice","role":"member"}}"#;
+                let cookie = "set-cookie: __Host-session=always-the-same; Path=/; Secure\r\n";
+                ("200 OK", cookie, user)
+            } else {
+                ("500 Internal Server Error", "", r#"{"error":"boom"}"#)
+            };
+            let answer = format!(
+                "HTTP/1.1 {status}\r\n{cookie}content-type: application/json\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    address
+}
+
+/// Every check fails against a server that gets everything wrong, and a
+/// 500 makes a check fail rather than stop the run: the checks assert
+/// something, and a reader's broken server gets a table, not a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_fails_against_a_server_that_gets_everything_wrong() {
+    let lab = Lab::connect(&serve_everything_wrong()).await.unwrap();
+    for check in checks() {
+        let outcome = run_check(&lab, &check)
+            .await
+            .unwrap_or_else(|error| panic!("{}: {error}", check.name));
+        assert!(
+            matches!(outcome, CheckOutcome::Fails(_)),
+            "{}: {outcome:?}",
+            check.name
+        );
+    }
+}
+
+/// The café's profile without `endpoint`'s path.
+fn cafe_without(endpoint: Endpoint) -> Profile {
+    let mut profile = Profile::cafe();
+    let paths = &mut profile.paths;
+    let path = match endpoint {
+        Endpoint::Login => &mut paths.login,
+        Endpoint::Me => &mut paths.me,
+        Endpoint::Orders => &mut paths.orders,
+        Endpoint::Logout => &mut paths.logout,
+        Endpoint::Refresh => &mut paths.refresh,
+        Endpoint::Users => &mut paths.users,
+        Endpoint::ChangeRole => &mut paths.change_role,
+        Endpoint::LogoutEverywhere => &mut paths.logout_everywhere,
+        Endpoint::ChangePassword => &mut paths.change_password,
+        Endpoint::MyLogins => &mut paths.my_logins,
+        Endpoint::EndMyLogin => &mut paths.end_my_login,
+        Endpoint::Healthz => &mut paths.healthz,
+    };
+    *path = None;
+    profile
+}
+
+/// Against a profile that lacks one endpoint, or the admin, each check
+/// that needs it is skipped saying so, and sends nothing; every other check
+/// still holds without it. (A fresh café each time: the failed logins of
+/// a run count against the lab's address.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_needing_what_the_profile_lacks_is_skipped_and_the_rest_hold() {
+    let mut lacking: Vec<(Profile, Need, String)> = [
+        Endpoint::Me,
+        Endpoint::Orders,
+        Endpoint::Logout,
+        Endpoint::Users,
+        Endpoint::ChangeRole,
+        Endpoint::LogoutEverywhere,
+    ]
+    .into_iter()
+    .map(|endpoint| {
+        let why = format!("the profile names no {} path", endpoint.key());
+        (cafe_without(endpoint), Need::Path(endpoint), why)
+    })
+    .collect();
+    let mut no_admin = Profile::cafe();
+    no_admin
+        .accounts
+        .retain(|account| account.role != Role::Admin);
+    let why = "the profile names no admin account".to_owned();
+    lacking.push((no_admin, Need::Admin, why));
+
+    for (profile, need, why) in lacking {
+        let target = serve(AuthMode::Sessions).await;
+        let lab = Lab::connect_with(&profile, Some(&target)).await.unwrap();
+        let mut skipped = 0;
+        for check in checks() {
+            lab.take_exchanges();
+            let outcome = run_check(&lab, &check)
+                .await
+                .unwrap_or_else(|error| panic!("{} without {need:?}: {error}", check.name));
+            if check.needs.contains(&need) {
+                assert_eq!(
+                    outcome,
+                    CheckOutcome::Skipped(why.clone()),
+                    "{}",
+                    check.name
+                );
+                assert!(
+                    lab.take_exchanges().is_empty(),
+                    "{} sent a request",
+                    check.name
+                );
+                skipped += 1;
+            } else {
+                assert!(
+                    matches!(outcome, CheckOutcome::Holds(_)),
+                    "{} without {need:?}: {outcome:?}",
+                    check.name
+                );
+            }
+        }
+        assert!(skipped > 0, "no check needs {need:?}");
+    }
 }
 
 /// Every check is named once, says what must hold and where the rule comes
