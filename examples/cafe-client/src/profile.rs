@@ -408,14 +408,21 @@ impl Profile {
     }
 
     /// Whether the profile makes sense, or what is wrong, naming the key:
-    /// the target is an `http://` or `https://` address; there is a member
-    /// account; each path starts with `/` and holds a placeholder only
-    /// where the café's does.
+    /// the target is an `http://` or `https://` address; there is a login
+    /// path and a member account; each path starts with `/` and holds a
+    /// placeholder only where the café's does.
     pub fn check(&self) -> Result<(), String> {
         if self.name.trim().is_empty() {
             return Err("name: is empty".to_owned());
         }
         check_target(&self.target).map_err(|e| format!("target: {e}"))?;
+        if self.paths.login.is_none() {
+            return Err(
+                "paths.login: missing: every client of the server logs in first, \
+                 and the lab learns the mechanism from the login's answer"
+                    .to_owned(),
+            );
+        }
         for endpoint in Endpoint::ALL {
             if let Some(path) = self.paths.get(endpoint) {
                 check_path(endpoint, path)
@@ -635,9 +642,17 @@ fn is_cookie_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A profile with a login path and a member, and `extra`: top-level
+    /// keys, more `[paths]`, or other tables.
     fn toml_of(extra: &str) -> String {
+        let login = "[paths]\nlogin = \"/login\"\n";
+        let (top, tables) = match extra.strip_prefix("[paths]\n") {
+            Some(paths) => (String::new(), format!("{login}{paths}")),
+            None if extra.starts_with('[') => (String::new(), format!("{login}{extra}")),
+            None => (format!("{extra}\n"), login.to_owned()),
+        };
         format!(
-            "name = \"an app\"\ntarget = \"http://127.0.0.1:3000\"\n{extra}\n\
+            "name = \"an app\"\ntarget = \"http://127.0.0.1:3000\"\n{top}{tables}\n\
              [[accounts]]\nname = \"alice\"\npassword = \"wonderland-42\"\nrole = \"member\"\n"
         )
     }
@@ -781,8 +796,15 @@ mod tests {
     }
 
     #[test]
-    fn a_profile_needs_a_member_account() {
-        let none = "name = \"an app\"\ntarget = \"http://127.0.0.1:3000\"\n";
+    fn a_profile_needs_a_login_path_and_a_member_account() {
+        let no_login = toml_of("").replace("login = \"/login\"\n", "");
+        assert!(
+            refused(&no_login).contains("paths.login: missing"),
+            "{}",
+            refused(&no_login)
+        );
+        let none = "name = \"an app\"\ntarget = \"http://127.0.0.1:3000\"\n\
+                    [paths]\nlogin = \"/login\"\n";
         assert!(refused(none).contains("accounts: the profile names no account"));
         let admin_only =
             format!("{none}[[accounts]]\nname = \"admin\"\npassword = \"p\"\nrole = \"admin\"\n");
