@@ -168,3 +168,24 @@ async fn the_front_answers_only_its_own_paths() {
     let routed = client.routed_by(Profile::from_toml(PROFILE, "front.toml").unwrap());
     assert_eq!(routed.send(&login).await.unwrap().status, 200);
 }
+
+/// A `Visitor` (the client the café's tests use) whose client is routed by
+/// the profile logs in, calls, refreshes and logs out on the front's paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_routed_by_the_profile_logs_in_refreshes_and_logs_out() {
+    let front = serve(true).await;
+    let profile = Profile::from_toml(PROFILE, "front.toml").unwrap();
+    let client = cafe_client::Client::for_profile(&profile, Some(&front)).unwrap();
+    let mut alice = cafe_client::Visitor::new(client);
+    assert_eq!(
+        alice.log_in("alice", "wonderland-42").await.unwrap().status,
+        200
+    );
+    assert_eq!(alice.mechanism, Some(attack_lab::Mechanism::Jwt));
+    assert_eq!(alice.get("/me").await.unwrap().status, 200);
+    assert_eq!(alice.refresh().await.unwrap().status, 200);
+    assert_eq!(alice.get("/me").await.unwrap().status, 200);
+    assert_eq!(alice.log_out().await.unwrap().status, 204);
+    let orders = alice.get("/orders").await.unwrap_err();
+    assert_eq!(orders.0, "GET /orders: the profile names no orders path");
+}
