@@ -204,7 +204,7 @@ const CHECKS: &[Check] = &[
         name: "admin-changes-a-role",
         property: "an admin's role change answers 200 {\"name\",\"role\"}; 404 for a user \
             nobody has, 422 for a role that does not exist",
-        source: "the café's API (The café app); RFC 9110 §15.5.5, §15.5.21",
+        source: "the café's API (book: The café app); RFC 9110 §15.5.5, §15.5.21",
         targets: Targets::Every,
         needs: &[Need::Path(Endpoint::ChangeRole), Need::Admin],
         run: |lab| Box::pin(finish(admin_changes_a_role(lab))),
