@@ -98,6 +98,9 @@ pub struct Lab {
     issued_header: Option<Value>,
     /// What the running attack needed and the profile lacks.
     lacking: Mutex<Option<String>>,
+    /// Every request sent since the lab connected, its first login
+    /// included: what a run of attacks and checks cost, counted.
+    requests_sent: std::sync::atomic::AtomicU64,
 }
 
 impl Lab {
@@ -143,6 +146,7 @@ impl Lab {
             exchanges: Mutex::new(Vec::new()),
             issued_header: None,
             lacking: Mutex::new(None),
+            requests_sent: std::sync::atomic::AtomicU64::new(0),
         };
         let user = lab.member.name.clone();
         let login = lab.log_in_reply(&user).await.map_err(|error| {
@@ -276,6 +280,13 @@ impl Lab {
         ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
             .iter()
             .any(|prefix| self.target.starts_with(prefix))
+    }
+
+    /// How many requests the lab has sent since it connected (its first
+    /// login included), to every server it talks to.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What the lab learnt about the server.
@@ -412,6 +423,8 @@ impl Lab {
             .profile
             .route(&call.path)
             .map_err(|missing| self.lacks(missing.to_string()))?;
+        self.requests_sent
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let reply = server.send(&call).await?;
         let request_line = format!("{} {}{}", call.method, server.base(), call.path);
         self.exchanges

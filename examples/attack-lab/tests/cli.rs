@@ -62,19 +62,139 @@ fn serve_cafe(mode: AuthMode, secret: &[u8]) -> (tokio::runtime::Runtime, String
 }
 
 #[test]
-fn list_names_every_attack_in_the_lab() {
+fn list_names_every_attack_then_every_check() {
     let output = attack_lab(&["--list"]);
     assert!(output.status.success());
     let listing = String::from_utf8(output.stdout).unwrap();
-    let names: Vec<&str> = listing
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .collect();
+    let (attacks, checks) = listing
+        .split_once("\nconformance checks (`attack-lab conformance` runs them all):\n")
+        .unwrap_or_else(|| panic!("no conformance section: {listing}"));
+    let names = |section: &str| -> Vec<String> {
+        section
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    };
     let expected: Vec<&str> = attack_lab::catalogue()
         .iter()
         .map(|attack| attack.name)
         .collect();
-    assert_eq!(names, expected);
+    assert_eq!(names(attacks), expected);
+    let expected: Vec<&str> = attack_lab::conformance::checks()
+        .iter()
+        .map(|check| check.name)
+        .collect();
+    assert_eq!(names(checks), expected);
+    // A name on the command line is one attack or one check, never both.
+    for check in expected {
+        assert!(
+            attack_lab::find(check).is_none(),
+            "{check} is an attack too"
+        );
+    }
+}
+
+/// The `(name, verdict kind)` of each attack or check `out` shows (the
+/// `== name (…)` line and the word after `verdict: `), and its summary.
+fn verdicts(out: &str) -> (Vec<(String, String)>, Option<String>) {
+    let mut seen = Vec::new();
+    let mut name = None;
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("== ") {
+            name = rest.split(' ').next().map(str::to_owned);
+        } else if let Some(verdict) = line.strip_prefix("verdict: ") {
+            let kind = verdict.split(':').next().unwrap_or_default().to_owned();
+            seen.push((name.take().expect("a verdict after a header"), kind));
+        }
+    }
+    let summary = out
+        .lines()
+        .find_map(|line| line.strip_prefix("summary: "))
+        .map(str::to_owned);
+    (seen, summary)
+}
+
+/// `conformance` runs every check and counts them in the summary; `all`
+/// runs every check and then every attack (which leave the server
+/// otherwise: the last fills admin's failure ceiling), and exits 1 when a
+/// check fails, as when an attack gets through; one check runs by its
+/// name.
+#[test]
+fn conformance_and_all_run_the_checks_and_count_them() {
+    let checks = attack_lab::conformance::checks();
+    let check_names: Vec<&str> = checks.iter().map(|check| check.name).collect();
+    let attack_names: Vec<&str> = attack_lab::catalogue()
+        .iter()
+        .map(|attack| attack.name)
+        .collect();
+    let secret = b"an attack-lab test secret of 32+ bytes";
+
+    // Sessions: every check holds (attack-lab's tests/conformance.rs).
+    let (_sessions, target) = serve_cafe(AuthMode::Sessions, secret);
+    let (code, out, err) = shown(attack_lab(&["conformance", "--target", &target]));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (seen, summary) = verdicts(&out);
+    let names: Vec<&str> = seen.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, check_names);
+    assert!(seen.iter().all(|(_, kind)| kind == "HOLDS"), "{seen:?}");
+    assert!(
+        out.contains("== login-returns-the-user (conformance)\nmust:   "),
+        "{out}"
+    );
+    assert_eq!(
+        summary.as_deref(),
+        Some(
+            format!(
+                "checks: {} held, 0 failed, 0 skipped, 0 errors",
+                checks.len()
+            )
+            .as_str()
+        )
+    );
+
+    // One check by its name.
+    let (code, out, err) = shown(attack_lab(&["errors-are-json", "--target", &target]));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (seen, summary) = verdicts(&out);
+    assert_eq!(seen, [("errors-are-json".to_owned(), "HOLDS".to_owned())]);
+    assert_eq!(
+        summary.as_deref(),
+        Some("checks: 1 held, 0 failed, 0 skipped, 0 errors")
+    );
+
+    // JWT: every check, then every attack; the role a token carries
+    // outlives a role change by design, so that check fails and the run
+    // exits 1, naming it.
+    let (_jwt, target) = serve_jwt_cafe(secret);
+    let (code, out, err) = shown(attack_lab(&["all", "--target", &target]));
+    assert_eq!(code, Some(1), "{out}{err}");
+    let (seen, summary) = verdicts(&out);
+    let names: Vec<&str> = seen.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, [check_names, attack_names.clone()].concat());
+    let count =
+        |kinds: &[(String, String)], kind: &str| kinds.iter().filter(|(_, k)| k == kind).count();
+    let (checks_seen, attacks) = seen.split_at(checks.len());
+    let attack_part = format!(
+        "{} refused, {} accepted, {} skipped, {} errors",
+        count(attacks, "REFUSED"),
+        count(attacks, "ACCEPTED"),
+        count(attacks, "skipped"),
+        count(attacks, "ERROR"),
+    );
+    assert_eq!(count(attacks, "ERROR"), 0, "{out}");
+    assert_eq!(count(checks_seen, "FAILS"), 1, "{out}");
+    assert_eq!(
+        summary,
+        Some(format!(
+            "{attack_part}; checks: {} held, 1 failed, 0 skipped, 0 errors",
+            checks.len() - 1
+        ))
+    );
+    assert!(
+        out.contains("\nfailed: role-change-seen-on-next-request\n"),
+        "{out}"
+    );
 }
 
 /// The lab against a running café: a refused attack exits 0 and shows
