@@ -2,6 +2,8 @@
 //! their own: the Markdown tables it writes into the book, and the readers
 //! of what criterion, callgrind and wrk print.
 
+pub mod cpu;
+
 /// Where the generated tables live, from the repository root.
 pub const TABLE_DIR: &str = "book/performance";
 

@@ -9,7 +9,7 @@ use perf::{CLUSTER_VARIANTS, LOAD_VARIANTS, LoadResult, Table, grouped, parse_wr
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn cafe_binary(root: &Path) -> Result<PathBuf, Failure> {
+pub(super) fn cafe_binary(root: &Path) -> Result<PathBuf, Failure> {
     let status = Command::new("cargo")
         .current_dir(root)
         .args(["build", "--release", "-p", "cafe", "--bin", "cafe"])
@@ -21,7 +21,11 @@ fn cafe_binary(root: &Path) -> Result<PathBuf, Failure> {
 }
 
 /// Starts `cafe <args>` and waits for the line that says where it listens.
-fn start_cafe(binary: &Path, args: &[String], listening: &str) -> Result<CafeProcess, Failure> {
+pub(super) fn start_cafe(
+    binary: &Path,
+    args: &[String],
+    listening: &str,
+) -> Result<CafeProcess, Failure> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut server = CafeProcess::start(binary, &args, listening)?;
     // Keep reading, so the server never blocks on a full pipe.
@@ -89,7 +93,7 @@ fn rounds() -> usize {
 }
 
 /// The server arguments of one load variant.
-fn serve_args(variant: &str, redis: &str) -> Vec<String> {
+pub(super) fn serve_args(variant: &str, redis: &str) -> Vec<String> {
     let args: &[&str] = match variant {
         "sessions-redis" => &[
             "--auth",

@@ -4,14 +4,16 @@
 //! ```console
 //! $ cargo run --release -p perf            # everything, about 15 minutes
 //! $ cargo run --release -p perf -- load    # one part: environment, checks,
-//!                                          # load, cluster, sizes, backends,
-//!                                          # targets
+//!                                          # load, cluster, cpu, sizes,
+//!                                          # backends, targets
 //! ```
 //!
 //! It needs `valgrind`, `wrk` and `redis-server` (`apt-get install valgrind
 //! wrk redis-server`). `PERF_SECONDS` (default 5) sets each load run's
 //! length, `PERF_ROUNDS` (default 2) how many times every load variant runs;
 //! the best round counts, the one least disturbed by the rest of the machine.
+//! The `cpu` step measures server CPU time per request instead, the figure
+//! that holds still; its settings are in `server_cpu.rs`.
 
 use bench_harness::finish_now;
 use cafe_client::launch::RedisServer;
@@ -23,7 +25,9 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 mod load;
+mod server_cpu;
 use load::{cluster, load};
+use server_cpu::cpu;
 
 type Failure = Box<dyn std::error::Error>;
 /// One part of the run: it measures and writes its tables.
@@ -39,12 +43,13 @@ fn main() -> ExitCode {
     let Some(root) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() else {
         return ExitCode::FAILURE;
     };
-    let steps: [(&str, Step); 7] = [
+    let steps: [(&str, Step); 8] = [
         ("environment", environment),
         ("sizes", sizes),
         ("checks", checks),
         ("load", load),
         ("cluster", cluster),
+        ("cpu", cpu),
         ("backends", backends),
         // Last: judged on the tables the other steps wrote.
         ("targets", targets),
@@ -460,20 +465,39 @@ fn checks(root: &Path) -> Result<(), Failure> {
     write_table(root, "jwt-layers.md", "", &layers)
 }
 
-/// The targets table, from the load, JWT-layer and request-check tables
-/// already in the book.
+/// The targets table, from the load, JWT-layer, request-check and CPU
+/// tables already in the book.
 fn targets(root: &Path) -> Result<(), Failure> {
     let read = |file: &str| -> Result<Table, Failure> {
-        let text = std::fs::read_to_string(root.join(TABLE_DIR).join(file))?;
+        let path = root.join(TABLE_DIR).join(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: {e} (run `{COMMAND} -- {}` first)",
+                path.display(),
+                step_of(file)
+            )
+        })?;
         Table::parse(&text).ok_or_else(|| format!("{file} has no table").into())
     };
-    let table = perf::targets(
+    let mut table = perf::targets(
         &read("load.md")?,
         &read("jwt-layers.md")?,
         &read("request-checks.md")?,
     )
     .ok_or("a figure the targets need is missing")?;
+    let cpu = perf::cpu::cpu_targets(&read(perf::cpu::CPU_TABLE.0)?)
+        .ok_or("a figure the CPU targets need is missing from cpu.md")?;
+    table.rows.extend(cpu);
     write_table(root, "targets.md", "", &table)
+}
+
+/// The step that writes `file`.
+fn step_of(file: &str) -> &'static str {
+    match file {
+        "load.md" => "load",
+        "cpu.md" => "cpu",
+        _ => "checks",
+    }
 }
 
 fn backends(root: &Path) -> Result<(), Failure> {

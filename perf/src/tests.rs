@@ -128,3 +128,392 @@ fn targets_are_judged_on_the_tables_figures() {
         ]
     );
 }
+
+mod cpu_time {
+    //! The `cpu` step's statistics, readers, table, targets and load
+    //! generator, on fixed input.
+
+    use crate::Table;
+    use crate::cpu::*;
+    use cafe_client::{Call, Client, Visitor};
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn the_median_is_the_middle_figure_or_the_mean_of_the_two_middle_ones() {
+        let odd = spread(&[3.0, 1.0, 2.0]).expect("figures");
+        assert_eq!((odd.median, odd.min, odd.max), (2.0, 1.0, 3.0));
+        let even = spread(&[4.0, 1.0, 3.0, 2.0]).expect("figures");
+        assert_eq!((even.median, even.min, even.max), (2.5, 1.0, 4.0));
+        assert_eq!(even.half_range(), 1.5);
+        assert_eq!(spread(&[]), None);
+        assert_eq!(spread(&[1.0, f64::NAN]), None);
+    }
+
+    #[test]
+    fn each_round_is_paired_with_the_same_rounds_baseline() {
+        let variant = BTreeMap::from([(1, 31.0), (2, 35.0), (3, 30.5)]);
+        let baseline = BTreeMap::from([(1, 30.0), (2, 34.0), (3, 30.0)]);
+        assert_eq!(paired(&variant, &baseline), Some(vec![1.0, 1.0, 0.5]));
+        // Unpaired, the medians would say 31 − 30 = 1 too, but a round's
+        // slowness (round 2) would widen the spread to 0.5–5.
+        let missing = BTreeMap::from([(1, 30.0), (2, 34.0)]);
+        assert_eq!(paired(&variant, &missing), None);
+        assert_eq!(paired(&BTreeMap::new(), &BTreeMap::new()), None);
+    }
+
+    #[test]
+    fn the_aa_check_allows_ten_percent_or_the_spread_whichever_is_wider() {
+        let at = |median: f64, min: f64, max: f64| Spread { median, min, max };
+        // Tight spreads: 10 % of the larger median (200 ns) is the tolerance.
+        let close = aa_check(&at(2000.0, 1990.0, 2010.0), &at(1850.0, 1840.0, 1860.0));
+        assert_eq!(
+            (close.difference, close.tolerance, close.agree),
+            (150.0, 200.0, true)
+        );
+        let apart = aa_check(&at(2000.0, 1990.0, 2010.0), &at(1700.0, 1690.0, 1710.0));
+        assert!(!apart.agree, "{apart:?}");
+        // A wide spread (half-range 400 ns) widens the tolerance with it.
+        let noisy = aa_check(&at(2000.0, 1600.0, 2400.0), &at(1700.0, 1690.0, 1710.0));
+        assert_eq!((noisy.tolerance, noisy.agree), (400.0, true));
+    }
+
+    #[test]
+    fn proc_files_are_read_field_by_field() {
+        assert_eq!(schedstat_ns("238816653 58756047 1666\n"), Some(238_816_653));
+        assert_eq!(schedstat_ns(""), None);
+        // A name with spaces and parentheses does not shift the fields:
+        // utime 31 and stime 9 are fields 14 and 15.
+        let stat = "4242 (tokio (x) y) S 1 4242 4242 0 -1 4194560 450 0 0 0 31 9 0 0 20 0 2 0";
+        assert_eq!(stat_ticks(stat), Some(40));
+        assert_eq!(stat_ticks("4242 (cafe) S 1"), None);
+        let status = |list: &str| format!("Name:\tcafe\nCpus_allowed_list:\t{list}\n");
+        assert_eq!(cpus_allowed(&status("0-1")), [0, 1]);
+        assert_eq!(cpus_allowed(&status("0,2-3")), [0, 2, 3]);
+        assert_eq!(cpus_allowed("Name:\tcafe\n"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn cpu_time_is_counted_thread_by_thread() {
+        let sample = |threads: &[(u32, u64)], ticks| CpuSample {
+            threads: Some(threads.iter().copied().collect()),
+            ticks,
+        };
+        // Thread 10 ran 300 ms more; 11 was born and ran 50 ms; 12 ended.
+        let before = sample(&[(10, 1_000_000_000), (12, 40_000_000)], 104);
+        let after = sample(&[(10, 1_300_000_000), (11, 50_000_000)], 139);
+        let spent = after.since(&before);
+        assert_eq!(spent.ns, Some(350_000_000));
+        assert_eq!((spent.ticks, spent.ended_threads), (35, 1));
+        assert_eq!(spent.best_ns(100), 350_000_000);
+        // 350 ms against 350 ms of ticks: agree; against 450 ms: not.
+        assert_eq!(spent.disagreement(100), None);
+        let off = CpuSpent { ticks: 45, ..spent };
+        assert!(
+            off.disagreement(100)
+                .is_some_and(|why| why.contains("1 threads ended"))
+        );
+        // Without schedstat, the ticks are all there is.
+        let coarse = CpuSpent {
+            ns: None,
+            ticks: 35,
+            ended_threads: 0,
+        };
+        assert_eq!(coarse.best_ns(100), 350_000_000);
+        assert_eq!(coarse.disagreement(100), None);
+    }
+
+    #[test]
+    fn redis_commands_leave_out_the_steps_own() {
+        let stats = |name: &str, calls: u32| {
+            format!("cmdstat_{name}:calls={calls},usec=90,usec_per_call=4.50,rejected_calls=0\r\n")
+        };
+        let info = format!(
+            "# Commandstats\r\n{}{}{}{}",
+            stats("evalsha", 2000),
+            stats("mget", 10),
+            stats("config|resetstat", 1),
+            stats("info", 1)
+        );
+        let calls = commandstats(&info);
+        let expected = BTreeMap::from([("evalsha".to_owned(), 2000), ("mget".to_owned(), 10)]);
+        assert_eq!(calls, expected);
+    }
+
+    /// One run: `per_request` ns of server CPU for each of 1,000 answers,
+    /// `redis` of it in Redis, `commands` Redis calls per answer.
+    fn run(round: usize, variant: &str, per_request: u64, redis: u64, commands: u64) -> CpuRun {
+        let responses = 1000;
+        CpuRun {
+            round,
+            variant: variant.to_owned(),
+            cafe_ns: (per_request - redis) * responses,
+            redis_ns: redis * responses,
+            tally: Tally {
+                sent: responses,
+                responses,
+                ..Tally::default()
+            },
+            redis_calls: if commands > 0 {
+                BTreeMap::from([("evalsha".to_owned(), commands * responses)])
+            } else {
+                BTreeMap::new()
+            },
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Five rounds of the baseline, memory sessions, Redis sessions, and
+    /// the A/A pair, whose hybrid half costs `hybrid_extra` ns more.
+    fn five_rounds(hybrid_extra: u64) -> Vec<CpuRun> {
+        let mut runs = Vec::new();
+        // The machine is slower in round 3: every variant pays 5 µs more.
+        for (round, slow) in [(1, 0), (2, 100), (3, 5000), (4, 0), (5, 200)] {
+            runs.push(run(round, BASELINE, 30_000 + slow, 40, 0));
+            runs.push(run(round, "sessions-memory", 30_800 + slow, 40, 0));
+            runs.push(run(
+                round,
+                "sessions-redis",
+                60_000 + slow + round as u64 * 10,
+                20_000,
+                1,
+            ));
+            runs.push(run(round, "jwt-hs256", 31_500 + slow, 40, 0));
+            runs.push(run(
+                round,
+                "hybrid-hs256",
+                31_500 + slow + hybrid_extra,
+                40,
+                0,
+            ));
+        }
+        runs
+    }
+
+    fn column<'t>(table: &'t Table, row: &str, title: &str) -> &'t str {
+        let column = table.header.iter().position(|t| t == title).expect(title);
+        let row = table.rows.iter().find(|cells| cells[0] == row).expect(row);
+        &row[column]
+    }
+
+    #[test]
+    fn the_cpu_table_pairs_rounds_and_shows_medians_with_their_range() {
+        let (table, notes) = cpu_table(&five_rounds(0)).expect("a table");
+        assert_eq!(
+            table.row_names(),
+            [
+                BASELINE,
+                "sessions-memory",
+                "sessions-redis",
+                "jwt-hs256",
+                "hybrid-hs256"
+            ]
+        );
+        assert_eq!(column(&table, BASELINE, "request"), "GET /healthz");
+        assert_eq!(column(&table, BASELINE, "CPU per request"), "30.10 µs");
+        assert_eq!(column(&table, BASELINE, "min–max"), "30.00–35.00 µs");
+        // Round 3's slowness cancels in the pairs: 0.80 µs every round.
+        let memory = |title| column(&table, "sessions-memory", title);
+        assert_eq!(memory("added over /healthz"), "0.80 µs");
+        assert_eq!(memory("added, min–max"), "0.80–0.80 µs");
+        assert_eq!(memory("Redis commands per request"), "0.00");
+        assert_eq!((memory("rounds"), memory("answers")), ("5", "5,000"));
+        assert_eq!(memory("non-2xx or failed"), "0");
+        let redis = |title| column(&table, "sessions-redis", title);
+        assert_eq!(redis("added, min–max"), "30.01–30.05 µs");
+        assert_eq!(redis("of it, redis-server"), "20.00 µs");
+        assert_eq!(redis("Redis commands per request"), "1.00 (evalsha 1.00)");
+        assert_eq!(
+            notes,
+            "A/A check: jwt-hs256 and hybrid-hs256 run the same check and agree \
+             (medians 0.00 µs apart, tolerance 0.15 µs)."
+        );
+        // What the file holds reads back as the same table.
+        assert_eq!(Table::parse(&table.to_markdown()), Some(table));
+    }
+
+    #[test]
+    fn a_run_with_errors_or_warnings_is_flagged_above_the_table() {
+        let mut runs = five_rounds(0);
+        runs[1].tally.non_2xx = 3;
+        runs[2].warnings.push("the server fell behind".to_owned());
+        let (table, notes) = cpu_table(&runs).expect("a table");
+        assert_eq!(column(&table, "sessions-memory", "non-2xx or failed"), "3");
+        assert!(notes.contains(
+            "**Flagged:** sessions-memory, round 1: 3 non-2xx answers, 0 requests failed."
+        ));
+        assert!(notes.contains("**Flagged:** sessions-redis, round 1: the server fell behind."));
+    }
+
+    #[test]
+    fn a_variant_without_the_baselines_rounds_makes_no_table() {
+        let mut runs = five_rounds(0);
+        runs.retain(|run| !(run.variant == BASELINE && run.round == 4));
+        assert_eq!(cpu_table(&runs), None);
+        let mut silent = five_rounds(0);
+        silent[0].tally.responses = 0;
+        assert_eq!(cpu_table(&silent), None);
+    }
+
+    fn judged(runs: &[CpuRun]) -> Vec<(String, String)> {
+        let (table, _) = cpu_table(runs).expect("a table");
+        // Judged on the file as written, parsed back.
+        let table = Table::parse(&table.to_markdown()).expect("parses");
+        cpu_targets(&table)
+            .expect("every figure is there")
+            .into_iter()
+            .map(|row| (row[2].clone(), row[3].clone()))
+            .collect()
+    }
+
+    #[test]
+    fn cpu_targets_judge_the_median_added_over_healthz_and_the_aa_pair() {
+        let rows = judged(&five_rounds(100));
+        assert_eq!(
+            rows,
+            [
+                ("0.80 µs (0.80–0.80 µs)".into(), "yes".into()),
+                ("1.50 µs (1.50–1.50 µs)".into(), "yes".into()),
+                ("0.10 µs apart, tolerance 0.16 µs".into(), "yes".into()),
+            ]
+        );
+        // The hybrid 0.5 µs dearer than a check it shares: flagged, and
+        // the table says so.
+        let mut apart = five_rounds(500);
+        let rows = judged(&apart);
+        assert_eq!(
+            rows[2],
+            ("0.50 µs apart, tolerance 0.20 µs".into(), "no".into())
+        );
+        let (_, notes) = cpu_table(&apart).expect("a table");
+        assert!(
+            notes.starts_with("**Flagged: the A/A check failed.**"),
+            "{notes}"
+        );
+        // Over the goal: JWT 2.5 µs over /healthz.
+        for run in apart.iter_mut().filter(|run| run.variant == "jwt-hs256") {
+            run.cafe_ns += 1000 * 1000;
+        }
+        assert_eq!(judged(&apart)[1].1, "no");
+    }
+
+    #[test]
+    fn fewer_than_five_rounds_meet_no_cpu_target() {
+        let mut runs = five_rounds(0);
+        runs.retain(|run| run.round <= 2);
+        let rows = judged(&runs);
+        assert_eq!(
+            rows[0],
+            ("0.80 µs (0.80–0.80 µs), 2 rounds of 5".into(), "no".into())
+        );
+        assert_eq!(rows[1].1, "no");
+    }
+
+    #[test]
+    fn figures_in_microseconds_read_back_as_written() {
+        assert_eq!(micros(850.0), "0.85 µs");
+        assert_eq!(micros(-120.0), "-0.12 µs");
+        assert_eq!(parse_micros("-0.12 µs"), Some(-120.0));
+        let range = Spread {
+            median: 0.0,
+            min: -300.0,
+            max: 1100.0,
+        };
+        assert_eq!(micros_range(&range), "-0.30–1.10 µs");
+        assert_eq!(parse_micros_range("-0.30–1.10 µs"), Some((-300.0, 1100.0)));
+        assert_eq!(parse_micros("5 parsecs"), None);
+    }
+
+    #[test]
+    fn requests_are_due_on_a_fixed_schedule() {
+        assert_eq!(due(0, 2000), Duration::ZERO);
+        assert_eq!(due(1, 2000), Duration::from_micros(500));
+        assert_eq!(due(9999, 2000), Duration::from_nanos(4_999_500_000));
+        assert_eq!(due(3, 3), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_run_that_did_not_hold_its_rate_says_why() {
+        let tally = |elapsed_ms, lag_ms| Tally {
+            sent: 10_000,
+            responses: 10_000,
+            elapsed: Duration::from_millis(elapsed_ms),
+            max_lag: Duration::from_millis(lag_ms),
+            ..Tally::default()
+        };
+        // 10,000 at 2,000 a second: the last due at 5.0 s.
+        assert_eq!(rate_not_held(&tally(5_010, 2), 2000), None);
+        let behind = rate_not_held(&tally(6_000, 2), 2000).expect("behind");
+        assert!(behind.starts_with("the server fell behind"), "{behind}");
+        let late = rate_not_held(&tally(5_010, 250), 2000).expect("late");
+        assert_eq!(late, "the load generator sent up to 250 ms late");
+    }
+
+    /// A server that answers every request on a kept-alive connection:
+    /// `401` to paths under `/deny`, `200` to the rest.
+    fn answering_server() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let address = listener.local_addr().expect("address");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut writer = stream;
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                        let status = if line.contains(" /deny") {
+                            "401 Unauthorized"
+                        } else {
+                            "200 OK"
+                        };
+                        // The rest of the head, to its blank line.
+                        let mut header = String::new();
+                        while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                            header.clear();
+                        }
+                        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\n\r\n{{}}");
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                        line.clear();
+                    }
+                });
+            }
+        });
+        format!("http://{address}")
+    }
+
+    fn visitor(base: &str) -> Arc<Visitor> {
+        Arc::new(Visitor::new(Client::new(base).expect("a client")))
+    }
+
+    #[tokio::test]
+    async fn the_open_loop_counts_every_answer_and_keeps_to_its_rate() {
+        let server = answering_server();
+        let tally = open_loop(visitor(&server), Call::get("/me"), 2000, 40).await;
+        assert_eq!(
+            (tally.sent, tally.responses, tally.non_2xx, tally.failed),
+            (40, 40, 0, 0)
+        );
+        // Never faster than the rate: the 40th is due 19.5 ms after the first.
+        assert!(tally.elapsed >= due(39, 2000), "{tally:?}");
+        let denied = open_loop(visitor(&server), Call::get("/deny"), 2000, 10).await;
+        assert_eq!(
+            (denied.responses, denied.non_2xx, denied.failed),
+            (10, 10, 0)
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_nobody_answers_are_counted_as_failed() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let nobody = format!("http://127.0.0.1:{port}");
+        let tally = open_loop(visitor(&nobody), Call::get("/me"), 1000, 5).await;
+        assert_eq!((tally.sent, tally.responses, tally.failed), (5, 0, 5));
+    }
+}

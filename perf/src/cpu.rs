@@ -1,0 +1,630 @@
+//! Server CPU time per request, the figure that holds still on a busy
+//! machine: the CPU the café (and `redis-server`) spent, read from `/proc`
+//! before and after a run at a fixed request rate, divided by the answers
+//! counted. Rounds are interleaved, each round running every variant once,
+//! and each variant's cost of authentication is its figure minus
+//! `/healthz`'s in the same round.
+//!
+//! Here are the parts worth testing on fixed input: the statistics, the
+//! readers of `/proc` and `INFO commandstats`, the table, its targets, and
+//! the open-loop load generator.
+
+use crate::Table;
+use cafe_client::{Call, Visitor};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The variants measured, in the order each round runs them; the names
+/// (and the servers' flags) are the load table's.
+pub const CPU_VARIANTS: &[&str] = &[
+    BASELINE,
+    "sessions-memory",
+    "sessions-redis",
+    "jwt-hs256",
+    "hybrid-hs256",
+    "jwt-hs256-checked-redis",
+];
+
+/// The variant every other is paired with, round by round.
+pub const BASELINE: &str = "no-auth (GET /healthz)";
+
+/// The generated file and the rows it must have.
+pub const CPU_TABLE: (&str, &[&str]) = ("cpu.md", CPU_VARIANTS);
+
+/// Two variants that run the same check (HS256, the same claims): their
+/// costs must agree, or the run is noisier than the targets it judges.
+pub const AA_PAIR: (&str, &str) = ("jwt-hs256", "hybrid-hs256");
+
+/// Fewer rounds than this and no target is met: two or three rounds say
+/// nothing about the spread.
+pub const MIN_ROUNDS: usize = 5;
+
+/// The A/A tolerance's floor: 10 % of the larger of the two medians.
+pub const AA_RELATIVE: f64 = 0.10;
+
+/// The targets judged on `cpu.md`, one row each in `targets.md`.
+pub const CPU_TARGET_ROWS: &[&str] = &[
+    "server CPU over /healthz, sessions in memory",
+    "server CPU over /healthz, JWT HS256",
+    "A/A: JWT HS256 and hybrid HS256, one check",
+];
+
+/// The median of some figures, and the smallest and largest: the spread
+/// the book shows beside every median.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// The middle figure (the mean of the two middle ones for an even count).
+    pub median: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// Half the distance from the smallest to the largest.
+    pub fn half_range(&self) -> f64 {
+        (self.max - self.min) / 2.0
+    }
+}
+
+/// Median, minimum and maximum of `values`; `None` for none, or for a value
+/// that is not a number.
+pub fn spread(values: &[f64]) -> Option<Spread> {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    let median = if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    };
+    Some(Spread {
+        median,
+        min: sorted[0],
+        max: sorted[sorted.len() - 1],
+    })
+}
+
+/// Round by round, `variant − baseline`: each pair measured in the same
+/// round, so whatever slowed the machine that round weighs on both.
+/// `None` unless both have a figure for exactly the same rounds.
+pub fn paired(variant: &BTreeMap<usize, f64>, baseline: &BTreeMap<usize, f64>) -> Option<Vec<f64>> {
+    if variant.is_empty() || !variant.keys().eq(baseline.keys()) {
+        return None;
+    }
+    Some(
+        variant
+            .iter()
+            .map(|(round, figure)| figure - baseline[round])
+            .collect(),
+    )
+}
+
+/// The A/A check's verdict on two variants that do the same work.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AaVerdict {
+    /// How far apart their medians are.
+    pub difference: f64,
+    /// How far apart they may be: the larger of [`AA_RELATIVE`] of the
+    /// larger median and the wider of their two half-ranges.
+    pub tolerance: f64,
+    /// `difference ≤ tolerance`.
+    pub agree: bool,
+}
+
+/// Whether `a` and `b`, two measurements of the same work, agree: their
+/// medians within 10 % of the larger or within their spread, whichever is
+/// wider. Disagreeing means something other than the work (the order of
+/// the runs, the machine) moved the figures more than the spread shows.
+pub fn aa_check(a: &Spread, b: &Spread) -> AaVerdict {
+    let difference = (a.median - b.median).abs();
+    let tolerance = (AA_RELATIVE * a.median.abs().max(b.median.abs()))
+        .max(a.half_range())
+        .max(b.half_range());
+    AaVerdict {
+        difference,
+        tolerance,
+        agree: difference <= tolerance,
+    }
+}
+
+/// The CPU time of one thread, in nanoseconds: the first field of
+/// `/proc/PID/task/TID/schedstat` (time spent on a CPU).
+pub fn schedstat_ns(text: &str) -> Option<u64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// `utime + stime` from `/proc/PID/stat`, in clock ticks: the whole
+/// process, threads that have ended included. The command name (field 2)
+/// may hold spaces and parentheses, so fields are counted after its last
+/// `)`.
+pub fn stat_ticks(text: &str) -> Option<u64> {
+    let (_, rest) = text.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3, so utime (14) and stime (15) are
+    // the 12th and 13th here.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The CPUs a process may run on, from `Cpus_allowed_list:` in
+/// `/proc/PID/status` (`0-1`, `0,2-3`).
+pub fn cpus_allowed(status: &str) -> Vec<usize> {
+    let Some(list) = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+    else {
+        return Vec::new();
+    };
+    let mut cpus = Vec::new();
+    for part in list.trim().split(',') {
+        let bounds = match part.split_once('-') {
+            Some((low, high)) => low.parse::<usize>().ok().zip(high.parse().ok()),
+            None => part.parse::<usize>().ok().map(|cpu| (cpu, cpu)),
+        };
+        if let Some((low, high)) = bounds {
+            cpus.extend(low..=high);
+        }
+    }
+    cpus
+}
+
+/// A process's CPU time at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuSample {
+    /// Nanoseconds on a CPU, per live thread (by thread ID); `None` where
+    /// the kernel has no schedstat file.
+    pub threads: Option<BTreeMap<u32, u64>>,
+    /// `utime + stime` of the whole process, in clock ticks.
+    pub ticks: u64,
+}
+
+/// What a process spent between two samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuSpent {
+    /// Nanoseconds, from schedstat, thread by thread: a thread born since
+    /// counts whole, one present in both counts its difference. `None`
+    /// without schedstat.
+    pub ns: Option<u64>,
+    /// Clock ticks, from `/proc/PID/stat`.
+    pub ticks: u64,
+    /// Threads in the first sample and not the second: what they spent in
+    /// between is lost to `ns` (kept in `ticks`).
+    pub ended_threads: usize,
+}
+
+impl CpuSample {
+    /// Reads `/proc/PID/stat` and every thread's schedstat.
+    pub fn read(pid: u32) -> std::io::Result<CpuSample> {
+        let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        let ticks =
+            stat_ticks(&stat).ok_or_else(|| invalid(format!("/proc/{pid}/stat: {stat}")))?;
+        let mut threads = BTreeMap::new();
+        for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+            let entry = entry?;
+            let Some(tid) = entry.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            match std::fs::read_to_string(entry.path().join("schedstat")) {
+                Ok(text) => {
+                    let ns = schedstat_ns(&text)
+                        .ok_or_else(|| invalid(format!("schedstat of {tid}: {text}")))?;
+                    threads.insert(tid, ns);
+                }
+                // Not built into this kernel: ticks only.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && threads.is_empty() => {
+                    return Ok(CpuSample {
+                        threads: None,
+                        ticks,
+                    });
+                }
+                // The thread ended between the listing and the read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(CpuSample {
+            threads: Some(threads),
+            ticks,
+        })
+    }
+
+    /// What was spent from `before` to this sample.
+    pub fn since(&self, before: &CpuSample) -> CpuSpent {
+        let (ns, ended_threads) = match (&self.threads, &before.threads) {
+            (Some(after), Some(earlier)) => {
+                let ns = after
+                    .iter()
+                    .map(|(tid, ns)| ns.saturating_sub(earlier.get(tid).copied().unwrap_or(0)))
+                    .sum();
+                let ended = earlier
+                    .keys()
+                    .filter(|tid| !after.contains_key(tid))
+                    .count();
+                (Some(ns), ended)
+            }
+            _ => (None, 0),
+        };
+        CpuSpent {
+            ns,
+            ticks: self.ticks.saturating_sub(before.ticks),
+            ended_threads,
+        }
+    }
+}
+
+impl CpuSpent {
+    /// The nanoseconds to use: schedstat's when there, else the ticks'
+    /// (`ticks_per_second` from `getconf CLK_TCK`), coarser by far.
+    pub fn best_ns(&self, ticks_per_second: u64) -> u64 {
+        self.ns
+            .unwrap_or(self.ticks * 1_000_000_000 / ticks_per_second.max(1))
+    }
+
+    /// Why the two sources disagree, if they do beyond what ticks can
+    /// resolve (two ticks, one per sample, and 5 %): a thread that ended
+    /// in between with time of its own, or accounting this code misreads.
+    pub fn disagreement(&self, ticks_per_second: u64) -> Option<String> {
+        let ns = self.ns?;
+        let tick_ns = 1_000_000_000 / ticks_per_second.max(1);
+        let from_ticks = self.ticks * tick_ns;
+        let slack = 2 * tick_ns + ns.max(from_ticks) / 20;
+        (ns.abs_diff(from_ticks) > slack).then(|| {
+            format!(
+                "schedstat says {:.1} ms, /proc/PID/stat {:.1} ms ({} threads ended)",
+                ns as f64 / 1e6,
+                from_ticks as f64 / 1e6,
+                self.ended_threads
+            )
+        })
+    }
+}
+
+/// Calls per command from `INFO commandstats`, leaving out the two this
+/// step sends itself (`CONFIG RESETSTAT` and `INFO`).
+pub fn commandstats(info: &str) -> BTreeMap<String, u64> {
+    let mut calls = BTreeMap::new();
+    for line in info.lines() {
+        let Some((name, fields)) = line
+            .trim()
+            .strip_prefix("cmdstat_")
+            .and_then(|l| l.split_once(':'))
+        else {
+            continue;
+        };
+        let ours = ["config", "info"]
+            .iter()
+            .any(|own| name == *own || name.starts_with(&format!("{own}|")));
+        let count = fields
+            .split(',')
+            .find_map(|field| field.strip_prefix("calls="))
+            .and_then(|n| n.parse().ok());
+        if let (false, Some(count)) = (ours, count) {
+            calls.insert(name.to_owned(), count);
+        }
+    }
+    calls
+}
+
+/// One variant's run in one round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuRun {
+    /// The round, from 1.
+    pub round: usize,
+    /// One of [`CPU_VARIANTS`].
+    pub variant: String,
+    /// Nanoseconds the café spent while the measured requests ran.
+    pub cafe_ns: u64,
+    /// Nanoseconds `redis-server` spent meanwhile.
+    pub redis_ns: u64,
+    /// What the load generator counted.
+    pub tally: Tally,
+    /// Redis calls per command, meanwhile.
+    pub redis_calls: BTreeMap<String, u64>,
+    /// What makes this run's figure doubtful, if anything.
+    pub warnings: Vec<String>,
+}
+
+impl CpuRun {
+    /// Server CPU (café and `redis-server`) per answered request, in
+    /// nanoseconds; `None` if nothing was answered.
+    pub fn per_request_ns(&self) -> Option<f64> {
+        (self.tally.responses > 0)
+            .then(|| (self.cafe_ns + self.redis_ns) as f64 / self.tally.responses as f64)
+    }
+}
+
+/// Nanoseconds as microseconds with two decimals: `0.85 µs`, `-0.12 µs`.
+pub fn micros(ns: f64) -> String {
+    format!("{:.2} µs", ns / 1e3)
+}
+
+/// A [`Spread`]'s range: `0.60–1.10 µs`.
+pub fn micros_range(spread: &Spread) -> String {
+    format!("{:.2}–{:.2} µs", spread.min / 1e3, spread.max / 1e3)
+}
+
+/// Reads [`micros`] back, in nanoseconds.
+pub fn parse_micros(text: &str) -> Option<f64> {
+    let number: f64 = text.trim().strip_suffix(" µs")?.parse().ok()?;
+    Some(number * 1e3)
+}
+
+/// Reads [`micros_range`] back: (min, max) in nanoseconds.
+pub fn parse_micros_range(text: &str) -> Option<(f64, f64)> {
+    let (low, high) = text.trim().strip_suffix(" µs")?.split_once('–')?;
+    Some((
+        low.parse::<f64>().ok()? * 1e3,
+        high.parse::<f64>().ok()? * 1e3,
+    ))
+}
+
+/// The columns of `cpu.md`.
+pub const CPU_COLUMNS: &[&str] = &[
+    "server",
+    "request",
+    "CPU per request",
+    "min–max",
+    "added over /healthz",
+    "added, min–max",
+    "of it, redis-server",
+    "Redis commands per request",
+    "rounds",
+    "answers",
+    "non-2xx or failed",
+];
+
+/// The table of `cpu.md` and what to say above it (the A/A verdict and
+/// every warning), from every run of every round. `None` if a variant's
+/// rounds are not the baseline's, or a run has no answers.
+pub fn cpu_table(runs: &[CpuRun]) -> Option<(Table, String)> {
+    let per_round = |variant: &str| -> Option<BTreeMap<usize, f64>> {
+        runs.iter()
+            .filter(|run| run.variant == variant)
+            .map(|run| Some((run.round, run.per_request_ns()?)))
+            .collect()
+    };
+    let baseline = per_round(BASELINE)?;
+    let mut table = Table::new(CPU_COLUMNS);
+    let mut added = BTreeMap::new();
+    for variant in CPU_VARIANTS {
+        let mine: Vec<&CpuRun> = runs.iter().filter(|run| run.variant == *variant).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let figures = per_round(variant)?;
+        let total = spread(&figures.values().copied().collect::<Vec<_>>())?;
+        let over = spread(&paired(&figures, &baseline)?)?;
+        added.insert(*variant, over);
+        let redis: Vec<f64> = mine
+            .iter()
+            .map(|run| run.redis_ns as f64 / run.tally.responses as f64)
+            .collect();
+        let answers: u64 = mine.iter().map(|run| run.tally.responses).sum();
+        let bad: u64 = mine
+            .iter()
+            .map(|run| run.tally.non_2xx + run.tally.failed)
+            .sum();
+        table.push(vec![
+            variant.to_string(),
+            if *variant == BASELINE {
+                "GET /healthz"
+            } else {
+                "GET /me"
+            }
+            .to_owned(),
+            micros(total.median),
+            micros_range(&total),
+            micros(over.median),
+            micros_range(&over),
+            micros(spread(&redis)?.median),
+            commands_per_request(&mine),
+            mine.len().to_string(),
+            crate::grouped(answers),
+            bad.to_string(),
+        ]);
+    }
+    let mut notes = Vec::new();
+    if let (Some(a), Some(b)) = (added.get(AA_PAIR.0), added.get(AA_PAIR.1)) {
+        notes.push(aa_sentence(&aa_check(a, b)));
+    }
+    for run in runs {
+        let (tally, variant, round) = (&run.tally, &run.variant, run.round);
+        if tally.non_2xx + tally.failed > 0 {
+            notes.push(format!(
+                "**Flagged:** {variant}, round {round}: {} non-2xx answers, {} requests failed.",
+                tally.non_2xx, tally.failed
+            ));
+        }
+        for warning in &run.warnings {
+            notes.push(format!("**Flagged:** {variant}, round {round}: {warning}."));
+        }
+    }
+    Some((table, notes.join("\n\n")))
+}
+
+fn aa_sentence(verdict: &AaVerdict) -> String {
+    let (a, b) = AA_PAIR;
+    let figures = format!(
+        "medians {} apart, tolerance {}",
+        micros(verdict.difference),
+        micros(verdict.tolerance)
+    );
+    if verdict.agree {
+        format!("A/A check: {a} and {b} run the same check and agree ({figures}).")
+    } else {
+        format!(
+            "**Flagged: the A/A check failed.** {a} and {b} run the same check and disagree \
+             ({figures}): this run is noisier than its spread shows."
+        )
+    }
+}
+
+/// All rounds' Redis calls over all rounds' answers: `1.00 (evalsha 1.00)`,
+/// or `0.00` for a variant that sent none.
+fn commands_per_request(runs: &[&CpuRun]) -> String {
+    let answers: u64 = runs.iter().map(|run| run.tally.responses).sum();
+    let mut per_command: BTreeMap<&str, u64> = BTreeMap::new();
+    for run in runs {
+        for (command, calls) in &run.redis_calls {
+            *per_command.entry(command).or_default() += calls;
+        }
+    }
+    let ratio = |calls: u64| calls as f64 / answers.max(1) as f64;
+    let total = ratio(per_command.values().sum());
+    if per_command.is_empty() {
+        return format!("{total:.2}");
+    }
+    let each: Vec<String> = per_command
+        .iter()
+        .map(|(command, calls)| format!("{command} {:.2}", ratio(*calls)))
+        .collect();
+    format!("{total:.2} ({})", each.join(", "))
+}
+
+/// The CPU targets, rows for `targets.md` (target, goal, measured, met),
+/// judged on `cpu.md`: authentication's server CPU over `/healthz` by its
+/// median (shown with its range), met only with [`MIN_ROUNDS`] rounds or
+/// more; and the A/A pair within its tolerance.
+pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
+    let column = |title: &str| cpu.header.iter().position(|t| t == title);
+    let (added, range, rounds) = (
+        column("added over /healthz")?,
+        column("added, min–max")?,
+        column("rounds")?,
+    );
+    let row = |variant: &str| cpu.rows.iter().find(|cells| cells[0] == variant);
+    let figure = |variant: &str| -> Option<(Spread, usize)> {
+        let cells = row(variant)?;
+        let (min, max) = parse_micros_range(&cells[range])?;
+        let median = parse_micros(&cells[added])?;
+        Some((Spread { median, min, max }, cells[rounds].parse().ok()?))
+    };
+    let verdict = |met: bool| if met { "yes" } else { "no" }.to_owned();
+    let mut rows = Vec::new();
+    for ((variant, goal_ns), name) in [("sessions-memory", 1e3), ("jwt-hs256", 2e3)]
+        .iter()
+        .zip(CPU_TARGET_ROWS)
+    {
+        let (cost, rounds) = figure(variant)?;
+        let enough = rounds >= MIN_ROUNDS;
+        let mut measured = format!("{} ({})", micros(cost.median), micros_range(&cost));
+        if !enough {
+            measured.push_str(&format!(", {rounds} rounds of {MIN_ROUNDS}"));
+        }
+        rows.push(vec![
+            name.to_string(),
+            format!("≤ {}, median of ≥ {MIN_ROUNDS} rounds", micros(*goal_ns)),
+            measured,
+            verdict(enough && cost.median <= *goal_ns),
+        ]);
+    }
+    let (a, _) = figure(AA_PAIR.0)?;
+    let (b, _) = figure(AA_PAIR.1)?;
+    let aa = aa_check(&a, &b);
+    rows.push(vec![
+        CPU_TARGET_ROWS[2].to_owned(),
+        format!("medians within max({:.0} %, spread)", AA_RELATIVE * 100.0),
+        format!(
+            "{} apart, tolerance {}",
+            micros(aa.difference),
+            micros(aa.tolerance)
+        ),
+        verdict(aa.agree),
+    ]);
+    Some(rows)
+}
+
+/// What one open-loop run counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    /// Requests sent.
+    pub sent: u64,
+    /// Answers received, of any status.
+    pub responses: u64,
+    /// Answers that were not 2xx.
+    pub non_2xx: u64,
+    /// Requests that got no answer (refused, reset, timed out).
+    pub failed: u64,
+    /// From the first request's scheduled time to the last answer.
+    pub elapsed: Duration,
+    /// The latest any request left after its scheduled time.
+    pub max_lag: Duration,
+}
+
+/// When request `i` (from 0) is due, at `rate` requests a second.
+pub fn due(i: u64, rate: u32) -> Duration {
+    Duration::from_nanos(i * 1_000_000_000 / u64::from(rate.max(1)))
+}
+
+/// Sends `count` copies of `call` as `visitor`, request `i` at [`due`]`(i,
+/// rate)` whether earlier ones have been answered or not (an open loop: a
+/// slow answer delays no later request, so the rate is the rate asked for),
+/// and counts what came back.
+pub async fn open_loop(visitor: Arc<Visitor>, call: Call, rate: u32, count: u64) -> Tally {
+    let start = Instant::now();
+    let mut tally = Tally::default();
+    let mut answers = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let at = start + due(i, rate);
+        tokio::time::sleep_until(at).await;
+        tally.max_lag = tally
+            .max_lag
+            .max(Instant::now().saturating_duration_since(at));
+        let (visitor, call) = (visitor.clone(), call.clone());
+        answers.spawn(async move { visitor.send(&call).await.ok().map(|reply| reply.status) });
+        tally.sent += 1;
+        while let Some(answer) = answers.try_join_next() {
+            count_answer(&mut tally, answer);
+        }
+    }
+    while let Some(answer) = answers.join_next().await {
+        count_answer(&mut tally, answer);
+    }
+    tally.elapsed = start.elapsed();
+    tally
+}
+
+/// Adds one request's outcome: its status, or none.
+fn count_answer(tally: &mut Tally, answer: Result<Option<u16>, tokio::task::JoinError>) {
+    match answer {
+        Ok(Some(status)) => {
+            tally.responses += 1;
+            if !(200..300).contains(&status) {
+                tally.non_2xx += 1;
+            }
+        }
+        Ok(None) | Err(_) => tally.failed += 1,
+    }
+}
+
+/// Why a run did not hold its rate, if it did not: the generator sent late
+/// (its core was busy), or the server answered the last request well after
+/// it was due (it could not keep up, so the rate is above its capacity).
+pub fn rate_not_held(tally: &Tally, rate: u32) -> Option<String> {
+    let slack = Duration::from_millis(100);
+    let last_due = due(tally.sent.saturating_sub(1), rate);
+    if tally.max_lag > slack {
+        Some(format!(
+            "the load generator sent up to {} ms late",
+            tally.max_lag.as_millis()
+        ))
+    } else if tally.elapsed > last_due + last_due / 20 + slack {
+        Some(format!(
+            "the server fell behind: {} requests due over {:.2} s were answered in {:.2} s",
+            tally.sent,
+            last_due.as_secs_f64(),
+            tally.elapsed.as_secs_f64()
+        ))
+    } else {
+        None
+    }
+}

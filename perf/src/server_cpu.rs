@@ -1,0 +1,326 @@
+//! The `cpu` step: server CPU time per request, at a fixed rate, in
+//! interleaved rounds, written to `cpu.md`.
+//!
+//! The CPU is each thread's `/proc/PID/task/TID/schedstat` (its first
+//! field, nanoseconds on a CPU), summed over the café's threads and
+//! `redis-server`'s, before and after the measured requests. Not
+//! `/proc/PID/schedstat`, which is the main thread's alone (the café's work
+//! runs on tokio's worker thread); and not `/proc/PID/stat`'s utime and
+//! stime, which cover the whole process but in clock ticks of 10 ms: a run
+//! spends a few hundred milliseconds, so a tick is a few percent, more than
+//! the differences measured. Those ticks are still read, as a cross-check.
+//!
+//! Settings, from the environment (a smoke run: `PERF_CPU_SECONDS=1
+//! PERF_CPU_WARMUP=0.2 PERF_CPU_ROUNDS=2`):
+//! `PERF_CPU_RATE` requests a second (default 2000), `PERF_CPU_SECONDS`
+//! measured per run (default 5), `PERF_CPU_WARMUP` seconds sent first and
+//! not counted (default 1), `PERF_CPU_ROUNDS` (default 5).
+
+use super::Failure;
+use super::load::{cafe_binary, serve_args, start_cafe};
+use cafe_client::launch::{CafeProcess, RedisServer};
+use cafe_client::{Call, Client, Visitor};
+use perf::cpu::{
+    BASELINE, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MIN_ROUNDS, commandstats, cpu_table,
+    cpus_allowed, open_loop, rate_not_held,
+};
+use perf::grouped;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+/// How hard and how long, from the environment.
+struct Settings {
+    rate: u32,
+    seconds: f64,
+    warmup: f64,
+    rounds: usize,
+}
+
+/// `name`'s value, or `default` when unset; a value that is not a positive
+/// number is refused, naming the variable.
+fn setting<T: std::str::FromStr + PartialOrd + Default>(
+    name: &str,
+    default: T,
+) -> Result<T, Failure> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(text) => match text.parse::<T>() {
+            Ok(value) if value > T::default() => Ok(value),
+            _ => Err(format!("{name}={text}: not a positive number").into()),
+        },
+    }
+}
+
+fn settings() -> Result<Settings, Failure> {
+    let settings = Settings {
+        rate: setting("PERF_CPU_RATE", 2000)?,
+        seconds: setting("PERF_CPU_SECONDS", 5.0)?,
+        warmup: setting("PERF_CPU_WARMUP", 1.0)?,
+        rounds: setting("PERF_CPU_ROUNDS", MIN_ROUNDS)?,
+    };
+    if settings.rounds < MIN_ROUNDS {
+        eprintln!(
+            "PERF_CPU_ROUNDS={}: fewer than {MIN_ROUNDS} rounds, so no CPU target can be met",
+            settings.rounds
+        );
+    }
+    Ok(settings)
+}
+
+/// Requests in `seconds` at `rate`, at least one.
+fn requests(rate: u32, seconds: f64) -> u64 {
+    ((f64::from(rate) * seconds).round() as u64).max(1)
+}
+
+/// The CPUs for the server (café and Redis) and for the load generator:
+/// the first two this process may use, if `taskset` is there to pin them.
+fn cores() -> Option<(usize, usize)> {
+    let taskset = Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    match (taskset, cpus_allowed(&status).as_slice()) {
+        (true, [server, generator, ..]) => Some((*server, *generator)),
+        _ => None,
+    }
+}
+
+/// Pins a thread (with `all`, every thread of the process) to `core`.
+fn pin(id: u32, core: usize, all: bool) -> Result<(), Failure> {
+    let mut taskset = Command::new("taskset");
+    if all {
+        taskset.arg("-a");
+    }
+    let status = taskset
+        .args(["-p", "-c", &core.to_string(), &id.to_string()])
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("taskset could not pin {id} to CPU {core}").into());
+    }
+    Ok(())
+}
+
+/// The calling thread's ID, from `/proc/thread-self` (`PID/task/TID`).
+fn this_thread_id() -> Result<u32, Failure> {
+    let link = std::fs::read_link("/proc/thread-self")?;
+    let tid = link.file_name().and_then(|name| name.to_str());
+    Ok(tid.and_then(|tid| tid.parse().ok()).ok_or("no thread ID")?)
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> Result<String, Failure> {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .map_err(|e| format!("redis-cli: {e} (apt-get install redis-server)"))?;
+    if !out.status.success() {
+        return Err(format!("redis-cli {args:?} failed").into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Clock ticks a second, for `/proc/PID/stat`.
+fn ticks_per_second() -> u64 {
+    super::output("getconf", &["CLK_TCK"])
+        .parse()
+        .unwrap_or(100)
+}
+
+/// Everything a run needs that lasts the whole step.
+struct Bench {
+    binary: PathBuf,
+    redis: RedisServer,
+    redis_pid: u32,
+    server_core: Option<usize>,
+    settings: Settings,
+    ticks_per_second: u64,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Bench {
+    /// A fresh `cafe serve` for `variant`, on the server's core.
+    fn start(&self, variant: &str) -> Result<CafeProcess, Failure> {
+        let args = serve_args(variant, &self.redis.url());
+        let server = match self.server_core {
+            Some(core) => {
+                let mut pinned = vec!["-c".to_owned(), core.to_string()];
+                pinned.push(self.binary.to_string_lossy().into_owned());
+                pinned.extend(args);
+                start_cafe(Path::new("taskset"), &pinned, "listening on http://")?
+            }
+            None => start_cafe(&self.binary, &args, "listening on http://")?,
+        };
+        // taskset runs the café in its own place: the ID is the café's.
+        let name = std::fs::read_to_string(format!("/proc/{}/comm", server.id()))?;
+        if name.trim() != "cafe" {
+            return Err(format!("process {} is {name}, not the café", server.id()).into());
+        }
+        Ok(server)
+    }
+
+    /// The visitor and the request of `variant`: `/healthz` with no login,
+    /// or `/me` as alice.
+    fn visitor(&self, variant: &str, base: &str) -> Result<(Visitor, Call), Failure> {
+        let mut alice = Visitor::new(Client::new(base)?);
+        if variant == BASELINE {
+            return Ok((alice, Call::get("/healthz")));
+        }
+        let login = self
+            .runtime
+            .block_on(alice.log_in("alice", "wonderland-42"))?;
+        if alice.credential.is_none() {
+            return Err(format!("{variant}: login did not succeed: {}", login.summary()).into());
+        }
+        Ok((alice, Call::get("/me")))
+    }
+
+    fn measure(&self, round: usize, variant: &str) -> Result<CpuRun, Failure> {
+        let server = self.start(variant)?;
+        let (visitor, call) = self.visitor(variant, &server.url())?;
+        let visitor = Arc::new(visitor);
+        let Settings { rate, .. } = self.settings;
+        let warmup = requests(rate, self.settings.warmup);
+        let warm = self
+            .runtime
+            .block_on(open_loop(visitor.clone(), call.clone(), rate, warmup));
+        if warm.responses != warmup || warm.non_2xx > 0 {
+            return Err(format!(
+                "{variant} warm-up: {} answers to {warmup} requests, {} not 2xx",
+                warm.responses, warm.non_2xx
+            )
+            .into());
+        }
+        redis_cli(self.redis.port, &["CONFIG", "RESETSTAT"])?;
+        let cafe_before = CpuSample::read(server.id())?;
+        let redis_before = CpuSample::read(self.redis_pid)?;
+        let count = requests(rate, self.settings.seconds);
+        let tally = self.runtime.block_on(open_loop(visitor, call, rate, count));
+        let cafe = CpuSample::read(server.id())?.since(&cafe_before);
+        let redis = CpuSample::read(self.redis_pid)?.since(&redis_before);
+        let info = redis_cli(self.redis.port, &["INFO", "commandstats"])?;
+        if tally.sent != count || tally.responses + tally.failed != count {
+            return Err(format!("{variant}: {count} requests due, {tally:?}").into());
+        }
+        if tally.responses == 0 {
+            return Err(format!("{variant}: none of {count} requests was answered").into());
+        }
+        let mut warnings: Vec<String> = rate_not_held(&tally, rate).into_iter().collect();
+        for (process, spent) in [("café", &cafe), ("redis-server", &redis)] {
+            if spent.ns.is_none() {
+                warnings.push(format!("{process}: no schedstat, clock ticks used"));
+            }
+            if let Some(why) = spent.disagreement(self.ticks_per_second) {
+                warnings.push(format!("{process}: {why}"));
+            }
+        }
+        let run = CpuRun {
+            round,
+            variant: variant.to_owned(),
+            cafe_ns: cafe.best_ns(self.ticks_per_second),
+            redis_ns: redis.best_ns(self.ticks_per_second),
+            tally,
+            redis_calls: commandstats(&info),
+            warnings,
+        };
+        eprintln!(
+            "round {round}: {variant}: {:.0} ns per request, {} answers",
+            run.per_request_ns().unwrap_or(f64::NAN),
+            grouped(tally.responses)
+        );
+        Ok(run)
+    }
+}
+
+pub(super) fn cpu(root: &Path) -> Result<(), Failure> {
+    let settings = settings()?;
+    let binary = cafe_binary(root)?;
+    let cores = cores();
+    let root = root.to_owned();
+    // Everything from here runs on a thread pinned to the generator's core
+    // (and what it starts inherits that, until pinned elsewhere).
+    std::thread::spawn(move || -> Result<(), String> {
+        measure_all(&root, binary, settings, cores).map_err(|e| e.to_string())
+    })
+    .join()
+    .map_err(|_| "the cpu step panicked")??;
+    Ok(())
+}
+
+fn measure_all(
+    root: &Path,
+    binary: PathBuf,
+    settings: Settings,
+    cores: Option<(usize, usize)>,
+) -> Result<(), Failure> {
+    if let Some((_, generator)) = cores {
+        pin(this_thread_id()?, generator, false)?;
+    }
+    let redis = RedisServer::start()?;
+    let redis_pid: u32 = redis_cli(redis.port, &["INFO", "server"])?
+        .lines()
+        .find_map(|line| line.strip_prefix("process_id:"))
+        .and_then(|pid| pid.trim().parse().ok())
+        .ok_or("redis-server did not say its process ID")?;
+    if let Some((server, _)) = cores {
+        pin(redis_pid, server, true)?;
+    }
+    let bench = Bench {
+        binary,
+        redis,
+        redis_pid,
+        server_core: cores.map(|(server, _)| server),
+        settings,
+        ticks_per_second: ticks_per_second(),
+        runtime: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+    };
+    let mut runs = Vec::new();
+    let rounds = bench.settings.rounds;
+    for round in 1..=rounds {
+        // Every variant once a round, starting one later each round, so no
+        // variant always runs first (or right after the same neighbour).
+        for k in 0..CPU_VARIANTS.len() {
+            let variant = CPU_VARIANTS[(k + round - 1) % CPU_VARIANTS.len()];
+            runs.push(bench.measure(round, variant)?);
+        }
+    }
+    let (table, notes) = cpu_table(&runs).ok_or("the runs do not make a table")?;
+    let mut intro = intro(&bench, cores);
+    if !notes.is_empty() {
+        intro.push_str(&format!("{notes}\n\n"));
+    }
+    super::write_table(root, CPU_TABLE.0, &intro, &table)
+}
+
+fn intro(bench: &Bench, cores: Option<(usize, usize)>) -> String {
+    let Settings {
+        rate,
+        seconds,
+        warmup,
+        rounds,
+    } = bench.settings;
+    let pinning = match cores {
+        Some((server, generator)) => format!(
+            "The café and `redis-server` run on CPU {server}, the load generator on CPU \
+             {generator} (`taskset`)."
+        ),
+        None => "Nothing is pinned: `taskset` or a second CPU is missing.".to_owned(),
+    };
+    format!(
+        "Server CPU time per request: what the café and `redis-server` spent (every \
+         thread's `/proc/PID/task/TID/schedstat`, nanoseconds on a CPU, read before and \
+         after; `/proc/PID/stat`'s clock ticks as a cross-check) while this program sent \
+         {} requests a second for {seconds} s, open loop, after {warmup} s of warm-up, \
+         divided by the answers counted. {rounds} rounds, interleaved: each round runs \
+         every variant once, on a fresh `cafe serve`, starting one variant later each \
+         round. {pinning} Each figure is the median of the rounds, with the smallest and \
+         largest; \"added over /healthz\" subtracts the same round's `GET /healthz`. \
+         Redis commands from `INFO commandstats`, reset before each run.\n\n",
+        grouped(u64::from(rate))
+    )
+}
