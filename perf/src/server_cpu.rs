@@ -21,13 +21,21 @@ use super::load::{cafe_binary, serve_args, start_cafe};
 use cafe_client::launch::{CafeProcess, RedisServer};
 use cafe_client::{Call, Client, Visitor};
 use perf::cpu::{
-    BASELINE, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MIN_ROUNDS, commandstats, cpu_table,
-    cpus_allowed, open_loop, rate_not_held,
+    BASELINE, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MIN_ROUNDS, Monitored, commandstats,
+    cpu_table, cpus_allowed, monitored, open_loop, rate_not_held,
 };
 use perf::grouped;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+/// Requests sent while `MONITOR` watches, after the measured ones.
+const WATCHED: u64 = 200;
+/// What this step's `ECHO`s around the watched requests say.
+const MARKER: &str = "perf cpu: watched requests";
 
 /// How hard and how long, from the environment.
 struct Settings {
@@ -130,6 +138,58 @@ fn ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
+/// `redis-cli MONITOR`, its lines read on a thread of their own; stopped
+/// when dropped.
+struct Monitor {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Monitor {
+    fn start(port: u16) -> Result<Monitor, Failure> {
+        let mut child = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "MONITOR"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut monitor = Monitor { child, lines };
+        // Redis's `OK`: from here on, every command is shown.
+        monitor.until(|line| line == "OK")?;
+        Ok(monitor)
+    }
+
+    /// The lines up to the first that `is_last` holds for.
+    fn until(&mut self, is_last: impl Fn(&str) -> bool) -> Result<Vec<String>, Failure> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(10))
+                .map_err(|_| "MONITOR showed nothing for 10 s")?;
+            if is_last(&line) {
+                return Ok(lines);
+            }
+            lines.push(line);
+        }
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
 /// Everything a run needs that lasts the whole step.
 struct Bench {
     binary: PathBuf,
@@ -198,7 +258,9 @@ impl Bench {
         let cafe_before = CpuSample::read(server.id())?;
         let redis_before = CpuSample::read(self.redis_pid)?;
         let count = requests(rate, self.settings.seconds);
-        let tally = self.runtime.block_on(open_loop(visitor, call, rate, count));
+        let tally = self
+            .runtime
+            .block_on(open_loop(visitor.clone(), call.clone(), rate, count));
         let cafe = CpuSample::read(server.id())?.since(&cafe_before);
         let redis = CpuSample::read(self.redis_pid)?.since(&redis_before);
         let info = redis_cli(self.redis.port, &["INFO", "commandstats"])?;
@@ -208,6 +270,7 @@ impl Bench {
         if tally.responses == 0 {
             return Err(format!("{variant}: none of {count} requests was answered").into());
         }
+        let monitored = self.watch(visitor, call)?;
         let mut warnings: Vec<String> = rate_not_held(&tally, rate).into_iter().collect();
         for (process, spent) in [("café", &cafe), ("redis-server", &redis)] {
             if spent.ns.is_none() {
@@ -224,6 +287,7 @@ impl Bench {
             redis_ns: redis.best_ns(self.ticks_per_second),
             tally,
             redis_calls: commandstats(&info),
+            monitored,
             warnings,
         };
         eprintln!(
@@ -232,6 +296,32 @@ impl Bench {
             grouped(tally.responses)
         );
         Ok(run)
+    }
+
+    /// [`WATCHED`] more requests while `MONITOR` watches Redis: the
+    /// commands the café sent for them (a script's own calls apart). Not
+    /// during the measured requests: `MONITOR` costs Redis CPU.
+    fn watch(&self, visitor: Arc<Visitor>, call: Call) -> Result<Monitored, Failure> {
+        let port = self.redis.port;
+        let mut monitor = Monitor::start(port)?;
+        let echo = |at: &str| redis_cli(port, &["ECHO", &format!("{MARKER}: {at}")]);
+        echo("start")?;
+        monitor.until(|line| line.contains(MARKER))?;
+        let rate = self.settings.rate;
+        let tally = self
+            .runtime
+            .block_on(open_loop(visitor, call, rate, WATCHED));
+        if tally.responses != WATCHED {
+            return Err(format!("{WATCHED} requests watched on MONITOR: {tally:?}").into());
+        }
+        // Every command sent for an answered request is shown before this.
+        echo("end")?;
+        let lines = monitor.until(|line| line.contains(&format!("{MARKER}: end")))?;
+        let (sent, _) = monitored(&lines, MARKER);
+        Ok(Monitored {
+            answers: tally.responses,
+            sent,
+        })
     }
 }
 
@@ -320,7 +410,9 @@ fn intro(bench: &Bench, cores: Option<(usize, usize)>) -> String {
          every variant once, on a fresh `cafe serve`, starting one variant later each \
          round. {pinning} Each figure is the median of the rounds, with the smallest and \
          largest; \"added over /healthz\" subtracts the same round's `GET /healthz`. \
-         Redis commands from `INFO commandstats`, reset before each run.\n\n",
+         Redis commands: those the café sent, counted on `MONITOR` over {WATCHED} more \
+         requests after the measured ones (`MONITOR` costs Redis CPU); those Redis ran, a \
+         script's own calls included, from `INFO commandstats`, reset before each run.\n\n",
         grouped(u64::from(rate))
     )
 }

@@ -242,6 +242,24 @@ mod cpu_time {
         assert_eq!(calls, expected);
     }
 
+    #[test]
+    fn monitor_lines_tell_commands_sent_from_a_scripts_own() {
+        let lines: Vec<String> = [
+            r#"1795992338.187675 [0 127.0.0.1:34926] "ECHO" "perf: start""#,
+            r#"1795992338.192539 [0 127.0.0.1:34932] "EVALSHA" "9f3c" "1" "s:{alice}""#,
+            r#"1795992338.192588 [0 lua] "hmget" "s:{alice}" "user" "idle""#,
+            r#"1795992338.192590 [0 lua] "hget" "account:{alice}" "role""#,
+            r#"1795992338.193001 [0 127.0.0.1:34932] "MGET" "deny:{alice}:1" "v:{alice}""#,
+            "OK",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (sent, by_scripts) = monitored(&lines, "perf: ");
+        let names = |counts: BTreeMap<String, u64>| counts.into_iter().collect::<Vec<_>>();
+        assert_eq!(names(sent), [("evalsha".into(), 1), ("mget".into(), 1)]);
+        assert_eq!(names(by_scripts), [("hget".into(), 1), ("hmget".into(), 1)]);
+    }
+
     /// One run: `per_request` ns of server CPU for each of 1,000 answers,
     /// `redis` of it in Redis, `commands` Redis calls per answer.
     fn run(round: usize, variant: &str, per_request: u64, redis: u64, commands: u64) -> CpuRun {
@@ -256,17 +274,34 @@ mod cpu_time {
                 responses,
                 ..Tally::default()
             },
+            // Each command runs two more inside its script; one touch in
+            // the run writes three.
             redis_calls: if commands > 0 {
-                BTreeMap::from([("evalsha".to_owned(), commands * responses)])
+                BTreeMap::from([
+                    ("evalsha".to_owned(), commands * responses),
+                    ("hget".to_owned(), commands * responses),
+                    ("hmget".to_owned(), commands * responses),
+                    ("hset".to_owned(), 1),
+                    ("pexpire".to_owned(), 1),
+                    ("zadd".to_owned(), 1),
+                ])
             } else {
                 BTreeMap::new()
+            },
+            monitored: Monitored {
+                answers: 200,
+                sent: if commands > 0 {
+                    BTreeMap::from([("evalsha".to_owned(), commands * 200)])
+                } else {
+                    BTreeMap::new()
+                },
             },
             warnings: Vec::new(),
         }
     }
 
-    /// Five rounds of the baseline, memory sessions, Redis sessions, and
-    /// the A/A pair, whose hybrid half costs `hybrid_extra` ns more.
+    /// Five rounds of every variant, the A/A pair's hybrid half costing
+    /// `hybrid_extra` ns more.
     fn five_rounds(hybrid_extra: u64) -> Vec<CpuRun> {
         let mut runs = Vec::new();
         // The machine is slower in round 3: every variant pays 5 µs more.
@@ -288,6 +323,8 @@ mod cpu_time {
                 40,
                 0,
             ));
+            let checked = "jwt-hs256-checked-redis";
+            runs.push(run(round, checked, 45_000 + slow, 9_000, 1));
         }
         runs
     }
@@ -308,7 +345,8 @@ mod cpu_time {
                 "sessions-memory",
                 "sessions-redis",
                 "jwt-hs256",
-                "hybrid-hs256"
+                "hybrid-hs256",
+                "jwt-hs256-checked-redis"
             ]
         );
         assert_eq!(column(&table, BASELINE, "request"), "GET /healthz");
@@ -318,13 +356,21 @@ mod cpu_time {
         let memory = |title| column(&table, "sessions-memory", title);
         assert_eq!(memory("added over /healthz"), "0.80 µs");
         assert_eq!(memory("added, min–max"), "0.80–0.80 µs");
-        assert_eq!(memory("Redis commands per request"), "0.00");
+        assert_eq!(memory("Redis commands sent per request"), "0.00");
+        assert_eq!(memory("Redis commands run per request"), "0.00");
         assert_eq!((memory("rounds"), memory("answers")), ("5", "5,000"));
         assert_eq!(memory("non-2xx or failed"), "0");
         let redis = |title| column(&table, "sessions-redis", title);
         assert_eq!(redis("added, min–max"), "30.01–30.05 µs");
         assert_eq!(redis("of it, redis-server"), "20.00 µs");
-        assert_eq!(redis("Redis commands per request"), "1.00 (evalsha 1.00)");
+        assert_eq!(
+            redis("Redis commands sent per request"),
+            "1.00 (evalsha 1.00)"
+        );
+        assert_eq!(
+            redis("Redis commands run per request"),
+            "3.00 (evalsha 1.00, hget 1.00, hmget 1.00, 3 more under 0.01)"
+        );
         assert_eq!(
             notes,
             "A/A check: jwt-hs256 and hybrid-hs256 run the same check and agree \
@@ -377,6 +423,8 @@ mod cpu_time {
                 ("0.80 µs (0.80–0.80 µs)".into(), "yes".into()),
                 ("1.50 µs (1.50–1.50 µs)".into(), "yes".into()),
                 ("0.10 µs apart, tolerance 0.16 µs".into(), "yes".into()),
+                ("1.00 (evalsha 1.00)".into(), "yes".into()),
+                ("1.00 (evalsha 1.00)".into(), "yes".into()),
             ]
         );
         // The hybrid 0.5 µs dearer than a check it shares: flagged, and
@@ -397,6 +445,18 @@ mod cpu_time {
             run.cafe_ns += 1000 * 1000;
         }
         assert_eq!(judged(&apart)[1].1, "no");
+        // Two commands sent for each Redis session check: missed.
+        for run in apart
+            .iter_mut()
+            .filter(|run| run.variant == "sessions-redis")
+        {
+            run.monitored.sent.insert("hgetall".to_owned(), 200);
+        }
+        let rows = judged(&apart);
+        assert_eq!(
+            rows[3],
+            ("2.00 (evalsha 1.00, hgetall 1.00)".into(), "no".into())
+        );
     }
 
     #[test]
