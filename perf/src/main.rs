@@ -2,7 +2,7 @@
 //! in `book/performance/`:
 //!
 //! ```console
-//! $ cargo run --release -p perf            # everything, about 15 minutes
+//! $ cargo run --release -p perf            # everything, about 20 minutes
 //! $ cargo run --release -p perf -- load    # one part: environment, checks,
 //!                                          # load, cluster, cpu, sizes,
 //!                                          # backends, targets
