@@ -1,8 +1,10 @@
 //! What the hardened configuration adds where tower-sessions and
 //! axum-login have no setting: each piece says what it does, why, and the
-//! rule it comes from. (The per-user session version behind
-//! logout-everywhere and bans is `users::Backend`'s `auth_hash`; the new
-//! session ID at every login is in `web`'s `login`.)
+//! rule it comes from. Three more live where they act: the per-user
+//! session version behind logout-everywhere and bans (`users::Backend`'s
+//! `auth_hash`), the Argon2 check for an unknown name (its
+//! `authenticate`), and the new session ID at every login (`web`'s
+//! `login`).
 
 use std::time::Duration as StdDuration;
 

@@ -147,7 +147,7 @@ pub async fn app(config: PeerConfig) -> Result<Router, StartError> {
         SessionStoreChoice::Redis { url } => {
             let pool = connect_redis(url, config.hardened)
                 .await
-                .map_err(|err| StartError::Redis(err.to_string()))?;
+                .map_err(StartError::Redis)?;
             Ok(app_on(RedisStore::new(pool), backend, &config))
         }
     }
@@ -163,11 +163,13 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::R
 /// with the default config and 6 connections, then `connect` and
 /// `wait_for_connect`). Hardened adds timeouts and reconnection
 /// ([`hardening::redis_settings`]).
-async fn connect_redis(
-    url: &str,
-    hardened: bool,
-) -> Result<Pool, tower_sessions_redis_store::fred::error::Error> {
-    let config = Config::from_url(url)?;
+///
+/// Both refuse to start when Redis does not answer within 5 seconds: with
+/// a reconnect policy, `wait_for_connect` can otherwise wait for good for a
+/// server that is not there (seen with the hardened pool and nothing
+/// listening on the port).
+async fn connect_redis(url: &str, hardened: bool) -> Result<Pool, String> {
+    let config = Config::from_url(url).map_err(|err| err.to_string())?;
     let pool = if hardened {
         let (performance, connection, reconnect) = hardening::redis_settings();
         Pool::new(
@@ -176,16 +178,25 @@ async fn connect_redis(
             Some(connection),
             Some(reconnect),
             6,
-        )?
+        )
     } else {
-        Pool::new(config, None, None, None, 6)?
-    };
+        Pool::new(config, None, None, None, 6)
+    }
+    .map_err(|err| err.to_string())?;
     // The task that drives the connections runs on its own; the pool is
     // usable once `wait_for_connect` returns.
     let _connections = pool.connect();
-    pool.wait_for_connect().await?;
-    Ok(pool)
+    match tokio::time::timeout(REDIS_START_WAIT, pool.wait_for_connect()).await {
+        Ok(Ok(())) => Ok(pool),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!(
+            "no connection to {url} within {REDIS_START_WAIT:?}"
+        )),
+    }
 }
+
+/// How long the server waits for Redis at start.
+const REDIS_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The session layer: the docs' two settings, or the book's.
 fn session_layer<S: SessionStore>(store: S, config: &PeerConfig) -> SessionManagerLayer<S> {

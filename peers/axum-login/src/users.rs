@@ -7,7 +7,13 @@
 //! for every request that carries a logged-in session), so a role change is
 //! seen at the very next request.
 
-use std::{collections::HashMap, collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use axum_login::{AuthUser, AuthnBackend, AuthzBackend, UserId};
@@ -92,6 +98,10 @@ struct Account {
 pub struct Backend {
     accounts: Arc<RwLock<HashMap<String, Account>>>,
     hardened: bool,
+    /// Checked for an unknown name (hardened only); see `authenticate`.
+    dummy_hash: Arc<str>,
+    /// Argon2 verifications so far, so a test can count them.
+    verifications: Arc<AtomicU64>,
 }
 
 /// The backend never fails (the users are in memory); axum-login still
@@ -116,8 +126,8 @@ impl Backend {
     /// The demo users, their passwords hashed with Argon2 now (slow on
     /// purpose: a fraction of a second each).
     pub async fn with_demo_users(hardened: bool) -> Result<Self, String> {
-        let accounts = task::spawn_blocking(|| {
-            DEMO_USERS
+        let (accounts, dummy_hash) = task::spawn_blocking(|| {
+            let accounts = DEMO_USERS
                 .iter()
                 .map(|(name, password, role)| {
                     let account = Account {
@@ -127,7 +137,9 @@ impl Backend {
                     };
                     Ok((name.to_string(), account))
                 })
-                .collect::<Result<HashMap<_, _>, argon2::password_hash::Error>>()
+                .collect::<Result<HashMap<_, _>, argon2::password_hash::Error>>()?;
+            let dummy_hash = demo_hash("", "no account has this password")?;
+            Ok::<_, argon2::password_hash::Error>((accounts, dummy_hash))
         })
         .await
         .map_err(|err| err.to_string())?
@@ -135,6 +147,8 @@ impl Backend {
         Ok(Self {
             accounts: Arc::new(RwLock::new(accounts)),
             hardened,
+            dummy_hash: dummy_hash.into(),
+            verifications: Arc::default(),
         })
     }
 
@@ -167,6 +181,11 @@ impl Backend {
             role: account.role,
             auth_hash: self.auth_hash(account),
         }
+    }
+
+    /// How many passwords were checked with Argon2 so far.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     /// Every user, sorted by name.
@@ -236,18 +255,27 @@ impl AuthnBackend for Backend {
     async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, BackendError> {
         let user = {
             let accounts = self.accounts.read().await;
-            accounts
-                .get(&creds.username)
-                .map(|account| (self.user(&creds.username, account), account.clone()))
+            accounts.get(&creds.username).map(|account| {
+                let user = self.user(&creds.username, account);
+                (user, account.password_hash.clone())
+            })
         };
+        let (user, hash) = match user {
+            Some((user, hash)) => (Some(user), hash),
+            // Hardened: an unknown name costs a full Argon2 check too, so
+            // the answer's timing does not tell which names exist (OWASP
+            // Authentication Cheat Sheet, "Authentication Responses"). The
+            // example answers an unknown name at once.
+            None if self.hardened => (None, self.dummy_hash.to_string()),
+            None => return Ok(None),
+        };
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         // As the example: Argon2 is slow on purpose, so off the async
         // threads.
-        task::spawn_blocking(move || {
-            user.filter(|(_, account)| verify(&creds.password, &account.password_hash))
-                .map(|(user, _)| user)
-        })
-        .await
-        .map_err(BackendError::PasswordCheck)
+        let matches = task::spawn_blocking(move || verify(&creds.password, &hash))
+            .await
+            .map_err(BackendError::PasswordCheck)?;
+        Ok(user.filter(|_| matches))
     }
 
     async fn get_user(&self, name: &UserId<Self>) -> Result<Option<User>, BackendError> {

@@ -257,3 +257,40 @@ async fn a_malformed_or_unknown_cookie_is_ignored(hardened: bool) {
         assert_eq!(browser.get("/me").await.status, StatusCode::OK);
     }
 }
+
+/// The example's `authenticate` answers an unknown name without checking a
+/// password: the answer's timing tells which names exist. The hardened
+/// backend checks a dummy hash instead. Counted, not timed: one Argon2
+/// verification per login attempt, known name or not.
+#[tokio::test]
+async fn an_unknown_name_costs_an_argon2_check_only_hardened() {
+    use axum_login::AuthnBackend;
+    use peer_axum_login::users::{Backend, Credentials};
+    for (hardened, unknown_name_checks) in [(false, 0), (true, 1)] {
+        let backend = Backend::with_demo_users(hardened).await.unwrap();
+        let attempt = |name: &str| Credentials {
+            username: name.to_owned(),
+            password: "not-her-password".to_owned(),
+        };
+        assert!(
+            backend
+                .authenticate(attempt("alice"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(backend.verifications(), 1);
+        assert!(
+            backend
+                .authenticate(attempt("bob"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            backend.verifications(),
+            1 + unknown_name_checks,
+            "hardened: {hardened}"
+        );
+    }
+}
