@@ -1,0 +1,201 @@
+//! The README's two lines that point the attack lab at a peer started by
+//! hand, run as printed: `cargo run -p peer-axum-login -- --hardened &`,
+//! then `cargo run -p attack-lab -- all --profile …`. Only the port is
+//! rewritten, as the README says: the peer gets `--port N` on a free port
+//! and the lab `--target http://127.0.0.1:N`, so the test never meets a
+//! server a reader left running on 8081.
+
+use cafe_client::launch::{CafeProcess, free_port};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace's root, where a reader runs the README's commands.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The lines of the README's console block that starts the peer.
+fn printed_lines() -> Vec<String> {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let mut blocks = readme.split("```console\n").skip(1).map(|block| {
+        block
+            .split("```")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    });
+    blocks
+        .find(|lines| lines.iter().any(|line| line.contains("-p peer-axum-login")))
+        .expect("the README has a console block that starts a peer")
+}
+
+/// `cargo run -p PACKAGE -- ARGS`: the package and the arguments.
+fn cargo_run(line: &str) -> (String, Vec<String>) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (cargo, program) = words.split_at(
+        words
+            .iter()
+            .position(|word| *word == "--")
+            .unwrap_or_else(|| panic!("no `--` in {line:?}")),
+    );
+    assert_eq!(
+        cargo.len(),
+        4,
+        "{line:?} is not `cargo run -p PACKAGE -- …`"
+    );
+    assert_eq!(cargo[..3], ["cargo", "run", "-p"], "{line:?}");
+    let args = program[1..].iter().map(|word| (*word).to_owned()).collect();
+    (cargo[3].to_owned(), args)
+}
+
+/// The verdict kinds the lab printed, by the `== name (…)` line before
+/// each `verdict: …` line.
+fn verdicts(out: &str) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    let mut name = None;
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("== ") {
+            name = rest.split(' ').next().map(str::to_owned);
+        } else if let Some(verdict) = line.strip_prefix("verdict: ") {
+            let kind = verdict.split(':').next().unwrap_or_default().to_owned();
+            seen.push((name.take().expect("a verdict after its header"), kind));
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
+    let lines = printed_lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let peer_line = lines[0]
+        .strip_suffix(" &")
+        .unwrap_or_else(|| panic!("the peer's line runs in the background: {:?}", lines[0]));
+    let (peer, mut peer_args) = cargo_run(peer_line);
+    let (lab, mut lab_args) = cargo_run(&lines[1]);
+    assert_eq!(
+        (peer.as_str(), lab.as_str()),
+        ("peer-axum-login", "attack-lab")
+    );
+    let profile = lab_args
+        .iter()
+        .position(|arg| arg == "--profile")
+        .and_then(|at| lab_args.get(at + 1))
+        .expect("the lab's line names a profile")
+        .clone();
+
+    // The port: the one thing rewritten.
+    let port = free_port().unwrap().to_string();
+    peer_args.extend(["--port".to_owned(), port.clone()]);
+    let target = format!("http://127.0.0.1:{port}");
+    lab_args.extend(["--target".to_owned(), target.clone()]);
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+    let run = |package: &str, args: &[String]| -> Vec<String> {
+        ["run", "-q", "-p", package, "--"]
+            .iter()
+            .map(|word| (*word).to_owned())
+            .chain(args.iter().cloned())
+            .collect()
+    };
+    // `cargo run` as printed (quiet, so its own progress stays out of the
+    // output): builds the peer if needed, then is the peer.
+    let peer_command = run(&peer, &peer_args);
+    let peer_command: Vec<&str> = peer_command.iter().map(String::as_str).collect();
+    let mut server = CafeProcess::start(Path::new(&cargo), &peer_command, "listening on http://")
+        .unwrap_or_else(|error| panic!("{}: {error}", lines[0]));
+    server.drain_output();
+    assert_eq!(server.url(), target);
+
+    let output = Command::new(&cargo)
+        .args(run(&lab, &lab_args))
+        .current_dir(workspace())
+        .env_remove("CAFE_JWT_SECRET")
+        .output()
+        .unwrap();
+    let out = String::from_utf8(output.stdout).unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+
+    // The peer lets some attacks through (see the libraries table), so
+    // the lab exits 1, after a verdict on every check and every attack.
+    assert_eq!(output.status.code(), Some(1), "{out}{err}");
+    let loaded = cafe_client::Profile::load(&workspace().join(&profile)).unwrap();
+    assert!(
+        out.starts_with(&format!(
+            "profile: {} at {target}\nserver: sessions (a session cookie)\n",
+            loaded.name
+        )),
+        "{out}"
+    );
+    let checks = attack_lab::conformance::checks();
+    let attacks = attack_lab::catalogue();
+    let seen = verdicts(&out);
+    let names: Vec<&str> = seen.iter().map(|(name, _)| name.as_str()).collect();
+    let expected: Vec<&str> = checks
+        .iter()
+        .map(|check| check.name)
+        .chain(attacks.iter().map(|attack| attack.name))
+        .collect();
+    assert_eq!(names, expected, "{out}");
+    let (of_checks, of_attacks) = seen.split_at(checks.len());
+    let count = |seen: &[(String, String)], kind: &str| {
+        seen.iter().filter(|(_, seen)| seen == kind).count()
+    };
+    let summary = format!(
+        "summary: {} refused, {} accepted, {} skipped, {} errors; \
+         checks: {} held, {} failed, {} skipped, {} errors",
+        count(of_attacks, "REFUSED"),
+        count(of_attacks, "ACCEPTED"),
+        count(of_attacks, "skipped"),
+        count(of_attacks, "ERROR"),
+        count(of_checks, "HOLDS"),
+        count(of_checks, "FAILS"),
+        count(of_checks, "skipped"),
+        count(of_checks, "ERROR"),
+    );
+    assert!(out.contains(&format!("\n{summary}\n")), "{summary}\n{out}");
+    assert!(count(of_attacks, "ACCEPTED") > 0, "{out}");
+    // What the reader sees is the libraries table's column for this peer.
+    assert_eq!(
+        seen.iter()
+            .map(|(_, kind)| kind.as_str())
+            .collect::<Vec<_>>(),
+        table_column("axum-login hardened"),
+        "{out}"
+    );
+}
+
+/// The libraries table's column `title`, each cell as the lab's verdict
+/// line words it (`refused` is `REFUSED`, `—` and `skipped` are
+/// `skipped`, a wrong answer is an `ERROR`).
+fn table_column(title: &str) -> Vec<&'static str> {
+    let table =
+        std::fs::read_to_string(workspace().join("book/verdict/libraries-table.md")).unwrap();
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().to_owned())
+            .collect()
+    };
+    let mut rows = table.lines().filter(|line| line.starts_with('|'));
+    let heading = cells(rows.next().expect("a heading row"));
+    let column = heading
+        .iter()
+        .position(|cell| cell == title)
+        .unwrap_or_else(|| panic!("no column {title:?} in {heading:?}"));
+    rows.skip(1)
+        .filter(|line| !line.starts_with("| **"))
+        .map(|line| match cells(line)[column].as_str() {
+            "refused" => "REFUSED",
+            "accepted" => "ACCEPTED",
+            "holds" => "HOLDS",
+            "fails" => "FAILS",
+            "—" | "skipped" => "skipped",
+            wrong if wrong.starts_with("wrong answer") => "ERROR",
+            other => panic!("{other:?} in the {title:?} column"),
+        })
+        .collect()
+}
