@@ -311,7 +311,7 @@ async fn refresh_after_idle(lab: &Lab) -> LabResult {
     if !lab.advance_clock(idle.saturating_sub(minute)) {
         return Ok(needs_clock(
             "past the idle limit",
-            "; against a server you run, shorten the limit (`--refresh-idle-timeout 2m`) \
+            "; against a café you run, shorten the limit (`--refresh-idle-timeout 2m`) \
              and try the refresh token by hand after it",
         ));
     }

@@ -225,7 +225,7 @@ async fn cookie_attributes(lab: &Lab) -> LabResult {
 fn needs_clock() -> Outcome {
     Outcome::Skipped(
         "needs to move the server's clock forward: only the test suite can \
-         (`cargo test -p cafe --test api attack_lab`); against a server you run, \
+         (`cargo test -p cafe --test api attack_lab`); against a café you run, \
          shorten the timeout (`--idle-timeout 90s`, `--absolute-timeout 2m`) and \
          try the session by hand after it"
             .to_owned(),

@@ -121,6 +121,18 @@ impl Column {
         }
     }
 
+    /// The café's column with the same mechanism: a session cookie for
+    /// axum-login, bearer tokens with nothing looked up per request for
+    /// axum-jwt-auth. What that column lets through by design (its risks)
+    /// is a risk of the mechanism in a peer too, not a gap of the library.
+    fn mechanism_heading(&self) -> &'static str {
+        match self.server {
+            Server::Cafe(_) => self.cafe_heading().unwrap_or("sessions"),
+            Server::AxumLogin { .. } => "sessions",
+            Server::AxumJwtAuth { .. } => "JWT",
+        }
+    }
+
     fn needs_redis(&self) -> bool {
         matches!(self.server, Server::AxumLogin { redis: true, .. })
     }
@@ -377,7 +389,13 @@ fn render(
             Ok(Outcome::Refused(_)) => "refused".to_owned(),
             Ok(Outcome::Accepted(what)) => {
                 let what = shown(what, measured);
+                let by_design = cafe
+                    .get(&(name.to_owned(), column.mechanism_heading().to_owned()))
+                    .is_some_and(|cell| cell == "risk");
                 if column.cafe_heading().is_some() {
+                    "risk".to_owned()
+                } else if by_design {
+                    note(&mut notes, "risk", format!("`{name}`: {what}"));
                     "risk".to_owned()
                 } else {
                     note(&mut notes, "accepted", format!("`{name}`: {what}"));
