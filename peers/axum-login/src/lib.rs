@@ -198,6 +198,7 @@ async fn connect_redis(url: &str, hardened: bool) -> Result<Pool, String> {
 /// How long the server waits for Redis at start.
 const REDIS_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+// ANCHOR: session_layer
 /// The session layer: the docs' two settings, or the book's.
 fn session_layer<S: SessionStore>(store: S, config: &PeerConfig) -> SessionManagerLayer<S> {
     let expiry = Expiry::OnInactivity(config.idle_timeout);
@@ -228,6 +229,7 @@ fn session_layer<S: SessionStore>(store: S, config: &PeerConfig) -> SessionManag
         // is `hardening::end_old_logins`.
         .with_always_save(true)
 }
+// ANCHOR_END: session_layer
 
 /// The routes on `store`, with the auth layer around them.
 fn app_on<S: SessionStore + Clone>(store: S, backend: Backend, config: &PeerConfig) -> Router {

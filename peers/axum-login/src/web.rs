@@ -120,6 +120,7 @@ async fn login(
     if user.role == Role::Banned {
         return error(StatusCode::FORBIDDEN, "this account is banned");
     }
+    // ANCHOR: cycle_id
     if state.hardened {
         // A new session ID at *every* login. axum-login's `login` cycles
         // the ID only when the session is not logged in yet
@@ -137,6 +138,7 @@ async fn login(
     if auth_session.login(&user).await.is_err() {
         return store_failed();
     }
+    // ANCHOR_END: cycle_id
     if state.hardened {
         // The login time, for the absolute timeout
         // (`hardening::end_old_logins`).
