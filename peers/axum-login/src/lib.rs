@@ -27,6 +27,7 @@
 extern crate self as peer_axum_login;
 
 pub mod hardening;
+pub mod layer;
 pub mod users;
 pub mod web;
 
@@ -35,13 +36,13 @@ use std::fmt;
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
 use time::Duration;
-use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer, SessionStore, cookie::SameSite};
+use tower_sessions::{MemoryStore, SessionStore};
 use tower_sessions_redis_store::{
     RedisStore,
     fred::prelude::{ClientLike, Config, Pool},
 };
 
-use peer_axum_login::users::Backend;
+use peer_axum_login::{layer::session_layer, users::Backend};
 
 /// Where the sessions live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,39 +198,6 @@ async fn connect_redis(url: &str, hardened: bool) -> Result<Pool, String> {
 
 /// How long the server waits for Redis at start.
 const REDIS_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-// ANCHOR: session_layer
-/// The session layer: the docs' two settings, or the book's.
-fn session_layer<S: SessionStore>(store: S, config: &PeerConfig) -> SessionManagerLayer<S> {
-    let expiry = Expiry::OnInactivity(config.idle_timeout);
-    if !config.hardened {
-        // As the example, word for word: everything else is tower-sessions'
-        // default (cookie `id`, HttpOnly, SameSite=Strict, Path=/).
-        return SessionManagerLayer::new(store)
-            .with_secure(false)
-            .with_expiry(expiry);
-    }
-    SessionManagerLayer::new(store)
-        .with_name(cookie_name(true))
-        // ASVS 5.0 3.3.1: Secure (tower-sessions' default, which every
-        // example turns off).
-        .with_secure(true)
-        // ASVS 5.0 3.3.4: no script reads the session cookie.
-        .with_http_only(true)
-        // ASVS 5.0 3.3.2: the API is called from its own site only, so
-        // Strict: no cross-site request carries the cookie.
-        .with_same_site(SameSite::Strict)
-        .with_path("/")
-        .with_expiry(expiry)
-        // tower-sessions counts only a *save* as activity ("Reading a
-        // session is not considered activity", `tower-sessions-core@0.14.0
-        // src/session.rs:959-964`), and with axum-login an ordinary request
-        // only reads. Saving on every request makes `OnInactivity` the idle
-        // timeout it says (ASVS 5.0 7.3.1); the absolute cap it then lacks
-        // is `hardening::end_old_logins`.
-        .with_always_save(true)
-}
-// ANCHOR_END: session_layer
 
 /// The routes on `store`, with the auth layer around them.
 fn app_on<S: SessionStore + Clone>(store: S, backend: Backend, config: &PeerConfig) -> Router {
