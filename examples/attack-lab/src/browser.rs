@@ -3,8 +3,8 @@
 //! requests a browser would send, with the headers a browser adds.
 
 use attack_lab::{
-    ATTACKER_ORIGIN, Attack, Call, CrossSite, Family, Lab, LabResult, Mechanism, Outcome, Targets,
-    judge, judge_all,
+    ATTACKER_ORIGIN, Attack, Call, CrossSite, Family, Lab, LabResult, Mechanism, Outcome, Reply,
+    Targets, judge, judge_all,
 };
 use serde_json::json;
 
@@ -25,8 +25,10 @@ pub const ATTACKS: &[Attack] = &[
         name: "csrf-fetch-json",
         family: FAMILY,
         attempt: "another site's script posts a JSON order with `credentials: include`",
-        defence: "403: Sec-Fetch-Site and Origin say cross-site",
-        source: "ASVS 5.0 3.5.1, 3.5.3; OWASP CSRF Prevention Cheat Sheet (Fetch Metadata)",
+        defence: "the browser asks first (a CORS preflight) and sends nothing, since no other \
+            site is granted CORS; in depth, 403: Sec-Fetch-Site and Origin say cross-site",
+        source: "Fetch Standard, \"CORS-preflight fetch\"; ASVS 5.0 3.5.1, 3.5.3; OWASP CSRF \
+            Prevention Cheat Sheet (Fetch Metadata)",
         targets: Targets::Every,
         run: |lab| Box::pin(csrf_fetch_json(lab)),
     },
@@ -34,8 +36,10 @@ pub const ATTACKS: &[Attack] = &[
         name: "csrf-login",
         family: FAMILY,
         attempt: "another site logs the victim into the attacker's account (login CSRF)",
-        defence: "403: logging in is a write like any other",
-        source: "OWASP CSRF Prevention Cheat Sheet (login CSRF)",
+        defence: "the browser asks first (a CORS preflight) and sends nothing, since no other \
+            site is granted CORS; in depth, 403: logging in is a write like any other",
+        source: "Fetch Standard, \"CORS-preflight fetch\"; OWASP CSRF Prevention Cheat Sheet \
+            (login CSRF)",
         targets: Targets::Every,
         run: |lab| Box::pin(csrf_login(lab)),
     },
@@ -140,8 +144,19 @@ async fn csrf_fetch_json(lab: &Lab) -> LabResult {
     let call = Call::post("/orders")
         .json(&json!({ "item": "forged latte" }))
         .sent_from_another_site();
-    let reply = lab.send(browser_attached(lab, &login, call)).await?;
-    judge(&reply, &[401, 403], "the forged order was placed")
+    // With cookies only where the browser has one for this request: the
+    // session's. A token server's page holds its token; the attacker then
+    // leaves credentials out, and `*` would grant the request.
+    let credentialed = lab.server().mechanism == Mechanism::Sessions;
+    let call = browser_attached(lab, &login, call);
+    cross_site_json(
+        lab,
+        call,
+        credentialed,
+        &[401, 403],
+        "the forged order was placed",
+    )
+    .await
 }
 
 async fn csrf_login(lab: &Lab) -> LabResult {
@@ -149,11 +164,134 @@ async fn csrf_login(lab: &Lab) -> LabResult {
     let call = lab
         .login_call(&alice.name, &alice.password)
         .sent_from_another_site();
-    judge(
-        &lab.send(call).await?,
+    // The browser keeps the login's cookie (the session's, the hybrid's
+    // refresh cookie) only from a request with credentials.
+    let credentialed = lab.server().mechanism != Mechanism::Jwt;
+    cross_site_json(
+        lab,
+        call,
+        credentialed,
         &[403],
         "a cross-site login went through",
     )
+    .await
+}
+
+/// How the refusal of a cross-site JSON write starts when the server
+/// would have taken it: only the browser's CORS preflight stops it.
+pub const ONLY_THE_BROWSER: &str = "a browser never sends it";
+
+/// A JSON `call` from another site's script, judged as a browser runs it.
+/// `Content-Type: application/json` is not a CORS-safelisted request
+/// header, so the browser first sends a preflight (Fetch Standard,
+/// "CORS-preflight fetch") and sends `call` only if the answer grants the
+/// attacker's origin. The lab sends `call` all the same, to show whether
+/// the server refuses it itself too (its Origin or Sec-Fetch-Site check:
+/// defence in depth, for the day CORS is opened to some origin).
+async fn cross_site_json(
+    lab: &Lab,
+    call: Call,
+    credentialed: bool,
+    refusals: &[u16],
+    accepted: &str,
+) -> LabResult {
+    let preflight = Call::new(cafe_client::Method::OPTIONS, &call.path)
+        .header("origin", ATTACKER_ORIGIN)
+        .header("access-control-request-method", call.method.as_str())
+        .header("access-control-request-headers", "content-type");
+    let preflight = lab.send(preflight).await?;
+    let grant = preflight_grant(&preflight, call.method.as_str(), credentialed);
+    let reply = lab.send(call).await?;
+    let Err(no_grant) = grant else {
+        return judge(&reply, refusals, accepted);
+    };
+    if refusals.contains(&reply.status) {
+        Ok(Outcome::Refused(format!(
+            "the preflight grants no CORS ({no_grant}), and the server refuses it itself: {}",
+            reply.summary()
+        )))
+    } else if (200..300).contains(&reply.status) {
+        Ok(Outcome::Refused(format!(
+            "{ONLY_THE_BROWSER}: the preflight grants no CORS to another site ({no_grant}); \
+             sent anyway, the server takes it ({accepted}: {}): the missing CORS grant is its \
+             only defence",
+            reply.status
+        )))
+    } else {
+        judge(&reply, refusals, accepted)
+    }
+}
+
+/// Whether the preflight's answer lets the browser send a `method` request
+/// with a `Content-Type` header from the attacker's page, as the Fetch
+/// Standard checks it ("CORS check", then "CORS-preflight fetch"): the
+/// attacker's origin allowed (with credentials: exactly, and
+/// `Access-Control-Allow-Credentials: true`; without, `*` will do), an ok
+/// status, the method (a CORS-safelisted one needs no listing) and the
+/// header allowed. `Err` says what is missing.
+fn preflight_grant(reply: &Reply, method: &str, credentialed: bool) -> Result<(), String> {
+    let combined = |name: &str| {
+        let values: Vec<&str> = reply
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    };
+    let listed = |name: &str| -> Vec<String> {
+        combined(name)
+            .unwrap_or_default()
+            .split(',')
+            .map(|item| item.trim().to_owned())
+            .filter(|item| !item.is_empty())
+            .collect()
+    };
+    let status = reply.status;
+    match combined("access-control-allow-origin") {
+        None => return Err(format!("{status}, no Access-Control-Allow-Origin")),
+        Some(origin) if origin == "*" && !credentialed => {}
+        Some(origin) if origin == "*" => {
+            return Err(format!(
+                "{status}, Access-Control-Allow-Origin: *, which no request with cookies may use"
+            ));
+        }
+        Some(origin) if origin != ATTACKER_ORIGIN => {
+            return Err(format!("{status}, Access-Control-Allow-Origin: {origin}"));
+        }
+        Some(_)
+            if credentialed
+                && combined("access-control-allow-credentials").as_deref() != Some("true") =>
+        {
+            return Err(format!(
+                "{status}, the origin allowed without Access-Control-Allow-Credentials: true"
+            ));
+        }
+        Some(_) => {}
+    }
+    if !(200..300).contains(&status) {
+        return Err(format!("{status}, not an ok status"));
+    }
+    let methods = listed("access-control-allow-methods");
+    let safelisted = ["GET", "HEAD", "POST"].contains(&method);
+    let any_method = !credentialed && methods.iter().any(|m| m == "*");
+    if !safelisted && !any_method && !methods.iter().any(|m| m == method) {
+        return Err(format!(
+            "{status}, {method} not in Access-Control-Allow-Methods"
+        ));
+    }
+    let headers = listed("access-control-allow-headers");
+    let any_header = !credentialed && headers.iter().any(|h| h == "*");
+    if !any_header
+        && !headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("content-type"))
+    {
+        return Err(format!(
+            "{status}, content-type not in Access-Control-Allow-Headers"
+        ));
+    }
+    Ok(())
 }
 
 async fn csrf_refresh(lab: &Lab) -> LabResult {
@@ -286,4 +424,93 @@ async fn credential_replayed_elsewhere(lab: &Lab) -> LabResult {
         &[401],
         "the copied credential worked from elsewhere",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preflight_grant;
+    use attack_lab::{ATTACKER_ORIGIN, Reply};
+
+    fn answer(status: u16, headers: &[(&'static str, &'static str)]) -> Reply {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in headers {
+            map.append(*name, http::HeaderValue::from_static(value));
+        }
+        Reply {
+            status,
+            version: "HTTP/1.1".to_owned(),
+            headers: map,
+            text: String::new(),
+            body: serde_json::Value::Null,
+        }
+    }
+
+    const GRANT: [(&str, &str); 3] = [
+        ("access-control-allow-origin", ATTACKER_ORIGIN),
+        ("access-control-allow-credentials", "true"),
+        ("access-control-allow-headers", "Content-Type"),
+    ];
+
+    #[test]
+    fn the_exact_origin_with_credentials_and_the_header_is_a_grant() {
+        assert_eq!(preflight_grant(&answer(204, &GRANT), "POST", true), Ok(()));
+        // POST is CORS-safelisted: no Access-Control-Allow-Methods needed;
+        // another method must be listed.
+        let put = preflight_grant(&answer(204, &GRANT), "PUT", true).unwrap_err();
+        assert!(
+            put.contains("PUT not in Access-Control-Allow-Methods"),
+            "{put}"
+        );
+    }
+
+    #[test]
+    fn an_answer_without_cors_is_no_grant_whatever_its_status() {
+        for status in [200, 204, 404, 405] {
+            let no = preflight_grant(&answer(status, &[]), "POST", false).unwrap_err();
+            assert_eq!(no, format!("{status}, no Access-Control-Allow-Origin"));
+        }
+        let not_ok = preflight_grant(&answer(403, &GRANT), "POST", true).unwrap_err();
+        assert_eq!(not_ok, "403, not an ok status");
+    }
+
+    #[test]
+    fn a_wildcard_grants_only_a_request_without_cookies() {
+        let wildcard = [
+            ("access-control-allow-origin", "*"),
+            ("access-control-allow-headers", "*"),
+        ];
+        assert_eq!(
+            preflight_grant(&answer(200, &wildcard), "POST", false),
+            Ok(())
+        );
+        let with_cookies = preflight_grant(&answer(200, &wildcard), "POST", true).unwrap_err();
+        assert!(
+            with_cookies.contains("no request with cookies"),
+            "{with_cookies}"
+        );
+        // The exact origin, but `*` for headers and no credentials flag.
+        let exact = [
+            ("access-control-allow-origin", ATTACKER_ORIGIN),
+            ("access-control-allow-headers", "*"),
+        ];
+        let no_flag = preflight_grant(&answer(200, &exact), "POST", true).unwrap_err();
+        assert!(
+            no_flag.contains("without Access-Control-Allow-Credentials"),
+            "{no_flag}"
+        );
+        let no_header = preflight_grant(&answer(200, &[exact[0], GRANT[1]]), "POST", true);
+        assert_eq!(
+            no_header.unwrap_err(),
+            "200, content-type not in Access-Control-Allow-Headers"
+        );
+    }
+
+    #[test]
+    fn another_origin_or_two_origins_are_no_grant() {
+        let other = [("access-control-allow-origin", "https://cafe.example")];
+        let no = preflight_grant(&answer(200, &other), "POST", false).unwrap_err();
+        assert_eq!(no, "200, Access-Control-Allow-Origin: https://cafe.example");
+        let two = [other[0], ("access-control-allow-origin", ATTACKER_ORIGIN)];
+        assert!(preflight_grant(&answer(200, &two), "POST", false).is_err());
+    }
 }

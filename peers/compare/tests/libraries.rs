@@ -11,8 +11,9 @@
 //!
 //! rewrites `book/verdict/libraries-table.md` (the table) and
 //! `book/verdict/libraries-skips.md` (every cell that needs a reason: the
-//! skipped ones, and what each wrong answer, failed check and accepted
-//! attack was); without `UPDATE_TRANSCRIPTS` a difference fails the test.
+//! skipped ones, what each wrong answer, failed check and accepted
+//! attack was, and the refusals only the browser's CORS preflight makes);
+//! without `UPDATE_TRANSCRIPTS` a difference fails the test.
 //!
 //! The café's columns must agree with the café's own table
 //! (`book/attacks/results.md`, which `cargo test -p cafe --test api
@@ -386,7 +387,14 @@ fn render(
     for (attack, result) in attacks.iter().zip(&measured.attacks) {
         let name = attack.name;
         let cell = match result {
-            Ok(Outcome::Refused(_)) => "refused".to_owned(),
+            Ok(Outcome::Refused(how)) => {
+                // Refused by the browser's CORS preflight alone: the server
+                // itself would have taken it.
+                if how.starts_with(attack_lab::browser::ONLY_THE_BROWSER) {
+                    note(&mut notes, "refused", format!("`{name}`: {how}"));
+                }
+                "refused".to_owned()
+            }
             Ok(Outcome::Accepted(what)) => {
                 let what = shown(what, measured);
                 let by_design = cafe
