@@ -28,6 +28,7 @@ extern crate self as peer_axum_login;
 
 pub mod hardening;
 pub mod layer;
+pub mod store;
 pub mod users;
 pub mod web;
 
@@ -42,7 +43,7 @@ use tower_sessions_redis_store::{
     fred::prelude::{ClientLike, Config, Pool},
 };
 
-use peer_axum_login::{layer::session_layer, users::Backend};
+use peer_axum_login::{layer::session_layer, store::LiveOnlyStore, users::Backend};
 
 /// Where the sessions live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +145,11 @@ pub async fn app(config: PeerConfig) -> Result<Router, StartError> {
         .await
         .map_err(StartError::Users)?;
     match &config.store {
+        // Hardened: a memory store whose save cannot bring a logged-out
+        // session back (see `store`).
+        SessionStoreChoice::Memory if config.hardened => {
+            Ok(app_on(LiveOnlyStore::default(), backend, &config))
+        }
         SessionStoreChoice::Memory => Ok(app_on(MemoryStore::default(), backend, &config)),
         SessionStoreChoice::Redis { url } => {
             let pool = connect_redis(url, config.hardened)
@@ -199,8 +205,9 @@ async fn connect_redis(url: &str, hardened: bool) -> Result<Pool, String> {
 /// How long the server waits for Redis at start.
 const REDIS_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The routes on `store`, with the auth layer around them.
-fn app_on<S: SessionStore + Clone>(store: S, backend: Backend, config: &PeerConfig) -> Router {
+/// The routes on `store`, with the auth layer around them. Public so a
+/// test can serve the hardened layer on the library's own `MemoryStore`.
+pub fn app_on<S: SessionStore + Clone>(store: S, backend: Backend, config: &PeerConfig) -> Router {
     let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer(store, config)).build();
     let routes = web::router(config.hardened);
     if !config.hardened {

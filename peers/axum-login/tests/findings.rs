@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration as StdDuration;
 
-use common::{Peer, config};
+use common::{HeldRequest, Peer, config};
 use peer_axum_login::{PeerConfig, SessionStoreChoice};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -136,10 +136,23 @@ mod docs_default {
     async fn a_malformed_or_unknown_cookie_is_ignored() {
         super::a_malformed_or_unknown_cookie_is_ignored(false).await;
     }
+
+    /// A request that loaded the session before the victim's logout and
+    /// finishes after it saves nothing here: the docs' server saves only a
+    /// changed session, and placing an order does not change it. The
+    /// logout holds. (The interleaving is forced, not timed: see
+    /// `common::HeldRequest`.)
+    #[tokio::test]
+    async fn a_request_racing_a_logout_does_not_bring_the_session_back() {
+        let peer = Peer::start(memory(false)).await;
+        assert_eq!(super::race_a_logout(&peer).await, StatusCode::UNAUTHORIZED);
+    }
 }
 
 mod hardened {
     use super::*;
+    use peer_axum_login::users::Backend;
+    use tower_sessions::MemoryStore;
 
     /// The hardened login calls `cycle_id()` before `login()`: the planted
     /// cookie is deleted, and the victim gets a new one.
@@ -233,12 +246,58 @@ mod hardened {
         assert_eq!(alice.get("/me").await.status, StatusCode::UNAUTHORIZED);
     }
 
+    /// `always_save` saves the session at the end of every request, and
+    /// the library's `MemoryStore::save` is an unconditional insert
+    /// (`tower-sessions-memory-store@0.14.0 src/lib.rs:36-39`): a request
+    /// with a stolen cookie that loaded the session before the victim's
+    /// logout writes the deleted record back when it ends, and the stolen
+    /// cookie works again (for up to the absolute timeout).
+    #[tokio::test]
+    async fn on_the_librarys_memory_store_a_racing_request_brings_the_session_back() {
+        let config = memory(true);
+        let backend = Backend::with_demo_users(true).await.unwrap();
+        let app = peer_axum_login::app_on(MemoryStore::default(), backend, &config);
+        let peer = Peer::serve(app, true).await;
+        assert_eq!(super::race_a_logout(&peer).await, StatusCode::OK);
+    }
+
+    /// The hardened server's store (`store::LiveOnlyStore`) saves only a
+    /// record that still exists, as the Redis store's `SET … XX` does: the
+    /// held request is answered (its order was placed) and the logout
+    /// holds.
+    #[tokio::test]
+    async fn a_request_racing_a_logout_does_not_bring_the_session_back() {
+        let peer = Peer::start(memory(true)).await;
+        assert_eq!(super::race_a_logout(&peer).await, StatusCode::UNAUTHORIZED);
+    }
+
     /// As in the docs' configuration: the hardened settings change nothing
     /// here.
     #[tokio::test]
     async fn a_malformed_or_unknown_cookie_is_ignored() {
         super::a_malformed_or_unknown_cookie_is_ignored(true).await;
     }
+}
+
+/// The race of review finding H1, forced: alice logs in; a thief with a
+/// copy of her cookie sends `POST /orders` and holds it open after the
+/// session was loaded; alice logs out (204); the held request finishes
+/// (201: its order is placed); then the thief's `GET /me`. Returns that
+/// last status: 401 when the logout held, 200 when the session came back.
+async fn race_a_logout(peer: &Peer) -> StatusCode {
+    let mut alice = peer.browser();
+    alice.login_alice().await;
+    let stolen = alice.cookie.clone().unwrap();
+    let held = HeldRequest::start(peer, alice.cookie_name, &stolen).await;
+    assert_eq!(
+        alice.post("/logout", json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let answer = held.finish().await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let mut thief = peer.browser();
+    thief.cookie = Some(stolen);
+    thief.get("/me").await.status
 }
 
 async fn a_malformed_or_unknown_cookie_is_ignored(hardened: bool) {

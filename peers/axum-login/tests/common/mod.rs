@@ -35,6 +35,11 @@ impl Peer {
     pub async fn start(config: PeerConfig) -> Peer {
         let hardened = config.hardened;
         let app = peer_axum_login::app(config).await.expect("the peer starts");
+        Peer::serve(app, hardened).await
+    }
+
+    /// Serves `app` (built by the test) on a free port.
+    pub async fn serve(app: axum::Router, hardened: bool) -> Peer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(peer_axum_login::serve(listener, app));
@@ -257,5 +262,65 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A `POST /orders` with `cookie` held open between its load and its save:
+/// sent with `Expect: 100-continue` and no body, so the server answers
+/// `100 Continue` only once the handler starts reading the body, that is
+/// after axum-login has loaded the session (its layer runs first, then the
+/// route guards). Nothing is timed: the test knows the session was loaded
+/// when [`HeldRequest::start`] returns.
+pub struct HeldRequest {
+    stream: tokio::net::TcpStream,
+    body: &'static [u8],
+}
+
+impl HeldRequest {
+    pub async fn start(peer: &Peer, cookie_name: &str, cookie: &str) -> HeldRequest {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = peer.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let body: &'static [u8] = br#"{"item":"flat white"}"#;
+        let head = format!(
+            "POST /orders HTTP/1.1\r\nhost: {address}\r\ncookie: {cookie_name}={cookie}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\
+             expect: 100-continue\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut interim = Vec::new();
+        while !interim.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            assert_eq!(
+                stream.read(&mut byte).await.unwrap(),
+                1,
+                "connection closed"
+            );
+            interim.push(byte[0]);
+        }
+        let interim = String::from_utf8_lossy(&interim).into_owned();
+        assert!(
+            interim.starts_with("HTTP/1.1 100 Continue"),
+            "the handler never read the body: {interim}"
+        );
+        HeldRequest { stream, body }
+    }
+
+    /// Sends the body and reads the final answer's status line and headers.
+    pub async fn finish(mut self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(self.body).await.unwrap();
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            assert_eq!(
+                self.stream.read(&mut byte).await.unwrap(),
+                1,
+                "connection closed"
+            );
+            answer.push(byte[0]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
     }
 }
