@@ -101,6 +101,19 @@ pub struct Lab {
     /// Every request sent since the lab connected, its first login
     /// included: what a run of attacks and checks cost, counted.
     requests_sent: std::sync::atomic::AtomicU64,
+    /// The last server error `send_to` refused, until taken.
+    server_error: Mutex<Option<ServerError>>,
+}
+
+/// A server error (a 5xx other than 503) the lab met: never a right answer
+/// to an attack or a check. Read with [`Lab::take_server_error`], so no
+/// caller has to recognise one by the words of the error it caused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    /// The status, 500 to 599 but 503.
+    pub status: u16,
+    /// `GET http://…/me`: the request that got it.
+    pub request_line: String,
 }
 
 impl Lab {
@@ -147,6 +160,7 @@ impl Lab {
             issued_header: None,
             lacking: Mutex::new(None),
             requests_sent: std::sync::atomic::AtomicU64::new(0),
+            server_error: Mutex::new(None),
         };
         let user = lab.member.name.clone();
         let login = lab.log_in_reply(&user).await.map_err(|error| {
@@ -289,6 +303,16 @@ impl Lab {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The last server error a call met since the last time this was
+    /// called (each [`Lab::run`] starts without one): the error that call
+    /// returned was this.
+    pub fn take_server_error(&self) -> Option<ServerError> {
+        self.server_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
     /// What the lab learnt about the server.
     pub fn server(&self) -> Server {
         self.server
@@ -312,6 +336,7 @@ impl Lab {
     /// (it needed what the profile lacks).
     pub async fn run(&self, attack: &Attack) -> LabResult {
         *self.lacking.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.take_server_error();
         let run = self.attacks_run.load(std::sync::atomic::Ordering::Relaxed);
         let next = run.checked_add(1).filter(|n| *n < 255).unwrap_or(1);
         self.attacks_run
@@ -437,6 +462,10 @@ impl Lab {
                 reply: reply.clone(),
             });
         if reply.status >= 500 && reply.status != 503 {
+            *self.server_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(ServerError {
+                status: reply.status,
+                request_line: request_line.clone(),
+            });
             return Err(format!(
                 "{request_line} answered {}: a server error is never a right answer",
                 reply.summary()

@@ -39,7 +39,7 @@ pub mod token;
 pub mod token_rules;
 
 pub use cafe_client::{Call, Credential, Endpoint, Mechanism, Profile, Reply, demo_password};
-pub use lab::{Exchange, Lab, Login};
+pub use lab::{Exchange, Lab, Login, ServerError};
 
 use jwt::keys::SigningAlgorithm;
 use std::future::Future;

@@ -104,6 +104,11 @@ pub const ATTACKS: &[Attack] = &[
     },
 ];
 
+/// What the lockout attacks add when the owner got in only because no
+/// stranger was ever slowed.
+const NEVER_SLOWED: &str = "the stranger was never slowed: no lockout to suffer, and the \
+    unthrottled guessing is login-parallel-guessing's finding";
+
 /// A user name nobody has, different on every call.
 fn nobody() -> Result<String, String> {
     let suffix = jwt::tokens::random_id().map_err(|e| e.to_string())?;
@@ -293,10 +298,13 @@ async fn lockout_by_a_stranger(lab: &Lab) -> LabResult {
         "stranger {stranger:?}; the owner from elsewhere {}",
         owner.status
     );
-    Ok(if owner.status == 200 && stranger.last() == Some(&429) {
-        Outcome::Refused(shown)
-    } else {
-        Outcome::Accepted(shown)
+    // The attack is the owner locked out. A server that never slows the
+    // stranger lets the owner in too: refused here, and the unthrottled
+    // guessing is `login-parallel-guessing`'s finding, not this one's.
+    Ok(match (owner.status, stranger.contains(&429)) {
+        (200, true) => Outcome::Refused(shown),
+        (200, false) => Outcome::Refused(format!("{shown} ({NEVER_SLOWED})")),
+        _ => Outcome::Accepted(shown),
     })
 }
 
@@ -363,9 +371,11 @@ async fn ceiling_filled_by_strangers(lab: &Lab) -> LabResult {
     );
     let failed = strangers.iter().filter(|status| **status == 401).count();
     let shown = format!("{failed} failures counted; a new address {newcomer}; the owner {owner}");
-    Ok(if newcomer == 429 && owner == 200 {
-        Outcome::Refused(shown)
-    } else {
-        Outcome::Accepted(shown)
+    // As in `lockout_by_a_stranger`: the owner getting in is the refusal,
+    // whether or not the strangers were ever slowed.
+    Ok(match (owner, newcomer) {
+        (200, 429) => Outcome::Refused(shown),
+        (200, _) => Outcome::Refused(format!("{shown} ({NEVER_SLOWED})")),
+        _ => Outcome::Accepted(shown),
     })
 }

@@ -278,3 +278,104 @@ fn the_listing_names_every_check_once_with_its_property_and_source() {
         "a check named like an attack"
     );
 }
+
+/// A login-only server for the café's profile, which throttles nothing: a
+/// demo user's right password is 200 with a session cookie; any other
+/// login is 401 with `refused_cookie` set, if any (a removal, another
+/// cookie, or a session).
+async fn serve_login_refusing_with(refused_cookie: Option<&'static str>) -> String {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    let login = move |body: axum::Json<serde_json::Value>| async move {
+        let mut headers = HeaderMap::new();
+        let user = match (body["username"].as_str(), body["password"].as_str()) {
+            (Some("alice"), Some("wonderland-42")) => Some(("alice", "member")),
+            (Some("admin"), Some("admin-secret-42")) => Some(("admin", "admin")),
+            _ => None,
+        };
+        if let Some((name, role)) = user {
+            let cookie = "__Host-session=a-real-session; Path=/; Secure; HttpOnly";
+            headers.insert(header::SET_COOKIE, cookie.parse().unwrap());
+            let user = serde_json::json!({ "user": { "name": name, "role": role } });
+            return (StatusCode::OK, headers, axum::Json(user)).into_response();
+        }
+        if let Some(cookie) = refused_cookie {
+            headers.insert(header::SET_COOKIE, cookie.parse().unwrap());
+        }
+        let error = serde_json::json!({ "error": "wrong name or password" });
+        (StatusCode::UNAUTHORIZED, headers, axum::Json(error)).into_response()
+    };
+    let app = axum::Router::new().route("/login", axum::routing::post(login));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// `refused-login-hands-out-nothing` judges only what is handed out: a
+/// cookie that removes the session, or one the profile does not name,
+/// hands out nothing (and the missing challenge is another check's
+/// business); a session cookie with a value does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_fails_only_for_a_credential_it_hands_out() {
+    let check = conformance::find("refused-login-hands-out-nothing").unwrap();
+    for (cookie, holds) in [
+        (None, true),
+        (Some("__Host-session=; Path=/; Max-Age=0"), true),
+        (Some("__Host-session=stale; Path=/; Max-Age=0"), true),
+        (Some("csrf-token=abc123; Path=/"), true),
+        (Some("__Host-session=handed-out; Path=/; Secure"), false),
+    ] {
+        let lab = Lab::connect(&serve_login_refusing_with(cookie).await)
+            .await
+            .unwrap();
+        let outcome = run_check(&lab, &check).await.unwrap();
+        assert_eq!(
+            matches!(outcome, CheckOutcome::Holds(_)),
+            holds,
+            "{cookie:?}: {outcome:?}"
+        );
+    }
+}
+
+/// Against a server that throttles no login, the owner is never locked
+/// out: both lockout attacks are refused, saying the stranger was never
+/// slowed (the unthrottled guessing is `login-parallel-guessing`'s
+/// finding).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_throttle_the_owner_is_never_locked_out() {
+    let target = serve_login_refusing_with(None).await;
+    let lab = Lab::connect(&target).await.unwrap();
+    for name in [
+        "login-lockout-by-a-stranger",
+        "login-ceiling-filled-by-strangers",
+    ] {
+        let attack = attack_lab::find(name).unwrap();
+        match lab.run(&attack).await {
+            Ok(attack_lab::Outcome::Refused(how)) => {
+                assert!(
+                    how.contains("the stranger was never slowed"),
+                    "{name}: {how}"
+                )
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Against the café the stranger is slowed, and the verdict says
+    // nothing of it.
+    let lab = Lab::connect(&serve(AuthMode::Sessions).await)
+        .await
+        .unwrap();
+    for name in [
+        "login-lockout-by-a-stranger",
+        "login-ceiling-filled-by-strangers",
+    ] {
+        let attack = attack_lab::find(name).unwrap();
+        match lab.run(&attack).await {
+            Ok(attack_lab::Outcome::Refused(how)) => {
+                assert!(!how.contains("never slowed"), "{name}: {how}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
