@@ -141,21 +141,33 @@ impl std::error::Error for StartError {}
 /// The whole server for `config`: routes, the session layer, the auth layer
 /// and (hardened) the additions. Connects to Redis first if asked to.
 pub async fn app(config: PeerConfig) -> Result<Router, StartError> {
+    Ok(app_and_backend(config).await?.0)
+}
+
+/// [`app`], and a handle on its users, which a test keeps to count the
+/// password checks ([`Backend::verifications`]).
+pub async fn app_and_backend(config: PeerConfig) -> Result<(Router, Backend), StartError> {
     let backend = Backend::with_demo_users(config.hardened)
         .await
         .map_err(StartError::Users)?;
+    let app = app_on_store(&config, backend.clone()).await?;
+    Ok((app, backend))
+}
+
+/// The server for `config` on `backend`, on the store `config` names.
+async fn app_on_store(config: &PeerConfig, backend: Backend) -> Result<Router, StartError> {
     match &config.store {
         // Hardened: a memory store whose save cannot bring a logged-out
         // session back (see `store`).
         SessionStoreChoice::Memory if config.hardened => {
-            Ok(app_on(LiveOnlyStore::default(), backend, &config))
+            Ok(app_on(LiveOnlyStore::default(), backend, config))
         }
-        SessionStoreChoice::Memory => Ok(app_on(MemoryStore::default(), backend, &config)),
+        SessionStoreChoice::Memory => Ok(app_on(MemoryStore::default(), backend, config)),
         SessionStoreChoice::Redis { url } => {
             let pool = connect_redis(url, config.hardened)
                 .await
                 .map_err(StartError::Redis)?;
-            Ok(app_on(RedisStore::new(pool), backend, &config))
+            Ok(app_on(RedisStore::new(pool), backend, config))
         }
     }
 }
