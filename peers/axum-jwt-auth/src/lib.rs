@@ -99,7 +99,13 @@ pub fn read_secret_file(path: &Path) -> Result<Vec<u8>, String> {
 // ANCHOR: app
 /// The app: the demo users (hashed now), no logins, no orders.
 pub fn app(config: PeerConfig) -> Router {
-    let accounts = Arc::new(Accounts::demo());
+    let accounts = Arc::new(Accounts::demo(config.hardened));
+    app_with_accounts(config, accounts)
+}
+
+/// The app on `accounts` (made with [`Accounts::demo`]), which a test keeps
+/// to count the password checks ([`Accounts::verifications`]).
+pub fn app_with_accounts(config: PeerConfig, accounts: Arc<Accounts>) -> Router {
     let families = Arc::new(RefreshFamilies::new());
     let built = if config.hardened {
         CheckedDecoder::new(&config.secret, Arc::clone(&accounts), Arc::clone(&families))

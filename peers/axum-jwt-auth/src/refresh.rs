@@ -290,6 +290,17 @@ impl RefreshFamilies {
         locked(&self.state).end(family)
     }
 
+    /// Logout with a refresh token: ends the login it belongs to, whether
+    /// it is the current token or one already swapped (a swapped one would
+    /// end it on its next use anyway). Whether it was one of ours.
+    pub fn end_login_of(&self, token: &str) -> bool {
+        let mut state = locked(&self.state);
+        match state.tokens.get(&hash(token)).cloned() {
+            Some(issued) => state.end(&issued.family),
+            None => false,
+        }
+    }
+
     /// Ends every login of `user`; how many there were.
     pub fn end_all(&self, user: &str) -> usize {
         let mut state = locked(&self.state);

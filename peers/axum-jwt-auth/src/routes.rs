@@ -2,10 +2,11 @@
 //! bearer token on every authenticated route, as the docs' example
 //! (`examples/local/local.rs`) does.
 
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Path, State};
-use axum::http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,15 +25,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// The longest order item, in characters.
 pub const MAX_ITEM_CHARS: usize = 100;
 
-/// The largest request body read, as the café's: a login is well under it.
-/// axum's own default is 2 MB.
+/// Hardened: the largest request body read, as the café's: a login is
+/// well under it. The default keeps axum's own limit, 2 MB.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 
-/// The longest password hashed: long passphrases fit (ASVS 5.0 6.2.9 asks
-/// for at least 64 characters), a megabyte is refused before any hashing.
+/// Hardened: the longest password hashed. Long passphrases fit (ASVS 5.0
+/// 6.2.9 asks for at least 64 characters); a megabyte is refused before
+/// any hashing, so a request cannot buy a long Argon2 run. The default
+/// hashes whatever fits axum's body limit.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// The longest user name looked up.
+/// Hardened: the longest user name looked up.
 pub const MAX_NAME_BYTES: usize = 64;
 
 /// The router's state, as the docs shape it: the decoder `Claims<T>` finds
@@ -102,7 +105,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/login", post(login))
         .route("/refresh", post(refresh))
-        .route("/logout", post(logout))
+        .route(
+            "/logout",
+            if hardened {
+                post(logout_with_either_token)
+            } else {
+                post(logout)
+            },
+        )
         .route("/me", get(me))
         .route("/orders", get(list_orders).post(place_order))
         .route("/users", get(list_users))
@@ -111,12 +121,17 @@ pub fn router(state: AppState) -> Router {
             "/admin/users/{name}/logout-everywhere",
             post(logout_everywhere),
         )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .with_state(state);
     if hardened {
-        // Answers about a user, and tokens, must not sit in a shared cache
-        // (ASVS 5.0 14.3.2; RFC 6749 §5.1 for token answers).
-        router.layer(map_response(no_store))
+        router
+            // A login is well under 16 KiB; axum's 2 MB default lets every
+            // request make the server read and parse over a hundred times
+            // more (413 above the limit, as the café).
+            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            // Answers about a user, and tokens, must not sit in a shared
+            // cache (ASVS 5.0 14.3.2; RFC 6749 §5.1 for token answers).
+            .layer(map_response(no_store))
+            .layer(map_response(challenge_every_401))
     } else {
         router
     }
@@ -126,6 +141,20 @@ async fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Hardened: every 401 carries a `WWW-Authenticate` challenge, as RFC 9110
+/// §15.5.2 requires (the café does the same), `/login`'s and `/refresh`'s
+/// included; a bearer-token refusal keeps its more precise one
+/// ([`invalid_token`]).
+async fn challenge_every_401(mut response: Response) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .entry(WWW_AUTHENTICATE)
+            .or_insert(HeaderValue::from_static("Bearer"));
+    }
     response
 }
 
@@ -310,7 +339,10 @@ async fn login(
     State(peer): State<Arc<Peer>>,
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    if request.username.len() > MAX_NAME_BYTES || request.password.len() > MAX_PASSWORD_BYTES {
+    // Hardened: no Argon2 run for a name or password no user has.
+    let too_long =
+        request.username.len() > MAX_NAME_BYTES || request.password.len() > MAX_PASSWORD_BYTES;
+    if peer.hardened && too_long {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "name or password too long",
@@ -368,6 +400,19 @@ async fn refresh(
             (user, fresh, None)
         }
         Logins::Families(families) => {
+            // A banned user's refresh is refused before it rotates, so it
+            // ends nothing (lifting the ban ends the user's logins anyway).
+            // The check after the rotation below still catches a ban that
+            // lands in between.
+            let owner = families.owner(&request.refresh_token, now);
+            if owner.is_some_and(|user| {
+                matches!(peer.accounts.standing(&user), Some((Role::Banned, _)))
+            }) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "this account is banned",
+                ));
+            }
             let renewed = families.rotate(&request.refresh_token, now)?;
             (renewed.user, renewed.refresh_token, Some(renewed.family))
         }
@@ -399,8 +444,7 @@ async fn logout(State(peer): State<Arc<Peer>>, caller: Caller) -> StatusCode {
         Logins::Plain(tokens) => {
             tokens.end_all(&claims.sub);
         }
-        // Hardened: end this login, its refresh family and every access
-        // token it was given, now (ASVS 5.0 7.4.1).
+        // The hardened router sends logout to `logout_with_either_token`.
         Logins::Families(families) => {
             if let Some(sid) = &claims.sid {
                 families.end(sid);
@@ -410,6 +454,39 @@ async fn logout(State(peer): State<Arc<Peer>>, caller: Caller) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 // ANCHOR_END: logout
+
+// ANCHOR: logout_with_either_token
+/// Hardened `POST /logout`: whichever credential the request carries names
+/// the login to end, as the café's logout does. An access token 15 minutes
+/// old has expired, and a logout that needs a live one would leave the
+/// login's refresh token working for days: so a refresh token in the JSON
+/// body (`{"refresh_token": "..."}`) ends its login, and an access token
+/// that is genuine (signature, `typ`, `iss`, `aud`) but expired still
+/// names its login. Ending a login ends its refresh family and every
+/// access token it was given (ASVS 5.0 7.4.1). The answer is 204 whatever
+/// was presented, as a revocation endpoint answers (RFC 7009 §2.2): an
+/// unknown or unreadable token has nothing left to end.
+async fn logout_with_either_token(
+    State(peer): State<Arc<Peer>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let Logins::Families(families) = &peer.logins else {
+        return StatusCode::NO_CONTENT;
+    };
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if let Some(sid) = bearer.and_then(|token| peer.issuer.login_named_by(token)) {
+        families.end(&sid);
+    }
+    if let Ok(request) = serde_json::from_slice::<RefreshRequest>(&body) {
+        families.end_login_of(&request.refresh_token);
+    }
+    StatusCode::NO_CONTENT
+}
+// ANCHOR_END: logout_with_either_token
 
 async fn me(caller: Caller) -> Json<UserView> {
     Json(UserView {

@@ -56,9 +56,13 @@ async fn answers_are_kept_out_of_caches_only_when_hardened() {
     }
 }
 
+/// Hardened only: the caps a reader adds (the default hashes whatever
+/// comes: `findings::a_long_password_is_hashed_by_default_and_refused_unhashed_hardened`).
+/// Counted: no Argon2 run for the refused two.
 #[tokio::test]
 async fn a_2_kib_password_is_422_and_a_1_mib_body_413_before_any_hashing() {
-    for peer in both().await {
+    {
+        let peer = Peer::start(true).await;
         let long = peer.try_log_in("alice", &"x".repeat(2048)).await;
         assert_eq!(
             long.status(),
@@ -73,12 +77,14 @@ async fn a_2_kib_password_is_422_and_a_1_mib_body_413_before_any_hashing() {
             "{}",
             peer.name()
         );
+        assert_eq!(peer.accounts.verifications(), 0);
         let longest = peer.try_log_in("alice", &"x".repeat(1024)).await;
         assert_eq!(
             longest.status(),
             StatusCode::UNAUTHORIZED,
             "1,024 bytes are checked"
         );
+        assert_eq!(peer.accounts.verifications(), 1);
     }
 }
 
@@ -93,14 +99,28 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_401() {
     }
 }
 
+/// Hardened, `POST /logout` without a credential is 204 instead: it ends
+/// nothing, as a revocation endpoint answers (see
+/// `findings::logout_with_only_the_refresh_token_ends_the_login_only_hardened`).
 #[tokio::test]
 async fn without_a_token_every_authenticated_route_is_401() {
     for peer in both().await {
+        let logout = peer
+            .client
+            .post(peer.url("/logout"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let expected = match peer.hardened {
+            true => StatusCode::NO_CONTENT,
+            false => StatusCode::UNAUTHORIZED,
+        };
+        assert_eq!(logout.status(), expected, "POST /logout ({})", peer.name());
         for (method, path) in [
             ("GET", "/me"),
             ("GET", "/orders"),
             ("POST", "/orders"),
-            ("POST", "/logout"),
             ("GET", "/users"),
             ("POST", "/admin/users/alice/role"),
             ("POST", "/admin/users/alice/logout-everywhere"),

@@ -433,3 +433,140 @@ async fn logout_everywhere_leaves_access_tokens_working_by_default_and_ends_them
         assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+/// Review finding H2. The docs' logout needs a live access token: with only
+/// the refresh token it is 401 and the login lives on. Hardened, either
+/// credential names the login (as the café's logout): the refresh token
+/// alone ends it (204), after which it cannot be refreshed and the login's
+/// access tokens are refused; so does an access token that has expired
+/// but is genuine.
+#[tokio::test]
+async fn logout_with_only_the_refresh_token_ends_the_login_only_hardened() {
+    for peer in both().await {
+        let login = peer.log_in("alice").await;
+        let logout = peer
+            .log_out_with_refresh_token(token(&login, "refresh_token"))
+            .await;
+        let refresh = peer.refresh(token(&login, "refresh_token")).await;
+        let access = me(&peer, token(&login, "access_token")).await;
+        if peer.hardened {
+            assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+            assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(access, StatusCode::UNAUTHORIZED, "the login's access token");
+        } else {
+            assert_eq!(logout.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(refresh.status(), StatusCode::OK, "the login lives on");
+            assert_eq!(access, StatusCode::OK);
+        }
+    }
+    // Hardened: an access token an hour past its expiry still ends its
+    // login; one signed with another key ends nothing; 204 either way.
+    let peer = Peer::start(true).await;
+    let login = peer.log_in("alice").await;
+    let expired = resign(token(&login, "access_token"), |_, claims| {
+        claims["exp"] = json!(now() - 3600);
+    });
+    assert_eq!(me(&peer, &expired).await, StatusCode::UNAUTHORIZED);
+    let mut foreign = expired.rsplit_once('.').unwrap().0.to_owned();
+    foreign.push_str(".AAAA");
+    assert_eq!(
+        peer.log_out(&foreign).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let still = peer.refresh(token(&login, "refresh_token")).await;
+    assert_eq!(
+        still.status(),
+        StatusCode::OK,
+        "a forged token ends nothing"
+    );
+    let renewed: Value = still.json().await.unwrap();
+    assert_eq!(
+        peer.log_out(&expired).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let after = peer.refresh(token(&renewed, "refresh_token")).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&peer, token(&renewed, "access_token")).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Review finding L6. By default a banned user's refresh rotates, then
+/// answers 403: the token is spent, and the next try is 401. Hardened, the
+/// ban is checked first: 403 each time, nothing rotated or ended.
+#[tokio::test]
+async fn a_banned_users_refresh_spends_the_token_by_default_and_ends_nothing_hardened() {
+    for peer in both().await {
+        let alice = peer.log_in("alice").await;
+        peer.set_role("alice", "banned").await;
+        let first = peer.refresh(token(&alice, "refresh_token")).await;
+        assert_eq!(first.status(), StatusCode::FORBIDDEN, "{}", peer.name());
+        let second = peer.refresh(token(&alice, "refresh_token")).await;
+        let expected = match peer.hardened {
+            true => StatusCode::FORBIDDEN,
+            false => StatusCode::UNAUTHORIZED,
+        };
+        assert_eq!(second.status(), expected, "{}", peer.name());
+    }
+}
+
+/// Review finding L6. Hardened, a refused login or refresh (401) carries a
+/// `WWW-Authenticate` challenge, as RFC 9110 §15.5.2 asks of every 401; the
+/// default's carry none.
+#[tokio::test]
+async fn refused_logins_and_refreshes_carry_a_challenge_only_hardened() {
+    for peer in both().await {
+        let login = peer.try_log_in("alice", "not-her-password").await;
+        let refresh = peer.refresh("not-a-refresh-token").await;
+        for reply in [login, refresh] {
+            assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+            let expected = peer.hardened.then(|| "Bearer".to_owned());
+            assert_eq!(challenge(&reply), expected, "{}", peer.name());
+        }
+    }
+}
+
+/// Review finding M6: the default's login is the one a reader writes from
+/// the docs (which have none): an unknown name is answered without a
+/// password check, so the answer's timing tells which names exist. The
+/// hardened one checks a decoy hash. Counted, not timed, as
+/// `peer-axum-login`'s test of the same name.
+#[tokio::test]
+async fn an_unknown_name_costs_an_argon2_check_only_hardened() {
+    use peer_axum_jwt_auth::accounts::{Accounts, LoginRefusal};
+    for (hardened, unknown_name_checks) in [(false, 0), (true, 1)] {
+        let accounts = Accounts::demo(hardened);
+        let wrong = accounts.log_in("alice", "not-her-password");
+        assert_eq!(wrong, Err(LoginRefusal::BadCredentials));
+        assert_eq!(accounts.verifications(), 1);
+        let unknown = accounts.log_in("bob", "not-her-password");
+        assert_eq!(unknown, Err(LoginRefusal::BadCredentials));
+        assert_eq!(
+            accounts.verifications(),
+            1 + unknown_name_checks,
+            "hardened: {hardened}"
+        );
+    }
+}
+
+/// Review finding M6: the default has no length cap and axum's 2 MB body
+/// limit, so a 1 MiB password is read and hashed (401, one Argon2 run);
+/// hardened refuses it unhashed (413; a 2 KiB one 422).
+#[tokio::test]
+async fn a_long_password_is_hashed_by_default_and_refused_unhashed_hardened() {
+    for peer in both().await {
+        let long = peer.try_log_in("alice", &"x".repeat(2048)).await;
+        let huge = peer.try_log_in("alice", &"x".repeat(1024 * 1024)).await;
+        let hashed = peer.accounts.verifications();
+        if peer.hardened {
+            assert_eq!(long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(hashed, 0);
+        } else {
+            assert_eq!(long.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(huge.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(hashed, 2);
+        }
+    }
+}

@@ -5,9 +5,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use peer_axum_jwt_auth::{PeerConfig, app, serve};
+use peer_axum_jwt_auth::accounts::Accounts;
+use peer_axum_jwt_auth::{PeerConfig, app_with_accounts, serve};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The secret the test servers sign with: 34 bytes.
@@ -21,6 +23,8 @@ pub struct Peer {
     pub base: String,
     pub client: Client,
     pub hardened: bool,
+    /// The peer's users, to count the passwords it checked.
+    pub accounts: Arc<Accounts>,
 }
 
 impl Peer {
@@ -28,12 +32,14 @@ impl Peer {
         let config = PeerConfig::new(hardened, SECRET.to_vec()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(config);
+        let accounts = Arc::new(Accounts::demo(hardened));
+        let router = app_with_accounts(config, Arc::clone(&accounts));
         tokio::spawn(async move { serve(listener, router).await });
         Peer {
             base,
             client: Client::new(),
             hardened,
+            accounts,
         }
     }
 
@@ -97,6 +103,16 @@ impl Peer {
         self.client
             .post(self.url("/logout"))
             .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /logout` with only `{"refresh_token": ...}` in the body.
+    pub async fn log_out_with_refresh_token(&self, refresh_token: &str) -> Response {
+        self.client
+            .post(self.url("/logout"))
+            .json(&json!({ "refresh_token": refresh_token }))
             .send()
             .await
             .unwrap()
