@@ -1,10 +1,11 @@
 //! What the hardened configuration adds where tower-sessions and
 //! axum-login have no setting: each piece says what it does, why, and the
-//! rule it comes from. Three more live where they act: the per-user
+//! rule it comes from. Four more live where they act: the per-user
 //! session version behind logout-everywhere and bans (`users::Backend`'s
 //! `auth_hash`), the Argon2 check for an unknown name (its
-//! `authenticate`), and the new session ID at every login (`web`'s
-//! `login`).
+//! `authenticate`), the new session ID at every login (`web`'s `login`),
+//! and the memory store that cannot bring a logged-out session back
+//! (`store::LiveOnlyStore`).
 
 use std::time::Duration as StdDuration;
 
