@@ -106,7 +106,7 @@ pub const ATTACKS: &[Attack] = &[
 
 /// What the lockout attacks add when the owner got in only because no
 /// stranger was ever slowed.
-const NEVER_SLOWED: &str = "the stranger was never slowed: no lockout to suffer, and the \
+pub const NEVER_SLOWED: &str = "the stranger was never slowed: no lockout to suffer, and the \
     unthrottled guessing is login-parallel-guessing's finding";
 
 /// A user name nobody has, different on every call.

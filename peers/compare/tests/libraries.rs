@@ -12,7 +12,8 @@
 //! rewrites `book/verdict/libraries-table.md` (the table) and
 //! `book/verdict/libraries-skips.md` (every cell that needs a reason: the
 //! skipped ones, what each wrong answer, failed check and accepted
-//! attack was, and the refusals only the browser's CORS preflight makes);
+//! attack was, the refusals only the browser's CORS preflight makes, and
+//! the lockouts refused only because nothing slowed anyone);
 //! without `UPDATE_TRANSCRIPTS` a difference fails the test.
 //!
 //! The café's columns must agree with the café's own table
@@ -23,7 +24,7 @@
 //! gives this lab its clock.
 
 use attack_lab::conformance::{self, CheckOutcome, CheckResult};
-use attack_lab::{Lab, LabResult, Outcome, Profile, catalogue};
+use attack_lab::{Lab, LabResult, Outcome, Profile, ServerError, WorkCounter, catalogue};
 use cafe::store::Stores;
 use cafe::{AuthMode, Config};
 use cafe_client::launch::{LaunchError, RedisServer};
@@ -160,17 +161,31 @@ fn cafe_config(auth: AuthMode, stores: Stores) -> Config {
     config
 }
 
-/// Serves `server` in this runtime: its address, and a second server's on
-/// the same store where the column has one.
-async fn serve(server: Server, redis: Option<&RedisServer>) -> (String, Option<String>) {
+/// A served column: its address, a second server's on the same store
+/// where the column has one, and the count of passwords the first server
+/// has checked, which the lab reads to count the timing attack's work.
+struct Served {
+    address: String,
+    second: Option<String>,
+    hashes: WorkCounter,
+}
+
+/// Serves `server` in this runtime.
+async fn serve(server: Server, redis: Option<&RedisServer>) -> Served {
     match server {
         Server::Cafe(auth) => {
             let stores = Stores::in_memory();
             let (first, address) = bind().await;
             let (second, second_address) = bind().await;
-            tokio::spawn(cafe::serve(first, cafe_config(auth, stores.clone())));
+            let config = cafe_config(auth, stores.clone());
+            let passwords = std::sync::Arc::clone(&config.passwords);
+            tokio::spawn(cafe::serve(first, config));
             tokio::spawn(cafe::serve(second, cafe_config(auth, stores)));
-            (address, Some(second_address))
+            Served {
+                address,
+                second: Some(second_address),
+                hashes: std::sync::Arc::new(move || passwords.verifications()),
+            }
         }
         Server::AxumLogin {
             hardened,
@@ -187,24 +202,38 @@ async fn serve(server: Server, redis: Option<&RedisServer>) -> (String, Option<S
                 false => PeerConfig::docs_default(store.clone()),
             };
             let (listener, address) = bind().await;
-            let app = peer_axum_login::app(config()).await.unwrap();
+            let (app, backend) = peer_axum_login::app_and_backend(config()).await.unwrap();
             tokio::spawn(peer_axum_login::serve(listener, app));
+            let hashes: WorkCounter = std::sync::Arc::new(move || backend.verifications());
             if !on_redis {
-                return (address, None);
+                return Served {
+                    address,
+                    second: None,
+                    hashes,
+                };
             }
             let (listener, second) = bind().await;
             let app = peer_axum_login::app(config()).await.unwrap();
             tokio::spawn(peer_axum_login::serve(listener, app));
-            (address, Some(second))
+            Served {
+                address,
+                second: Some(second),
+                hashes,
+            }
         }
         Server::AxumJwtAuth { hardened } => {
             let config = peer_axum_jwt_auth::PeerConfig::new(hardened, SECRET.to_vec()).unwrap();
+            let accounts =
+                std::sync::Arc::new(peer_axum_jwt_auth::accounts::Accounts::demo(hardened));
+            let app =
+                peer_axum_jwt_auth::app_with_accounts(config, std::sync::Arc::clone(&accounts));
             let (listener, address) = bind().await;
-            tokio::spawn(peer_axum_jwt_auth::serve(
-                listener,
-                peer_axum_jwt_auth::app(config),
-            ));
-            (address, None)
+            tokio::spawn(peer_axum_jwt_auth::serve(listener, app));
+            Served {
+                address,
+                second: None,
+                hashes: std::sync::Arc::new(move || accounts.verifications()),
+            }
         }
     }
 }
@@ -213,8 +242,9 @@ async fn serve(server: Server, redis: Option<&RedisServer>) -> (String, Option<S
 struct Measured {
     /// Each check's result, in `conformance::checks()` order.
     checks: Vec<CheckResult>,
-    /// Each attack's result, in `catalogue()` order.
-    attacks: Vec<LabResult>,
+    /// Each attack's result, in `catalogue()` order, with the server error
+    /// it met, if it met one.
+    attacks: Vec<(LabResult, Option<ServerError>)>,
     /// Requests the lab sent.
     requests: u64,
     took: Duration,
@@ -228,12 +258,17 @@ struct Measured {
 /// as `attack-lab all --profile FILE --target ADDRESS` does.
 async fn measure(column: &Column, redis: Option<&RedisServer>) -> Measured {
     let started = Instant::now();
-    let (target, second) = serve(column.server, redis).await;
+    let Served {
+        address: target,
+        second,
+        hashes,
+    } = serve(column.server, redis).await;
     let profile = Profile::load(&workspace().join(column.profile)).unwrap();
     let profile_target = profile.target.clone();
     let mut lab = Lab::connect_with(&profile, Some(&target))
         .await
-        .unwrap_or_else(|error| panic!("{}: {error}", column.title));
+        .unwrap_or_else(|error| panic!("{}: {error}", column.title))
+        .with_work_counter(hashes);
     if let Some(second) = &second {
         lab = lab.with_second_target(second).unwrap();
     }
@@ -254,7 +289,8 @@ async fn measure(column: &Column, redis: Option<&RedisServer>) -> Measured {
     }
     let mut attacks = Vec::new();
     for attack in catalogue() {
-        attacks.push(lab.run(&attack).await);
+        let result = lab.run(&attack).await;
+        attacks.push((result, lab.take_server_error()));
         lab.take_exchanges();
     }
     Measured {
@@ -292,8 +328,17 @@ fn cafe_table() -> BTreeMap<(String, String), String> {
     cells
 }
 
-/// The status a wrong answer carried, from the lab's words for it
-/// ("… answered 500 …", "expected [401], got 500 …").
+/// The status a wrong answer carried: a server error's, as the lab
+/// recorded it, or else the status the lab's `judge` words ("expected
+/// [401], got 404 …").
+fn wrong_status(error: &str, server_error: Option<&ServerError>) -> Option<String> {
+    match server_error {
+        Some(server_error) => Some(server_error.status.to_string()),
+        None => status_in(error).map(str::to_owned),
+    }
+}
+
+/// The first status in `error`'s words.
 fn status_in(error: &str) -> Option<&str> {
     error.split([' ', '(', ')', ',', ':']).find(|word| {
         word.len() == 3 && word.bytes().all(|b| b.is_ascii_digit()) && ("100".."600").contains(word)
@@ -384,13 +429,17 @@ fn render(
         };
         cells.push(cell);
     }
-    for (attack, result) in attacks.iter().zip(&measured.attacks) {
+    for (attack, (result, server_error)) in attacks.iter().zip(&measured.attacks) {
         let name = attack.name;
         let cell = match result {
             Ok(Outcome::Refused(how)) => {
                 // Refused by the browser's CORS preflight alone: the server
                 // itself would have taken it.
-                if how.starts_with(attack_lab::browser::ONLY_THE_BROWSER) {
+                // Or refused because nothing slowed anyone: the owner got
+                // in, and the unthrottled guessing is another row's.
+                if how.starts_with(attack_lab::browser::ONLY_THE_BROWSER)
+                    || how.contains(attack_lab::login::NEVER_SLOWED)
+                {
                     note(&mut notes, "refused", format!("`{name}`: {how}"));
                 }
                 "refused".to_owned()
@@ -421,7 +470,7 @@ fn render(
             Err(error) if column.cafe_heading().is_none() => {
                 let error = shown(error, measured);
                 note(&mut notes, "wrong answer", format!("`{name}`: {error}"));
-                match status_in(&error) {
+                match wrong_status(&error, server_error.as_ref()) {
                     Some(status) => format!("wrong answer ({status})"),
                     None => "wrong answer".to_owned(),
                 }
@@ -430,10 +479,14 @@ fn render(
         };
         if let Some(heading) = column.cafe_heading() {
             let expected = &cafe[&(name.to_owned(), heading.to_owned())];
-            let agrees = cell == *expected
-                // The café's table runs the café on a clock it moves; no
-                // server gives this lab its clock.
-                || (cell == "skipped" && expected != "—");
+            // The café's table runs the café on a clock it moves; no
+            // server gives this lab its clock, and that is the only reason
+            // a café cell may be skipped here.
+            let for_the_clock = matches!(
+                result,
+                Ok(Outcome::Skipped(why)) if why.starts_with(NEEDS_THE_CLOCK)
+            );
+            let agrees = cell == *expected || (for_the_clock && expected != "—");
             assert!(
                 agrees,
                 "{name} against {}: {cell} here, {expected} in the café's own table \
@@ -498,14 +551,18 @@ fn table(columns: &[&Column], rendered: &[Rendered]) -> String {
 const NOTICE: &str = "<!-- Generated by `UPDATE_TRANSCRIPTS=1 cargo test -p peer-compare \
     --test libraries`. Do not edit: rerun it. -->\n\n";
 
+/// How the lab words an attack skipped for want of the server's clock.
+const NEEDS_THE_CLOCK: &str = "needs to move the server's clock forward";
+
 /// What the table's first line says about how every column was measured.
 const INTRO: &str = "Every column is measured the same way: the server is served on \
     loopback and reached over HTTP through its own profile file; the lab holds the HS256 \
-    secret of every token server, as a key holder could; no server gives the lab its clock \
-    or its count of password hashes, so the attacks that need the clock are skipped in \
-    every column and `login-timing-enumeration` times the answers instead. The café's \
-    columns and the Redis column are two servers on one store; the others are one server. \
-    The conformance checks run first, then the attacks, as `attack-lab all` runs them.\n\n";
+    secret of every token server, as a key holder could, and reads every server's count of \
+    the passwords it has checked, so `login-timing-enumeration` counts the work an unknown \
+    name and a wrong password cost instead of timing them; no server gives the lab its \
+    clock, so the attacks that need it are skipped in every column. The café's columns and \
+    the Redis column are two servers on one store; the others are one server. The \
+    conformance checks run first, then the attacks, as `attack-lab all` runs them.\n\n";
 
 /// Writes `actual` to `path` under `UPDATE_TRANSCRIPTS`; otherwise fails
 /// unless `path` holds exactly `actual`.

@@ -157,12 +157,24 @@ fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
     );
     assert!(out.contains(&format!("\n{summary}\n")), "{summary}\n{out}");
     assert!(count(of_attacks, "ACCEPTED") > 0, "{out}");
-    // What the reader sees is the libraries table's column for this peer.
+    // What the reader sees is the libraries table's column for this peer,
+    // but for the timing attack: the table counts the server's password
+    // hashes, which this run (two processes) cannot see, so here the lab
+    // times the answers, an estimate a busy machine can tip either way.
+    let timed = |name: &str| name == "login-timing-enumeration";
+    let column = table_column("axum-login hardened");
     assert_eq!(
         seen.iter()
-            .map(|(_, kind)| kind.as_str())
+            .zip(&expected)
+            .filter(|(_, name)| !timed(name))
+            .map(|((_, kind), _)| kind.as_str())
             .collect::<Vec<_>>(),
-        table_column("axum-login hardened"),
+        column
+            .iter()
+            .zip(&expected)
+            .filter(|(_, name)| !timed(name))
+            .map(|(kind, _)| *kind)
+            .collect::<Vec<_>>(),
         "{out}"
     );
 }
