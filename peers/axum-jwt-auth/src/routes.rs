@@ -474,11 +474,7 @@ async fn logout_with_either_token(
     let Logins::Families(families) = &peer.logins else {
         return StatusCode::NO_CONTENT;
     };
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    if let Some(sid) = bearer.and_then(|token| peer.issuer.login_named_by(token)) {
+    if let Some(sid) = bearer_token(&headers).and_then(|token| peer.issuer.login_named_by(token)) {
         families.end(&sid);
     }
     if let Ok(request) = serde_json::from_slice::<RefreshRequest>(&body) {
@@ -487,6 +483,18 @@ async fn logout_with_either_token(
     StatusCode::NO_CONTENT
 }
 // ANCHOR_END: logout_with_either_token
+
+/// The token in `Authorization: Bearer <token>`, read as the library's
+/// extractor reads it (headers' `Authorization<Bearer>`): the scheme in any
+/// case (RFC 9110 §11.1: an auth scheme is case-insensitive), then any
+/// amount of whitespace. A logout stricter than the other routes would
+/// answer 204 to `bearer <token>` and end nothing.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(|c: char| c.is_ascii_whitespace())?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
 
 async fn me(caller: Caller) -> Json<UserView> {
     Json(UserView {

@@ -492,6 +492,38 @@ async fn logout_with_only_the_refresh_token_ends_the_login_only_hardened() {
     );
 }
 
+/// Second review, M1: the hardened logout reads the bearer scheme in any
+/// case and after any amount of whitespace, as the library's extractor
+/// does for every other route (RFC 9110 §11.1), so `bearer`, `BEARER` and
+/// two spaces each end the login: `/me` and `/refresh` are 401 after.
+#[tokio::test]
+async fn a_hardened_logout_reads_the_bearer_scheme_in_any_case_and_spacing() {
+    let peer = Peer::start(true).await;
+    for scheme in ["bearer ", "BEARER ", "Bearer  ", "Bearer\t"] {
+        let login = peer.log_in("alice").await;
+        let access = token(&login, "access_token");
+        let logout = peer
+            .client
+            .post(peer.url("/logout"))
+            .header("authorization", format!("{scheme}{access}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(logout.status(), StatusCode::NO_CONTENT, "{scheme:?}");
+        assert_eq!(
+            me(&peer, access).await,
+            StatusCode::UNAUTHORIZED,
+            "{scheme:?}: the access token after the logout"
+        );
+        let refresh = peer.refresh(token(&login, "refresh_token")).await;
+        assert_eq!(
+            refresh.status(),
+            StatusCode::UNAUTHORIZED,
+            "{scheme:?}: the refresh token after the logout"
+        );
+    }
+}
+
 /// Review finding L6. By default a banned user's refresh rotates, then
 /// answers 403: the token is spent, and the next try is 401. Hardened, the
 /// ban is checked first: 403 each time, nothing rotated or ended.
