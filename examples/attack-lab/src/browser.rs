@@ -24,23 +24,31 @@ pub const ATTACKS: &[Attack] = &[
     Attack {
         name: "csrf-fetch-json",
         family: FAMILY,
-        attempt: "another site's script posts a JSON order with `credentials: include`",
-        defence: "the browser asks first (a CORS preflight) and sends nothing, since no other \
-            site is granted CORS; in depth, 403: Sec-Fetch-Site and Origin say cross-site",
-        source: "Fetch Standard, \"CORS-preflight fetch\"; ASVS 5.0 3.5.1, 3.5.3; OWASP CSRF \
-            Prevention Cheat Sheet (Fetch Metadata)",
+        attempt: "another site's script posts a JSON order with `credentials: include`: first \
+            as `text/plain` (a `no-cors` fetch or a text/plain form, which no preflight stops), \
+            then as `application/json`",
+        defence: "the text/plain body is refused (415, or 403); the JSON one the browser asks \
+            about first (a CORS preflight) and sends nothing, since no other site is granted \
+            CORS; in depth, 403: Sec-Fetch-Site and Origin say cross-site",
+        source: "Fetch Standard, \"CORS-preflight fetch\"; ASVS 5.0 3.5.1, 3.5.2, 3.5.3; OWASP \
+            CSRF Prevention Cheat Sheet (Fetch Metadata)",
         targets: Targets::Every,
         run: |lab| Box::pin(csrf_fetch_json(lab)),
     },
     Attack {
         name: "csrf-login",
         family: FAMILY,
-        attempt: "another site logs the victim into the attacker's account (login CSRF)",
-        defence: "the browser asks first (a CORS preflight) and sends nothing, since no other \
-            site is granted CORS; in depth, 403: logging in is a write like any other",
-        source: "Fetch Standard, \"CORS-preflight fetch\"; OWASP CSRF Prevention Cheat Sheet \
-            (login CSRF)",
-        targets: Targets::Every,
+        attempt: "another site logs the victim into the attacker's account (login CSRF): \
+            first as `text/plain` (no preflight), then as `application/json`",
+        defence: "the text/plain body is refused (415, or 403); the JSON one the browser asks \
+            about first (a CORS preflight) and sends nothing, since no other site is granted \
+            CORS; in depth, 403: logging in is a write like any other",
+        source: "Fetch Standard, \"CORS-preflight fetch\"; ASVS 5.0 3.5.2; OWASP CSRF \
+            Prevention Cheat Sheet (login CSRF)",
+        // Only a login that sets a cookie puts the victim's browser in the
+        // attacker's account; a token server's tokens land in the
+        // attacker's own script.
+        targets: Targets::Cookies,
         run: |lab| Box::pin(csrf_login(lab)),
     },
     Attack {
@@ -164,17 +172,31 @@ async fn csrf_login(lab: &Lab) -> LabResult {
     let call = lab
         .login_call(&alice.name, &alice.password)
         .sent_from_another_site();
-    // The browser keeps the login's cookie (the session's, the hybrid's
-    // refresh cookie) only from a request with credentials.
-    let credentialed = lab.server().mechanism != Mechanism::Jwt;
-    cross_site_json(
-        lab,
-        call,
-        credentialed,
-        &[403],
-        "a cross-site login went through",
-    )
-    .await
+    // Only servers whose login sets a cookie (the session's, the hybrid's
+    // refresh cookie) are targets, and the browser keeps that cookie only
+    // from a request with credentials.
+    cross_site_json(lab, call, true, &[403], "a cross-site login went through").await
+}
+
+/// How the verdict starts when the server takes a JSON body sent as
+/// `text/plain`: a request no preflight stops.
+pub const NO_PREFLIGHT: &str = "a browser sends this without asking";
+
+/// `call` (a JSON body) as a browser sends it with no preflight: the same
+/// body as `text/plain;charset=UTF-8`, a CORS-safelisted type (a `no-cors`
+/// fetch sends it so, and so can a form with `enctype="text/plain"`).
+fn as_text_plain(call: &Call) -> Call {
+    let mut plain = Call::new(call.method.clone(), &call.path);
+    for (name, value) in &call.headers {
+        if name.eq_ignore_ascii_case("content-type") {
+            plain = plain.header(name, "text/plain;charset=UTF-8");
+        } else {
+            plain = plain.header(name, value);
+        }
+    }
+    plain
+        .header("sec-fetch-mode", "no-cors")
+        .raw_body(call.body.clone().unwrap_or_default())
 }
 
 /// How the refusal of a cross-site JSON write starts when the server
@@ -182,7 +204,9 @@ async fn csrf_login(lab: &Lab) -> LabResult {
 pub const ONLY_THE_BROWSER: &str = "a browser never sends it";
 
 /// A JSON `call` from another site's script, judged as a browser runs it.
-/// `Content-Type: application/json` is not a CORS-safelisted request
+/// First the same body as `text/plain`, which a browser sends with no
+/// preflight: taken (2xx), the attack is accepted. Refused, the JSON
+/// request decides: `Content-Type: application/json` is not a CORS-safelisted request
 /// header, so the browser first sends a preflight (Fetch Standard,
 /// "CORS-preflight fetch") and sends `call` only if the answer grants the
 /// attacker's origin. The lab sends `call` all the same, to show whether
@@ -195,6 +219,17 @@ async fn cross_site_json(
     refusals: &[u16],
     accepted: &str,
 ) -> LabResult {
+    // First what needs no preflight (ASVS 5.0 3.5.2): a server that parses
+    // JSON whatever the Content-Type takes it, and the browser sends it
+    // (with its cookies, SameSite permitting) without asking anyone.
+    let plain = lab.send(as_text_plain(&call)).await?;
+    if (200..300).contains(&plain.status) {
+        return Ok(Outcome::Accepted(format!(
+            "{NO_PREFLIGHT}: the server parses JSON whatever the Content-Type \
+             ({accepted} as text/plain: {})",
+            plain.status
+        )));
+    }
     let preflight = Call::new(cafe_client::Method::OPTIONS, &call.path)
         .header("origin", ATTACKER_ORIGIN)
         .header("access-control-request-method", call.method.as_str())

@@ -138,11 +138,12 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "refused-login-hands-out-nothing",
-        property: "a wrong password and an unknown name each get 401, set no session or \
-            refresh cookie (a removal sets none) and carry no token",
+        property: "a wrong password and an unknown name each get 401, and hand out nothing \
+            that works: every cookie the answer leaves in a browser, and any token in its \
+            body, replayed to /me, get 401",
         source: "the café's API (a credential only for a login that succeeds)",
         targets: Targets::Every,
-        needs: &[],
+        needs: &[Need::Path(Endpoint::Me)],
         run: |lab| Box::pin(finish(refused_login_hands_out_nothing(lab))),
     },
     Check {
@@ -427,7 +428,7 @@ fn challenge(reply: &Reply) -> Option<&str> {
     reply.header("www-authenticate")
 }
 
-/// Whether `reply` hands out a credential: the profile's session or
+/// Whether `reply` hands out a credential, by the profile's names: its session or
 /// refresh cookie set to a value (a removal, empty or `Max-Age=0`, hands
 /// out nothing, and a cookie the profile does not name is no credential of
 /// its), or a token by the profile's field names.
@@ -510,17 +511,70 @@ async fn refused_login_hands_out_nothing(lab: &Lab) -> Checked {
         // Whether the 401 carries a challenge is
         // `me-without-a-credential-is-401`'s business, not this check's.
         findings.status(what, &reply, &[401]);
-        findings.that(
-            !hands_out_something(lab, &reply),
-            format!("{what}: no credential cookie, no token"),
-            format!(
-                "{what}: sets {:?}, answers {}",
-                reply.set_cookies().collect::<Vec<_>>(),
-                reply.text
-            ),
-        );
+        // Judged by effect, whatever the names: what the answer hands out
+        // is what gets a client in.
+        let replays = replays_of(lab, &reply);
+        if replays.is_empty() {
+            findings.that(true, format!("{what}: no cookie left set, no token"), "");
+        }
+        for (credential, call) in replays {
+            let me = lab.send(call).await?;
+            findings.status(&format!("{what}: {credential}"), &me, &[401]);
+        }
     }
     findings.outcome()
+}
+
+/// What a refused login's `reply` hands out, each with the request that
+/// presents it: the cookies a browser keeps after applying every
+/// `Set-Cookie` in order (the last of a name wins; an empty value or
+/// `Max-Age` of 0 or less removes it), all in one `Cookie` header to
+/// `GET /me`; an access token by the profile's field name as `Bearer` to
+/// `GET /me`; a refresh token to `/refresh`.
+fn replays_of(lab: &Lab, reply: &Reply) -> Vec<(String, Call)> {
+    let mut jar: Vec<(String, String)> = Vec::new();
+    for set in reply.set_cookies() {
+        let mut parts = set.split(';');
+        let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else {
+            continue;
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let removed = value.is_empty()
+            || parts.any(|attribute| {
+                attribute
+                    .split_once('=')
+                    .filter(|(key, _)| key.trim().eq_ignore_ascii_case("max-age"))
+                    .and_then(|(_, age)| age.trim().parse::<i64>().ok())
+                    .is_some_and(|age| age <= 0)
+            });
+        jar.retain(|(kept, _)| kept != name);
+        if !removed {
+            jar.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    let me = || Call::get(path(Endpoint::Me));
+    let mut replays = Vec::new();
+    if !jar.is_empty() {
+        let names: Vec<&str> = jar.iter().map(|(name, _)| name.as_str()).collect();
+        let header: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        replays.push((
+            format!("GET /me with the cookies it set ({})", names.join(", ")),
+            me().header("cookie", &header.join("; ")),
+        ));
+    }
+    let fields = &lab.profile().fields;
+    if let Some(token) = reply.json_str(&fields.access_token) {
+        let field = &fields.access_token;
+        replays.push((format!("GET /me with its {field:?}"), me().bearer(&token)));
+    }
+    if let Some(token) = reply.json_str(&fields.refresh_token) {
+        let field = &fields.refresh_token;
+        replays.push((
+            format!("a refresh with its {field:?}"),
+            lab.refresh_call(&token),
+        ));
+    }
+    replays
 }
 
 async fn me_without_a_credential(lab: &Lab) -> Checked {

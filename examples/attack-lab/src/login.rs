@@ -104,10 +104,11 @@ pub const ATTACKS: &[Attack] = &[
     },
 ];
 
-/// What the lockout attacks add when the owner got in only because no
-/// stranger was ever slowed.
-pub const NEVER_SLOWED: &str = "the stranger was never slowed: no lockout to suffer, and the \
-    unthrottled guessing is login-parallel-guessing's finding";
+/// What the lockout attacks add when the owner got in and no stranger's
+/// failure was answered anything but 401: they say what was tried, no more
+/// (a lockout after more failures than they send may still exist).
+pub const NEVER_SLOWED: &str = "every failure answered 401, none slowed: the unthrottled \
+    guessing is login-parallel-guessing's finding";
 
 /// A user name nobody has, different on every call.
 fn nobody() -> Result<String, String> {
@@ -301,9 +302,14 @@ async fn lockout_by_a_stranger(lab: &Lab) -> LabResult {
     // The attack is the owner locked out. A server that never slows the
     // stranger lets the owner in too: refused here, and the unthrottled
     // guessing is `login-parallel-guessing`'s finding, not this one's.
-    Ok(match (owner.status, stranger.contains(&429)) {
+    // Any answer but 401 (429, 423, 503…) slowed the stranger.
+    let slowed = stranger.iter().any(|status| *status != 401);
+    let tried = format!("{} failures from one address", stranger.len());
+    Ok(match (owner.status, slowed) {
         (200, true) => Outcome::Refused(shown),
-        (200, false) => Outcome::Refused(format!("{shown} ({NEVER_SLOWED})")),
+        (200, false) => Outcome::Refused(format!(
+            "{shown}: {tried} did not lock the owner out ({NEVER_SLOWED})"
+        )),
         _ => Outcome::Accepted(shown),
     })
 }
@@ -373,9 +379,17 @@ async fn ceiling_filled_by_strangers(lab: &Lab) -> LabResult {
     let shown = format!("{failed} failures counted; a new address {newcomer}; the owner {owner}");
     // As in `lockout_by_a_stranger`: the owner getting in is the refusal,
     // whether or not the strangers were ever slowed.
-    Ok(match (owner, newcomer) {
-        (200, 429) => Outcome::Refused(shown),
-        (200, _) => Outcome::Refused(format!("{shown} ({NEVER_SLOWED})")),
+    // Any answer but 401 (429, 423, 503…) slowed a stranger.
+    let slowed = strangers
+        .iter()
+        .chain([&newcomer])
+        .any(|status| *status != 401);
+    let tried = format!("{} failures from 21 addresses", strangers.len() + 1);
+    Ok(match (owner, slowed) {
+        (200, true) => Outcome::Refused(shown),
+        (200, false) => Outcome::Refused(format!(
+            "{shown}: {tried} did not lock the owner out ({NEVER_SLOWED})"
+        )),
         _ => Outcome::Accepted(shown),
     })
 }

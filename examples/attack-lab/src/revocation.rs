@@ -2,7 +2,8 @@
 //! everywhere", and the refresh token's rotation, lifetime and idle limit.
 
 use attack_lab::{
-    Attack, Call, Family, Lab, LabResult, Login, Outcome, Reply, Targets, judge, judge_all,
+    Attack, Call, Endpoint, Family, Lab, LabResult, Login, Outcome, Reply, Targets, judge,
+    judge_all,
 };
 use std::time::Duration;
 
@@ -47,6 +48,16 @@ pub const ATTACKS: &[Attack] = &[
         source: "RFC 9700 §4.14.2; ASVS 5.0 7.4.1",
         targets: Targets::Tokens,
         run: |lab| Box::pin(refresh_after_logout(lab)),
+    },
+    Attack {
+        name: "refresh-after-logout-by-refresh-token",
+        family: FAMILY,
+        attempt: "a login logged out with only its refresh token (as a client whose access \
+            token has expired logs out), then refreshed with it",
+        defence: "401: the logout ends the login its refresh token names",
+        source: "RFC 9700 §4.14.2; RFC 7009 §2.1; ASVS 5.0 7.4.1",
+        targets: Targets::Tokens,
+        run: |lab| Box::pin(refresh_after_logout_by_refresh_token(lab)),
     },
     Attack {
         name: "refresh-after-ban",
@@ -191,6 +202,35 @@ async fn refresh_after_logout(lab: &Lab) -> LabResult {
         &refresh(lab, login.refresh_token()?).await?,
         &[401],
         "a logged-out login refreshed",
+    )
+}
+
+async fn refresh_after_logout_by_refresh_token(lab: &Lab) -> LabResult {
+    lab.needs(Endpoint::Logout)?;
+    lab.needs(Endpoint::Refresh)?;
+    let login = lab.log_in(&lab.member().name).await?;
+    let token = login.refresh_token()?;
+    // The refresh token the way the server takes it at /refresh (the JSON
+    // body, or the hybrid's cookie, which goes to /logout too), and no
+    // access token.
+    let mut logout = lab.refresh_call(token);
+    logout.path = Endpoint::Logout.cafe_path().to_owned();
+    let logout = lab.send(logout).await?;
+    let refreshed = refresh(lab, token).await?;
+    Ok(
+        match judge(
+            &refreshed,
+            &[401],
+            "the login logged out by its refresh token refreshed",
+        )? {
+            Outcome::Refused(how) => {
+                Outcome::Refused(format!("logout {}; refresh {how}", logout.status))
+            }
+            Outcome::Accepted(what) => {
+                Outcome::Accepted(format!("logout {}; {what}", logout.status))
+            }
+            skipped => skipped,
+        },
     )
 }
 
