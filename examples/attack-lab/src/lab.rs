@@ -7,8 +7,9 @@ use cafe_client::profile::Account;
 use cafe_client::{Call, Client, Credential, Endpoint, Mechanism, Profile, Reply};
 use jwt::keys::SigningKey;
 use serde_json::Value;
+use std::io::ErrorKind;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One request and its answer, as the lab saw them.
 #[derive(Debug, Clone)]
@@ -30,6 +31,54 @@ fn is_cafe(profile: &Profile) -> bool {
         target: cafe.target.clone(),
         ..profile.clone()
     } == *cafe
+}
+
+/// Waits, up to `patience`, until `target` accepts a TCP connection
+/// (closed at once, nothing sent on it), trying every
+/// [`Lab::CONNECT_RETRY`] and saying once on stderr that it waits. Only a
+/// connection refused or reset is waited on: whatever else goes wrong (a
+/// host that has no address, the patience spent) the login that follows
+/// meets and reports as it would have.
+async fn wait_until_listening(target: &str, patience: Duration) {
+    let Ok(url) = url::Url::parse(target) else {
+        return;
+    };
+    let Some(port) = url.port_or_known_default() else {
+        return;
+    };
+    let address = match url.host() {
+        Some(url::Host::Domain(name)) => format!("{name}:{port}"),
+        Some(url::Host::Ipv4(ip)) => std::net::SocketAddr::from((ip, port)).to_string(),
+        Some(url::Host::Ipv6(ip)) => std::net::SocketAddr::from((ip, port)).to_string(),
+        None => return,
+    };
+    let deadline = Instant::now() + patience;
+    let mut said = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // A connection that neither opens nor fails (a host that drops
+        // what it gets) is the login's to time out, as before.
+        let attempt = tokio::time::timeout(left, tokio::net::TcpStream::connect(&address)).await;
+        match attempt {
+            Ok(Err(error))
+                if matches!(
+                    error.kind(),
+                    ErrorKind::ConnectionRefused
+                        | ErrorKind::ConnectionReset
+                        | ErrorKind::ConnectionAborted
+                ) => {}
+            _ => return,
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        if !said {
+            eprintln!("attack-lab: waiting for {target} to listen…");
+            said = true;
+        }
+        tokio::time::sleep(Lab::CONNECT_RETRY.min(left)).await;
+    }
 }
 
 /// A demo user's login, as the server handed it out.
@@ -126,8 +175,33 @@ impl Lab {
     /// A lab for the server `profile` describes, at `target` or else the
     /// profile's own target: logs in once as the profile's member to learn
     /// its mechanism, and checks that the login carried a credential by
-    /// the profile's names.
+    /// the profile's names. A target that refuses the connection is tried
+    /// again for up to [`Lab::CONNECT_PATIENCE`]: it may still be starting.
     pub async fn connect_with(profile: &Profile, target: Option<&str>) -> Result<Lab, LabError> {
+        Lab::connect_patiently(profile, target, Lab::CONNECT_PATIENCE).await
+    }
+
+    /// How long the lab's first login waits for a target that refuses the
+    /// connection, nothing listening there yet: a server started in the
+    /// same shell line as the lab (the README's `cargo run -p
+    /// peer-axum-login -- --hardened &`, then the lab) may still be
+    /// starting: a debug build of the peers hashes its demo users before
+    /// it listens, longer than the lab takes to send its first request
+    /// (peer-compare's tests/readme.rs runs the two lines so). Past it,
+    /// the lab gives the error it gives at once without one. An answer of
+    /// any status is never waited on.
+    pub const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
+
+    /// How often the lab tries the target again while it waits.
+    const CONNECT_RETRY: Duration = Duration::from_millis(100);
+
+    /// [`Lab::connect_with`], waiting up to `patience` (not
+    /// [`Lab::CONNECT_PATIENCE`]) for the target to listen.
+    pub async fn connect_patiently(
+        profile: &Profile,
+        target: Option<&str>,
+        patience: Duration,
+    ) -> Result<Lab, LabError> {
         profile
             .check()
             .map_err(|e| format!("the profile {:?}: {e}", profile.name))?;
@@ -163,6 +237,7 @@ impl Lab {
             server_error: Mutex::new(None),
         };
         let user = lab.member.name.clone();
+        wait_until_listening(&lab.target, patience).await;
         let login = lab.log_in_reply(&user).await.map_err(|error| {
             if is_cafe(profile) {
                 format!("{error}: is a café running at {target}? (cargo run -p cafe -- serve)")

@@ -17,6 +17,7 @@ use clap::Parser;
 use jwt::keys::SigningKey;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Run an attack from the book's attack lab, or the conformance checks,
 /// against a running café or any server a target profile describes,
@@ -87,6 +88,25 @@ fn profile(args: &Args) -> Result<Profile, String> {
     Ok(profile)
 }
 
+/// The variable that overrides how long the lab waits for its target to
+/// listen, in milliseconds: for the tests, which wait a second where a
+/// reader's lab waits [`Lab::CONNECT_PATIENCE`].
+const PATIENCE_VARIABLE: &str = "ATTACK_LAB_CONNECT_PATIENCE_MS";
+
+/// How long the lab waits for its target to listen: [`PATIENCE_VARIABLE`]
+/// if set (refused unless a whole number of milliseconds), or else
+/// [`Lab::CONNECT_PATIENCE`].
+fn patience() -> Result<Duration, String> {
+    let Some(value) = std::env::var_os(PATIENCE_VARIABLE) else {
+        return Ok(Lab::CONNECT_PATIENCE);
+    };
+    value
+        .to_str()
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{PATIENCE_VARIABLE}={value:?}: not a whole number of milliseconds"))
+}
+
 /// Runs one attack (or all) and prints every exchange and the verdict.
 /// `Ok(true)` if the server refused every attack it ran.
 async fn run(args: Args) -> Result<bool, Failure> {
@@ -102,7 +122,8 @@ async fn run(args: Args) -> Result<bool, Failure> {
         std::env::var_os("CAFE_JWT_SECRET"),
     )
     .map_err(Failure::Refused)?;
-    let mut lab = Lab::connect_with(&profile, None).await?;
+    let patience = patience().map_err(Failure::Refused)?;
+    let mut lab = Lab::connect_patiently(&profile, None, patience).await?;
     if let Some(second) = &args.second_target {
         lab = lab.with_second_target(second)?;
     }

@@ -3,8 +3,10 @@
 
 use cafe::{AuthMode, Config};
 use jwt::keys::{KeyRing, SigningAlgorithm, SigningKey};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The workspace's root, where a reader runs `cargo run -p attack-lab`.
 fn workspace() -> PathBuf {
@@ -400,4 +402,139 @@ fn every_attack_ends_by_the_cafes_profile_as_it_does_without_one() {
         "{without:?}"
     );
     assert_eq!(with, without);
+}
+
+/// The lab on a free port, `args` after `--target`, started in the
+/// background with its output piped; `patience_ms` sets
+/// `ATTACK_LAB_CONNECT_PATIENCE_MS`, the tests' override of how long the
+/// lab waits for the target to listen.
+fn attack_lab_in_background(
+    target: &str,
+    args: &[&str],
+    patience_ms: Option<&str>,
+) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_attack-lab"));
+    command
+        .args([&["--target", target], args].concat())
+        .current_dir(workspace())
+        .env_remove("CAFE_JWT_SECRET")
+        .env_remove("ATTACK_LAB_CONNECT_PATIENCE_MS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(patience) = patience_ms {
+        command.env("ATTACK_LAB_CONNECT_PATIENCE_MS", patience);
+    }
+    command.spawn().unwrap()
+}
+
+/// A server started in the same shell line as the lab may listen after
+/// the lab's first login (README: `cargo run -p peer-axum-login -- … &`,
+/// then the lab): the lab, refused a connection, says once that it waits,
+/// and runs when the server listens. Forced: the café is served only once
+/// the lab has said it waits, and a second later.
+#[test]
+fn the_lab_waits_for_a_server_that_listens_after_it_starts() {
+    let port = cafe_client::launch::free_port().unwrap();
+    let target = format!("http://127.0.0.1:{port}");
+    let mut lab = attack_lab_in_background(&target, &["jwt-alg-none"], None);
+    let mut err = std::io::BufReader::new(lab.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert_eq!(
+        first,
+        format!("attack-lab: waiting for {target} to listen…\n")
+    );
+    std::thread::sleep(Duration::from_secs(1));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::new(AuthMode::Jwt);
+    let secret = b"an attack-lab test secret of 32+ bytes";
+    config.jwt_keys =
+        KeyRing::new(SigningKey::hs256(SigningAlgorithm::Hs256.first_key_id(), secret).unwrap());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+        .unwrap();
+    runtime.spawn(cafe::serve(listener, config));
+
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let output = lab.wait_with_output().unwrap();
+    let out = String::from_utf8(output.stdout).unwrap();
+    // As against a café listening from the start: refused, exit 0, and
+    // nothing more on stderr.
+    assert_eq!(output.status.code(), Some(0), "{out}{first}{rest}");
+    assert!(out.contains("verdict: REFUSED: 401"), "{out}");
+    assert_eq!(rest, "");
+}
+
+/// With nothing ever listening, the lab gives up after its patience with
+/// the error it gives at once without one; a bad patience is refused at
+/// start, naming the variable.
+#[test]
+fn the_lab_gives_up_on_a_target_that_never_listens_after_its_patience() {
+    let port = cafe_client::launch::free_port().unwrap();
+    let target = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let lab = attack_lab_in_background(&target, &["jwt-alg-none"], Some("1000"));
+    let output = lab.wait_with_output().unwrap();
+    let waited = started.elapsed();
+    let (code, out, err) = shown(output);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert_eq!(out, "");
+    let (waiting, error) = err.split_once('\n').unwrap();
+    assert_eq!(
+        waiting,
+        format!("attack-lab: waiting for {target} to listen…")
+    );
+    assert!(
+        error.starts_with(&format!("attack-lab: POST {target}/login: ")),
+        "{err}"
+    );
+    assert!(
+        error.ends_with(&format!(
+            ": is a café running at {target}? (cargo run -p cafe -- serve)\n"
+        )),
+        "{err}"
+    );
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+
+    for bad in ["soon", "-1", ""] {
+        let lab = attack_lab_in_background(&target, &["jwt-alg-none"], Some(bad));
+        let (code, out, err) = shown(lab.wait_with_output().unwrap());
+        assert_eq!(code, Some(2), "{bad:?}: {out}{err}");
+        assert!(
+            err.starts_with(&format!(
+                "attack-lab: ATTACK_LAB_CONNECT_PATIENCE_MS={bad:?}: "
+            )),
+            "{bad:?}: {err}"
+        );
+    }
+}
+
+/// An HTTP answer, of any status, is never waited on: a server answering
+/// 503 to the first login gets that one request, and the lab says what it
+/// got at once, without waiting.
+#[test]
+fn the_lab_never_waits_on_a_server_that_answers() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let requests = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    let app = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { http::StatusCode::SERVICE_UNAVAILABLE }
+    });
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let lab = attack_lab_in_background(&target, &["jwt-alg-none"], None);
+    let (code, out, err) = shown(lab.wait_with_output().unwrap());
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(!err.contains("waiting for"), "{err}");
+    assert!(err.contains("503"), "{err}");
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
 }

@@ -1,13 +1,28 @@
 //! The README's two lines that point the attack lab at a peer started by
-//! hand, run as printed: `cargo run -p peer-axum-login -- --hardened &`,
-//! then `cargo run -p attack-lab -- all --profile …`. Only the port is
-//! rewritten, as the README says: the peer gets `--port N` on a free port
-//! and the lab `--target http://127.0.0.1:N`, so the test never meets a
-//! server a reader left running on 8081.
+//! hand, run as a shell runs them pasted together: `cargo run -p
+//! peer-axum-login -- --hardened &`, then at once `cargo run -p attack-lab
+//! -- all --profile …`, without waiting for the peer to listen. Only the
+//! port is rewritten, as the README says: the peer gets `--port N` on a
+//! free port and the lab `--target http://127.0.0.1:N`, so the test never
+//! meets a server a reader left running on 8081.
 
-use cafe_client::launch::{CafeProcess, free_port};
+use cafe_client::launch::free_port;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A process started in the background, as `&` starts it: killed when
+/// the test ends, however it ends.
+struct Background(Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
 
 /// The workspace's root, where a reader runs the README's commands.
 fn workspace() -> PathBuf {
@@ -101,14 +116,29 @@ fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
             .collect()
     };
     // `cargo run` as printed (quiet, so its own progress stays out of the
-    // output): builds the peer if needed, then is the peer.
-    let peer_command = run(&peer, &peer_args);
-    let peer_command: Vec<&str> = peer_command.iter().map(String::as_str).collect();
-    let mut server = CafeProcess::start(Path::new(&cargo), &peer_command, "listening on http://")
+    // output): builds the peer if needed, then is the peer. In the
+    // background, as `&` runs it; a thread notes when it says it listens.
+    let mut peer_process = Command::new(&cargo)
+        .args(run(&peer, &peer_args))
+        .current_dir(workspace())
+        .env_remove("CAFE_JWT_SECRET")
+        .stdout(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|error| panic!("{}: {error}", lines[0]));
-    server.drain_output();
-    assert_eq!(server.url(), target);
+    let peer_out = peer_process.stdout.take().unwrap();
+    let _peer = Background(peer_process);
+    let (listening_tx, listening_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(peer_out).lines() {
+            let line = line.unwrap_or_default();
+            if let Some(url) = line.strip_prefix("listening on ") {
+                listening_tx.send((Instant::now(), url.to_owned())).ok();
+            }
+        }
+    });
 
+    // The lab's line, at once: the shell does not wait for the peer.
+    let lab_started = Instant::now();
     let output = Command::new(&cargo)
         .args(run(&lab, &lab_args))
         .current_dir(workspace())
@@ -117,6 +147,20 @@ fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
         .unwrap();
     let out = String::from_utf8(output.stdout).unwrap();
     let err = String::from_utf8(output.stderr).unwrap();
+    let (listening_at, url) = listening_rx
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|_| panic!("the peer never said it listens\n{out}{err}"));
+    assert_eq!(url, target);
+    // How long after the lab's line the peer began to listen: the time the
+    // lab waited, if it was started first. It says so once, on stderr.
+    // Nothing else on stderr: the lab ran.
+    let waited = listening_at.checked_duration_since(lab_started);
+    let waiting = format!("attack-lab: waiting for {target} to listen…\n");
+    println!(
+        "the peer listened {waited:?} after the lab's line started; the lab waited: {}",
+        err == waiting
+    );
+    assert!(err.is_empty() || err == waiting, "{err}");
 
     // The peer lets some attacks through (see the libraries table), so
     // the lab exits 1, after a verdict on every check and every attack.
@@ -127,7 +171,7 @@ fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
             "profile: {} at {target}\nserver: sessions (a session cookie)\n",
             loaded.name
         )),
-        "{out}"
+        "{out}{err}"
     );
     let checks = attack_lab::conformance::checks();
     let attacks = attack_lab::catalogue();
