@@ -11,8 +11,9 @@
 //!
 //! And every note the table's test writes beside it
 //! (`book/verdict/libraries-skips.md`) is on the appendix page under the
-//! table, and the chapter prints the README's commands, which
-//! `tests/readme.rs` runs.
+//! table. The chapter's sub-page *Pointing the lab at your app*
+//! (`book/verdict/your-app.md`) prints the README's commands, which
+//! `tests/readme.rs` runs, and names each peer's port as its profiles do.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -197,17 +198,49 @@ fn peer_commands(markdown: &str) -> Vec<String> {
         .collect()
 }
 
-/// The chapter prints the README's lines that point the lab at a peer,
-/// which `tests/readme.rs` runs as printed: the same lines, so that what
-/// the chapter shows is what that test ran.
+/// The page on pointing the lab at your app prints the README's lines that
+/// point the lab at a peer, which `tests/readme.rs` runs as printed: the
+/// same lines, so that what the page shows is what that test ran. The
+/// chapter itself prints none (it links the page).
 #[test]
-fn the_chapter_prints_the_readmes_commands() {
+fn the_page_prints_the_readmes_commands() {
     let read = |file: &str| std::fs::read_to_string(workspace().join(file)).unwrap();
     let readme = peer_commands(&read("README.md"));
     assert_eq!(readme.len(), 2, "{readme:?}");
     assert_eq!(
-        peer_commands(&read("book/verdict/libraries.md")),
+        peer_commands(&read("book/verdict/your-app.md")),
         readme,
-        "book/verdict/libraries.md"
+        "book/verdict/your-app.md"
     );
+    assert_eq!(
+        peer_commands(&read("book/verdict/libraries.md")),
+        Vec::<String>::new(),
+        "book/verdict/libraries.md prints a peer's commands: print them on your-app.md"
+    );
+}
+
+/// The page tells the reader each peer's port (`port 8081`); it is the one
+/// both of the peer's profiles target, so the README's line reaches the
+/// peer without `--target`, and for the JWT peer the one it listens on by
+/// default.
+#[test]
+fn the_page_names_each_peers_port_as_its_profiles_target() {
+    let page = std::fs::read_to_string(workspace().join("book/verdict/your-app.md")).unwrap();
+    let peers = [("axum-login", 8081), ("axum-jwt-auth", 8082)];
+    for (peer, port) in peers {
+        for profile in ["profile.toml", "profile-hardened.toml"] {
+            let path = workspace().join("peers").join(peer).join(profile);
+            let target = cafe_client::Profile::load(&path).unwrap().target;
+            assert_eq!(
+                target,
+                format!("http://127.0.0.1:{port}"),
+                "{peer}/{profile}"
+            );
+        }
+        assert!(
+            page.contains(&format!("port {port}")),
+            "book/verdict/your-app.md must name {peer}'s port {port}"
+        );
+    }
+    assert_eq!(peer_axum_jwt_auth::DEFAULT_PORT, 8082);
 }
