@@ -550,10 +550,11 @@ fn commands_per_request<'r>(
 }
 
 /// The CPU targets, rows for `targets.md` (target, goal, measured, met),
-/// judged on `cpu.md`: authentication's server CPU over `/healthz` by its
-/// median (shown with its range), met only with [`MIN_ROUNDS`] rounds or
-/// more; the A/A pair within its tolerance; and one Redis command sent per
-/// authenticated request where Redis serves.
+/// judged on `cpu.md`: authentication's server CPU over `/healthz`, met
+/// only if every one of [`MIN_ROUNDS`] or more rounds is within the goal
+/// ("can't tell" when the median is and a round is not); the A/A pair
+/// within its tolerance, which must itself be finer than the smallest goal;
+/// and one Redis command sent per authenticated request where Redis serves.
 pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
     let column = |title: &str| cpu.header.iter().position(|t| t == title);
     let (added, range, rounds) = (
@@ -580,25 +581,51 @@ pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
         if !enough {
             measured.push_str(&format!(", {rounds} rounds of {MIN_ROUNDS}"));
         }
+        // Met only if every round is within the goal: a median under it
+        // with rounds over it says the run cannot resolve the goal, not
+        // that it is met (measured 2026-11-29: sessions in memory -1.01 µs,
+        // its rounds -7.71–2.77 µs, against a 1 µs goal).
+        let judged = if !enough || cost.median > *goal_ns {
+            "no".to_owned()
+        } else if cost.max > *goal_ns {
+            "can't tell: the rounds spread past the goal".to_owned()
+        } else {
+            "yes".to_owned()
+        };
         rows.push(vec![
             name.to_string(),
-            format!("≤ {}, median of ≥ {MIN_ROUNDS} rounds", micros(*goal_ns)),
+            format!(
+                "≤ {} in every one of ≥ {MIN_ROUNDS} rounds",
+                micros(*goal_ns)
+            ),
             measured,
-            verdict(enough && cost.median <= *goal_ns),
+            judged,
         ]);
     }
+    // The A/A pair vouches for the run only if its tolerance is finer than
+    // the smallest CPU target: two medians that agree within 11.80 µs
+    // (2026-11-29) say nothing about a 1 µs goal.
+    let finest_goal = 1e3;
     let (a, _) = figure(AA_PAIR.0)?;
     let (b, _) = figure(AA_PAIR.1)?;
     let aa = aa_check(&a, &b);
     rows.push(vec![
         CPU_TARGET_ROWS[2].to_owned(),
-        format!("medians within max({:.0} %, spread)", AA_RELATIVE * 100.0),
+        format!(
+            "medians within max({:.0} %, spread), a tolerance ≤ {}",
+            AA_RELATIVE * 100.0,
+            micros(finest_goal)
+        ),
         format!(
             "{} apart, tolerance {}",
             micros(aa.difference),
             micros(aa.tolerance)
         ),
-        verdict(aa.agree),
+        if aa.agree && aa.tolerance > finest_goal {
+            format!("no: coarser than the {} target", micros(finest_goal))
+        } else {
+            verdict(aa.agree)
+        },
     ]);
     let sent = column("Redis commands sent per request")?;
     for (variant, name) in [
