@@ -206,7 +206,7 @@ fn peer_commands(markdown: &str) -> Vec<String> {
 fn the_page_prints_the_readmes_commands() {
     let read = |file: &str| std::fs::read_to_string(workspace().join(file)).unwrap();
     let readme = peer_commands(&read("README.md"));
-    assert_eq!(readme.len(), 2, "{readme:?}");
+    assert_eq!(readme.len(), 3, "{readme:?}");
     assert_eq!(
         peer_commands(&read("book/verdict/your-app.md")),
         readme,

@@ -1,10 +1,17 @@
-//! The README's two lines that point the attack lab at a peer started by
-//! hand, run as a shell runs them pasted together: `cargo run -p
-//! peer-axum-login -- --hardened &`, then at once `cargo run -p attack-lab
-//! -- all --profile …`, without waiting for the peer to listen. Only the
-//! port is rewritten, as the README says: the peer gets `--port N` on a
-//! free port and the lab `--target http://127.0.0.1:N`, so the test never
-//! meets a server a reader left running on 8081.
+//! The README's three lines that point the attack lab at a peer started by
+//! hand, run as a reader runs them: `cargo build -p peer-axum-login -p
+//! attack-lab`, then, pasted together, `target/debug/peer-axum-login
+//! --hardened &` and at once `target/debug/attack-lab all --profile …`,
+//! without waiting for the peer to listen. Only the port is rewritten, as
+//! the README says: the peer gets `--port N` on a free port and the lab
+//! `--target http://127.0.0.1:N`, so the test never meets a server a
+//! reader left running on 8081.
+//!
+//! The lines were once two `cargo run`s. On a fresh clone the first
+//! compile of one could outlast the other's 30 seconds of waiting (CI
+//! failed so: the lab's build took cargo's lock first, then it gave up
+//! while the peer compiled), so the README builds both first and the test
+//! holds it to that: no line after the build runs cargo.
 
 use cafe_client::launch::free_port;
 use std::io::BufRead;
@@ -46,23 +53,47 @@ fn printed_lines() -> Vec<String> {
         .expect("the README has a console block that starts a peer")
 }
 
-/// `cargo run -p PACKAGE -- ARGS`: the package and the arguments.
-fn cargo_run(line: &str) -> (String, Vec<String>) {
+/// `cargo build -p A -p B …`: the packages it builds.
+fn cargo_build(line: &str) -> Vec<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
-    let (cargo, program) = words.split_at(
-        words
-            .iter()
-            .position(|word| *word == "--")
-            .unwrap_or_else(|| panic!("no `--` in {line:?}")),
-    );
     assert_eq!(
-        cargo.len(),
-        4,
-        "{line:?} is not `cargo run -p PACKAGE -- …`"
+        words[..2],
+        ["cargo", "build"],
+        "{line:?} is not `cargo build -p …`"
     );
-    assert_eq!(cargo[..3], ["cargo", "run", "-p"], "{line:?}");
-    let args = program[1..].iter().map(|word| (*word).to_owned()).collect();
-    (cargo[3].to_owned(), args)
+    let packages: Vec<String> = words[2..]
+        .chunks(2)
+        .map(|pair| match pair {
+            ["-p", package] => (*package).to_owned(),
+            other => panic!("{other:?} in {line:?}: only `-p PACKAGE` pairs"),
+        })
+        .collect();
+    assert!(!packages.is_empty(), "{line:?} builds nothing");
+    packages
+}
+
+/// Where cargo puts what it builds: `target/` in the workspace, unless the
+/// reader set `CARGO_TARGET_DIR` (the README says so).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+/// `target/debug/PROGRAM ARGS`: a program the build line built, and its
+/// arguments. Anything else (`cargo run` above all) fails the test: a line
+/// that compiles can outlast the lab's wait.
+fn built_program(line: &str, built: &[String]) -> (String, Vec<String>) {
+    let mut words = line.split_whitespace();
+    let program = words
+        .next()
+        .and_then(|word| word.strip_prefix("target/debug/"))
+        .unwrap_or_else(|| panic!("{line:?} does not run a program the first line built"));
+    assert!(
+        built.iter().any(|package| package == program),
+        "{line:?} runs {program}, which the first line does not build ({built:?})"
+    );
+    (program.to_owned(), words.map(str::to_owned).collect())
 }
 
 /// The verdict kinds the lab printed, by the `== name (…)` line before
@@ -84,12 +115,13 @@ fn verdicts(out: &str) -> Vec<(String, String)> {
 #[test]
 fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
     let lines = printed_lines();
-    assert_eq!(lines.len(), 2, "{lines:?}");
-    let peer_line = lines[0]
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let built = cargo_build(&lines[0]);
+    let peer_line = lines[1]
         .strip_suffix(" &")
-        .unwrap_or_else(|| panic!("the peer's line runs in the background: {:?}", lines[0]));
-    let (peer, mut peer_args) = cargo_run(peer_line);
-    let (lab, mut lab_args) = cargo_run(&lines[1]);
+        .unwrap_or_else(|| panic!("the peer's line runs in the background: {:?}", lines[1]));
+    let (peer, mut peer_args) = built_program(peer_line, &built);
+    let (lab, mut lab_args) = built_program(&lines[2], &built);
     assert_eq!(
         (peer.as_str(), lab.as_str()),
         ("peer-axum-login", "attack-lab")
@@ -107,24 +139,29 @@ fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
     let target = format!("http://127.0.0.1:{port}");
     lab_args.extend(["--target".to_owned(), target.clone()]);
 
+    // The build, as printed.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-    let run = |package: &str, args: &[String]| -> Vec<String> {
-        ["run", "-q", "-p", package, "--"]
-            .iter()
-            .map(|word| (*word).to_owned())
-            .chain(args.iter().cloned())
-            .collect()
-    };
-    // `cargo run` as printed (quiet, so its own progress stays out of the
-    // output): builds the peer if needed, then is the peer. In the
-    // background, as `&` runs it; a thread notes when it says it listens.
-    let mut peer_process = Command::new(&cargo)
-        .args(run(&peer, &peer_args))
+    let build = Command::new(&cargo)
+        .args(lines[0].split_whitespace().skip(1))
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{}: {}",
+        lines[0],
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let program = |name: &str| target_dir().join("debug").join(name);
+    // The peer in the background, as `&` runs it; a thread notes when it
+    // says it listens.
+    let mut peer_process = Command::new(program(&peer))
+        .args(&peer_args)
         .current_dir(workspace())
         .env_remove("CAFE_JWT_SECRET")
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|error| panic!("{}: {error}", lines[0]));
+        .unwrap_or_else(|error| panic!("{}: {error}", lines[1]));
     let peer_out = peer_process.stdout.take().unwrap();
     let _peer = Background(peer_process);
     let (listening_tx, listening_rx) = mpsc::channel();
@@ -139,8 +176,8 @@ fn the_readme_points_the_lab_at_a_peer_started_by_hand() {
 
     // The lab's line, at once: the shell does not wait for the peer.
     let lab_started = Instant::now();
-    let output = Command::new(&cargo)
-        .args(run(&lab, &lab_args))
+    let output = Command::new(program(&lab))
+        .args(&lab_args)
         .current_dir(workspace())
         .env_remove("CAFE_JWT_SECRET")
         .output()
