@@ -55,20 +55,35 @@ pub fn logout_cookie() -> String {
 /// one of the right shape. IDs anywhere else (the URL, a header of our own
 /// invention) are never looked at.
 pub fn presented_id(headers: &HeaderMap) -> Option<SessionId> {
-    cookie_value(headers, COOKIE_NAME).and_then(|value| SessionId::parse(&value))
+    first_cookie(headers, COOKIE_NAME).and_then(SessionId::parse)
 }
 
 /// The value of the first cookie called `name` in the request's `Cookie`
 /// headers, if it is not empty.
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    first_cookie(headers, name).map(str::to_owned)
+}
+
+/// [`cookie_value`], borrowed from the headers. A `Cookie` header is
+/// `name=value` pairs separated by `;` (RFC 6265 §4.2.1): each pair is
+/// read as the `cookie` crate's `Cookie::split_parse` reads it (a piece
+/// without `=` or with an empty name skipped, name and value trimmed,
+/// nothing percent-decoded), and a test holds the two to the same answers.
+/// Not the crate itself here: it builds a whole `Cookie`, with room for the
+/// attributes only a `Set-Cookie` carries, for every pair of every request,
+/// a fifth of a session check's time in memory.
+fn first_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name && !cookie.value().is_empty())
-        .map(|cookie| cookie.value().to_owned())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(pair_name, value)| (pair_name.trim(), value.trim()))
+        .find(|(pair_name, value)| {
+            !pair_name.is_empty() && *pair_name == name && !value.is_empty()
+        })
+        .map(|(_, value)| value)
 }
 // ANCHOR_END: presented
 

@@ -58,14 +58,19 @@ impl SessionId {
             Some((random, shard)) => (random, Some(shard)),
             None => (presented, None),
         };
-        let decoded = URL_SAFE_NO_PAD.decode(random).ok()?;
+        // Only 43 characters decode to 32 bytes; decoded on the stack, as
+        // this runs on every request.
+        let mut decoded = [0u8; SESSION_ID_BYTES];
+        let random_as_issued = random.len() == 43
+            && URL_SAFE_NO_PAD
+                .decode_slice(random, &mut decoded)
+                .is_ok_and(|length| length == SESSION_ID_BYTES);
         let shard_as_issued = shard.is_none_or(|shard| {
             shard
                 .parse::<u32>()
                 .is_ok_and(|number| number.to_string() == shard)
         });
-        (decoded.len() == SESSION_ID_BYTES && random.len() == 43 && shard_as_issued)
-            .then(|| SessionId(presented.to_owned()))
+        (random_as_issued && shard_as_issued).then(|| SessionId(presented.to_owned()))
     }
     // ANCHOR_END: parse
 

@@ -52,3 +52,75 @@ fn a_malformed_or_differently_named_cookie_is_ignored() {
         assert_eq!(presented_id(&headers_with_cookie(&value)), None, "{value}");
     }
 }
+
+/// The pairs `Cookie::split_parse` finds in `header`, as `(name, value)`.
+fn as_the_cookie_crate_reads(header: &str) -> Vec<(String, String)> {
+    Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .map(|cookie| (cookie.name().to_owned(), cookie.value().to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_cookie_header_is_read_as_the_cookie_crate_reads_it() {
+    let id = SessionId::generate().unwrap();
+    let id = id.as_str();
+    let headers = [
+        format!("__Host-session={id}"),
+        format!("  __Host-session = {id} ;theme=dark"),
+        format!("theme=dark;__Host-session={id}"),
+        format!("__Host-session=; __Host-session={id}"),
+        format!("__Host-session=  ; __Host-session=x; __Host-session={id}"),
+        format!("=x; ={id}; __Host-session"),
+        format!(";;; ;__Host-session={id}=more;"),
+        format!("__Host-session=\"{id}\""),
+        format!("__Host-session={id}; __Host-session=second"),
+        format!("__Host-session\t=\t{id}\t"),
+        format!("__Host-session%3D{id}"),
+        format!("__host-session={id}"),
+        String::new(),
+        " ; ".to_owned(),
+        "=".to_owned(),
+        "a=b=c; =; ==; a".to_owned(),
+    ];
+    for header in &headers {
+        let names: Vec<String> = as_the_cookie_crate_reads(header)
+            .into_iter()
+            .map(|(name, _)| name)
+            .chain(["".to_owned(), COOKIE_NAME.to_owned(), "a".to_owned()])
+            .collect();
+        for name in &names {
+            let theirs = as_the_cookie_crate_reads(header)
+                .into_iter()
+                .find(|(n, value)| n == name && !value.is_empty())
+                .map(|(_, value)| value);
+            let headers = headers_with_cookie(header);
+            assert_eq!(
+                cookie_value(&headers, name),
+                theirs,
+                "{name:?} in {header:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_cookie_header_counts_and_the_first_session_cookie_decides() {
+    let (first, second) = (
+        SessionId::generate().unwrap(),
+        SessionId::generate().unwrap(),
+    );
+    let mut headers = HeaderMap::new();
+    headers.append(COOKIE, HeaderValue::from_static("theme=dark"));
+    let value = format!("__Host-session={}", first.as_str());
+    headers.append(COOKIE, HeaderValue::from_str(&value).unwrap());
+    let value = format!("__Host-session={}", second.as_str());
+    headers.append(COOKIE, HeaderValue::from_str(&value).unwrap());
+    assert_eq!(presented_id(&headers), Some(first));
+    // A malformed first one is not passed over for a well-formed second.
+    let mut headers = HeaderMap::new();
+    headers.append(COOKIE, HeaderValue::from_static("__Host-session=admin"));
+    let value = format!("__Host-session={}", second.as_str());
+    headers.append(COOKIE, HeaderValue::from_str(&value).unwrap());
+    assert_eq!(presented_id(&headers), None);
+}

@@ -106,3 +106,20 @@ fn an_id_with_a_shard_is_43_base64url_characters_a_dot_and_the_shard() {
         );
     }
 }
+
+#[test]
+fn only_the_canonical_last_character_parses() {
+    // 43 characters carry 258 bits: the last character's low two bits
+    // must be zero, as the encoder writes them, or four spellings of one ID
+    // would all be accepted.
+    let id = SessionId::generate().unwrap();
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (value, last) in alphabet.chars().enumerate() {
+        let spelled = format!("{}{last}", &id.as_str()[..42]);
+        assert_eq!(
+            SessionId::parse(&spelled).is_some(),
+            value % 4 == 0,
+            "{spelled}"
+        );
+    }
+}
