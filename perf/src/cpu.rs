@@ -1,13 +1,15 @@
 //! Server CPU time per request, the figure that holds still on a busy
 //! machine: the CPU the café (and `redis-server`) spent, read from `/proc`
 //! before and after a run at a fixed request rate, divided by the answers
-//! counted. Rounds are interleaved, each round running every variant once,
-//! and each variant's cost of authentication is its figure minus
-//! `/healthz`'s in the same round.
+//! counted. Rounds are interleaved, each round running every variant once
+//! on a fresh server; within a run, short blocks of `GET /healthz` and of
+//! the variant's request alternate on that same server, and each variant's
+//! cost of authentication is the median over neighbouring pairs of blocks
+//! of its figure minus `/healthz`'s.
 //!
 //! Here are the parts worth testing on fixed input: the statistics, the
-//! readers of `/proc` and `INFO commandstats`, the table, its targets, and
-//! the open-loop load generator.
+//! order and pairing of blocks, the readers of `/proc` and `INFO
+//! commandstats`, the table, its targets, and the open-loop load generator.
 
 use crate::Table;
 use cafe_client::{Call, Visitor};
@@ -93,19 +95,71 @@ pub fn spread(values: &[f64]) -> Option<Spread> {
     })
 }
 
-/// Round by round, `variant − baseline`: each pair measured in the same
-/// round, so whatever slowed the machine that round weighs on both.
-/// `None` unless both have a figure for exactly the same rounds.
-pub fn paired(variant: &BTreeMap<usize, f64>, baseline: &BTreeMap<usize, f64>) -> Option<Vec<f64>> {
-    if variant.is_empty() || !variant.keys().eq(baseline.keys()) {
+/// Which request a block of a run sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// `GET /healthz`, on the variant's own server.
+    Healthz,
+    /// The variant's request: `GET /me` (`GET /healthz` again for the
+    /// baseline, whose pairs are then an A/A check of their own).
+    Variant,
+}
+
+/// The slots of a run of `pairs` pairs of blocks, in order: `/healthz`
+/// first in even pairs, the variant first in odd ones (H V, V H, H V, …),
+/// so that a drift over the run (the machine warming, another process
+/// starting) weighs on the two slots alike.
+pub fn block_order(pairs: usize) -> Vec<Slot> {
+    (0..pairs)
+        .flat_map(|pair| {
+            if pair % 2 == 0 {
+                [Slot::Healthz, Slot::Variant]
+            } else {
+                [Slot::Variant, Slot::Healthz]
+            }
+        })
+        .collect()
+}
+
+/// One block of a run: what the server spent while it answered one slot's
+/// requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Block {
+    /// The request sent.
+    pub slot: Slot,
+    /// Nanoseconds the café spent.
+    pub cafe_ns: u64,
+    /// Nanoseconds `redis-server` spent meanwhile.
+    pub redis_ns: u64,
+    /// What the load generator counted.
+    pub tally: Tally,
+}
+
+impl Block {
+    /// Server CPU (café and `redis-server`) per answer, in nanoseconds;
+    /// `None` if nothing was answered.
+    pub fn per_request_ns(&self) -> Option<f64> {
+        (self.tally.responses > 0)
+            .then(|| (self.cafe_ns + self.redis_ns) as f64 / self.tally.responses as f64)
+    }
+}
+
+/// For each pair of neighbouring blocks (the first and second, the third
+/// and fourth, …), the variant's figure minus `/healthz`'s: seconds apart,
+/// on the same server, so what slowed the machine then weighs on both.
+/// `None` unless every pair holds one block of each slot, each answered.
+pub fn pair_differences(blocks: &[Block]) -> Option<Vec<f64>> {
+    if blocks.is_empty() || !blocks.len().is_multiple_of(2) {
         return None;
     }
-    Some(
-        variant
-            .iter()
-            .map(|(round, figure)| figure - baseline[round])
-            .collect(),
-    )
+    blocks
+        .chunks(2)
+        .map(|pair| {
+            let of = |slot| pair.iter().find(|block| block.slot == slot);
+            let (healthz, variant) = (of(Slot::Healthz)?, of(Slot::Variant)?);
+            Some(variant.per_request_ns()? - healthz.per_request_ns()?)
+        })
+        .collect()
 }
 
 /// The A/A check's verdict on two variants that do the same work.
@@ -352,21 +406,17 @@ pub struct Monitored {
     pub sent: BTreeMap<String, u64>,
 }
 
-/// One variant's run in one round.
+/// One variant's run in one round: its blocks, on one server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CpuRun {
     /// The round, from 1.
     pub round: usize,
     /// One of [`CPU_VARIANTS`].
     pub variant: String,
-    /// Nanoseconds the café spent while the measured requests ran.
-    pub cafe_ns: u64,
-    /// Nanoseconds `redis-server` spent meanwhile.
-    pub redis_ns: u64,
-    /// What the load generator counted.
-    pub tally: Tally,
-    /// Commands Redis ran meanwhile, by name (`INFO commandstats`: a
-    /// script's own calls included).
+    /// The blocks, in the order they ran ([`block_order`]).
+    pub blocks: Vec<Block>,
+    /// Commands Redis ran over all the blocks, by name (`INFO
+    /// commandstats`: a script's own calls included).
     pub redis_calls: BTreeMap<String, u64>,
     /// The commands the café sent, from the `MONITOR` pass.
     pub monitored: Monitored,
@@ -375,11 +425,41 @@ pub struct CpuRun {
 }
 
 impl CpuRun {
-    /// Server CPU (café and `redis-server`) per answered request, in
-    /// nanoseconds; `None` if nothing was answered.
-    pub fn per_request_ns(&self) -> Option<f64> {
-        (self.tally.responses > 0)
-            .then(|| (self.cafe_ns + self.redis_ns) as f64 / self.tally.responses as f64)
+    fn blocks_of(&self, slot: Slot) -> impl Iterator<Item = &Block> {
+        self.blocks.iter().filter(move |block| block.slot == slot)
+    }
+
+    /// The counts of `slot`'s blocks, added up (the largest lag).
+    pub fn tally(&self, slot: Slot) -> Tally {
+        self.blocks_of(slot).fold(Tally::default(), |sum, block| {
+            let t = &block.tally;
+            Tally {
+                sent: sum.sent + t.sent,
+                responses: sum.responses + t.responses,
+                non_2xx: sum.non_2xx + t.non_2xx,
+                failed: sum.failed + t.failed,
+                elapsed: sum.elapsed + t.elapsed,
+                max_lag: sum.max_lag.max(t.max_lag),
+            }
+        })
+    }
+
+    /// Server CPU per answer over all of `slot`'s blocks, in nanoseconds
+    /// (of it `redis-server`'s); `None` if nothing was answered.
+    pub fn per_request_ns(&self, slot: Slot) -> Option<(f64, f64)> {
+        let answers = self.tally(slot).responses;
+        let cafe: u64 = self.blocks_of(slot).map(|block| block.cafe_ns).sum();
+        let redis: u64 = self.blocks_of(slot).map(|block| block.redis_ns).sum();
+        (answers > 0).then(|| {
+            let per = |ns: u64| ns as f64 / answers as f64;
+            (per(cafe + redis), per(redis))
+        })
+    }
+
+    /// What the variant's request added over `/healthz` in this run: the
+    /// median of [`pair_differences`].
+    pub fn added_ns(&self) -> Option<f64> {
+        Some(spread(&pair_differences(&self.blocks)?)?.median)
     }
 }
 
@@ -414,6 +494,7 @@ pub const CPU_COLUMNS: &[&str] = &[
     "request",
     "CPU per request",
     "min–max",
+    "/healthz, same server",
     "added over /healthz",
     "added, min–max",
     "of it, redis-server",
@@ -425,16 +506,12 @@ pub const CPU_COLUMNS: &[&str] = &[
 ];
 
 /// The table of `cpu.md` and what to say above it (the A/A verdict and
-/// every warning), from every run of every round. `None` if a variant's
-/// rounds are not the baseline's, or a run has no answers.
+/// every warning), from every run of every round: for each variant, the
+/// median over rounds of its request's figure, of `/healthz`'s on the same
+/// servers, and of what it added over `/healthz` (each run's
+/// [`CpuRun::added_ns`]), with the smallest and largest round. `None` if a
+/// run has no answers in a slot or no pairs of blocks.
 pub fn cpu_table(runs: &[CpuRun]) -> Option<(Table, String)> {
-    let per_round = |variant: &str| -> Option<BTreeMap<usize, f64>> {
-        runs.iter()
-            .filter(|run| run.variant == variant)
-            .map(|run| Some((run.round, run.per_request_ns()?)))
-            .collect()
-    };
-    let baseline = per_round(BASELINE)?;
     let mut table = Table::new(CPU_COLUMNS);
     let mut added = BTreeMap::new();
     for variant in CPU_VARIANTS {
@@ -442,18 +519,24 @@ pub fn cpu_table(runs: &[CpuRun]) -> Option<(Table, String)> {
         if mine.is_empty() {
             continue;
         }
-        let figures = per_round(variant)?;
-        let total = spread(&figures.values().copied().collect::<Vec<_>>())?;
-        let over = spread(&paired(&figures, &baseline)?)?;
+        let figures = |slot| -> Option<Vec<(f64, f64)>> {
+            mine.iter().map(|run| run.per_request_ns(slot)).collect()
+        };
+        let (own, healthz) = (figures(Slot::Variant)?, figures(Slot::Healthz)?);
+        let total = spread(&own.iter().map(|(all, _)| *all).collect::<Vec<_>>())?;
+        let baseline = spread(&healthz.iter().map(|(all, _)| *all).collect::<Vec<_>>())?;
+        let redis = spread(&own.iter().map(|(_, redis)| *redis).collect::<Vec<_>>())?;
+        let over: Option<Vec<f64>> = mine.iter().map(|run| run.added_ns()).collect();
+        let over = spread(&over?)?;
         added.insert(*variant, over);
-        let redis: Vec<f64> = mine
+        let tallies: Vec<Tally> = mine
             .iter()
-            .map(|run| run.redis_ns as f64 / run.tally.responses as f64)
+            .flat_map(|run| [run.tally(Slot::Healthz), run.tally(Slot::Variant)])
             .collect();
-        let answers: u64 = mine.iter().map(|run| run.tally.responses).sum();
-        let bad: u64 = mine
+        let answers: u64 = tallies.iter().map(|tally| tally.responses).sum();
+        let bad: u64 = tallies
             .iter()
-            .map(|run| run.tally.non_2xx + run.tally.failed)
+            .map(|tally| tally.non_2xx + tally.failed)
             .sum();
         table.push(vec![
             variant.to_string(),
@@ -465,16 +548,17 @@ pub fn cpu_table(runs: &[CpuRun]) -> Option<(Table, String)> {
             .to_owned(),
             micros(total.median),
             micros_range(&total),
+            micros(baseline.median),
             micros(over.median),
             micros_range(&over),
-            micros(spread(&redis)?.median),
+            micros(redis.median),
             commands_per_request(
                 mine.iter()
                     .map(|run| (&run.monitored.sent, run.monitored.answers)),
             ),
             commands_per_request(
                 mine.iter()
-                    .map(|run| (&run.redis_calls, run.tally.responses)),
+                    .map(|run| (&run.redis_calls, run.tally(Slot::Variant).responses)),
             ),
             mine.len().to_string(),
             crate::grouped(answers),
@@ -486,11 +570,16 @@ pub fn cpu_table(runs: &[CpuRun]) -> Option<(Table, String)> {
         notes.push(aa_sentence(&aa_check(a, b)));
     }
     for run in runs {
-        let (tally, variant, round) = (&run.tally, &run.variant, run.round);
-        if tally.non_2xx + tally.failed > 0 {
+        let (variant, round) = (&run.variant, run.round);
+        let tally = [Slot::Healthz, Slot::Variant].map(|slot| run.tally(slot));
+        let (non_2xx, failed) = (
+            tally[0].non_2xx + tally[1].non_2xx,
+            tally[0].failed + tally[1].failed,
+        );
+        if non_2xx + failed > 0 {
             notes.push(format!(
-                "**Flagged:** {variant}, round {round}: {} non-2xx answers, {} requests failed.",
-                tally.non_2xx, tally.failed
+                "**Flagged:** {variant}, round {round}: {non_2xx} non-2xx answers, {failed} \
+                 requests failed."
             ));
         }
         for warning in &run.warnings {

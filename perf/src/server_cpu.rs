@@ -21,8 +21,8 @@ use super::load::{cafe_binary, serve_args, start_cafe};
 use cafe_client::launch::{CafeProcess, RedisServer};
 use cafe_client::{Call, Client, Visitor};
 use perf::cpu::{
-    BASELINE, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MIN_ROUNDS, Monitored, commandstats,
-    cpu_table, cpus_allowed, monitored, open_loop, rate_not_held,
+    BASELINE, Block, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MIN_ROUNDS, Monitored, Slot,
+    Tally, block_order, commandstats, cpu_table, cpus_allowed, monitored, open_loop, rate_not_held,
 };
 use perf::grouped;
 use std::io::{BufRead, BufReader};
@@ -41,8 +41,17 @@ const MARKER: &str = "perf cpu: watched requests";
 struct Settings {
     rate: u32,
     seconds: f64,
+    block: f64,
     warmup: f64,
     rounds: usize,
+}
+
+impl Settings {
+    /// Pairs of blocks in a run: `seconds` measured, `block` seconds each,
+    /// at least one pair.
+    fn pairs(&self) -> usize {
+        ((self.seconds / (2.0 * self.block)).round() as usize).max(1)
+    }
 }
 
 /// `name`'s value, or `default` when unset; a value that is not a positive
@@ -64,6 +73,7 @@ fn settings() -> Result<Settings, Failure> {
     let settings = Settings {
         rate: setting("PERF_CPU_RATE", 2000)?,
         seconds: setting("PERF_CPU_SECONDS", 5.0)?,
+        block: setting("PERF_CPU_BLOCK", 0.5)?,
         warmup: setting("PERF_CPU_WARMUP", 1.0)?,
         rounds: setting("PERF_CPU_ROUNDS", MIN_ROUNDS)?,
     };
@@ -238,41 +248,83 @@ impl Bench {
         Ok((alice, Call::get("/me")))
     }
 
-    fn measure(&self, round: usize, variant: &str) -> Result<CpuRun, Failure> {
-        let server = self.start(variant)?;
-        let (visitor, call) = self.visitor(variant, &server.url())?;
-        let visitor = Arc::new(visitor);
-        let Settings { rate, .. } = self.settings;
-        let warmup = requests(rate, self.settings.warmup);
-        let warm = self
-            .runtime
-            .block_on(open_loop(visitor.clone(), call.clone(), rate, warmup));
-        if warm.responses != warmup || warm.non_2xx > 0 {
-            return Err(format!(
-                "{variant} warm-up: {} answers to {warmup} requests, {} not 2xx",
-                warm.responses, warm.non_2xx
-            )
-            .into());
-        }
-        redis_cli(self.redis.port, &["CONFIG", "RESETSTAT"])?;
-        let cafe_before = CpuSample::read(server.id())?;
-        let redis_before = CpuSample::read(self.redis_pid)?;
-        let count = requests(rate, self.settings.seconds);
+    /// Sends `count` of `call` at the rate and checks that each was sent
+    /// and answered or failed.
+    fn send(&self, visitor: &Arc<Visitor>, call: &Call, count: u64) -> Result<Tally, Failure> {
+        let rate = self.settings.rate;
         let tally = self
             .runtime
             .block_on(open_loop(visitor.clone(), call.clone(), rate, count));
-        let cafe = CpuSample::read(server.id())?.since(&cafe_before);
-        let redis = CpuSample::read(self.redis_pid)?.since(&redis_before);
-        let info = redis_cli(self.redis.port, &["INFO", "commandstats"])?;
         if tally.sent != count || tally.responses + tally.failed != count {
-            return Err(format!("{variant}: {count} requests due, {tally:?}").into());
+            return Err(format!("{count} requests due to {}, {tally:?}", call.path).into());
         }
-        if tally.responses == 0 {
-            return Err(format!("{variant}: none of {count} requests was answered").into());
+        Ok(tally)
+    }
+
+    fn measure(&self, round: usize, variant: &str) -> Result<CpuRun, Failure> {
+        let server = self.start(variant)?;
+        let (visitor, call) = self.visitor(variant, &server.url())?;
+        let healthz = Call::get("/healthz");
+        let visitor = Arc::new(visitor);
+        let Settings {
+            rate,
+            warmup,
+            block,
+            ..
+        } = self.settings;
+        let mut warnings = Vec::new();
+        for warm in [&healthz, &call] {
+            let tally = self.send(&visitor, warm, requests(rate, warmup / 2.0))?;
+            // A refusal is a setup fault (no login); a request that got no
+            // answer while the server started is counted, not fatal.
+            if tally.non_2xx > 0 || tally.responses == 0 {
+                return Err(format!("{variant} warm-up: {tally:?}").into());
+            }
+            if tally.failed > 0 {
+                warnings.push(format!(
+                    "warm-up: {} of {} requests to {} got no answer",
+                    tally.failed, tally.sent, warm.path
+                ));
+            }
         }
+        redis_cli(self.redis.port, &["CONFIG", "RESETSTAT"])?;
+        let generator_before = CpuSample::read(std::process::id())?;
+        let mut blocks = Vec::new();
+        // The whole run too, for the cross-check of schedstat and ticks.
+        let (cafe_first, redis_first) = (
+            CpuSample::read(server.id())?,
+            CpuSample::read(self.redis_pid)?,
+        );
+        for (i, slot) in block_order(self.settings.pairs()).into_iter().enumerate() {
+            let sent = if slot == Slot::Healthz {
+                &healthz
+            } else {
+                &call
+            };
+            let cafe_before = CpuSample::read(server.id())?;
+            let redis_before = CpuSample::read(self.redis_pid)?;
+            let tally = self.send(&visitor, sent, requests(rate, block))?;
+            let cafe = CpuSample::read(server.id())?.since(&cafe_before);
+            let redis = CpuSample::read(self.redis_pid)?.since(&redis_before);
+            if tally.responses == 0 {
+                return Err(format!("{variant}: block {i}: no request was answered").into());
+            }
+            if let Some(why) = rate_not_held(&tally, rate) {
+                warnings.push(format!("block {} ({}): {why}", i + 1, sent.path));
+            }
+            blocks.push(Block {
+                slot,
+                cafe_ns: cafe.best_ns(self.ticks_per_second),
+                redis_ns: redis.best_ns(self.ticks_per_second),
+                tally,
+            });
+        }
+        let generator = CpuSample::read(std::process::id())?.since(&generator_before);
+        let cafe_total = CpuSample::read(server.id())?.since(&cafe_first);
+        let redis_total = CpuSample::read(self.redis_pid)?.since(&redis_first);
+        let info = redis_cli(self.redis.port, &["INFO", "commandstats"])?;
         let monitored = self.watch(visitor, call)?;
-        let mut warnings: Vec<String> = rate_not_held(&tally, rate).into_iter().collect();
-        for (process, spent) in [("café", &cafe), ("redis-server", &redis)] {
+        for (process, spent) in [("café", &cafe_total), ("redis-server", &redis_total)] {
             if spent.ns.is_none() {
                 warnings.push(format!("{process}: no schedstat, clock ticks used"));
             }
@@ -283,17 +335,26 @@ impl Bench {
         let run = CpuRun {
             round,
             variant: variant.to_owned(),
-            cafe_ns: cafe.best_ns(self.ticks_per_second),
-            redis_ns: redis.best_ns(self.ticks_per_second),
-            tally,
+            blocks,
             redis_calls: commandstats(&info),
             monitored,
             warnings,
         };
+        let sent: u64 = run.blocks.iter().map(|block| block.tally.sent).sum();
+        let per = |slot| run.per_request_ns(slot).map_or(f64::NAN, |(all, _)| all);
         eprintln!(
-            "round {round}: {variant}: {:.0} ns per request, {} answers",
-            run.per_request_ns().unwrap_or(f64::NAN),
-            grouped(tally.responses)
+            "round {round}: {variant}: {:.0} ns per request, /healthz {:.0} ns, added {:.0} ns \
+             (pairs {:?}); load generator {:.0} ns per request; {} answers",
+            per(Slot::Variant),
+            per(Slot::Healthz),
+            run.added_ns().unwrap_or(f64::NAN),
+            perf::cpu::pair_differences(&run.blocks)
+                .unwrap_or_default()
+                .iter()
+                .map(|ns| *ns as i64)
+                .collect::<Vec<_>>(),
+            generator.best_ns(self.ticks_per_second) as f64 / sent.max(1) as f64,
+            grouped(run.tally(Slot::Healthz).responses + run.tally(Slot::Variant).responses)
         );
         Ok(run)
     }
@@ -388,12 +449,14 @@ fn measure_all(
 }
 
 fn intro(bench: &Bench, cores: Option<(usize, usize)>) -> String {
+    let settings = &bench.settings;
     let Settings {
         rate,
         seconds,
+        block,
         warmup,
         rounds,
-    } = bench.settings;
+    } = *settings;
     let pinning = match cores {
         Some((server, generator)) => format!(
             "The café and `redis-server` run on CPU {server}, the load generator on CPU \
@@ -404,15 +467,20 @@ fn intro(bench: &Bench, cores: Option<(usize, usize)>) -> String {
     format!(
         "Server CPU time per request: what the café and `redis-server` spent (every \
          thread's `/proc/PID/task/TID/schedstat`, nanoseconds on a CPU, read before and \
-         after; `/proc/PID/stat`'s clock ticks as a cross-check) while this program sent \
-         {} requests a second for {seconds} s, open loop, after {warmup} s of warm-up, \
-         divided by the answers counted. {rounds} rounds, interleaved: each round runs \
-         every variant once, on a fresh `cafe serve`, starting one variant later each \
-         round. {pinning} Each figure is the median of the rounds, with the smallest and \
-         largest; \"added over /healthz\" subtracts the same round's `GET /healthz`. \
-         Redis commands: those the café sent, counted on `MONITOR` over {WATCHED} more \
-         requests after the measured ones (`MONITOR` costs Redis CPU); those Redis ran, a \
-         script's own calls included, from `INFO commandstats`, reset before each run.\n\n",
-        grouped(u64::from(rate))
+         after each block; `/proc/PID/stat`'s clock ticks as a cross-check) while this \
+         program sent {} requests a second, open loop, divided by the answers counted. \
+         Each run is a fresh `cafe serve`: {warmup} s of warm-up, then {} pairs of \
+         {block} s blocks ({seconds} s in all), one block `GET /healthz` and the other the \
+         variant's request, alternating which goes first; \"added over /healthz\" is the \
+         median over the run's pairs of the variant's block minus its neighbour's. \
+         {rounds} rounds, interleaved: each round runs every variant once, starting one \
+         variant later each round. {pinning} Each figure is the median of the rounds, \
+         with the smallest and largest round; the baseline's blocks are all `GET \
+         /healthz`, so its \"added\" is an A/A check that should be near zero. Redis \
+         commands: those the café sent, counted on `MONITOR` over {WATCHED} more requests \
+         after the measured ones (`MONITOR` costs Redis CPU); those Redis ran, a script's \
+         own calls included, from `INFO commandstats`, reset before each run's blocks.\n\n",
+        grouped(u64::from(rate)),
+        settings.pairs(),
     )
 }
