@@ -80,9 +80,7 @@ fn first_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.split_once('='))
         .map(|(pair_name, value)| (pair_name.trim(), value.trim()))
-        .find(|(pair_name, value)| {
-            !pair_name.is_empty() && *pair_name == name && !value.is_empty()
-        })
+        .find(|(pair_name, value)| !pair_name.is_empty() && *pair_name == name && !value.is_empty())
         .map(|(_, value)| value)
 }
 // ANCHOR_END: presented
