@@ -33,5 +33,7 @@ pub use id::{
     RandomError, SESSION_ID_BYTES, SessionId, SessionKey, entropy_bits, expected_seconds_to_guess,
 };
 pub use manager::{SessionError, Sessions, login_id};
-pub use store::{Device, MemoryStore, SessionRecord, SessionStore, StoreError};
+pub use store::{
+    ActiveSession, Device, KeepFor, MemoryStore, SessionRecord, SessionStore, StoreError,
+};
 pub use timeouts::{Timeouts, Verdict};

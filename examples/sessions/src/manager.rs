@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sessions::id::{RandomError, SessionId};
-use sessions::store::{Device, SessionRecord, SessionStore, StoreError};
+use sessions::store::{ActiveSession, Device, SessionRecord, SessionStore, StoreError};
 use sessions::timeouts::{Timeouts, Verdict};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -97,27 +97,18 @@ impl Sessions {
     // ANCHOR: resume
     /// The session behind a presented ID, if it exists and has not expired.
     /// An expired session is deleted on sight; an active one is touched, which
-    /// restarts its idle timeout.
+    /// restarts its idle timeout. The store takes the steps (looking the
+    /// record up under the ID's hash); the timeouts decide.
     pub async fn resume(
         &self,
         presented: &SessionId,
         now: SystemTime,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        let key = presented.key();
-        let Some(record) = self.store.load(&key).await? else {
-            return Ok(None); // unknown or forged: never adopted
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        let keep_for = |record: &SessionRecord| match self.timeouts.judge(record, now) {
+            Verdict::Active => Some(self.timeouts.remaining(record, now)),
+            Verdict::IdleExpired | Verdict::AbsoluteExpired => None,
         };
-        match self.timeouts.judge(&record, now) {
-            Verdict::Active => {
-                let ttl = self.timeouts.remaining(&record, now);
-                self.store.touch(&key, now, ttl).await?;
-                Ok(Some(record))
-            }
-            Verdict::IdleExpired | Verdict::AbsoluteExpired => {
-                self.store.delete(&key).await?;
-                Ok(None)
-            }
-        }
+        self.store.resume(&presented.key(), now, &keep_for).await
     }
     // ANCHOR_END: resume
 

@@ -26,6 +26,17 @@ pub struct SessionRecord {
     pub device: Device,
 }
 
+/// A session a request may go on with, as [`SessionStore::resume`] returns
+/// it: whose it is and which login. Only these two are copied on each
+/// request; the device and the times stay in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    /// The user the session belongs to (the role is read from the account).
+    pub user: String,
+    /// The login's public handle.
+    pub login_id: String,
+}
+
 /// The store could not answer: the one error of every café store (the
 /// `jwt` crate's stores return it too), answered with 503.
 pub use store_error::StoreError;
@@ -78,6 +89,21 @@ pub trait SessionStore: Send + Sync + 'static {
         user: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError>;
 
+    /// A request presents `key` at `now`: the session, if `keep_for` finds
+    /// it still active and says for how long to keep it (then it is touched
+    /// in the same call, which restarts its idle timeout); else `None`, and
+    /// an expired record is deleted. By default in three store calls
+    /// ([`resume_in_steps`]); a store that can take them at once does (the
+    /// memory store: under one lock).
+    async fn resume(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        keep_for: &KeepFor<'_>,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        resume_in_steps(self, key, now, keep_for).await
+    }
+
     /// The shard a new session of `user` is filed in, for a store that
     /// keeps each user's state together (Redis: the hash slot of the user's
     /// keys, so that one script reaches the session and the account at
@@ -90,6 +116,42 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 // ANCHOR_END: trait
+
+// ANCHOR: resume
+/// How long a request keeps the record it found, if the record is still
+/// active: the session manager's judgement ([`Sessions::resume`]), which
+/// the store applies.
+///
+/// [`Sessions::resume`]: sessions::Sessions::resume
+pub type KeepFor<'a> = dyn Fn(&SessionRecord) -> Option<Duration> + Send + Sync + 'a;
+
+/// [`SessionStore::resume`] in three store calls, for any store: the record
+/// under `key` is loaded and judged; an active one is touched, which
+/// restarts its idle timeout; an expired one is deleted on sight.
+pub async fn resume_in_steps<S: SessionStore + ?Sized>(
+    store: &S,
+    key: &SessionKey,
+    now: SystemTime,
+    keep_for: &KeepFor<'_>,
+) -> Result<Option<ActiveSession>, StoreError> {
+    let Some(record) = store.load(key).await? else {
+        return Ok(None); // unknown or forged: never adopted
+    };
+    match keep_for(&record) {
+        Some(ttl) => {
+            store.touch(key, now, ttl).await?;
+            Ok(Some(ActiveSession {
+                user: record.user,
+                login_id: record.login_id,
+            }))
+        }
+        None => {
+            store.delete(key).await?;
+            Ok(None)
+        }
+    }
+}
+// ANCHOR_END: resume
 
 /// How often, at most, the memory store sweeps out records whose TTL has
 /// passed. Sweeping happens on writes, so an idle server does no work.
@@ -244,6 +306,36 @@ impl SessionStore for MemoryStore {
             *forget = forget_at(now, ttl);
         }
         Ok(())
+    }
+
+    async fn resume(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        keep_for: &KeepFor<'_>,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        // The steps of `resume_in_steps` (load, touch, delete), under one
+        // lock: one future instead of two and only the user and the login
+        // copied, on every request. Nothing (a logout, another request) can
+        // come between the judging and the touch, as in Redis's script.
+        let mut records = self.lock();
+        let Some((record, forget)) = records.by_key.get_mut(key) else {
+            return Ok(None); // unknown or forged: never adopted
+        };
+        match keep_for(record) {
+            Some(ttl) => {
+                record.last_seen = now;
+                *forget = forget_at(now, ttl);
+                Ok(Some(ActiveSession {
+                    user: record.user.clone(),
+                    login_id: record.login_id.clone(),
+                }))
+            }
+            None => {
+                records.remove(key);
+                Ok(None)
+            }
+        }
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
