@@ -12,17 +12,33 @@
 //!
 //! Settings, from the environment (a smoke run: `PERF_CPU_SECONDS=1
 //! PERF_CPU_WARMUP=0.2 PERF_CPU_ROUNDS=2`):
-//! `PERF_CPU_RATE` requests a second (default 2000), `PERF_CPU_SECONDS`
-//! measured per run (default 5), `PERF_CPU_WARMUP` seconds sent first and
-//! not counted (default 1), `PERF_CPU_ROUNDS` (default 5).
+//! `PERF_CPU_RATE` requests a second (default 12000), `PERF_CPU_SECONDS`
+//! measured per run, both requests together (default 8), `PERF_CPU_BLOCK`
+//! seconds a block (default 0.25), `PERF_CPU_WARMUP` seconds sent first
+//! and not counted (default 1), `PERF_CPU_ROUNDS` (default 5), and
+//! `PERF_CPU_ONLY`, a comma-separated list of variants to run instead of
+//! all of them. The step takes about five minutes at the defaults.
+//!
+//! Why these defaults (measured 2026-11-30, one setting after another on a
+//! machine other work kept busy, load average 6 to 11; four variants, five
+//! rounds of five pairs of blocks): at 2,000 requests a second the café
+//! parks between requests and waking it is most of the figure, so the
+//! rounds of "added over /healthz" spread over microseconds and the A/A
+//! pair agreed only within 2.39 µs; at 8,000 within 1.64 µs, at 12,000
+//! within 0.34 µs (0.40 µs in blocks of 0.25 s). 16,000 a second agreed
+//! within 0.26 µs with all six variants, but the generator kept its
+//! schedule less often on the busy machine, and sessions on Redis (about
+//! 50 µs of server CPU a request) would need 80 % of the server's CPU: the
+//! default stays at 12,000, 60 % for the slowest variant.
 
 use super::Failure;
 use super::load::{cafe_binary, serve_args, start_cafe};
 use cafe_client::launch::{CafeProcess, RedisServer};
 use cafe_client::{Call, Client, Visitor};
 use perf::cpu::{
-    BASELINE, Block, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MIN_ROUNDS, Monitored, Slot,
-    Tally, block_order, commandstats, cpu_table, cpus_allowed, monitored, open_loop, rate_not_held,
+    BASELINE, Block, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MAX_IN_FLIGHT, MIN_ROUNDS,
+    Monitored, Slot, Tally, block_order, commandstats, cpu_table, cpus_allowed, monitored,
+    open_loop, rate_not_held,
 };
 use perf::grouped;
 use std::io::{BufRead, BufReader};
@@ -71,9 +87,9 @@ fn setting<T: std::str::FromStr + PartialOrd + Default>(
 
 fn settings() -> Result<Settings, Failure> {
     let settings = Settings {
-        rate: setting("PERF_CPU_RATE", 2000)?,
-        seconds: setting("PERF_CPU_SECONDS", 5.0)?,
-        block: setting("PERF_CPU_BLOCK", 0.5)?,
+        rate: setting("PERF_CPU_RATE", 12_000)?,
+        seconds: setting("PERF_CPU_SECONDS", 8.0)?,
+        block: setting("PERF_CPU_BLOCK", 0.25)?,
         warmup: setting("PERF_CPU_WARMUP", 1.0)?,
         rounds: setting("PERF_CPU_ROUNDS", MIN_ROUNDS)?,
     };
@@ -84,6 +100,23 @@ fn settings() -> Result<Settings, Failure> {
         );
     }
     Ok(settings)
+}
+
+/// The variants to run: all of them, or those `PERF_CPU_ONLY` names
+/// (comma-separated, for a quicker look; the table then lacks the others).
+fn only() -> Result<Vec<&'static str>, Failure> {
+    let Ok(names) = std::env::var("PERF_CPU_ONLY") else {
+        return Ok(CPU_VARIANTS.to_vec());
+    };
+    names
+        .split(',')
+        .map(|name| {
+            let found = CPU_VARIANTS.iter().find(|variant| **variant == name.trim());
+            found.copied().ok_or_else(|| {
+                format!("PERF_CPU_ONLY: no variant {name:?}; there are {CPU_VARIANTS:?}").into()
+            })
+        })
+        .collect()
 }
 
 /// Requests in `seconds` at `rate`, at least one.
@@ -290,6 +323,7 @@ impl Bench {
         redis_cli(self.redis.port, &["CONFIG", "RESETSTAT"])?;
         let generator_before = CpuSample::read(std::process::id())?;
         let mut blocks = Vec::new();
+        let mut late = Vec::new();
         // The whole run too, for the cross-check of schedstat and ticks.
         let (cafe_first, redis_first) = (
             CpuSample::read(server.id())?,
@@ -310,7 +344,7 @@ impl Bench {
                 return Err(format!("{variant}: block {i}: no request was answered").into());
             }
             if let Some(why) = rate_not_held(&tally, rate) {
-                warnings.push(format!("block {} ({}): {why}", i + 1, sent.path));
+                late.push(format!("block {} ({}): {why}", i + 1, sent.path));
             }
             blocks.push(Block {
                 slot,
@@ -320,6 +354,13 @@ impl Bench {
             });
         }
         let generator = CpuSample::read(std::process::id())?.since(&generator_before);
+        if let Some(first) = late.first() {
+            let blocks = blocks.len();
+            warnings.push(match late.len() {
+                1 => first.clone(),
+                n => format!("{n} of {blocks} blocks did not hold the rate, the first {first}"),
+            });
+        }
         let cafe_total = CpuSample::read(server.id())?.since(&cafe_first);
         let redis_total = CpuSample::read(self.redis_pid)?.since(&redis_first);
         let info = redis_cli(self.redis.port, &["INFO", "commandstats"])?;
@@ -430,13 +471,14 @@ fn measure_all(
             .enable_all()
             .build()?,
     };
+    let variants = only()?;
     let mut runs = Vec::new();
     let rounds = bench.settings.rounds;
     for round in 1..=rounds {
         // Every variant once a round, starting one later each round, so no
         // variant always runs first (or right after the same neighbour).
-        for k in 0..CPU_VARIANTS.len() {
-            let variant = CPU_VARIANTS[(k + round - 1) % CPU_VARIANTS.len()];
+        for k in 0..variants.len() {
+            let variant = variants[(k + round - 1) % variants.len()];
             runs.push(bench.measure(round, variant)?);
         }
     }
@@ -468,7 +510,8 @@ fn intro(bench: &Bench, cores: Option<(usize, usize)>) -> String {
         "Server CPU time per request: what the café and `redis-server` spent (every \
          thread's `/proc/PID/task/TID/schedstat`, nanoseconds on a CPU, read before and \
          after each block; `/proc/PID/stat`'s clock ticks as a cross-check) while this \
-         program sent {} requests a second, open loop, divided by the answers counted. \
+         program sent {} requests a second, open loop (at most {MAX_IN_FLIGHT} awaiting an \
+         answer), divided by the answers counted. \
          Each run is a fresh `cafe serve`: {warmup} s of warm-up, then {} pairs of \
          {block} s blocks ({seconds} s in all), one block `GET /healthz` and the other the \
          variant's request, alternating which goes first; \"added over /healthz\" is the \

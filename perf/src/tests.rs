@@ -139,6 +139,7 @@ mod cpu_time {
     use std::collections::BTreeMap;
     use std::io::{BufRead, BufReader, Write};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     #[test]
@@ -624,11 +625,23 @@ mod cpu_time {
     /// A server that answers every request on a kept-alive connection:
     /// `401` to paths under `/deny`, `200` to the rest.
     fn answering_server() -> String {
+        slow_server(Duration::ZERO).0
+    }
+
+    /// [`answering_server`], each answer `delay` late, and the most
+    /// connections it ever had open at once.
+    fn slow_server(delay: Duration) -> (String, Arc<AtomicUsize>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let address = listener.local_addr().expect("address");
+        let (open, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let most_seen = most.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                let open = open.clone();
                 std::thread::spawn(move || {
+                    let _closed = Closed(open);
                     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
                     let mut writer = stream;
                     let mut line = String::new();
@@ -643,6 +656,7 @@ mod cpu_time {
                         while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
                             header.clear();
                         }
+                        std::thread::sleep(delay);
                         let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\n\r\n{{}}");
                         if writer.write_all(answer.as_bytes()).is_err() {
                             return;
@@ -652,7 +666,16 @@ mod cpu_time {
                 });
             }
         });
-        format!("http://{address}")
+        (format!("http://{address}"), most_seen)
+    }
+
+    /// Counts a connection closed when its thread ends.
+    struct Closed(Arc<AtomicUsize>);
+
+    impl Drop for Closed {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     fn visitor(base: &str) -> Arc<Visitor> {
@@ -674,6 +697,25 @@ mod cpu_time {
             (denied.responses, denied.non_2xx, denied.failed),
             (10, 10, 0)
         );
+    }
+
+    #[tokio::test]
+    async fn a_slow_server_gets_no_more_than_the_cap_in_flight_and_the_lateness_is_reported() {
+        // 50 ms an answer, 300 requests due within 30 ms: uncapped, each
+        // would open its own connection.
+        let (server, most) = slow_server(Duration::from_millis(50));
+        let tally = open_loop(visitor(&server), Call::get("/me"), 10_000, 300).await;
+        assert_eq!((tally.sent, tally.responses, tally.failed), (300, 300, 0));
+        let connections = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=MAX_IN_FLIGHT).contains(&connections),
+            "{connections} connections at once"
+        );
+        // Held back, the last requests waited four rounds of 64 answers
+        // (200 ms) against 30 ms of schedule: reported as late.
+        assert!(tally.max_lag >= Duration::from_millis(150), "{tally:?}");
+        let late = rate_not_held(&tally, 10_000).expect("late");
+        assert!(late.starts_with("the load generator sent up to"), "{late}");
     }
 
     #[tokio::test]
