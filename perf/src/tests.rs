@@ -84,49 +84,162 @@ fn human_times_read_back_as_written() {
     assert_eq!(parse_human_ns("5 parsecs"), None);
 }
 
+const LOAD: &str = "| server | request | requests/s | × no-auth | p50 | p99 |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| no-auth (GET /healthz) | GET /healthz | 100 | 1.00 | 1 µs | 2 µs |
+| sessions-memory | GET /me | 97 | 0.97 | 1 µs | 2 µs |
+| sessions-redis | GET /me | 40 | 0.40 | 1 µs | 2 µs |
+| jwt-hs256 | GET /me | 70 | 0.70 | 1 µs | 2 µs |
+| jwt-hs256 | POST /orders | 95 | 0.95 | 1 µs | 2 µs |
+| hybrid-hs256 | GET /me | 66 | 0.66 | 1 µs | 2 µs |
+";
+
+/// A peers.md as `peers_table` writes it, from these medians (ns).
+fn peers(medians: [f64; 10]) -> Table {
+    let measured: Vec<(String, f64, u64)> = PEER_ROWS
+        .iter()
+        .zip(medians)
+        .map(|(row, ns)| (row.to_string(), ns, 1000))
+        .collect();
+    let text = peers_table(&measured)
+        .expect("every baseline is there")
+        .to_markdown();
+    Table::parse(&text).expect("parses")
+}
+
+fn judged(session_ns: &str, medians: [f64; 10]) -> Vec<(String, String, String)> {
+    let checks = Table::parse(&format!(
+        "| mode | median time | instructions |\n| --- | ---: | ---: |\n\
+         | sessions-memory | {session_ns} | 10,428 |\n"
+    ))
+    .expect("parses");
+    let load = Table::parse(LOAD).expect("parses");
+    targets(&load, &checks, &peers(medians))
+        .expect("every figure is there")
+        .rows
+        .into_iter()
+        .map(|row| (row[0].clone(), row[2].clone(), row[3].clone()))
+        .collect()
+}
+
+#[test]
+fn peers_are_compared_with_the_cafes_row_of_the_same_work() {
+    assert_eq!(peer_baseline("hs256-jwt-simple"), "hs256-cafe-verify");
+    assert_eq!(peer_baseline("hs256-hmac-alone"), "hs256-cafe-verify");
+    assert_eq!(
+        peer_baseline("me-sessions-redis-axum-login"),
+        "me-sessions-redis-cafe"
+    );
+    assert_eq!(
+        peer_baseline("me-sessions-memory-axum-login"),
+        "me-sessions-memory-cafe"
+    );
+    assert_eq!(
+        peer_baseline("sessions-memory-cafe-extractor"),
+        "sessions-memory-cafe-extractor"
+    );
+    let table = peers([
+        2000.0, 6000.0, 9000.0, 7000.0, 400.0, 900.0, 8000.0, 12000.0, 60000.0, 30000.0,
+    ]);
+    assert_eq!(table.row_names(), PEER_ROWS);
+    let ratio = |row: &str| cell(&table, row, "× the café's").expect("a ratio");
+    assert_eq!(ratio("hs256-cafe-verify"), "1.00×");
+    assert_eq!(ratio("hs256-jsonwebtoken-decode"), "3.00×");
+    assert_eq!(ratio("hs256-hmac-alone"), "0.20×");
+    assert_eq!(ratio("me-sessions-memory-axum-login"), "1.50×");
+    // On Redis, against the café's Redis row, not its memory row.
+    assert_eq!(ratio("me-sessions-redis-axum-login"), "0.50×");
+}
+
+#[test]
+fn a_peer_row_without_the_cafes_row_of_the_same_work_makes_no_table() {
+    let measured = [("me-sessions-redis-axum-login".to_owned(), 1000.0, 10)];
+    assert_eq!(peers_table(&measured), None);
+}
+
 #[test]
 fn targets_are_judged_on_the_tables_figures() {
-    let load = Table::parse(
-        "| server | request | requests/s | × no-auth | p50 | p99 |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: |\n\
-         | no-auth (GET /healthz) | GET /healthz | 100 | 1.00 | 1 µs | 2 µs |\n\
-         | sessions-memory | GET /me | 97 | 0.97 | 1 µs | 2 µs |\n\
-         | sessions-redis | GET /me | 40 | 0.40 | 1 µs | 2 µs |\n\
-         | jwt-hs256 | GET /me | 70 | 0.70 | 1 µs | 2 µs |\n\
-         | jwt-hs256 | POST /orders | 95 | 0.95 | 1 µs | 2 µs |\n\
-         | hybrid-hs256 | GET /me | 66 | 0.66 | 1 µs | 2 µs |\n",
-    )
-    .expect("parses");
-    let layers = Table::parse(
-        "| check | median time | instructions | × bare decode |\n\
-         | --- | ---: | ---: | ---: |\n\
-         | hs256-jsonwebtoken-decode | 5.0 µs | 50,000 | 1.00× |\n\
-         | hs256-cafe-verify | 5.5 µs | 65,000 | 1.30× |\n",
-    )
-    .expect("parses");
-    let checks = Table::parse(
-        "| mode | median time | instructions |\n| --- | ---: | ---: |\n\
-         | sessions-memory | 913 ns | 10,428 |\n",
-    )
-    .expect("parses");
-    let table = targets(&load, &layers, &checks).expect("every figure is there");
-    let met: Vec<(&str, &str, &str)> = table
-        .rows
-        .iter()
-        .map(|row| (row[0].as_str(), row[2].as_str(), row[3].as_str()))
-        .collect();
+    let medians = [
+        2000.0, 6000.0, 9000.0, 7000.0, 1100.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
+    ];
+    let judged = judged("380 ns", medians);
+    let row = |name: &str, measured: &str, met: &str| {
+        (name.to_owned(), measured.to_owned(), met.to_owned())
+    };
     assert_eq!(
-        met,
+        judged,
         [
-            ("GET /me, sessions in memory", "0.97×", "yes"),
-            ("GET /me, sessions in Redis", "0.40×", "no"),
+            row("GET /me, sessions in memory", "0.97×", "yes"),
+            row("GET /me, sessions in Redis", "0.40×", "no"),
             // The GET row, not the POST row of the same server.
-            ("GET /me, JWT HS256", "0.70×", "no"),
-            ("GET /me, hybrid HS256", "0.66×", "yes"),
-            ("HS256 check, café against bare decode", "1.30×", "no"),
-            ("memory session check, ID hash included", "913 ns", "yes"),
+            row("GET /me, JWT HS256", "0.70×", "no"),
+            row("GET /me, hybrid HS256", "0.66×", "yes"),
+            row(
+                "HS256 check, café against a prepared-key HMAC",
+                "1.82×",
+                "yes"
+            ),
+            row(
+                "HS256 check, café against bare jsonwebtoken::decode",
+                "0.33× its time",
+                "yes"
+            ),
+            row(
+                "HS256 check, café against jwt-simple",
+                "0.22× its time",
+                "yes"
+            ),
+            row("memory session check", "380 ns", "yes"),
+            row(
+                "HS256 check, café against axum-jwt-auth (hardened)",
+                "0.29× its time",
+                "yes"
+            ),
+            row(
+                "GET /me in memory, café against axum-login (hardened)",
+                "0.67× its time",
+                "yes"
+            ),
+            row(
+                "GET /me on Redis, café against axum-login (hardened)",
+                "0.67× its time",
+                "yes"
+            ),
         ]
     );
+    let names: Vec<&str> = judged.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(names, TARGET_ROWS);
+}
+
+#[test]
+fn a_peer_ahead_is_named_and_the_target_is_not_met() {
+    // axum-login's GET /me on Redis takes 45 µs, the café's 60 µs; jwt-simple
+    // is exactly as fast as the café: not ahead, but the target is not met.
+    let medians = [
+        2000.0, 6000.0, 2000.0, 7000.0, 900.0, 380.0, 8000.0, 12000.0, 60000.0, 45000.0,
+    ];
+    let judged = judged("401 ns", medians);
+    let find = |name: &str| {
+        judged
+            .iter()
+            .find(|(row, _, _)| row == name)
+            .map(|(_, measured, met)| (measured.as_str(), met.as_str()))
+            .expect("a row")
+    };
+    assert_eq!(
+        find("GET /me on Redis, café against axum-login (hardened)"),
+        ("1.33× its time: axum-login is ahead", "no")
+    );
+    assert_eq!(
+        find("HS256 check, café against jwt-simple"),
+        ("1.00× its time: no faster than jwt-simple", "no")
+    );
+    // Above 2× the HMAC, and the session check 1 ns over its goal.
+    assert_eq!(
+        find("HS256 check, café against a prepared-key HMAC"),
+        ("2.22×", "no")
+    );
+    assert_eq!(find("memory session check"), ("401 ns", "no"));
 }
 
 mod cpu_time {
