@@ -8,7 +8,7 @@ pub mod cpu;
 pub const TABLE_DIR: &str = "book/performance";
 
 /// The generated files, and the rows (the first column) each must have.
-pub const TABLES: [(&str, &[&str]); 10] = [
+pub const TABLES: [(&str, &[&str]); 11] = [
     (
         "environment.md",
         &["date", "machine", "rustc", "jsonwebtoken"],
@@ -57,6 +57,7 @@ pub const TABLES: [(&str, &[&str]); 10] = [
     ),
     ("fat-tokens.md", &["the café's claims", "+ email and name"]),
     ("peers.md", PEER_ROWS),
+    cpu::CPU_TABLE,
     ("targets.md", TARGET_ROWS),
     (
         "backends.md",

@@ -62,8 +62,9 @@ fn the_numbers_are_numbers() {
 }
 
 /// The Performance part of the book: its chapter and the pages under it.
-const CHAPTER_PAGES: [&str; 3] = [
+const CHAPTER_PAGES: [&str; 4] = [
     "book/performance.md",
+    "book/performance-cpu.md",
     "book/performance-missed-targets.md",
     "book/performance-libraries.md",
 ];
