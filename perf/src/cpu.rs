@@ -640,31 +640,52 @@ fn commands_per_request<'r>(
 
 /// The CPU targets, rows for `targets.md` (target, goal, measured, met),
 /// judged on `cpu.md`: authentication's server CPU over `/healthz`, met
-/// only if every one of [`MIN_ROUNDS`] or more rounds is within the goal
-/// ("can't tell" when the median is and a round is not); the A/A pair
-/// within its tolerance, which must itself be finer than the smallest goal;
-/// and one Redis command sent per authenticated request where Redis serves.
+/// only if every one of [`MIN_ROUNDS`] or more rounds is within the goal,
+/// every answer was 2xx, and the A/A pair agrees within a tolerance finer
+/// than the goal ("can't tell" when the median is within the goal and a
+/// round, or the A/A check, is not); the A/A pair within its tolerance,
+/// which must itself be finer than the smallest goal, over
+/// [`MIN_ROUNDS`] or more rounds; and one Redis command sent per
+/// authenticated request where Redis serves.
 pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
     let column = |title: &str| cpu.header.iter().position(|t| t == title);
-    let (added, range, rounds) = (
+    let (added, range, rounds, bad) = (
         column("added over /healthz")?,
         column("added, min–max")?,
         column("rounds")?,
+        column("non-2xx or failed")?,
     );
     let row = |variant: &str| cpu.rows.iter().find(|cells| cells[0] == variant);
-    let figure = |variant: &str| -> Option<(Spread, usize)> {
+    // A figure that is not a number judges nothing: `NaN > goal` is false,
+    // and would read as met.
+    let figure = |variant: &str| -> Option<(Spread, usize, u64)> {
         let cells = row(variant)?;
         let (min, max) = parse_micros_range(&cells[range])?;
         let median = parse_micros(&cells[added])?;
-        Some((Spread { median, min, max }, cells[rounds].parse().ok()?))
+        [median, min, max]
+            .iter()
+            .all(|ns| ns.is_finite())
+            .then_some(())?;
+        let refused = cells[bad].parse().ok()?;
+        Some((
+            Spread { median, min, max },
+            cells[rounds].parse().ok()?,
+            refused,
+        ))
     };
     let verdict = |met: bool| if met { "yes" } else { "no" }.to_owned();
+    // The A/A pair vouches for the run only if it agrees, and a target
+    // only if its tolerance is finer than that target's goal: two medians
+    // that agree within 11.80 µs (2026-11-29) say nothing about a 1 µs goal.
+    let (a, a_rounds, _) = figure(AA_PAIR.0)?;
+    let (b, b_rounds, _) = figure(AA_PAIR.1)?;
+    let aa = aa_check(&a, &b);
     let mut rows = Vec::new();
     for ((variant, goal_ns), name) in [("sessions-memory", 1e3), ("jwt-hs256", 2e3)]
         .iter()
         .zip(CPU_TARGET_ROWS)
     {
-        let (cost, rounds) = figure(variant)?;
+        let (cost, rounds, refused) = figure(variant)?;
         let enough = rounds >= MIN_ROUNDS;
         let mut measured = format!("{} ({})", micros(cost.median), micros_range(&cost));
         if !enough {
@@ -676,6 +697,13 @@ pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
         // its rounds -7.71–2.77 µs, against a 1 µs goal).
         let judged = if !enough || cost.median > *goal_ns {
             "no".to_owned()
+        } else if refused > 0 {
+            // A refusal costs what a refusal costs, not what the check does.
+            format!("no: {refused} answers not 2xx or failed")
+        } else if !aa.agree {
+            "can't tell: the A/A check failed".to_owned()
+        } else if aa.tolerance > *goal_ns {
+            "can't tell: the A/A tolerance is coarser than the goal".to_owned()
         } else if cost.max > *goal_ns {
             "can't tell: the rounds spread past the goal".to_owned()
         } else {
@@ -691,13 +719,8 @@ pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
             judged,
         ]);
     }
-    // The A/A pair vouches for the run only if its tolerance is finer than
-    // the smallest CPU target: two medians that agree within 11.80 µs
-    // (2026-11-29) say nothing about a 1 µs goal.
     let finest_goal = 1e3;
-    let (a, _) = figure(AA_PAIR.0)?;
-    let (b, _) = figure(AA_PAIR.1)?;
-    let aa = aa_check(&a, &b);
+    let aa_rounds = a_rounds.min(b_rounds);
     rows.push(vec![
         CPU_TARGET_ROWS[2].to_owned(),
         format!(
@@ -710,7 +733,9 @@ pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
             micros(aa.difference),
             micros(aa.tolerance)
         ),
-        if aa.agree && aa.tolerance > finest_goal {
+        if aa_rounds < MIN_ROUNDS {
+            format!("no: {aa_rounds} rounds of {MIN_ROUNDS}")
+        } else if aa.agree && aa.tolerance > finest_goal {
             format!("no: coarser than the {} target", micros(finest_goal))
         } else {
             verdict(aa.agree)
@@ -727,7 +752,9 @@ pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
             name.to_owned(),
             "1".to_owned(),
             cell.clone(),
-            verdict(commands <= 1.0),
+            // None seen is not one sent: where Redis serves, a request
+            // that sends nothing means `MONITOR` saw nothing.
+            verdict(commands > 0.0 && commands <= 1.0),
         ]);
     }
     Some(rows)

@@ -693,6 +693,79 @@ mod cpu_time {
             ("0.80 µs (0.80–0.80 µs), 2 rounds of 5".into(), "no".into())
         );
         assert_eq!(rows[1].1, "no");
+        // Nor the A/A pair: two rounds each, agreeing within 10 %, vouch
+        // for nothing.
+        assert_eq!(rows[2].1, "no: 2 rounds of 5");
+    }
+
+    #[test]
+    fn a_failed_or_coarse_aa_check_leaves_the_cpu_targets_untold() {
+        // The page: if the A/A line is flagged, or its tolerance is wider
+        // than a target, no row can judge that target. Sessions in memory
+        // add 0.80 µs, under its 1 µs goal in every round, and JWT 1.50 µs,
+        // under 2 µs; but the hybrid, running the same check, is 0.5 µs
+        // dearer: the A/A check fails.
+        let apart = five_rounds(500);
+        let rows = judged(&apart);
+        assert_eq!(rows[2].1, "no");
+        let failed = "can't tell: the A/A check failed";
+        assert_eq!((rows[0].1.as_str(), rows[1].1.as_str()), (failed, failed));
+        // The medians agree, but only within 1.50 µs: fine enough for the
+        // 2 µs goal, not for the 1 µs one.
+        let mut coarse = five_rounds(0);
+        for run in coarse
+            .iter_mut()
+            .filter(|run| run.variant == "hybrid-hs256")
+        {
+            match run.round {
+                1 => dearer(run, 1500),
+                2 => dearer(run, -1500),
+                _ => {}
+            }
+        }
+        let rows = judged(&coarse);
+        assert_eq!(rows[2].0, "0.00 µs apart, tolerance 1.50 µs");
+        assert_eq!(
+            rows[0].1,
+            "can't tell: the A/A tolerance is coarser than the goal"
+        );
+        assert_eq!(rows[1].1, "yes");
+    }
+
+    #[test]
+    fn a_target_whose_answers_were_refused_or_lost_is_not_met() {
+        // Answers that are not 2xx (a login lost mid-run) cost what a
+        // refusal costs, not what the check does.
+        let mut runs = five_rounds(0);
+        for run in runs.iter_mut().filter(|run| run.variant == "jwt-hs256") {
+            run.blocks[1].tally.non_2xx = 1;
+        }
+        let rows = judged(&runs);
+        assert_eq!(rows[0].1, "yes");
+        assert_eq!(rows[1].1, "no: 5 answers not 2xx or failed");
+    }
+
+    #[test]
+    fn a_figure_that_is_not_a_number_or_no_command_judges_nothing() {
+        let (table, _) = cpu_table(&five_rounds(0)).expect("a table");
+        let column = table
+            .header
+            .iter()
+            .position(|title| title == "added over /healthz")
+            .expect("the column");
+        let mut broken = table.clone();
+        broken.rows[1][column] = "NaN µs".to_owned();
+        assert_eq!(cpu_targets(&broken), None);
+        // No Redis command seen for sessions on Redis: not one a request.
+        let sent = table
+            .header
+            .iter()
+            .position(|title| title == "Redis commands sent per request")
+            .expect("the column");
+        let mut silent = table;
+        silent.rows[2][sent] = "0.00".to_owned();
+        let rows = cpu_targets(&silent).expect("every figure is there");
+        assert_eq!((rows[3][2].as_str(), rows[3][3].as_str()), ("0.00", "no"));
     }
 
     #[test]
