@@ -401,23 +401,36 @@ pub fn targets(load: &Table, checks: &Table, peers: &Table) -> Option<Table> {
         verdict(over_hmac <= 2.0),
     ]);
 
+    // peers.md's own ratio (the peer's median over the café's, from the
+    // unrounded medians), not one recomputed from the rounded times: those
+    // carry two significant figures, and gave 0.38 where peers.md's 2.55×
+    // says 0.39 (2026-11-30).
+    let over_cafe = |row: &str| -> Option<f64> {
+        let ratio: f64 = cell(peers, row, "× the café's")?
+            .strip_suffix('×')?
+            .parse()
+            .ok()?;
+        ratio.is_finite().then_some(ratio)
+    };
     let mut peer_rows = Vec::new();
     for (target, peer_row, peer) in PEER_TARGETS {
-        let ours = time(&peer_baseline(peer_row))?;
-        let ratio = ours / time(peer_row)?;
-        let ahead = ratio < 1.0;
+        // The café's own row of this work must be there, and be the one
+        // the ratio is over.
+        time(&peer_baseline(peer_row))?;
+        let slower = over_cafe(peer_row)?;
+        let ahead = slower > 1.0;
         let measured = if ahead {
-            format!("{ratio:.2}× its time")
-        } else if ratio > 1.0 {
-            format!("{ratio:.2}× its time: {peer} is ahead")
+            format!("{peer}: {slower:.2}× the café's time")
+        } else if slower < 1.0 {
+            format!("{peer}: {slower:.2}× the café's time: {peer} is ahead")
         } else {
-            format!("{ratio:.2}× its time: no faster than {peer}")
+            format!("{peer}: {slower:.2}× the café's time: no faster than {peer}")
         };
         peer_rows.push((
             target,
             vec![
                 TARGET_ROWS[target].to_owned(),
-                "faster: < 1.00× its time".to_owned(),
+                "faster: its time > 1.00× the café's".to_owned(),
                 measured,
                 verdict(ahead),
             ],
