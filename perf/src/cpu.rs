@@ -121,6 +121,15 @@ pub fn block_order(pairs: usize) -> Vec<Slot> {
         .collect()
 }
 
+/// Pairs of blocks in a run of `seconds`, `block` seconds a block: an even
+/// number, at least two. With the order alternating ([`block_order`]), a
+/// steady drift adds to every other pair and takes from the rest; the
+/// median cancels it only when there are as many of one as of the other.
+pub fn pair_count(seconds: f64, block: f64) -> usize {
+    let pairs = (seconds / (2.0 * block)).round() as usize;
+    (pairs + pairs % 2).max(2)
+}
+
 /// One block of a run: what the server spent while it answered one slot's
 /// requests.
 #[derive(Debug, Clone, Copy, PartialEq)]

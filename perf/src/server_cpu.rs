@@ -38,7 +38,7 @@ use cafe_client::{Call, Client, Visitor};
 use perf::cpu::{
     BASELINE, Block, CPU_TABLE, CPU_VARIANTS, CpuRun, CpuSample, MAX_IN_FLIGHT, MIN_ROUNDS,
     Monitored, Slot, Tally, block_order, commandstats, cpu_table, cpus_allowed, monitored,
-    open_loop, rate_not_held,
+    open_loop, pair_count, rate_not_held,
 };
 use perf::grouped;
 use std::io::{BufRead, BufReader};
@@ -64,9 +64,9 @@ struct Settings {
 
 impl Settings {
     /// Pairs of blocks in a run: `seconds` measured, `block` seconds each,
-    /// at least one pair.
+    /// an even number ([`pair_count`]).
     fn pairs(&self) -> usize {
-        ((self.seconds / (2.0 * self.block)).round() as usize).max(1)
+        pair_count(self.seconds, self.block)
     }
 }
 
