@@ -249,6 +249,30 @@ fn a_peer_ahead_is_named_and_the_target_is_not_met() {
 }
 
 #[test]
+fn a_hybrid_exactly_five_hundredths_behind_the_jwt_meets_its_target() {
+    let load = Table::parse(
+        &LOAD
+            .replace("| 70 | 0.70 |", "| 54 | 0.54 |")
+            .replace("| 66 | 0.66 |", "| 49 | 0.49 |"),
+    )
+    .expect("parses");
+    let checks = Table::parse(
+        "| mode | median time | instructions |\n| --- | ---: | ---: |\n\
+         | sessions-memory | 380 ns | 10,428 |\n",
+    )
+    .expect("parses");
+    let medians = [
+        2000.0, 6000.0, 9000.0, 7000.0, 1100.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
+    ];
+    let table = targets(&load, &checks, &peers(medians)).expect("every figure is there");
+    assert_eq!(table.rows[3][0], "GET /me, hybrid HS256");
+    assert_eq!(
+        (table.rows[3][2].as_str(), table.rows[3][3].as_str()),
+        ("0.49×", "yes")
+    );
+}
+
+#[test]
 fn peer_targets_quote_the_peers_tables_own_ratio() {
     // The café's check 1.54 µs, jsonwebtoken's 3.93 µs: peers.md shows
     // "1.5 µs", "3.9 µs" and "2.55×". A ratio recomputed from the rounded
