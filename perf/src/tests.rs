@@ -185,7 +185,7 @@ fn targets_are_judged_on_the_tables_figures() {
                 "yes"
             ),
             row(
-                "HS256 check, café against jwt-simple",
+                "HS256 check, café against jwt-simple (its pure-Rust backend)",
                 "jwt-simple: 4.50× the café's time",
                 "yes"
             ),
@@ -234,7 +234,7 @@ fn a_peer_ahead_is_named_and_the_target_is_not_met() {
         )
     );
     assert_eq!(
-        find("HS256 check, café against jwt-simple"),
+        find("HS256 check, café against jwt-simple (its pure-Rust backend)"),
         (
             "jwt-simple: 1.00× the café's time: no faster than jwt-simple",
             "no"
