@@ -124,3 +124,85 @@ fn every_cookie_header_counts_and_the_first_session_cookie_decides() {
     headers.append(COOKIE, HeaderValue::from_str(&value).unwrap());
     assert_eq!(presented_id(&headers), None);
 }
+
+/// The session cookie as the code before the hand-written reader found it:
+/// every pair `Cookie::split_parse` reads, the first non-empty one named
+/// [`COOKIE_NAME`] (or `name`).
+fn as_before(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name && !cookie.value().is_empty())
+        .map(|cookie| cookie.value().to_owned())
+}
+
+#[test]
+fn every_header_of_up_to_five_pieces_is_read_as_before() {
+    // Every header made of up to five of these pieces, in every order, as
+    // one `Cookie` header and split over two: what the reader finds for our
+    // name, another name and the empty name, and the ID it presents, must be
+    // what `Cookie::split_parse` gave.
+    let id = SessionId::generate().unwrap();
+    let pieces: [&[u8]; 10] = [
+        b"__Host-session",
+        b"a",
+        b"=",
+        b";",
+        b" ",
+        b"\t",
+        b"\"",
+        id.as_str().as_bytes(),
+        b"__host-session",
+        b"\xc3\xa9", // obs-text: the whole header is unreadable as text
+    ];
+    let mut headers_run = 0_usize;
+    let mut found = 0_usize;
+    let mut header: Vec<usize> = Vec::new();
+    loop {
+        let bytes: Vec<u8> = header.iter().flat_map(|&p| pieces[p].to_vec()).collect();
+        let whole = HeaderValue::from_bytes(&bytes).unwrap();
+        let mut one = HeaderMap::new();
+        one.append(COOKIE, whole);
+        let mut split = HeaderMap::new();
+        let middle = bytes.len() / 2;
+        for half in [&bytes[..middle], &bytes[middle..]] {
+            split.append(COOKIE, HeaderValue::from_bytes(half).unwrap());
+        }
+        for headers in [&one, &split] {
+            for name in [COOKIE_NAME, "a", ""] {
+                let before = as_before(headers, name);
+                found += usize::from(before.is_some());
+                assert_eq!(cookie_value(headers, name), before, "{name:?} in {bytes:?}");
+            }
+            let before = as_before(headers, COOKIE_NAME).and_then(|v| SessionId::parse(&v));
+            assert_eq!(presented_id(headers), before, "{bytes:?}");
+            headers_run += 1;
+        }
+        // The next header: count in base 10, up to five digits.
+        let mut digit = 0;
+        loop {
+            if digit == header.len() {
+                header.push(0);
+                break;
+            }
+            header[digit] += 1;
+            if header[digit] < pieces.len() {
+                break;
+            }
+            header[digit] = 0;
+            digit += 1;
+        }
+        if header.len() > 5 {
+            break;
+        }
+    }
+    // 1 + 10 + 100 + 1,000 + 10,000 + 100,000 headers, each read whole and
+    // split over two Cookie headers.
+    assert_eq!(headers_run, 2 * 111_111);
+    // And the pieces make headers in which the cookies are found, not only
+    // headers where both readers find nothing.
+    assert!(found > 4_000, "only {found} cookies found");
+}

@@ -123,3 +123,67 @@ fn only_the_canonical_last_character_parses() {
         );
     }
 }
+
+/// [`SessionId::parse`] as it was before the ID was decoded on the stack.
+fn parsed_as_before(presented: &str) -> bool {
+    let (random, shard) = match presented.split_once('.') {
+        Some((random, shard)) => (random, Some(shard)),
+        None => (presented, None),
+    };
+    let decoded = URL_SAFE_NO_PAD.decode(random).ok();
+    let shard_as_issued = shard.is_none_or(|shard| {
+        shard
+            .parse::<u32>()
+            .is_ok_and(|number| number.to_string() == shard)
+    });
+    decoded.is_some_and(|decoded| decoded.len() == SESSION_ID_BYTES)
+        && random.len() == 43
+        && shard_as_issued
+}
+
+#[test]
+fn every_id_one_edit_away_parses_as_before() {
+    // Every character of an issued ID (and of one with a shard) replaced by
+    // each of the alphabet, padding, a dot, a plus, a slash, a space and a
+    // non-ASCII letter; removed; or one added before it: parse accepts
+    // exactly what it accepted before.
+    let alphabet: Vec<char> =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=.+/ é"
+            .chars()
+            .collect();
+    let id = SessionId::generate().unwrap();
+    let mut tried = 0_usize;
+    let mut accepted = 0_usize;
+    for issued in [id.as_str().to_owned(), format!("{}.10419", id.as_str())] {
+        let chars: Vec<char> = issued.chars().collect();
+        for at in 0..=chars.len() {
+            let mut edits = Vec::new();
+            for &c in &alphabet {
+                if at < chars.len() {
+                    let mut replaced = chars.clone();
+                    replaced[at] = c;
+                    edits.push(replaced);
+                }
+                let mut added = chars.clone();
+                added.insert(at, c);
+                edits.push(added);
+            }
+            if at < chars.len() {
+                let mut removed = chars.clone();
+                removed.remove(at);
+                edits.push(removed);
+            }
+            for edit in edits {
+                let edit: String = edit.into_iter().collect();
+                let before = parsed_as_before(&edit);
+                assert_eq!(SessionId::parse(&edit).is_some(), before, "{edit:?}");
+                tried += 1;
+                accepted += usize::from(before);
+            }
+        }
+    }
+    // 43 and 49 characters: each replaced (70 ways) or removed, and 70
+    // additions at each of 44 and 50 places.
+    assert_eq!(tried, (43 + 49) * 71 + (44 + 50) * 70);
+    assert!(accepted > 1_000, "only {accepted} accepted");
+}
