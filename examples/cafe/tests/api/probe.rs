@@ -15,8 +15,8 @@ use jwt::revocation::{
     BothChecksStore, DenylistStore, Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation,
     StoreError as TokenStoreError, TokenVersionStore,
 };
-use sessions::{SessionKey, SessionRecord, SessionStore, Timeouts};
-use std::sync::atomic::{AtomicBool, Ordering};
+use sessions::{ActiveSession, KeepFor, SessionKey, SessionRecord, SessionStore, Timeouts};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -123,6 +123,32 @@ impl SessionStore for Probed<dyn SessionStore> {
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.note("sessions.delete")?;
         self.inner.delete(key).await
+    }
+    /// Handed to the store behind, so that the app's tests run the store's
+    /// own `resume` (the memory store's: one lock), not the trait's steps;
+    /// written down as the steps it takes: the load, then the touch or the
+    /// delete, as `keep_for` decided.
+    async fn resume(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        keep_for: &KeepFor<'_>,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        self.note("sessions.load")?;
+        // 0: nothing found; 1: kept, so touched; 2: expired, so deleted.
+        let judged = AtomicU8::new(0);
+        let watched = |record: &SessionRecord| {
+            let kept = keep_for(record);
+            judged.store(if kept.is_some() { 1 } else { 2 }, Ordering::SeqCst);
+            kept
+        };
+        let resumed = self.inner.resume(key, now, &watched).await?;
+        match judged.load(Ordering::SeqCst) {
+            1 => self.note("sessions.touch")?,
+            2 => self.note("sessions.delete")?,
+            _ => {}
+        }
+        Ok(resumed)
     }
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
         self.note("sessions.delete_all_for_user")?;
@@ -323,4 +349,87 @@ impl ThrottleStore for Probed<dyn ThrottleStore> {
         self.note("throttle.remembers")?;
         self.inner.remembers(key, client, now).await
     }
+}
+
+/// The real memory store, counting which of its calls a request's session
+/// check takes: its own `resume`, or the steps.
+#[derive(Default)]
+struct CountingResumes {
+    inner: sessions::MemoryStore,
+    resumes: std::sync::atomic::AtomicUsize,
+    steps: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl SessionStore for CountingResumes {
+    async fn create(
+        &self,
+        key: SessionKey,
+        record: SessionRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.inner.create(key, record, ttl).await
+    }
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        self.steps.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(key).await
+    }
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.steps.fetch_add(1, Ordering::SeqCst);
+        self.inner.touch(key, now, ttl).await
+    }
+    async fn resume(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        keep_for: &KeepFor<'_>,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        self.resumes.fetch_add(1, Ordering::SeqCst);
+        self.inner.resume(key, now, keep_for).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.steps.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(key).await
+    }
+    async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
+        self.inner.delete_all_for_user(user).await
+    }
+    async fn list_for_user(
+        &self,
+        user: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
+        self.inner.list_for_user(user).await
+    }
+}
+
+/// The app's tests run the memory store's own `resume` (one lock), as
+/// `cafe serve --auth sessions` does, not the trait's three steps: the
+/// probe hands the call on, and still writes down the load and the touch
+/// (or, past the idle timeout, the delete).
+#[tokio::test]
+async fn the_probe_hands_the_session_check_to_the_stores_own_resume() {
+    use crate::support::{Mode, opening_time, spawn_configured};
+    let store = Arc::new(CountingResumes::default());
+    let mut config = Mode::Sessions.config();
+    config.stores.sessions = store.clone();
+    let clock = Arc::new(cafe::clock::ManualClock::starting_at(opening_time()));
+    let app = spawn_configured(Mode::Sessions, config, clock.clone()).await;
+    let alice = app.logged_in("alice", "wonderland-42").await;
+    app.probe.take_calls();
+    assert_eq!(alice.get("/me").await.status, 200);
+    assert_eq!(
+        app.probe.take_calls(),
+        ["sessions.load", "sessions.touch", "accounts.account"]
+    );
+    clock.advance(Timeouts::default().idle);
+    assert_eq!(alice.get("/me").await.status, 401);
+    assert_eq!(app.probe.take_calls(), ["sessions.load", "sessions.delete"]);
+    assert_eq!(store.resumes.load(Ordering::SeqCst), 2);
+    assert_eq!(store.steps.load(Ordering::SeqCst), 0, "no step taken alone");
+    assert!(store.inner.is_empty(), "the expired session was deleted");
 }

@@ -18,7 +18,7 @@ use ::jwt::revocation::{
     Device, FamilyRecord, RefreshFamilyStore, RevokedAll, Rotation, TokenVersionStore,
 };
 use ::sessions::id::SessionKey;
-use ::sessions::{SessionRecord, SessionStore};
+use ::sessions::{ActiveSession, KeepFor, SessionRecord, SessionStore};
 use async_trait::async_trait;
 use cafe::clock::ManualClock;
 use cafe::store::{AccountStore, StoreError};
@@ -190,6 +190,16 @@ impl SessionStore for Watched<dyn SessionStore> {
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.inner.delete(key).await
+    }
+    /// The real store's own `resume` (the memory store's: one lock), as the
+    /// app runs it; like the load and the touch, not a point.
+    async fn resume(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+        keep_for: &KeepFor<'_>,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        self.inner.resume(key, now, keep_for).await
     }
     async fn delete_all_for_user(&self, user: &str) -> Result<usize, StoreError> {
         let delete = self.inner.delete_all_for_user(user);
