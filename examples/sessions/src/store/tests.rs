@@ -4,6 +4,7 @@
 use super::*;
 use sessions::id::SessionId;
 use sessions::timeouts::{Timeouts, Verdict};
+use std::sync::Arc;
 
 fn record(user: &str, at: SystemTime) -> SessionRecord {
     SessionRecord {
@@ -197,4 +198,70 @@ async fn the_memory_store_resumes_in_one_step_exactly_as_the_steps_do() {
             }
         }
     }
+}
+
+/// A request is being judged when a logout of its session arrives, on a
+/// thread of its own: the steps let the logout end the session before the
+/// touch; the memory store's one lock holds the logout until the touch is
+/// done. Either way the request goes on as a request made before the
+/// logout, and nothing brings the session back.
+async fn a_logout_arrives_while_the_request_is_judged<S: SessionStore>(
+    store: Arc<S>,
+    memory: fn(&S) -> &MemoryStore,
+    one_lock: bool,
+) {
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let key = SessionId::generate().unwrap().key();
+    let ttl = Duration::from_secs(30 * 60);
+    store
+        .create(key, record("alice", start), ttl)
+        .await
+        .unwrap();
+    let arrived = Arc::new(std::sync::Barrier::new(2));
+    let logout = Mutex::new(None);
+    let judged = std::sync::atomic::AtomicUsize::new(0);
+    let keep_for = |_: &SessionRecord| {
+        judged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (logging_out, at_the_door) = (Arc::clone(&store), Arc::clone(&arrived));
+        let thread = std::thread::spawn(move || {
+            at_the_door.wait();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(logging_out.delete(&key)).unwrap();
+        });
+        arrived.wait();
+        if one_lock {
+            // The store is locked while it judges: the logout waits.
+            assert!(memory(&store).records.try_lock().is_err());
+            *logout.lock().unwrap() = Some(thread);
+        } else {
+            // Between the load and the touch: the logout ends it now.
+            thread.join().unwrap();
+            assert!(memory(&store).is_empty());
+        }
+        Some(ttl)
+    };
+    let later = start + Duration::from_secs(60);
+    let resumed = store.resume(&key, later, &keep_for).await.unwrap();
+    if let Some(thread) = logout.lock().unwrap().take() {
+        thread.join().unwrap();
+    }
+    assert_eq!(judged.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        resumed,
+        Some(ActiveSession {
+            user: "alice".to_owned(),
+            login_id: "alice-login".to_owned(),
+        })
+    );
+    assert!(memory(&store).is_empty(), "the logout ended it for good");
+    assert_eq!(store.load(&key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_logout_during_a_request_ends_the_session_in_one_step_or_in_steps() {
+    a_logout_arrives_while_the_request_is_judged(Arc::new(MemoryStore::new()), |s| s, true).await;
+    let in_steps = Arc::new(InSteps(MemoryStore::new()));
+    a_logout_arrives_while_the_request_is_judged(in_steps, |s| &s.0, false).await;
 }
