@@ -120,7 +120,8 @@ pub trait SessionStore: Send + Sync + 'static {
 // ANCHOR: resume
 /// How long a request keeps the record it found, if the record is still
 /// active: the session manager's judgement ([`Sessions::resume`]), which
-/// the store applies.
+/// the store applies. It may run under the store's lock (the memory
+/// store's), so it only judges: a call back into the store would deadlock.
 ///
 /// [`Sessions::resume`]: sessions::Sessions::resume
 pub type KeepFor<'a> = dyn Fn(&SessionRecord) -> Option<Duration> + Send + Sync + 'a;
