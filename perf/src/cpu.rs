@@ -13,7 +13,7 @@
 
 use crate::Table;
 use cafe_client::{Call, Visitor};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -647,6 +647,26 @@ fn commands_per_request<'r>(
     format!("{total:.2} ({})", each.join(", "))
 }
 
+/// The rounds `cpu.md`'s notes flag, by variant: each
+/// "**Flagged:** variant, round N: …" line [`cpu_table`] writes (the load
+/// generator sent late, the server fell behind, answers not 2xx or lost).
+pub fn flagged_rounds(notes: &str) -> BTreeMap<String, BTreeSet<usize>> {
+    let mut flagged: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for line in notes.lines() {
+        let Some(rest) = line.trim().strip_prefix("**Flagged:** ") else {
+            continue;
+        };
+        let Some((variant, rest)) = rest.split_once(", round ") else {
+            continue;
+        };
+        let Some(round) = rest.split_once(':').and_then(|(n, _)| n.parse().ok()) else {
+            continue;
+        };
+        flagged.entry(variant.to_owned()).or_default().insert(round);
+    }
+    flagged
+}
+
 /// The CPU targets, rows for `targets.md` (target, goal, measured, met),
 /// judged on `cpu.md`: authentication's server CPU over `/healthz`, met
 /// only if every one of [`MIN_ROUNDS`] or more rounds is within the goal,
@@ -656,8 +676,13 @@ fn commands_per_request<'r>(
 /// is within the goal and one of these is not); the A/A pair within its tolerance,
 /// which must itself be finer than the smallest goal, over
 /// [`MIN_ROUNDS`] or more rounds; and one Redis command sent per
-/// authenticated request where Redis serves.
-pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
+/// authenticated request where Redis serves. A target whose variant has a
+/// round flagged in `notes` ([`flagged_rounds`]: the rate not held, so the
+/// server's thread was kept awake between requests, answers lost in the
+/// warm-up, or schedstat and the clock ticks disagreeing) reads "can't
+/// tell".
+pub fn cpu_targets(cpu: &Table, notes: &str) -> Option<Vec<Vec<String>>> {
+    let flagged = flagged_rounds(notes);
     let column = |title: &str| cpu.header.iter().position(|t| t == title);
     let (added, range, rounds, bad) = (
         column("added over /healthz")?,
@@ -715,6 +740,12 @@ pub fn cpu_targets(cpu: &Table) -> Option<Vec<Vec<String>>> {
         } else if refused > 0 {
             // A refusal costs what a refusal costs, not what the check does.
             format!("no: {refused} answers not 2xx or failed")
+        } else if let Some(rounds) = flagged.get(*variant) {
+            // A server that fell behind keeps its thread awake between
+            // requests, which lowers CPU per request: not the figure asked
+            // for. The other flags doubt the figure as much.
+            let (count, plural) = (rounds.len(), if rounds.len() == 1 { "" } else { "s" });
+            format!("can't tell: {count} round{plural} flagged above cpu.md's table")
         } else if !aa.agree {
             "can't tell: the A/A check failed".to_owned()
         } else if aa.tolerance > *goal_ns {

@@ -174,6 +174,36 @@ pub fn criterion_median_ns(estimates_json: &str) -> Option<f64> {
     value["median"]["point_estimate"].as_f64()
 }
 
+/// A median time and criterion's confidence interval of it (bootstrapped,
+/// 95 % by default), in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Median {
+    /// The median.
+    pub ns: f64,
+    /// The interval's lower bound.
+    pub lower_ns: f64,
+    /// The interval's upper bound.
+    pub upper_ns: f64,
+}
+
+/// The median and its confidence interval from a criterion
+/// `estimates.json`; `None` if any is missing, not a number, or the
+/// interval does not hold the median.
+pub fn criterion_median(estimates_json: &str) -> Option<Median> {
+    let value: serde_json::Value = serde_json::from_str(estimates_json).ok()?;
+    let median = &value["median"];
+    let interval = &median["confidence_interval"];
+    let figures = Median {
+        ns: median["point_estimate"].as_f64()?,
+        lower_ns: interval["lower_bound"].as_f64()?,
+        upper_ns: interval["upper_bound"].as_f64()?,
+    };
+    let finite = [figures.ns, figures.lower_ns, figures.upper_ns]
+        .iter()
+        .all(|figure| figure.is_finite());
+    (finite && figures.lower_ns <= figures.ns && figures.ns <= figures.upper_ns).then_some(figures)
+}
+
 /// The event total callgrind prints when it ends (`Collected : N`).
 pub fn callgrind_collected(stderr: &str) -> Option<u64> {
     stderr
@@ -260,6 +290,7 @@ pub const PEER_ROWS: &[&str] = &[
     "hs256-cafe-verify",
     "hs256-jsonwebtoken-decode",
     "hs256-jwt-simple",
+    "hs256-cafe-checked-memory",
     "hs256-axum-jwt-auth-hardened",
     "hs256-hmac-alone",
     "sessions-memory-cafe-extractor",
@@ -270,9 +301,14 @@ pub const PEER_ROWS: &[&str] = &[
 ];
 
 /// The café's row that does the same work as `row` in `peers.md`: its
-/// HS256 check for every HS256 row, its whole `GET /me` on the same store
-/// for a peer's `GET /me`, and the row itself for the café's other rows.
+/// HS256 check with its two in-memory revocation lookups for the
+/// axum-jwt-auth peer (which makes two), its bare HS256 check for every
+/// other HS256 row, its whole `GET /me` on the same store for a peer's
+/// `GET /me`, and the row itself for the café's other rows.
 pub fn peer_baseline(row: &str) -> String {
+    if row == "hs256-axum-jwt-auth-hardened" || row == "hs256-cafe-checked-memory" {
+        return "hs256-cafe-checked-memory".to_owned();
+    }
     if row.starts_with("hs256-") {
         return "hs256-cafe-verify".to_owned();
     }
@@ -284,19 +320,109 @@ pub fn peer_baseline(row: &str) -> String {
     row.to_owned()
 }
 
-/// `peers.md`: each measured row (name, median in ns, instructions) with its
-/// time as a multiple of the café's row of the same work ([`peer_baseline`]).
-/// `None` if that row was not measured.
-pub fn peers_table(measured: &[(String, f64, u64)]) -> Option<Table> {
-    let mut table = Table::new(&["check", "median time", "instructions", "× the café's"]);
-    for (name, median_ns, instructions) in measured {
-        let baseline = peer_baseline(name);
-        let (_, base_ns, _) = measured.iter().find(|(row, _, _)| *row == baseline)?;
+/// One row the peers bench measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerMeasured {
+    /// The check's name (a [`PEER_ROWS`] entry).
+    pub name: String,
+    /// Criterion's median and its confidence interval.
+    pub time: Median,
+    /// Callgrind's instructions per check.
+    pub instructions: u64,
+}
+
+/// What `peers.md`'s last column says when the café is faster than the
+/// row: its whole interval below the row's.
+pub const CAFE_FASTER: &str = "café faster";
+/// … when the two intervals overlap: a difference smaller than the
+/// measured spread is shown as equal.
+pub const CAFE_EQUAL: &str = "equal within the spread";
+/// … when the café's whole interval is above the row's.
+pub const CAFE_SLOWER: &str = "café slower";
+/// … on the café's own rows, each its own baseline.
+pub const CAFE_OWN_ROW: &str = "the café's row";
+
+/// How the café's row compares with another, by their confidence
+/// intervals, not their medians alone.
+pub fn against_the_cafe(row: &Median, cafe: &Median) -> &'static str {
+    if cafe.upper_ns < row.lower_ns {
+        CAFE_FASTER
+    } else if cafe.lower_ns > row.upper_ns {
+        CAFE_SLOWER
+    } else {
+        CAFE_EQUAL
+    }
+}
+
+/// `1.51–1.52 µs`: an interval with three significant figures, in the unit
+/// of its upper bound, so two bounds a few per cent apart read apart (up to
+/// five where three would print one figure twice).
+pub fn human_interval_ns(lower_ns: f64, upper_ns: f64) -> String {
+    let (scale, unit) = if upper_ns < 1e3 {
+        (1.0, "ns")
+    } else if upper_ns < 1e6 {
+        (1e3, "µs")
+    } else {
+        (1e6, "ms")
+    };
+    let top = upper_ns / scale;
+    let decimals = if top < 10.0 {
+        2
+    } else if top < 100.0 {
+        1
+    } else {
+        0
+    };
+    // Nanoseconds below ten are not what a check costs: no decimals there.
+    let mut decimals = if unit == "ns" { 0 } else { decimals };
+    let bounds = |decimals: usize| {
+        (
+            format!("{:.decimals$}", lower_ns / scale),
+            format!("{top:.decimals$}"),
+        )
+    };
+    // A narrow interval gets up to two more decimals rather than read as
+    // no spread at all ("12.3–12.3 µs").
+    for _ in 0..2 {
+        let (low, high) = bounds(decimals);
+        if low != high {
+            break;
+        }
+        decimals += 1;
+    }
+    let (low, high) = bounds(decimals);
+    format!("{low}–{high} {unit}")
+}
+
+/// `peers.md`: each measured row with criterion's 95 % interval of its
+/// median, its time as a multiple of the café's row of the same work
+/// ([`peer_baseline`]), and whether the café is faster: only when the
+/// café's whole interval is below the row's ([`against_the_cafe`]). `None`
+/// if that row was not measured.
+pub fn peers_table(measured: &[PeerMeasured]) -> Option<Table> {
+    let mut table = Table::new(&[
+        "check",
+        "median time",
+        "95 % CI of the median",
+        "instructions",
+        "× the café's",
+        "against the café's row",
+    ]);
+    for row in measured {
+        let baseline = peer_baseline(&row.name);
+        let cafe = measured.iter().find(|other| other.name == baseline)?;
+        let against = if baseline == row.name {
+            CAFE_OWN_ROW
+        } else {
+            against_the_cafe(&row.time, &cafe.time)
+        };
         table.push(vec![
-            name.clone(),
-            human_ns(*median_ns),
-            grouped(*instructions),
-            format!("{:.2}×", median_ns / base_ns),
+            row.name.clone(),
+            human_ns(row.time.ns),
+            human_interval_ns(row.time.lower_ns, row.time.upper_ns),
+            grouped(row.instructions),
+            format!("{:.2}×", row.time.ns / cafe.time.ns),
+            against.to_owned(),
         ]);
     }
     Some(table)
@@ -422,21 +548,23 @@ pub fn targets(load: &Table, checks: &Table, peers: &Table) -> Option<Table> {
         // the ratio is over.
         time(&peer_baseline(peer_row))?;
         let slower = over_cafe(peer_row)?;
-        let ahead = slower > 1.0;
-        let measured = if ahead {
-            format!("{peer}: {slower:.2}× the café's time")
-        } else if slower < 1.0 {
-            format!("{peer}: {slower:.2}× the café's time: {peer} is ahead")
-        } else {
-            format!("{peer}: {slower:.2}× the café's time: no faster than {peer}")
+        // peers.md's judgement from the unrounded intervals: the café is
+        // faster only when its whole interval is below the peer's.
+        let against = cell(peers, peer_row, "against the café's row")?;
+        let quoted = format!("{peer}: {slower:.2}× the café's time");
+        let (measured, met) = match against {
+            CAFE_FASTER => (quoted, true),
+            CAFE_EQUAL => (format!("{quoted}: {CAFE_EQUAL}"), false),
+            CAFE_SLOWER => (format!("{quoted}: {peer} is ahead"), false),
+            _ => return None,
         };
         peer_rows.push((
             target,
             vec![
                 TARGET_ROWS[target].to_owned(),
-                "faster: its time > 1.00× the café's".to_owned(),
+                "faster: the café's 95 % CI below the peer's".to_owned(),
                 measured,
-                verdict(ahead),
+                verdict(met),
             ],
         ));
     }

@@ -6,6 +6,8 @@
 //! $ cargo run --release -p perf -- load    # one part: environment, checks,
 //!                                          # load, cluster, cpu, sizes,
 //!                                          # backends, targets
+//! $ cargo run --release -p perf -- peers   # only peers.md, run only when
+//!                                          # named (`checks` writes it too)
 //! ```
 //!
 //! It needs `valgrind`, `wrk` and `redis-server` (`apt-get install valgrind
@@ -18,7 +20,8 @@
 use bench_harness::finish_now;
 use cafe_client::launch::RedisServer;
 use perf::{
-    TABLE_DIR, Table, callgrind_collected, criterion_median_ns, generated_notice, grouped, human_ns,
+    Median, PeerMeasured, TABLE_DIR, Table, callgrind_collected, criterion_median,
+    generated_notice, grouped, human_ns,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -43,10 +46,12 @@ fn main() -> ExitCode {
     let Some(root) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() else {
         return ExitCode::FAILURE;
     };
-    let steps: [(&str, Step); 8] = [
+    let steps: [(&str, Step); 9] = [
         ("environment", environment),
         ("sizes", sizes),
         ("checks", checks),
+        // Only when named: `checks` writes peers.md in the same run.
+        ("peers", peers_only),
         ("load", load),
         ("cluster", cluster),
         ("cpu", cpu),
@@ -55,7 +60,8 @@ fn main() -> ExitCode {
         ("targets", targets),
     ];
     for (name, step) in steps {
-        if wanted(name) {
+        let named_only = name == "peers" && parts.is_empty();
+        if wanted(name) && !named_only {
             eprintln!("== {name}");
             if let Err(error) = step(root) {
                 eprintln!("{name} failed: {error}");
@@ -338,6 +344,8 @@ fn bench_binaries(
 struct Measured {
     id: String,
     median_ns: f64,
+    /// The median with criterion's confidence interval of it.
+    time: Median,
     instructions: u64,
 }
 
@@ -365,8 +373,9 @@ fn measure(
             .join("criterion")
             .join(id)
             .join("new/estimates.json");
-        let median_ns = criterion_median_ns(&std::fs::read_to_string(&estimates)?)
-            .ok_or_else(|| format!("no median in {}", estimates.display()))?;
+        let time = criterion_median(&std::fs::read_to_string(&estimates)?)
+            .ok_or_else(|| format!("no median and interval in {}", estimates.display()))?;
+        let median_ns = time.ns;
         let instructions = instructions_per_run(binary, id, median_ns, env)?;
         eprintln!(
             "{id}: {} ({} instructions)",
@@ -376,6 +385,7 @@ fn measure(
         results.push(Measured {
             id: id.to_owned(),
             median_ns,
+            time,
             instructions,
         });
     }
@@ -429,9 +439,7 @@ fn checks(root: &Path) -> Result<(), Failure> {
         measured.extend(measure(&binary, &target_dir, &env)?);
     }
     // The peers on the same work, in the same run and on the same Redis.
-    for binary in bench_binaries(root, &["-p", "peer-compare", "--bench", "peers"], &[])? {
-        measured.extend(measure(&binary, &target_dir, &env)?);
-    }
+    measured.extend(measure_peers(root, &target_dir, &env)?);
     let find = |id: &str| measured.iter().find(|m| m.id == id);
     let row = |m: &Measured, baseline: Option<&Measured>| {
         let name = m.id.rsplit('/').next().unwrap_or(&m.id).to_owned();
@@ -468,19 +476,55 @@ fn checks(root: &Path) -> Result<(), Failure> {
     }
     write_table(root, "jwt-layers.md", CALLGRIND_CAVEAT, &layers)?;
 
-    let peers: Vec<(String, f64, u64)> = measured
+    write_peers(root, &measured)
+}
+
+/// The peers bench's rows, measured.
+fn measure_peers(
+    root: &Path,
+    target_dir: &Path,
+    env: &[(&str, &str)],
+) -> Result<Vec<Measured>, Failure> {
+    let mut measured = Vec::new();
+    for binary in bench_binaries(root, &["-p", "peer-compare", "--bench", "peers"], &[])? {
+        measured.extend(measure(&binary, target_dir, env)?);
+    }
+    Ok(measured)
+}
+
+/// `peers.md` from the `peers/` rows of `measured`.
+fn write_peers(root: &Path, measured: &[Measured]) -> Result<(), Failure> {
+    let peers: Vec<PeerMeasured> = measured
         .iter()
         .filter_map(|m| {
-            let name = m.id.strip_prefix("peers/")?;
-            Some((name.to_owned(), m.median_ns, m.instructions))
+            Some(PeerMeasured {
+                name: m.id.strip_prefix("peers/")?.to_owned(),
+                time: m.time,
+                instructions: m.instructions,
+            })
         })
         .collect();
     let peers = perf::peers_table(&peers).ok_or("a café row of the peers' work is missing")?;
     let intro = format!(
-        "× the café's: the median time over the café's row of the same work \
-         (its HS256 check, or its `GET /me` on the same store). {CALLGRIND_CAVEAT}"
+        "× the café's: the median time over the café's row of the same work (its HS256 check; \
+         its HS256 check with its two revocation lookups in memory for axum-jwt-auth, which \
+         makes two; or its `GET /me` on the same store). 95 % CI: criterion's confidence \
+         interval of the median. Against the café's row: \"{faster}\" only when the café's \
+         whole interval is below the row's; when the two overlap, the difference is smaller \
+         than the measured spread and shown as equal. Instructions count the bench process \
+         only, not redis-server. {CALLGRIND_CAVEAT}",
+        faster = perf::CAFE_FASTER
     );
     write_table(root, "peers.md", &intro, &peers)
+}
+
+/// Only `peers.md`: the peers bench, on a Redis of its own.
+fn peers_only(root: &Path) -> Result<(), Failure> {
+    let redis = RedisServer::start()?;
+    let redis_url = redis.url();
+    let env = [("CAFE_REDIS_URL", redis_url.as_str())];
+    let measured = measure_peers(root, &root.join("target"), &env)?;
+    write_peers(root, &measured)
 }
 
 /// What every table with instruction counts says above it.
@@ -509,7 +553,9 @@ fn targets(root: &Path) -> Result<(), Failure> {
         &read("peers.md")?,
     )
     .ok_or("a figure the targets need is missing")?;
-    let cpu = perf::cpu::cpu_targets(&read(perf::cpu::CPU_TABLE.0)?)
+    let cpu_file = perf::cpu::CPU_TABLE.0;
+    let cpu_text = std::fs::read_to_string(root.join(TABLE_DIR).join(cpu_file))?;
+    let cpu = perf::cpu::cpu_targets(&read(cpu_file)?, &cpu_text)
         .ok_or("a figure the CPU targets need is missing from cpu.md")?;
     table.rows.extend(cpu);
     write_table(root, "targets.md", "", &table)

@@ -48,6 +48,39 @@ fn criterion_median_comes_from_estimates_json() {
 }
 
 #[test]
+fn criterions_interval_of_the_median_comes_with_it() {
+    let json = r#"{"mean":{"point_estimate":5.5},"median":{"confidence_interval":
+        {"confidence_level":0.95,"lower_bound":4.0,"upper_bound":4.75},"point_estimate":4.25}}"#;
+    assert_eq!(
+        criterion_median(json),
+        Some(Median {
+            ns: 4.25,
+            lower_ns: 4.0,
+            upper_ns: 4.75
+        })
+    );
+    // No interval, or one that does not hold the median: no figure.
+    assert_eq!(
+        criterion_median(r#"{"median":{"point_estimate":4.25}}"#),
+        None
+    );
+    let outside = json.replace("4.75", "4.1");
+    assert_eq!(criterion_median(&outside), None);
+}
+
+#[test]
+fn an_interval_reads_apart_where_its_bounds_differ() {
+    assert_eq!(human_interval_ns(1507.03, 1519.57), "1.51–1.52 µs");
+    assert_eq!(human_interval_ns(441.2, 447.9), "441–448 ns");
+    assert_eq!(human_interval_ns(137_512.0, 139_804.0), "138–140 µs");
+    assert_eq!(human_interval_ns(15_120.0, 15_310.0), "15.1–15.3 µs");
+    assert_eq!(human_interval_ns(990.0, 1010.0), "0.99–1.01 µs");
+    // Too narrow for three figures: more, rather than no spread at all.
+    assert_eq!(human_interval_ns(12_281.0, 12_319.0), "12.28–12.32 µs");
+    assert_eq!(human_interval_ns(12_300.0, 12_300.0), "12.300–12.300 µs");
+}
+
+#[test]
 fn a_table_reads_back_what_it_wrote() {
     let mut table = Table::new(&["check", "time"]);
     table.push(vec!["jwt-hs256".into(), "5.1 µs".into()]);
@@ -94,27 +127,49 @@ const LOAD: &str = "| server | request | requests/s | × no-auth | p50 | p99 |
 | hybrid-hs256 | GET /me | 66 | 0.66 | 1 µs | 2 µs |
 ";
 
-/// A peers.md as `peers_table` writes it, from these medians (ns).
-fn peers(medians: [f64; 10]) -> Table {
-    let measured: Vec<(String, f64, u64)> = PEER_ROWS
+/// What the peers bench measured: these medians (ns), each with an
+/// interval of ±1 % around it.
+fn measured(medians: [f64; 11]) -> Vec<PeerMeasured> {
+    PEER_ROWS
         .iter()
         .zip(medians)
-        .map(|(row, ns)| (row.to_string(), ns, 1000))
-        .collect();
-    let text = peers_table(&measured)
+        .map(|(row, ns)| PeerMeasured {
+            name: row.to_string(),
+            time: Median {
+                ns,
+                lower_ns: ns * 0.99,
+                upper_ns: ns * 1.01,
+            },
+            instructions: 1000,
+        })
+        .collect()
+}
+
+/// A peers.md as `peers_table` writes it, read back.
+fn peers_of(measured: &[PeerMeasured]) -> Table {
+    let text = peers_table(measured)
         .expect("every baseline is there")
         .to_markdown();
     Table::parse(&text).expect("parses")
 }
 
-fn judged(session_ns: &str, medians: [f64; 10]) -> Vec<(String, String, String)> {
+/// A peers.md as `peers_table` writes it, from these medians (ns).
+fn peers(medians: [f64; 11]) -> Table {
+    peers_of(&measured(medians))
+}
+
+fn judged(session_ns: &str, medians: [f64; 11]) -> Vec<(String, String, String)> {
+    judged_on(session_ns, &peers(medians))
+}
+
+fn judged_on(session_ns: &str, peers: &Table) -> Vec<(String, String, String)> {
     let checks = Table::parse(&format!(
         "| mode | median time | instructions |\n| --- | ---: | ---: |\n\
          | sessions-memory | {session_ns} | 10,428 |\n"
     ))
     .expect("parses");
     let load = Table::parse(LOAD).expect("parses");
-    targets(&load, &checks, &peers(medians))
+    targets(&load, &checks, peers)
         .expect("every figure is there")
         .rows
         .into_iter()
@@ -139,7 +194,7 @@ fn peers_are_compared_with_the_cafes_row_of_the_same_work() {
         "sessions-memory-cafe-extractor"
     );
     let table = peers([
-        2000.0, 6000.0, 9000.0, 7000.0, 400.0, 900.0, 8000.0, 12000.0, 60000.0, 30000.0,
+        2000.0, 6000.0, 9000.0, 2000.0, 7000.0, 400.0, 900.0, 8000.0, 12000.0, 60000.0, 30000.0,
     ]);
     assert_eq!(table.row_names(), PEER_ROWS);
     let ratio = |row: &str| cell(&table, row, "× the café's").expect("a ratio");
@@ -152,15 +207,148 @@ fn peers_are_compared_with_the_cafes_row_of_the_same_work() {
 }
 
 #[test]
+fn the_axum_jwt_auth_peer_is_compared_with_the_cafes_check_with_its_two_lookups() {
+    // The peer's decoder looks its login and its user's token version up;
+    // the café's bare check looks nothing up, its checked one both.
+    assert_eq!(
+        peer_baseline("hs256-axum-jwt-auth-hardened"),
+        "hs256-cafe-checked-memory"
+    );
+    assert_eq!(
+        peer_baseline("hs256-cafe-checked-memory"),
+        "hs256-cafe-checked-memory"
+    );
+    // Café: 2 µs bare, 3.5 µs with its lookups; the peer 7 µs.
+    let table = peers([
+        2000.0, 6000.0, 9000.0, 3500.0, 7000.0, 400.0, 900.0, 8000.0, 12000.0, 60000.0, 30000.0,
+    ]);
+    let ratio = |row: &str| cell(&table, row, "× the café's").expect("a ratio");
+    assert_eq!(ratio("hs256-axum-jwt-auth-hardened"), "2.00×");
+    assert_eq!(ratio("hs256-cafe-checked-memory"), "1.00×");
+    let judged = judged_on("380 ns", &table);
+    let axum = judged
+        .iter()
+        .find(|(row, _, _)| row == "HS256 check, café against axum-jwt-auth (hardened)")
+        .expect("a row");
+    assert_eq!(axum.1, "axum-jwt-auth: 2.00× the café's time");
+    // Without the café's checked row there is nothing to compare it with.
+    let mut without = measured([2000.0; 11]);
+    without.retain(|row| row.name != "hs256-cafe-checked-memory");
+    assert_eq!(peers_table(&without), None);
+}
+
+#[test]
+fn a_peer_within_the_spread_is_shown_equal_and_the_target_is_not_met() {
+    let mut measured = measured([
+        2000.0, 2030.0, 9000.0, 2000.0, 7000.0, 400.0, 900.0, 8000.0, 12000.0, 60000.0, 90000.0,
+    ]);
+    let set = |measured: &mut Vec<PeerMeasured>, row: &str, lower: f64, ns: f64, upper: f64| {
+        let found = measured.iter_mut().find(|m| m.name == row).expect("a row");
+        found.time = Median {
+            ns,
+            lower_ns: lower,
+            upper_ns: upper,
+        };
+    };
+    // jsonwebtoken 1.5 % slower by the medians (2,030 ns against 2,000),
+    // inside the café's interval: equal, not faster.
+    let table = peers_of(&measured);
+    let against =
+        |table: &Table, row: &str| cell(table, row, "against the café's row").map(str::to_owned);
+    assert_eq!(
+        cell(&table, "hs256-jsonwebtoken-decode", "× the café's"),
+        Some("1.01×")
+    );
+    assert_eq!(
+        against(&table, "hs256-jsonwebtoken-decode").as_deref(),
+        Some(CAFE_EQUAL)
+    );
+    assert_eq!(
+        cell(&table, "hs256-jsonwebtoken-decode", "95 % CI of the median"),
+        Some("2.01–2.05 µs")
+    );
+    assert_eq!(
+        against(&table, "hs256-cafe-verify").as_deref(),
+        Some(CAFE_OWN_ROW)
+    );
+    let find = |judged: &[(String, String, String)], name: &str| {
+        judged
+            .iter()
+            .find(|(row, _, _)| row == name)
+            .map(|(_, measured, met)| (measured.clone(), met.clone()))
+            .expect("a row")
+    };
+    let jsonwebtoken = "HS256 check, café against bare jsonwebtoken::decode";
+    assert_eq!(
+        find(&judged_on("380 ns", &table), jsonwebtoken),
+        (
+            "jsonwebtoken: 1.01× the café's time: equal within the spread".to_owned(),
+            "no".to_owned()
+        )
+    );
+    // Far apart by the medians, but the café's own interval is wide enough
+    // to reach the peer's: still equal.
+    set(&mut measured, "hs256-cafe-verify", 1500.0, 2000.0, 2500.0);
+    set(
+        &mut measured,
+        "hs256-jsonwebtoken-decode",
+        2400.0,
+        2450.0,
+        2500.0,
+    );
+    let table = peers_of(&measured);
+    assert_eq!(
+        against(&table, "hs256-jsonwebtoken-decode").as_deref(),
+        Some(CAFE_EQUAL)
+    );
+    assert_eq!(find(&judged_on("380 ns", &table), jsonwebtoken).1, "no");
+    // The café's whole interval below the peer's, however close: faster.
+    set(&mut measured, "hs256-cafe-verify", 1990.0, 2000.0, 2009.0);
+    set(
+        &mut measured,
+        "hs256-jsonwebtoken-decode",
+        2010.0,
+        2030.0,
+        2050.0,
+    );
+    let table = peers_of(&measured);
+    assert_eq!(
+        against(&table, "hs256-jsonwebtoken-decode").as_deref(),
+        Some(CAFE_FASTER)
+    );
+    assert_eq!(
+        find(&judged_on("380 ns", &table), jsonwebtoken),
+        (
+            "jsonwebtoken: 1.01× the café's time".to_owned(),
+            "yes".to_owned()
+        )
+    );
+    // The café's whole interval above the peer's: the peer is ahead.
+    set(
+        &mut measured,
+        "hs256-jsonwebtoken-decode",
+        1900.0,
+        1950.0,
+        1980.0,
+    );
+    let table = peers_of(&measured);
+    assert_eq!(
+        against(&table, "hs256-jsonwebtoken-decode").as_deref(),
+        Some(CAFE_SLOWER)
+    );
+}
+
+#[test]
 fn a_peer_row_without_the_cafes_row_of_the_same_work_makes_no_table() {
-    let measured = [("me-sessions-redis-axum-login".to_owned(), 1000.0, 10)];
+    let mut measured = measured([1000.0; 11]);
+    measured.retain(|row| row.name != "me-sessions-redis-cafe");
     assert_eq!(peers_table(&measured), None);
 }
 
 #[test]
 fn targets_are_judged_on_the_tables_figures() {
     let medians = [
-        2000.0, 6000.0, 9000.0, 7000.0, 1100.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
+        2000.0, 6000.0, 9000.0, 2000.0, 7000.0, 1100.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
     ];
     let judged = judged("380 ns", medians);
     let row = |name: &str, measured: &str, met: &str| {
@@ -216,7 +404,7 @@ fn a_peer_ahead_is_named_and_the_target_is_not_met() {
     // axum-login's GET /me on Redis takes 45 µs, the café's 60 µs; jwt-simple
     // is exactly as fast as the café: not ahead, but the target is not met.
     let medians = [
-        2000.0, 6000.0, 2000.0, 7000.0, 900.0, 380.0, 8000.0, 12000.0, 60000.0, 45000.0,
+        2000.0, 6000.0, 2000.0, 2000.0, 7000.0, 900.0, 380.0, 8000.0, 12000.0, 60000.0, 45000.0,
     ];
     let judged = judged("401 ns", medians);
     let find = |name: &str| {
@@ -236,7 +424,7 @@ fn a_peer_ahead_is_named_and_the_target_is_not_met() {
     assert_eq!(
         find("HS256 check, café against jwt-simple (its pure-Rust backend)"),
         (
-            "jwt-simple: 1.00× the café's time: no faster than jwt-simple",
+            "jwt-simple: 1.00× the café's time: equal within the spread",
             "no"
         )
     );
@@ -262,7 +450,7 @@ fn a_hybrid_exactly_five_hundredths_behind_the_jwt_meets_its_target() {
     )
     .expect("parses");
     let medians = [
-        2000.0, 6000.0, 9000.0, 7000.0, 1100.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
+        2000.0, 6000.0, 9000.0, 2000.0, 7000.0, 1100.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
     ];
     let table = targets(&load, &checks, &peers(medians)).expect("every figure is there");
     assert_eq!(table.rows[3][0], "GET /me, hybrid HS256");
@@ -278,7 +466,7 @@ fn peer_targets_quote_the_peers_tables_own_ratio() {
     // "1.5 µs", "3.9 µs" and "2.55×". A ratio recomputed from the rounded
     // times (0.38, its inverse 2.60) is not the one the table shows.
     let medians = [
-        1540.0, 3930.0, 9000.0, 7000.0, 444.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
+        1540.0, 3930.0, 9000.0, 1540.0, 7000.0, 444.0, 380.0, 8000.0, 12000.0, 60000.0, 90000.0,
     ];
     let table = peers(medians);
     assert_eq!(
@@ -659,6 +847,45 @@ mod cpu_time {
     }
 
     #[test]
+    fn a_round_that_did_not_hold_its_rate_leaves_its_cpu_target_untold() {
+        // Met with every round within the rate (the test above).
+        assert_eq!(judged(&five_rounds(100))[0].1, "yes");
+        let mut runs = five_rounds(100);
+        let late = runs
+            .iter_mut()
+            .find(|run| run.variant == "sessions-memory" && run.round == 3)
+            .expect("sessions-memory, round 3");
+        late.warnings.push(
+            "the server fell behind: 2000 requests due over 0.17 s were answered in 0.40 s"
+                .to_owned(),
+        );
+        let rows = judged(&runs);
+        assert_eq!(
+            rows[0],
+            (
+                "0.80 µs (0.80–0.80 µs)".into(),
+                "can't tell: 1 round flagged above cpu.md's table".into()
+            )
+        );
+        // The JWT's rounds held theirs: judged as before.
+        assert_eq!(rows[1].1, "yes");
+        let (_, notes) = cpu_table(&runs).expect("a table");
+        assert_eq!(
+            flagged_rounds(&notes).get("sessions-memory"),
+            Some(&[3].into())
+        );
+        // The A/A note's own "Flagged" names no variant and round.
+        let aa = "**Flagged: the A/A check failed.** jwt-hs256 and hybrid-hs256 disagree.";
+        assert!(flagged_rounds(aa).is_empty());
+        let baseline = "**Flagged:** no-auth (GET /healthz), round 4: block 20 (/healthz): \
+                        the load generator sent up to 114 ms late.";
+        assert_eq!(
+            flagged_rounds(baseline).get("no-auth (GET /healthz)"),
+            Some(&[4].into())
+        );
+    }
+
+    #[test]
     fn a_run_without_pairs_or_answers_makes_no_table() {
         let mut odd = five_rounds(0);
         odd[4].blocks.pop();
@@ -669,10 +896,11 @@ mod cpu_time {
     }
 
     fn judged(runs: &[CpuRun]) -> Vec<(String, String)> {
-        let (table, _) = cpu_table(runs).expect("a table");
+        let (table, notes) = cpu_table(runs).expect("a table");
         // Judged on the file as written, parsed back.
-        let table = Table::parse(&table.to_markdown()).expect("parses");
-        cpu_targets(&table)
+        let file = format!("{notes}\n\n{}", table.to_markdown());
+        let table = Table::parse(&file).expect("parses");
+        cpu_targets(&table, &file)
             .expect("every figure is there")
             .into_iter()
             .map(|row| (row[2].clone(), row[3].clone()))
@@ -856,7 +1084,7 @@ mod cpu_time {
             .expect("the column");
         let mut broken = table.clone();
         broken.rows[1][column] = "NaN µs".to_owned();
-        assert_eq!(cpu_targets(&broken), None);
+        assert_eq!(cpu_targets(&broken, ""), None);
         // No Redis command seen for sessions on Redis: not one a request.
         let sent = table
             .header
@@ -865,7 +1093,7 @@ mod cpu_time {
             .expect("the column");
         let mut silent = table;
         silent.rows[2][sent] = "0.00".to_owned();
-        let rows = cpu_targets(&silent).expect("every figure is there");
+        let rows = cpu_targets(&silent, "").expect("every figure is there");
         assert_eq!((rows[3][2].as_str(), rows[3][3].as_str()), ("0.00", "no"));
     }
 

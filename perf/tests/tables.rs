@@ -50,7 +50,19 @@ fn the_numbers_are_numbers() {
         for row in &table.rows {
             for cell in &row[1..] {
                 let digits = cell.chars().filter(char::is_ascii_digit).count();
-                let allowed = ["yes", "no", "GET /me", "POST /orders", "GET /healthz"];
+                // Words the code writes for a verdict, not a figure: peers.md's
+                // comparison of intervals (its figures are the columns before).
+                let allowed = [
+                    "yes",
+                    "no",
+                    "GET /me",
+                    "POST /orders",
+                    "GET /healthz",
+                    perf::CAFE_FASTER,
+                    perf::CAFE_EQUAL,
+                    perf::CAFE_SLOWER,
+                    perf::CAFE_OWN_ROW,
+                ];
                 assert!(
                     digits > 0 || allowed.contains(&cell.as_str()),
                     "{file}: `{cell}` in row {} is no figure",
