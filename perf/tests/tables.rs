@@ -63,8 +63,11 @@ fn the_numbers_are_numbers() {
                     perf::CAFE_SLOWER,
                     perf::CAFE_OWN_ROW,
                 ];
+                // targets.md's verdict when a run cannot judge its target
+                // says why in words (perf::cpu::cpu_targets).
+                let untold = cell.starts_with("can't tell: ");
                 assert!(
-                    digits > 0 || allowed.contains(&cell.as_str()),
+                    digits > 0 || untold || allowed.contains(&cell.as_str()),
                     "{file}: `{cell}` in row {} is no figure",
                     row[0]
                 );
