@@ -94,6 +94,52 @@ pub const CLUSTER_VARIANTS: &[&str] = &[
     "sessions-redis ×3",
 ];
 
+/// The version of `package` that Cargo.lock (`lock`, its text) pins for the
+/// workspace crate `user`, and any other version it also pins:
+/// `11.1.0 (also locked: 10.4.0)`. With two versions locked, Cargo names
+/// the one a crate uses in its `dependencies` (`"jsonwebtoken 11.1.0"`),
+/// and the first in the file need not be the café's: axum-jwt-auth's
+/// peer brings jsonwebtoken 10 beside the café's 11. `None` if `package`
+/// is not locked, or several are and `user` names none of them.
+pub fn locked_version(lock: &str, package: &str, user: &str) -> Option<String> {
+    let blocks: Vec<&str> = lock.split("[[package]]").skip(1).collect();
+    let field = |block: &str, key: &str| -> Option<String> {
+        block.lines().find_map(|line| {
+            let value = line.strip_prefix(key)?.strip_prefix(" = ")?;
+            Some(value.trim_matches('"').to_owned())
+        })
+    };
+    let versions: Vec<String> = blocks
+        .iter()
+        .filter(|block| field(block, "name").as_deref() == Some(package))
+        .filter_map(|block| field(block, "version"))
+        .collect();
+    let used = match versions.as_slice() {
+        [] => return None,
+        [only] => only.clone(),
+        _ => {
+            let user = blocks
+                .iter()
+                .find(|block| field(block, "name").as_deref() == Some(user))?;
+            let prefix = format!("\"{package} ");
+            user.lines()
+                .find_map(|line| line.trim().strip_prefix(&prefix))?
+                .trim_end_matches([',', '"'])
+                .to_owned()
+        }
+    };
+    let others: Vec<&str> = versions
+        .iter()
+        .map(String::as_str)
+        .filter(|version| *version != used)
+        .collect();
+    Some(if others.is_empty() {
+        used
+    } else {
+        format!("{used} (also locked: {})", others.join(", "))
+    })
+}
+
 /// A Markdown table: a header row and rows of cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {

@@ -100,20 +100,14 @@ fn output(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|_| "not installed".to_owned())
 }
 
-/// The version of `package` that Cargo.lock pins.
+/// The version of `package` that Cargo.lock pins for the café (its `jwt`
+/// and `cafe` crates), and any other version locked beside it.
 fn locked_version(root: &Path, package: &str) -> Result<String, Failure> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock"))?;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line == format!("name = \"{package}\"") {
-            let version = lines.next().ok_or("no version line")?;
-            return Ok(version
-                .trim_start_matches("version = ")
-                .trim_matches('"')
-                .to_owned());
-        }
-    }
-    Err(format!("{package} is not in Cargo.lock").into())
+    ["jwt", "cafe"]
+        .iter()
+        .find_map(|user| perf::locked_version(&lock, package, user))
+        .ok_or_else(|| format!("{package} is not in Cargo.lock for the café").into())
 }
 
 /// Date, machine, toolchain and crate versions: what every figure depends on.

@@ -1244,3 +1244,45 @@ mod cpu_time {
         assert_eq!((tally.sent, tally.responses, tally.failed), (5, 0, 5));
     }
 }
+
+/// The environment table names the jsonwebtoken the café uses, not the
+/// first one in Cargo.lock (it named 10.4.0, axum-jwt-auth's, on
+/// 2026-11-30, while the café's `jwt` crate uses 11.1.0).
+#[test]
+fn the_locked_version_is_the_one_the_cafe_uses() {
+    let lock = r#"
+[[package]]
+name = "jsonwebtoken"
+version = "10.4.0"
+
+[[package]]
+name = "jsonwebtoken"
+version = "11.1.0"
+
+[[package]]
+name = "jwt"
+version = "0.1.0"
+dependencies = [
+ "aws-lc-rs",
+ "jsonwebtoken 11.1.0",
+]
+
+[[package]]
+name = "axum"
+version = "0.8.9"
+"#;
+    assert_eq!(
+        crate::locked_version(lock, "jsonwebtoken", "jwt").as_deref(),
+        Some("11.1.0 (also locked: 10.4.0)")
+    );
+    assert_eq!(
+        crate::locked_version(lock, "axum", "jwt").as_deref(),
+        Some("0.8.9")
+    );
+    assert_eq!(crate::locked_version(lock, "jsonwebtoken", "cafe"), None);
+    assert_eq!(crate::locked_version(lock, "redis", "jwt"), None);
+    let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+        .expect("the workspace's Cargo.lock");
+    let cafes = crate::locked_version(&real, "jsonwebtoken", "jwt").expect("locked");
+    assert!(cafes.starts_with("11."), "{cafes}");
+}
